@@ -1,0 +1,28 @@
+"""detaudit: audit MMDetection 3.x / mmengine configs before training.
+
+Importing this package is cheap: torch, mmengine and mmdet are imported only by the
+functions that need them.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["audit", "check_frozen", "Finding", "Report", "Violation", "rule", "__version__"]
+
+from .findings import Finding  # noqa: E402
+from .report import Report  # noqa: E402
+from .rule import Violation, rule  # noqa: E402
+
+
+def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="train", cfg_options=None, **kwargs):
+    """Audit one config (a path or an mmengine ``Config``) and return a :class:`Report`."""
+    from .api import audit as _audit
+
+    return _audit(config, select=select, ignore=ignore, expect_frozen=expect_frozen, tier=tier,
+                  cfg_options=cfg_options, **kwargs)
+
+
+def check_frozen(model, *modules: str):
+    """Findings for the named modules of an already built ``nn.Module`` that still train."""
+    from .api import check_frozen as _check_frozen
+
+    return _check_frozen(model, *modules)

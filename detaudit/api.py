@@ -1,0 +1,74 @@
+"""The Python API behind ``detaudit.audit`` and ``detaudit.check_frozen``."""
+from __future__ import annotations
+
+from .context import AuditContext
+from .engine import AuditResult, run_audit
+from .findings import Finding, Location
+from .registry import select_rules
+from .report import Report, Settings
+
+
+def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="train",
+          cfg_options=None, severity=None, fail_on="error", input_size=None, debug=False,
+          expect_frozen_source="expect_frozen") -> Report:
+    settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []),
+                        extend_select=list(extend_select or []), fail_on=fail_on, tier=tier,
+                        expect_frozen=list(expect_frozen), severity=dict(severity or {}))
+    result = audit_one(config, settings, cfg_options=cfg_options, input_size=input_size, debug=debug,
+                       expect_frozen_source=expect_frozen_source)
+    return Report(audits=[result], settings=settings)
+
+
+def audit_one(config, settings: Settings, *, cfg_options=None, input_size=None, debug=False,
+              expect_frozen_source="--expect-frozen") -> AuditResult:
+    rules = select_rules(settings.select, settings.ignore, settings.extend_select)
+    ctx = AuditContext(config, cfg_options=cfg_options, expect_frozen=settings.expect_frozen,
+                       expect_frozen_source=expect_frozen_source, input_size=input_size, tier=settings.tier)
+    try:
+        return run_audit(ctx, rules, severity_overrides=settings.severity, debug=debug)
+    finally:
+        release(ctx)
+
+
+def release(ctx: AuditContext) -> None:
+    """Drop the model, graph and optimizer so that auditing many configs keeps memory flat."""
+    ctx._facts.clear()
+
+
+def check_frozen(model, *modules: str) -> list[Finding]:
+    """DA102 (and DA103 by mode) on an already built model, without a config."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from .registry import all_rules
+
+    da102 = all_rules().get("DA102")
+    da103 = all_rules().get("DA103")
+    named = dict(model.named_modules())
+    findings = []
+    for module in modules:
+        if module not in named:
+            findings.append(Finding("DA102", da102.name if da102 else "expected-frozen-but-trainable", "error",
+                                    f"{module}: no such module in {type(model).__name__}", module_path=module))
+            continue
+        params = list(named[module].named_parameters())
+        total = sum(p.numel() for _, p in params)
+        trainable = [(n, p.numel()) for n, p in params if p.requires_grad]
+        n_train = sum(k for _, k in trainable)
+        if n_train:
+            findings.append(Finding(
+                "DA102", "expected-frozen-but-trainable", "error",
+                f"{module}: {n_train:,} of {total:,} parameters are trainable "
+                f"(e.g. {', '.join(f'{module}.{n}' for n, _ in trainable[:3])})",
+                module_path=module, evidence={"trainable": n_train, "total": total, "intent_source": "check_frozen"},
+                fix=f"set requires_grad=False on {module} (for mmdet ResNet: frozen_stages=4, norm_eval=True)",
+                location=Location("<model>")))
+        bn_train = [f"{module}.{n}" if n else module for n, m in named[module].named_modules()
+                    if isinstance(m, _BatchNorm) and m.training]
+        if bn_train:
+            findings.append(Finding(
+                "DA103", "frozen-bn-stats-drift", "error",
+                f"{module}: {len(bn_train)} BatchNorm layers are in train mode, so their running statistics "
+                f"move every iteration (e.g. {', '.join(bn_train[:3])})",
+                module_path=module, evidence={"bn_in_train_mode": bn_train}, fix="set norm_eval=True",
+                location=Location("<model>")))
+    return findings

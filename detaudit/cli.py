@@ -1,0 +1,272 @@
+"""The ``detaudit`` command line. Exit codes: 0 clean, 1 findings at or above --fail-on,
+2 misuse or internal error (``--exit-zero`` turns 1 into 0, never 2)."""
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, exit 2
+        raise UsageError(message)
+
+
+def _check_parser() -> argparse.ArgumentParser:
+    from .formats import NAMES
+
+    p = _Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
+                epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them. "
+                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
+    sel = p.add_argument_group("rule selection")
+    sel.add_argument("--select", type=_codes, help="codes or prefixes to run (default ALL)")
+    sel.add_argument("--ignore", type=_codes, help="codes or prefixes to skip")
+    sel.add_argument("--extend-select", type=_codes, help="codes or prefixes added to --select")
+    sel.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
+                     help="change a rule's severity (error, warning, info)")
+    sel.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+                     help="lowest severity that makes the exit code 1 (default error)")
+    sel.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    sel.add_argument("--expect-frozen", nargs="+", action="extend", default=[], metavar="MODULE",
+                     help="modules that must not train (e.g. backbone)")
+    run = p.add_argument_group("what to run")
+    run.add_argument("--tier", choices=("static", "build", "forward", "train"), default="train",
+                     help="deepest tier to run (default train)")
+    run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                     help="override config keys, as mmengine tools do")
+    run.add_argument("--input-size", type=_size, metavar="HxW", help="synthetic image size (default: derived)")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", action="append", default=[], metavar="FORMAT[:PATH]",
+                     help=f"one of {', '.join(NAMES)}; repeat for several, FORMAT:PATH writes to a file")
+    out.add_argument("-o", "--output", metavar="PATH", help="write the (single) report to PATH")
+    out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
+    out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    return p
+
+
+def _codes(value: str) -> list[str]:
+    return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def _size(value: str) -> tuple[int, int]:
+    try:
+        h, w = (int(x) for x in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HxW like 128x160, got {value!r}")
+    if not (16 <= h <= 4096 and 16 <= w <= 4096):
+        raise argparse.ArgumentTypeError(f"input size {value} out of range (16..4096 per side)")
+    return h, w
+
+
+def expand_configs(items: list[str]) -> list[Path]:
+    """Files as given; folders to their *.py configs (skipping _base_ folders); globs expanded."""
+    found: list[Path] = []
+    for item in items:
+        if any(ch in item for ch in "*?["):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                raise UsageError(f"no config matches {item!r}")
+            found += [Path(m) for m in matches if Path(m).is_file()]
+            continue
+        path = Path(item)
+        if path.is_dir():
+            files = sorted(q for q in path.rglob("*.py")
+                           if "_base_" not in q.relative_to(path).parts and q.name != "__init__.py")
+            if not files:
+                raise UsageError(f"no config files (*.py) under folder {item}")
+            found += files
+        elif path.exists():
+            found.append(path)
+        else:
+            raise UsageError(f"config not found: {item}")
+    return found
+
+
+def parse_cfg_options(pairs: list[str]) -> dict:
+    options = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"--cfg-options expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        options[key] = _parse_value(value)
+    return options
+
+
+def _parse_value(value: str):
+    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples."""
+    from mmengine.config import DictAction
+
+    return DictAction._parse_iterable(value)
+
+
+def _outputs(args) -> list[tuple[str, str | None]]:
+    from .formats import NAMES
+
+    specs = args.format or ["text"]
+    outs = []
+    for spec in specs:
+        fmt, _, path = spec.partition(":")
+        if fmt not in NAMES:
+            raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(NAMES)})")
+        outs.append((fmt, path or None))
+    if args.output:
+        if len(outs) != 1 or outs[0][1]:
+            raise UsageError("-o/--output takes one format; use FORMAT:PATH for several")
+        outs = [(outs[0][0], args.output)]
+    return outs
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write the report via a temporary file in the same folder, then rename over the target."""
+    import tempfile
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib_suppress():
+            os.unlink(tmp)
+        raise
+
+
+def contextlib_suppress():
+    import contextlib
+
+    return contextlib.suppress(OSError)
+
+
+def cmd_check(argv: list[str]) -> int:
+    from .formats import render
+    from .registry import unknown_selectors
+    from .report import Report, Settings
+
+    args = _check_parser().parse_args(argv)
+    outputs = _outputs(args)
+    severity = {}
+    for item in args.severity:
+        code, _, level = item.partition("=")
+        if level not in ("error", "warning", "info"):
+            raise UsageError(f"--severity expects CODE=error|warning|info, got {item!r}")
+        severity[code.strip().upper()] = level
+    bad = unknown_selectors((args.select or []) + (args.ignore or []) + (args.extend_select or []) + list(severity))
+    if bad:
+        raise UsageError(f"unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')")
+    configs = expand_configs(args.configs)
+    cfg_options = parse_cfg_options(args.cfg_options)
+    settings = Settings(select=args.select or ["ALL"], ignore=args.ignore or [],
+                        extend_select=args.extend_select or [], fail_on=args.fail_on or "error", tier=args.tier,
+                        expect_frozen=args.expect_frozen, severity=severity)
+    from .api import audit_one
+
+    report = Report(settings=settings)
+    for path in configs:
+        report.audits.append(audit_one(str(path), settings, cfg_options=cfg_options, input_size=args.input_size,
+                                       debug=args.debug))
+    for a in report.audits:
+        for msg in a.internal_errors:
+            print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
+    for fmt, path in outputs:
+        if args.statistics and fmt == "text" and path is None:
+            text = _statistics(report)
+        else:
+            text = render(fmt, report, color=(path is None and fmt == "text" and sys.stdout.isatty()))
+        if path:
+            write_atomic(path, text)
+        else:
+            sys.stdout.write(text)
+    if any(a.internal_errors for a in report.audits):
+        return EXIT_ERROR
+    if report.failing() and not args.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _statistics(report) -> str:
+    from collections import Counter
+
+    from .registry import all_rules
+
+    counts = Counter(f.code for f in report.findings)
+    rules = all_rules()
+    lines = [f"{n:>5}  {code}  {rules[code].name if code in rules else ''}" for code, n in counts.most_common()]
+    return "\n".join(lines) + ("\n" if lines else "no findings\n")
+
+
+def cmd_rule(argv: list[str]) -> int:
+    import json
+
+    from .registry import find_rule
+
+    p = _Parser(prog="detaudit rule", description="Explain one rule.")
+    p.add_argument("code", metavar="CODE|NAME")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    args = p.parse_args(argv)
+    r = find_rule(args.code)
+    if r is None:
+        raise UsageError(f"no rule {args.code!r} (see 'detaudit rules')")
+    if args.format == "json":
+        print(json.dumps(dict(r.to_dict(), doc=r.doc), indent=2))
+    else:
+        print(f"{r.code} {r.name} [{r.severity}, tier {r.tier}, from {r.origin}]\n\n{r.doc}")
+    return EXIT_OK
+
+
+def cmd_rules(argv: list[str]) -> int:
+    import json
+
+    from tabulate import tabulate
+
+    from .registry import all_rules
+
+    p = _Parser(prog="detaudit rules", description="List every rule.")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    args = p.parse_args(argv)
+    rules = all_rules().values()
+    if args.format == "json":
+        print(json.dumps([r.to_dict() for r in rules], indent=2))
+    else:
+        print(tabulate([[r.code, r.name, r.severity, r.tier, r.origin, r.summary] for r in rules],
+                       headers=["code", "name", "severity", "tier", "origin", "summary"], tablefmt="simple"))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        if argv and argv[0] == "rule":
+            return cmd_rule(argv[1:])
+        if argv and argv[0] == "rules":
+            return cmd_rules(argv[1:])
+        return cmd_check(argv)
+    except UsageError as exc:
+        print(f"detaudit: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("detaudit: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except SystemExit as exc:  # --help / --version from argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except Exception as exc:  # noqa: BLE001
+        if debug:
+            raise
+        print(f"detaudit: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,564 @@
+"""AuditContext: the facts about one config, each computed on first use and at most once.
+
+Facts go from cheap to expensive (static < build < checkpoint < optimizer < forward < train).
+A fact that fails is stored as an :class:`ErrorInfo`; asking for it again raises
+:class:`FactUnavailable` with the reason, which makes the asking rule *skipped*.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ErrorInfo, FactUnavailable
+from .rule import tier_rank
+
+DEFAULT_LONG_SIDE = 160
+DEFAULT_BATCH = 2
+
+
+def fact(tier: str):
+    """Memoize a fact; remember a failure and turn later requests into FactUnavailable."""
+
+    def deco(fn):
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        def get(self):
+            if name in self._facts:
+                return self._facts[name]
+            if name in self._failed:
+                raise FactUnavailable(name, self._failed[name])
+            if tier_rank(tier) > tier_rank(self.max_tier):
+                self._failed[name] = f"tier '{tier}' not requested (--tier {self.cli_tier})"
+                raise FactUnavailable(name, self._failed[name])
+            start = time.perf_counter()
+            try:
+                value = fn(self)
+            except FactUnavailable as exc:
+                self._failed[name] = exc.reason
+                raise
+            finally:
+                self.timings[tier] = self.timings.get(tier, 0.0) + time.perf_counter() - start
+            self._facts[name] = value
+            return value
+
+        get.tier = tier
+        return property(get)
+
+    return deco
+
+
+@dataclass
+class FreezeIntent:
+    """Somebody says parameters under ``module`` should not train."""
+
+    module: str
+    source: str              # "lr_mult=0", "frozen_stages=1", "--expect-frozen", ...
+    key_path: str | None
+    params: list[str]        # the parameter names the intent covers
+    scope: str = "all"       # "all" parameters of the module, or "norm" layers only
+    detail: str = ""
+
+
+@dataclass
+class ParamInfo:
+    name: str
+    numel: int
+    requires_grad: bool
+    shape: tuple
+
+
+@dataclass
+class LossResult:
+    losses: dict[str, Any]
+    total: Any                               # the summed loss tensor (graph kept for the step)
+    values: dict[str, float]
+    bn_before: dict[str, tuple]              # BN module -> (running_mean, running_var) before
+
+
+@dataclass
+class StepResult:
+    no_grad: list[str]                       # trainable params whose grad is None
+    zero_grad: list[str]                     # trainable params whose grad is all zero
+    bn_drift: dict[str, float]               # BN module -> max |delta| of running stats
+    changed: dict[str, bool] = field(default_factory=dict)  # intent params moved by the step
+
+
+class AuditContext:
+    def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
+                 expect_frozen_source: str = "--expect-frozen", input_size=None,
+                 tier: str = "train", base_dir: str | os.PathLike | None = None):
+        from .rule import CLI_TIERS
+
+        self.config_arg = config
+        self.cfg_options = dict(cfg_options or {})
+        self.expect_frozen = list(expect_frozen)
+        self.expect_frozen_source = expect_frozen_source
+        self.input_size_arg = input_size
+        self.cli_tier = tier
+        self.max_tier = CLI_TIERS[tier]
+        self.base_dir = Path(base_dir) if base_dir else Path.cwd()
+        self.timings: dict[str, float] = {}
+        self._facts: dict[str, Any] = {}
+        self._failed: dict[str, str] = {}
+        self.errors: dict[str, ErrorInfo] = {}
+        if isinstance(config, (str, os.PathLike)):
+            self.config_path: Path | None = Path(config)
+            self.display_path = _display(Path(config), self.base_dir)
+        else:
+            self.config_path = Path(config.filename) if getattr(config, "filename", None) else None
+            self.display_path = _display(self.config_path, self.base_dir) if self.config_path else "<config>"
+
+    # ------------------------------------------------------------------ static
+    @fact("static")
+    def cfg(self):
+        """The loaded mmengine Config (``_base_`` and ``read_base()`` styles, cfg-options applied)."""
+        if not isinstance(self.config_arg, (str, os.PathLike)):
+            cfg = self.config_arg
+        else:
+            try:
+                from mmengine.config import Config
+
+                with quiet():
+                    cfg = Config.fromfile(str(self.config_path))
+            except BaseException as exc:  # noqa: BLE001 - configs are arbitrary code
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                files = tuple(str(p) for p in self.source_map.files) + (str(self.config_path.resolve()),)
+                self.errors["load"] = ErrorInfo.from_exception(exc, prefer_files=files)
+                raise FactUnavailable("cfg", f"config failed to load (DA001): {self.errors['load'].short()}")
+        if self.cfg_options:
+            try:
+                cfg.merge_from_dict(self.cfg_options)
+            except Exception as exc:  # noqa: BLE001
+                self.errors["load"] = ErrorInfo.from_exception(exc)
+                raise FactUnavailable("cfg", f"--cfg-options could not be applied: {exc}")
+        return cfg
+
+    @property
+    def load_error(self) -> ErrorInfo | None:
+        with contextlib.suppress(FactUnavailable):
+            self.cfg
+        return self.errors.get("load")
+
+    @fact("static")
+    def source_map(self):
+        from .sourcemap import SourceMap
+
+        if self.config_path is None:
+            sm = SourceMap()
+        else:
+            sm = SourceMap.from_file(self.config_path, display=lambda p: _display(p, self.base_dir))
+        sm.add_cfg_options(self.cfg_options)
+        return sm
+
+    @fact("static")
+    def pretrained_sources(self):
+        from .pretrained import config_sources
+
+        return config_sources(self.cfg, self.base_dir)
+
+    # ------------------------------------------------------------------ build
+    @fact("build")
+    def model(self):
+        """The model as training runs it: built on CPU, SyncBN converted, ``init_weights()``
+        with pretrained sources resolved locally (never downloaded), freeze hooks applied,
+        then ``model.train()``."""
+        cfg = self.cfg
+        if cfg.get("model", None) is None:
+            self.errors["build"] = ErrorInfo("KeyError", "the config has no `model`")
+            raise FactUnavailable("model", "model failed to build (DA002): the config has no `model`")
+        try:
+            with quiet(), no_network():
+                model = self._build(cfg)
+        except FactUnavailable:
+            raise
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.errors["build"] = ErrorInfo.from_exception(exc)
+            raise FactUnavailable("model", f"model failed to build (DA002): {self.errors['build'].short()}")
+        return model
+
+    @property
+    def build_error(self) -> ErrorInfo | None:
+        """Why the model did not build, None if it did; FactUnavailable if the config never loaded."""
+        try:
+            self.model
+        except FactUnavailable:
+            if "build" not in self.errors:
+                raise
+        return self.errors.get("build")
+
+    def _build(self, cfg):
+        import torch
+        from mmengine.model import revert_sync_batchnorm
+        from mmengine.registry import MODELS as ENGINE_MODELS, init_default_scope
+
+        with contextlib.suppress(ImportError):
+            from mmdet.utils import register_all_modules
+
+            register_all_modules(init_default_scope=False)
+        init_default_scope(cfg.get("default_scope", "mmdet") or "mmdet")
+        torch.manual_seed(0)
+        model_cfg = cfg.model
+        self.syncbn_requested = _mentions(model_cfg, "SyncBN")
+        model = ENGINE_MODELS.build(model_cfg)
+        model = revert_sync_batchnorm(model)
+        self.init_report = strip_unavailable_pretrained(model, self.base_dir)
+        self.init_error = None
+        try:
+            model.init_weights()
+        except Exception as exc:  # noqa: BLE001 - a bad init is a fact, not the end
+            self.init_error = ErrorInfo.from_exception(exc)
+        self.eval_modules_at_build = sorted(n for n, m in model.named_modules() if n and not m.training)
+        self.hook_report = apply_freeze_hooks(cfg, model)
+        model.train()
+        return model
+
+    @fact("build")
+    def module_names(self):
+        return {id(m): n for n, m in self.model.named_modules()}
+
+    @fact("build")
+    def params(self) -> list[ParamInfo]:
+        return [ParamInfo(n, p.numel(), p.requires_grad, tuple(p.shape))
+                for n, p in self.model.named_parameters()]
+
+    @fact("build")
+    def freeze_intents(self) -> list[FreezeIntent]:
+        from .intent import collect_intents
+
+        return collect_intents(self)
+
+    @fact("build")
+    def norm_layers(self) -> dict[str, bool]:
+        """Every normalization layer with running statistics -> in train mode after train()."""
+        from torch.nn.modules.batchnorm import _BatchNorm
+
+        return {n: m.training for n, m in self.model.named_modules()
+                if isinstance(m, _BatchNorm) and m.track_running_stats}
+
+    # ------------------------------------------------------------------ optimizer
+    @fact("optimizer")
+    def optim_wrapper(self):
+        """The config's own ``optim_wrapper`` built over the model (AMP replaced by a plain
+        wrapper for the CPU step; its parameter groups are the same)."""
+        cfg = self.cfg
+        ow_cfg = cfg.get("optim_wrapper", None)
+        if ow_cfg is None:
+            self.errors["optimizer"] = ErrorInfo("KeyError", "the config has no `optim_wrapper`")
+            raise FactUnavailable("optim_wrapper", "the config has no `optim_wrapper`")
+        model = self.model
+        try:
+            import copy
+
+            from mmengine.optim import build_optim_wrapper
+
+            ow_cfg = copy.deepcopy(ow_cfg)
+            if str(ow_cfg.get("type", "OptimWrapper")).endswith("AmpOptimWrapper"):
+                ow_cfg["type"] = "OptimWrapper"
+                for k in ("loss_scale", "dtype", "use_fsdp"):
+                    ow_cfg.pop(k, None)
+            with quiet():
+                return build_optim_wrapper(model, ow_cfg)
+        except Exception as exc:  # noqa: BLE001
+            self.errors["optimizer"] = ErrorInfo.from_exception(exc)
+            raise FactUnavailable("optim_wrapper", f"optim_wrapper failed to build: {self.errors['optimizer'].short()}")
+
+    @fact("optimizer")
+    def param_lr(self) -> dict[str, dict]:
+        """Per parameter name: lr, weight_decay and group index as the optimizer holds them."""
+        by_id = {id(p): n for n, p in self.model.named_parameters()}
+        out: dict[str, dict] = {}
+        for gi, group in enumerate(self.optim_wrapper.optimizer.param_groups):
+            for p in group["params"]:
+                name = by_id.get(id(p))
+                if name is None:
+                    continue
+                entry = out.setdefault(name, {"lr": group.get("lr"), "weight_decay": group.get("weight_decay", 0.0),
+                                              "groups": []})
+                entry["groups"].append(gi)
+        return out
+
+    # ------------------------------------------------------------------ forward
+    @fact("forward")
+    def input_size(self) -> tuple[int, int]:
+        from .synthetic import derive_input_size
+
+        if self.input_size_arg:
+            return tuple(self.input_size_arg)
+        return derive_input_size(self.cfg, self.model, DEFAULT_LONG_SIDE)
+
+    def _batch(self, training: bool):
+        from .synthetic import make_batch
+
+        return make_batch(self.cfg, self.model, self.input_size, DEFAULT_BATCH, training=training)
+
+    @fact("forward")
+    def predict_result(self):
+        import torch
+
+        model = self.model
+        tracker = ModuleTracker(self.module_names)
+        try:
+            with quiet(), no_network(), tracker:
+                data = self._batch(training=False)
+                model.eval()
+                with torch.no_grad():
+                    out = model(**data, mode="predict")
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.errors["predict"] = ErrorInfo.from_exception(exc, module=tracker.deepest)
+            raise FactUnavailable("predict_result", f"predict failed (DA402): {self.errors['predict'].short()}")
+        finally:
+            model.train()
+            self.modules_called_predict = tracker.called
+        return out
+
+    @fact("forward")
+    def loss_result(self) -> LossResult:
+        import torch
+        from torch.nn.modules.batchnorm import _BatchNorm
+
+        model = self.model
+        model.train()
+        bn_before = {n: (m.running_mean.detach().clone(), m.running_var.detach().clone())
+                     for n, m in model.named_modules()
+                     if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None}
+        tracker = ModuleTracker(self.module_names)
+        try:
+            with quiet(), no_network(), tracker:
+                torch.manual_seed(0)
+                data = self._batch(training=True)
+                losses = model(**data, mode="loss")
+                total, log_vars = model.parse_losses(losses)
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.errors["loss"] = ErrorInfo.from_exception(exc, module=tracker.deepest)
+            raise FactUnavailable("loss_result", f"loss forward failed (DA403): {self.errors['loss'].short()}")
+        finally:
+            self.modules_called_loss = tracker.called
+        values = {k: float(v) for k, v in log_vars.items()}
+        return LossResult(losses=losses, total=total, values=values, bn_before=bn_before)
+
+    @fact("forward")
+    def modules_called(self) -> set[str]:
+        for name in ("predict_result", "loss_result"):
+            with contextlib.suppress(FactUnavailable):
+                getattr(self, name)
+        return set(getattr(self, "modules_called_predict", set())) | set(getattr(self, "modules_called_loss", set()))
+
+    # ------------------------------------------------------------------ train
+    @fact("train")
+    def step_result(self) -> StepResult:
+        """One training step: backward of the total loss, then the config's optimizer step."""
+        import torch
+
+        loss = self.loss_result
+        ow = self.optim_wrapper
+        model = self.model
+        intent_params = {p for i in self.freeze_intents for p in i.params}
+        named = dict(model.named_parameters())
+        before = {n: named[n].detach().clone() for n in intent_params if n in named}
+        try:
+            with quiet(), no_network():
+                ow.optimizer.zero_grad(set_to_none=True)
+                if not loss.total.requires_grad:
+                    raise RuntimeError("the total loss does not require grad: nothing in it is trainable")
+                loss.total.backward()
+                no_grad, zero_grad = [], []
+                for n, p in named.items():
+                    if not p.requires_grad:
+                        continue
+                    if p.grad is None:
+                        no_grad.append(n)
+                    elif not torch.any(p.grad != 0):
+                        zero_grad.append(n)
+                ow.step()
+                ow.optimizer.zero_grad(set_to_none=True)
+        except Exception as exc:  # noqa: BLE001
+            self.errors["step"] = ErrorInfo.from_exception(exc)
+            raise FactUnavailable("step_result", f"training step failed: {self.errors['step'].short()}")
+        finally:
+            loss.total = loss.total.detach()
+        bn_drift = {}
+        modules = dict(model.named_modules())
+        for n, (mean, var) in loss.bn_before.items():
+            m = modules[n]
+            bn_drift[n] = float(max((m.running_mean - mean).abs().max(), (m.running_var - var).abs().max()))
+        changed = {n: bool(torch.any(named[n].detach() != t)) for n, t in before.items()}
+        return StepResult(no_grad=no_grad, zero_grad=zero_grad, bn_drift=bn_drift, changed=changed)
+
+    # ------------------------------------------------------------------ helpers for rules
+    def config_value(self, key_path: str, default=None):
+        node = self.cfg
+        for part in key_path.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return default
+        return node
+
+    def module_of(self, path: str):
+        return dict(self.model.named_modules()).get(path)
+
+
+class ModuleTracker:
+    """Records which modules run, and the innermost module executing when an exception escapes."""
+
+    def __init__(self, names: dict[int, str]):
+        self.names = names
+        self.stack: list[str] = []
+        self.called: set[str] = set()
+        self.deepest: str | None = None
+        self._handles = []
+
+    def __enter__(self):
+        from torch.nn.modules import module as tm
+
+        def pre(mod, args):
+            name = self.names.get(id(mod))
+            if name is not None:
+                self.stack.append(name)
+                self.called.add(name)
+
+        def post(mod, args, out):
+            name = self.names.get(id(mod))
+            if name is not None and self.stack and self.stack[-1] == name:
+                self.stack.pop()
+
+        self._handles = [tm.register_module_forward_pre_hook(pre), tm.register_module_forward_hook(post)]
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for h in self._handles:
+            h.remove()
+        if exc is not None and self.stack:
+            self.deepest = self.stack[-1] or "<model>"
+        return False
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence warnings and mmengine's logger while audited code runs: the report is the output."""
+    import logging
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            from mmengine.logging import MMLogger
+
+            logger = MMLogger.get_current_instance()
+            old = logger.level
+            logger.setLevel(logging.ERROR)
+            for h in logger.handlers:
+                h.setLevel(logging.ERROR)
+        except Exception:  # noqa: BLE001 - mmengine absent: nothing to silence
+            logger = None
+        try:
+            yield
+        finally:
+            if logger is not None:
+                logger.setLevel(old)
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+@contextlib.contextmanager
+def no_network():
+    """Refuse outgoing connections while audited code runs: detaudit never downloads."""
+    import socket
+
+    original_connect = socket.socket.connect
+    original_create = socket.create_connection
+
+    def refuse(*args, **kwargs):
+        raise NetworkBlocked("detaudit blocks network access while auditing (a download was attempted)")
+
+    socket.socket.connect = refuse
+    socket.create_connection = refuse
+    try:
+        yield
+    finally:
+        socket.socket.connect = original_connect
+        socket.create_connection = original_create
+
+
+def strip_unavailable_pretrained(model, base_dir: Path) -> list[dict]:
+    """Point ``Pretrained`` inits at local files, and drop those that are not on this machine
+    so that ``init_weights()`` never downloads. Returns what was done per module."""
+    from .pretrained import resolve
+
+    report = []
+    names = {id(m): n for n, m in model.named_modules()}
+    for m in model.modules():
+        init_cfg = getattr(m, "init_cfg", None)
+        if not init_cfg:
+            continue
+        entries = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+        kept = []
+        for entry in entries:
+            if isinstance(entry, dict) and str(entry.get("type", "")).split(".")[-1] == "Pretrained":
+                src = entry.get("checkpoint")
+                local, remote = resolve(src, base_dir)
+                report.append({"module": names.get(id(m), ""), "source": src, "local": local, "remote": remote})
+                if local is None:
+                    continue
+                entry = dict(entry, checkpoint=local)
+            kept.append(entry)
+        m.init_cfg = kept if isinstance(init_cfg, list) else (kept[0] if kept else None)
+    return report
+
+
+def apply_freeze_hooks(cfg, model) -> list[dict]:
+    """Run the ``before_train`` of custom hooks that freeze modules, on a stand-in runner,
+    so the audited model is frozen the way training would freeze it."""
+    from types import SimpleNamespace
+
+    report = []
+    for i, hook_cfg in enumerate(cfg.get("custom_hooks", None) or []):
+        type_name = str(getattr(hook_cfg, "get", lambda *_: "")("type", ""))
+        if "Freeze" not in type_name:
+            continue
+        try:
+            from mmengine.registry import HOOKS
+
+            hook = HOOKS.build(hook_cfg)
+            runner = SimpleNamespace(model=model, logger=None, cfg=cfg)
+            hook.before_train(runner)
+            report.append({"index": i, "type": type_name, "applied": True})
+        except Exception as exc:  # noqa: BLE001
+            report.append({"index": i, "type": type_name, "applied": False, "error": f"{type(exc).__name__}: {exc}"})
+    return report
+
+
+def _mentions(node, type_name: str) -> bool:
+    if isinstance(node, dict):
+        if str(node.get("type", "")) == type_name:
+            return True
+        return any(_mentions(v, type_name) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return any(_mentions(v, type_name) for v in node)
+    return False
+
+
+def _display(path: Path | None, base: Path) -> str:
+    if path is None:
+        return "<config>"
+    try:
+        return os.path.relpath(Path(path).resolve(), base.resolve())
+    except ValueError:
+        return str(path)

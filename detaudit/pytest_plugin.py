@@ -1,0 +1,1 @@
+"""pytest plugin (entry point ``pytest11``). Loads without importing torch or mmdet."""

@@ -1,0 +1,115 @@
+"""The synthetic batch: small images, at least one ground-truth box per image, and complete
+metainfo (img_shape, ori_shape, scale_factor, pad_shape), passed through the model's own
+data preprocessor, which adds batch_input_shape."""
+from __future__ import annotations
+
+
+def _pipelines(cfg):
+    for key in ("test_dataloader", "val_dataloader"):
+        dl = cfg.get(key, None)
+        ds = dl.get("dataset", None) if isinstance(dl, dict) else None
+        while isinstance(ds, dict) and "pipeline" not in ds and isinstance(ds.get("dataset"), dict):
+            ds = ds["dataset"]
+        if isinstance(ds, dict) and isinstance(ds.get("pipeline"), (list, tuple)):
+            yield ds["pipeline"]
+    for key in ("test_pipeline", "val_pipeline"):
+        if isinstance(cfg.get(key, None), (list, tuple)):
+            yield cfg[key]
+
+
+def _type(t) -> str:
+    return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", "")
+
+
+def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
+    """(H, W): the aspect ratio of the test pipeline's resize, long side ``long_side``, rounded
+    up to the preprocessor's pad divisor (at least 32)."""
+    w, h = 1333, 800
+    for pipeline in _pipelines(cfg):
+        for t in pipeline:
+            if isinstance(t, dict) and "Resize" in _type(t.get("type")) and t.get("scale") is not None:
+                scale = t["scale"]
+                if isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(s, (int, float)) for s in scale):
+                    w, h = scale  # mmdet 3.x scales are (width, height)
+                elif isinstance(scale, (int, float)):
+                    w = h = scale
+                break
+        break
+    divisor = int(getattr(getattr(model, "data_preprocessor", None), "pad_size_divisor", 1) or 1)
+    divisor = max(divisor, 32)
+    if w >= h:
+        W, H = long_side, long_side * h / w
+    else:
+        H, W = long_side, long_side * w / h
+    def up(x):
+        return max(divisor, int(-(-x // divisor) * divisor))
+    return up(H), up(W)
+
+
+def _num_classes(model) -> int:
+    found = []
+    for name, m in model.named_modules():
+        n = getattr(m, "num_classes", None)
+        if isinstance(n, int) and n > 0 and "rpn" not in name:
+            found.append(n)
+    return min(found) if found else 1
+
+
+def _needs_masks(cfg) -> bool:
+    def walk(node):
+        if isinstance(node, dict):
+            if any(k in node for k in ("mask_head", "mask_roi_extractor")) or node.get("with_mask") is True:
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, (list, tuple)):
+            return any(walk(v) for v in node)
+        return False
+    return walk(cfg.get("model", None)) or walk(cfg.get("train_pipeline", None))
+
+
+def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int = 0):
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    H, W = size
+    gen = torch.Generator().manual_seed(seed)
+    pre = getattr(model, "data_preprocessor", None)
+    mean = getattr(pre, "mean", None)
+    channels = int(mean.numel()) if mean is not None and mean.dim() > 0 else 3
+    num_classes = _num_classes(model)
+    masks = _needs_masks(cfg)
+    inputs, samples = [], []
+    for i in range(batch_size):
+        inputs.append(torch.randint(0, 256, (channels, H, W), generator=gen, dtype=torch.uint8))
+        sample = DetDataSample()
+        sample.set_metainfo(dict(img_id=i, img_path=f"synthetic_{i}.png", ori_shape=(H, W), img_shape=(H, W),
+                                 pad_shape=(H, W), scale_factor=(1.0, 1.0), flip=False, flip_direction=None))
+        boxes = []
+        for j in range(2):
+            bw = float(torch.randint(W // 4, W // 2 + 1, (1,), generator=gen))
+            bh = float(torch.randint(H // 4, H // 2 + 1, (1,), generator=gen))
+            x0 = float(torch.randint(0, max(1, int(W - bw)), (1,), generator=gen))
+            y0 = float(torch.randint(0, max(1, int(H - bh)), (1,), generator=gen))
+            boxes.append([x0, y0, x0 + bw, y0 + bh])
+        gt = InstanceData()
+        gt.bboxes = torch.tensor(boxes, dtype=torch.float32)
+        gt.labels = torch.tensor([j % num_classes for j in range(len(boxes))], dtype=torch.long)
+        if masks:
+            import numpy as np
+            from mmdet.structures.mask import BitmapMasks
+
+            bitmap = np.zeros((len(boxes), H, W), dtype=np.uint8)
+            for k, (x0, y0, x1, y1) in enumerate(boxes):
+                bitmap[k, int(y0):int(y1), int(x0):int(x1)] = 1
+            gt.masks = BitmapMasks(bitmap, H, W)
+        sample.gt_instances = gt
+        ignored = InstanceData()
+        ignored.bboxes = torch.zeros((0, 4))
+        ignored.labels = torch.zeros((0,), dtype=torch.long)
+        sample.ignored_instances = ignored
+        samples.append(sample)
+    data = {"inputs": inputs, "data_samples": samples}
+    if pre is not None:
+        data = pre(data, training)
+    return data

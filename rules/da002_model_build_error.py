@@ -1,0 +1,121 @@
+import os
+import re
+from pathlib import Path
+
+from detaudit.rule import Violation, rule
+
+NOT_REGISTERED = re.compile(r"'?([\w.]+) is not in the ([\w:]+) registry")
+CLASS_IN_MSG = re.compile(r"class `(\w+)` in ([\w./\\-]+)")
+UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
+MISSING = re.compile(r"missing \d+ required (?:positional|keyword-only) arguments?: (.+)$", re.M)
+
+
+def _type_name(t):
+    return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", None)
+
+
+def _dicts(node, path):
+    """(key path, dict) for every dict under ``node``."""
+    if isinstance(node, dict):
+        yield path, node
+        for k, v in node.items():
+            yield from _dicts(v, f"{path}.{k}")
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from _dicts(v, f"{path}.{i}")
+
+
+def _defining_module(type_name: str, root: Path, limit: int = 3000) -> str | None:
+    """A module under ``root`` that defines ``class type_name``: what custom_imports should name."""
+    pattern = re.compile(rf"^class {re.escape(type_name)}\b", re.M)
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in ("node_modules", "__pycache__",
+                                                                                   "work_dirs", "data")]
+        for fn in filenames:
+            if not fn.endswith(".py"):
+                continue
+            seen += 1
+            if seen > limit:
+                return None
+            path = Path(dirpath) / fn
+            try:
+                if pattern.search(path.read_text(encoding="utf-8", errors="ignore")):
+                    rel = path.relative_to(root).with_suffix("")
+                    parts = list(rel.parts)
+                    if parts[-1] == "__init__":
+                        parts.pop()
+                    return ".".join(parts)
+            except OSError:
+                continue
+    return None
+
+
+@rule(code="DA002", name="model-build-error", severity="error", tier="build")
+def model_build_error(ctx):
+    """The model does not build from the config.
+
+    ## What it does
+    Builds ``model`` through the registry on the CPU, as training would, and reports why it
+    fails: a ``type`` no registry knows (naming the module ``custom_imports`` should import),
+    a constructor argument the class does not take or a required one that is missing (with
+    the key path to edit, e.g. ``model.roi_head.use_domain_loss``), or any exception raised
+    inside ``__init__``.
+
+    ## Why is this bad?
+    The training job dies before the first iteration; everything the config sets after the
+    broken key is untested.
+
+    ## Example
+    ```python
+    model = dict(roi_head=dict(type='MACLRoIHead', use_domain_loss=True))  # not an argument
+    ```
+
+    ## Use instead
+    ```python
+    custom_imports = dict(imports=['detector'], allow_failed_imports=False)
+    model = dict(roi_head=dict(type='MACLRoIHead', lambda3=0.1))
+    ```
+    """
+    err = ctx.build_error
+    if err is None:
+        return
+    cfg_model = ctx.cfg.get("model", None)
+    message = err.message
+    evidence = {"exception": err.type, "detail": message.splitlines()[0] if message else ""}
+    m = NOT_REGISTERED.search(message)
+    if m:
+        name, registry = m.group(1), m.group(2)
+        key = next((p for p, d in _dicts(cfg_model, "model") if _type_name(d.get("type")) == name), "model")
+        module = _defining_module(name, ctx.base_dir)
+        hint = (f"add custom_imports=dict(imports=['{module}'], allow_failed_imports=False)" if module
+                else "register the class (@MODELS.register_module()) and import its module through custom_imports")
+        yield Violation(message=f"type '{name}' is not registered in the {registry} registry",
+                        key_path=f"{key}.type", evidence=dict(evidence, type=name, registry=registry,
+                                                             defining_module=module), fix=hint)
+        return
+    cls = CLASS_IN_MSG.search(message)
+    cls_name = cls.group(1) if cls else None
+    candidates = [(p, d) for p, d in _dicts(cfg_model, "model")
+                  if cls_name is None or _type_name(d.get("type")) == cls_name]
+    m = UNEXPECTED.search(message)
+    if m:
+        arg = m.group(1)
+        key = next((f"{p}.{arg}" for p, d in candidates if arg in d), None)
+        yield Violation(message=f"{cls_name or 'a module'} does not take the argument '{arg}'",
+                        key_path=key or (candidates[0][0] if cls_name and candidates else "model"),
+                        evidence=dict(evidence, argument=arg, cls=cls_name),
+                        fix=f"remove '{arg}' or rename it to an argument {cls_name or 'the class'} accepts")
+        return
+    m = MISSING.search(message)
+    if m:
+        args = re.findall(r"'(\w+)'", m.group(1))
+        key = candidates[0][0] if cls_name and candidates else "model"
+        yield Violation(message=f"{cls_name or 'a module'} is missing required argument(s): {', '.join(args)}",
+                        key_path=key, evidence=dict(evidence, missing=args, cls=cls_name),
+                        fix=f"set {', '.join(args)} under {key}")
+        return
+    key = candidates[0][0] if cls_name and candidates else "model"
+    yield Violation(message=f"model failed to build: {err.short()}", key_path=key,
+                    evidence=dict(evidence, cls=cls_name),
+                    fix="run with --debug for the full traceback")

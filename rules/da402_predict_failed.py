@@ -1,0 +1,43 @@
+from detaudit.errors import FactUnavailable
+from detaudit.rule import Violation, rule
+
+
+@rule(code="DA402", name="predict-failed", severity="error", tier="forward")
+def predict_failed(ctx):
+    """The model's predict forward raises even with complete metainfo.
+
+    ## What it does
+    Runs ``model(..., mode='predict')`` in eval mode on a small synthetic batch whose data
+    samples carry every key mmdet's predict paths read (``img_shape``, ``ori_shape``,
+    ``scale_factor``, ``pad_shape``, and ``batch_input_shape`` from the model's own data
+    preprocessor). Reports the exception and the innermost module that was executing.
+
+    ## Why is this bad?
+    Validation and testing fail, usually at the end of the first epoch. Because the
+    metainfo is complete, the fault is in the model or its config, not in the input.
+
+    ## Example
+    ```python
+    model = dict(test_cfg=dict(rcnn=dict(nms=dict(type='nms', iou_threshold=None))))
+    ```
+
+    ## Use instead
+    ```python
+    model = dict(test_cfg=dict(rcnn=dict(nms=dict(type='nms', iou_threshold=0.5))))
+    ```
+    """
+    try:
+        ctx.predict_result
+    except FactUnavailable:
+        if "predict" not in ctx.errors:  # an earlier fact failed: skipped, not passed
+            raise
+    err = ctx.errors.get("predict")
+    if err is None:
+        return
+    yield Violation(
+        message=f"predict raised {err.short()}" + (f" in module '{err.module}'" if err.module else ""),
+        module_path=err.module, key_path="model",
+        evidence={"exception": err.type, "detail": err.message.splitlines()[0] if err.message else "",
+                  "module": err.module, "input_size": list(ctx.input_size)},
+        fix="run with --debug for the traceback; the metainfo was complete, so look at the module named here",
+    )
