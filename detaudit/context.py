@@ -346,7 +346,7 @@ class AuditContext:
             raise FactUnavailable("loss_result", f"loss forward failed (DA403): {self.errors['loss'].short()}")
         finally:
             self.modules_called_loss = tracker.called
-        values = {k: float(v) for k, v in log_vars.items()}
+        values = {k: float(v.detach() if hasattr(v, "detach") else v) for k, v in log_vars.items()}
         return LossResult(losses=losses, total=total, values=values, bn_before=bn_before)
 
     @fact("forward")
@@ -401,7 +401,7 @@ class AuditContext:
     def config_value(self, key_path: str, default=None):
         node = self.cfg
         for part in key_path.split("."):
-            if isinstance(node, dict) and part in node:
+            if hasattr(node, "keys") and part in node:  # dict, ConfigDict or Config
                 node = node[part]
             elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]

@@ -127,7 +127,10 @@ def model_summary(ctx: AuditContext) -> dict[str, Any] | None:
     trainable = sum(p.numel for p in params if p.requires_grad)
     rows = []
     for top_name, top in model.named_children():
-        rows.append(_module_row(top_name, top, params, _BatchNorm))
+        row = _module_row(top_name, top, params, _BatchNorm)
+        if row["params"] == 0:
+            continue  # data_preprocessor and other parameter-free parts
+        rows.append(row)
         for child_name, child in top.named_children():
             row = _module_row(f"{top_name}.{child_name}", child, params, _BatchNorm)
             if row["params"] > 0:

@@ -1,0 +1,64 @@
+"""Wall time and peak memory of a full detaudit audit against the seed's deep-check
+baseline, alternating fresh processes in one invocation (these machines are shared and
+noisy, so only ratios measured side by side mean anything).
+
+    python benchmarks/audit_vs_deep_check.py [CONFIG] [--rounds N]
+
+Prints per-run figures, the medians and the ratios audit/baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = ROOT / "examples" / "configs" / "stage2_kaist_domain_ft.py"
+
+
+def run(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MiB, exit code) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG))
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    py = sys.executable
+    baseline_cmd = [py, str(ROOT / "benchmarks" / "deep_check_baseline.py"), args.config]
+    audit_cmd = [py, "-m", "detaudit", args.config, "--format", "json", "-o", os.devnull]
+    base, aud = [], []
+    for i in range(args.rounds):
+        # Alternate the order so that neither side always runs on a warmer machine.
+        order = [("baseline", baseline_cmd, base), ("audit", audit_cmd, aud)]
+        if i % 2:
+            order.reverse()
+        for name, cmd, sink in order:
+            wall, rss, code = run(cmd)
+            sink.append((wall, rss))
+            print(f"round {i + 1} {name:8s} wall {wall:6.2f} s  peak RSS {rss:7.1f} MiB  exit {code}", flush=True)
+    bw, br = statistics.median(w for w, _ in base), statistics.median(r for _, r in base)
+    aw, ar = statistics.median(w for w, _ in aud), statistics.median(r for _, r in aud)
+    print(f"\nconfig: {os.path.relpath(args.config, ROOT)}  rounds: {args.rounds}")
+    print(f"baseline (deep check, 512x640, batch 2): wall {bw:.2f} s, peak RSS {br:.0f} MiB")
+    print(f"detaudit full audit (tier train):        wall {aw:.2f} s, peak RSS {ar:.0f} MiB")
+    print(f"ratio audit/baseline: wall {aw / bw:.2f}x, peak memory {ar / br:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
