@@ -36,14 +36,20 @@ def _check_parser() -> argparse.ArgumentParser:
     sel.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
                      help="lowest severity that makes the exit code 1 (default error)")
     sel.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
-    sel.add_argument("--expect-frozen", nargs="+", action="extend", default=[], metavar="MODULE",
-                     help="modules that must not train (e.g. backbone)")
+    sel.add_argument("--expect-frozen", type=_modules, action="extend", default=[], metavar="MODULE[,MODULE]",
+                     help="modules that must not train (e.g. backbone); repeat or separate with commas")
     run = p.add_argument_group("what to run")
     run.add_argument("--tier", choices=("static", "build", "forward", "train"), default="train",
                      help="deepest tier to run (default train)")
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
     run.add_argument("--input-size", type=_size, metavar="HxW", help="synthetic image size (default: derived)")
+    proj = p.add_argument_group("settings and baseline")
+    proj.add_argument("--settings", metavar="PYPROJECT",
+                      help="read [tool.detaudit] from this file instead of the nearest pyproject.toml")
+    proj.add_argument("--isolated", action="store_true", help="ignore every settings file")
+    proj.add_argument("--baseline", metavar="FILE", help="accept the findings recorded in FILE; report stale entries")
+    proj.add_argument("--write-baseline", metavar="FILE", help="record every current finding in FILE and exit 0")
     out = p.add_argument_group("output")
     out.add_argument("--format", action="append", default=[], metavar="FORMAT[:PATH]",
                      help=f"one of {', '.join(NAMES)}; repeat for several, FORMAT:PATH writes to a file")
@@ -55,6 +61,10 @@ def _check_parser() -> argparse.ArgumentParser:
 
 def _codes(value: str) -> list[str]:
     return [c.strip().upper() for c in value.split(",") if c.strip()]
+
+
+def _modules(value: str) -> list[str]:
+    return [m.strip() for m in value.split(",") if m.strip()]
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -164,17 +174,31 @@ def cmd_check(argv: list[str]) -> int:
     bad = unknown_selectors((args.select or []) + (args.ignore or []) + (args.extend_select or []) + list(severity))
     if bad:
         raise UsageError(f"unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')")
+    from . import settings as project_settings
+
+    try:
+        file_settings = (project_settings.FileSettings() if args.isolated
+                         else project_settings.load_settings(args.settings))
+        project_settings.check_codes(file_settings)
+    except project_settings.SettingsError as exc:
+        raise UsageError(str(exc))
     configs = expand_configs(args.configs)
     cfg_options = parse_cfg_options(args.cfg_options)
-    settings = Settings(select=args.select or ["ALL"], ignore=args.ignore or [],
-                        extend_select=args.extend_select or [], fail_on=args.fail_on or "error", tier=args.tier,
-                        expect_frozen=args.expect_frozen, severity=severity)
+    # The command line wins over [tool.detaudit]; per-file ignores and expect-frozen apply per config.
+    settings = project_settings.merge(file_settings, select=args.select, ignore=args.ignore,
+                                      extend_select=args.extend_select, fail_on=args.fail_on, severity=severity,
+                                      expect_frozen=args.expect_frozen, tier=args.tier)
     from .api import audit_one
 
     report = Report(settings=settings)
     for path in configs:
-        report.audits.append(audit_one(str(path), settings, cfg_options=cfg_options, input_size=args.input_size,
-                                       debug=args.debug))
+        config_settings, frozen_source = project_settings.for_config(file_settings, settings, path,
+                                                                     cli_expect_frozen=bool(args.expect_frozen))
+        report.audits.append(audit_one(str(path), config_settings, cfg_options=cfg_options,
+                                       input_size=args.input_size, debug=args.debug,
+                                       expect_frozen_source=frozen_source))
+    if args.write_baseline or args.baseline:
+        return _baseline_step(args, report, outputs) if args.write_baseline else _apply_baseline(args, report, outputs)
     for a in report.audits:
         for msg in a.internal_errors:
             print(f"detaudit: {a.config}: {msg}", file=sys.stderr)

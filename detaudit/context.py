@@ -130,7 +130,10 @@ class AuditContext:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 files = tuple(str(p) for p in self.source_map.files) + (str(self.config_path.resolve()),)
-                self.errors["load"] = ErrorInfo.from_exception(exc, prefer_files=files)
+                self.errors["load"] = info = ErrorInfo.from_exception(exc, prefer_files=files)
+                if isinstance(exc, SyntaxError) and not (info.file and os.path.isfile(info.file)):
+                    # mmengine parses the text without a file name: find the file that fails to parse
+                    info.file, info.line = _locate_syntax_error(self.config_path, self.source_map.files)
                 raise FactUnavailable("cfg", f"config failed to load (DA001): {self.errors['load'].short()}")
         if self.cfg_options:
             try:
@@ -543,6 +546,19 @@ def apply_freeze_hooks(cfg, model) -> list[dict]:
         except Exception as exc:  # noqa: BLE001
             report.append({"index": i, "type": type_name, "applied": False, "error": f"{type(exc).__name__}: {exc}"})
     return report
+
+
+def _locate_syntax_error(config: Path, bases: list[Path]) -> tuple[str | None, int | None]:
+    import ast
+
+    for path in [Path(config).resolve(), *bases]:
+        try:
+            ast.parse(path.read_bytes(), filename=str(path))
+        except SyntaxError as exc:
+            return str(path), exc.lineno
+        except (OSError, ValueError):
+            continue
+    return str(config), None
 
 
 def _mentions(node, type_name: str) -> bool:

@@ -34,3 +34,15 @@ def run_cli(*args, cwd=ROOT, env=None, timeout=600):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def validate_report(data: dict) -> None:
+    """Validate a JSON report against the schema shipped in the package."""
+    import json
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(files("detaudit").joinpath("schema/report.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(data)
