@@ -247,6 +247,15 @@ class AuditContext:
         return {n: m.training for n, m in self.model.named_modules()
                 if isinstance(m, _BatchNorm) and m.track_running_stats}
 
+    # ------------------------------------------------------------------ checkpoint
+    @fact("checkpoint")
+    def checkpoint(self):
+        """What ``load_from`` holds, read on CPU (never downloaded), after mmengine's key
+        revision, matched against the model's state_dict (see detaudit/checkpoint.py)."""
+        from .checkpoint import checkpoint_fact
+
+        return checkpoint_fact(self)
+
     # ------------------------------------------------------------------ optimizer
     @fact("optimizer")
     def optim_wrapper(self):

@@ -31,7 +31,8 @@ class AuditResult:
 def _tier_status(ctx: AuditContext) -> dict[str, str]:
     """ok / failed / skipped per tier, from which facts were computed or failed."""
     deepest = CLI_TIERS[ctx.cli_tier]
-    failed_by = {"static": "load", "build": "build", "optimizer": "optimizer", "forward": ("predict", "loss"),
+    failed_by = {"static": "load", "build": "build", "checkpoint": "checkpoint", "optimizer": "optimizer",
+                 "forward": ("predict", "loss"),
                  "train": "step"}
     out = {}
     blocked = False

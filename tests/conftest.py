@@ -46,3 +46,12 @@ def validate_report(data: dict) -> None:
     schema = json.loads(files("detaudit").joinpath("schema/report.schema.json").read_text())
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema).validate(data)
+
+
+@pytest.fixture(scope="session")
+def generated_files(tmp_path_factory):
+    """Files written at test time, by name: checkpoints of the tiny fixture model (see
+    tests/tiny_checkpoints.py). Rule fixtures refer to them as ``{generated:NAME}``."""
+    from tiny_checkpoints import GeneratedFiles
+
+    return GeneratedFiles(tmp_path_factory.mktemp("generated"))

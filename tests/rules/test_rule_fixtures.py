@@ -32,15 +32,18 @@ def _directives(path: Path, name: str) -> list[str]:
             if line.startswith(prefix)]
 
 
-def audit_fixture(code: str, path: Path, monkeypatch):
+def audit_fixture(code: str, path: Path, monkeypatch, request=None):
     from detaudit.api import audit
     from detaudit.cli import _check_parser, parse_cfg_options
 
     args = []
     for line in _directives(path, "args"):
+        if "{generated:" in line:  # files written at test time (tests/tiny_checkpoints.py)
+            line = request.getfixturevalue("generated_files").expand(line)
         args += shlex.split(line)
-    ns = _check_parser().parse_args(args + [str(path)])
+    ns = _check_parser().parse_args([str(path)] + args)  # path first: --cfg-options takes several values
     monkeypatch.chdir(path.parent)  # relative paths in fixtures resolve next to them
+    monkeypatch.syspath_prepend(str(path.parent))  # fixture-local custom_imports, as with PYTHONPATH=.
     report = audit(str(path), select=[code], expect_frozen=ns.expect_frozen, tier=ns.tier,
                    cfg_options=parse_cfg_options(ns.cfg_options), input_size=ns.input_size or (64, 96))
     return report.audits[0]
@@ -58,8 +61,8 @@ def test_rule_is_documented_and_has_fixtures(code):
 
 
 @pytest.mark.parametrize("code,path", _fixtures("fires"))
-def test_fires(code, path, monkeypatch):
-    result = audit_fixture(code, path, monkeypatch)
+def test_fires(code, path, monkeypatch, request):
+    result = audit_fixture(code, path, monkeypatch, request)
     hits = [f for f in result.findings if f.code == code]
     assert hits, f"{code} did not fire on {path.name}; skipped={result.skipped}"
     for expected in _directives(path, "expect"):
@@ -68,8 +71,8 @@ def test_fires(code, path, monkeypatch):
 
 
 @pytest.mark.parametrize("code,path", _fixtures("quiet"))
-def test_quiet(code, path, monkeypatch):
-    result = audit_fixture(code, path, monkeypatch)
+def test_quiet(code, path, monkeypatch, request):
+    result = audit_fixture(code, path, monkeypatch, request)
     assert code in result.ran, f"{code} did not run on {path.name}: {result.skipped}"
     hits = [f.message for f in result.findings if f.code == code]
     assert not hits, f"{code} fired on quiet fixture {path.name}: {hits}"
