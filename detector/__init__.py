@@ -7,7 +7,7 @@ from .datasets import (KAISTDataset, LLVIPDataset, LoadMultiSpectralImageFromFil
                        MultiSpectralDetDataset, PackMultiSpectralDetInputs)
 from .errors import (AnnotationError, DetectorDataError, EmptySplitError, MissingModalityError,
                      ModalityMismatchError, PairedBatchError)
-from .hooks import FreezeModulesHook, freeze_modules
+from .hooks import FreezeModulesHook, WeightsOnlyCheckpointHook, freeze_modules
 from .models import (DHNSampler, DomainClassifier, GradientReversalLayer, MACLHead, MACLRoIHead,
                      MSPFPN, MSPReweight, MultiSpectralDataPreprocessor, MultiSpectralFasterRCNN,
                      build_projection, grad_reverse)
@@ -19,6 +19,7 @@ __all__ = [
     'grad_reverse', 'build_projection', 'MACLRoIHead', 'MultiSpectralFasterRCNN',
     'MultiSpectralDataPreprocessor', 'MultiSpectralDetDataset', 'LLVIPDataset', 'KAISTDataset',
     'LoadMultiSpectralImageFromFile', 'PackMultiSpectralDetInputs', 'FreezeModulesHook',
+    'WeightsOnlyCheckpointHook',
     'freeze_modules', 'DetectorDataError', 'AnnotationError', 'MissingModalityError',
     'EmptySplitError', 'ModalityMismatchError', 'PairedBatchError'
 ]

@@ -98,3 +98,60 @@ class FreezeModulesHook(Hook):
                 for m in module.modules():
                     if isinstance(m, NORM_TYPES):
                         m.eval()
+
+
+_DROP = object()
+
+
+def _plain(value):
+    """``value`` as plain Python/tensor data, or ``_DROP`` if it cannot be expressed so."""
+    import numpy as np
+    import torch
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str, torch.Tensor)):
+        return value
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v) for v in value]
+        if any(v is _DROP for v in items):
+            return _DROP
+        return type(value)(items) if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _plain(v)
+            if v is not _DROP and isinstance(k, (str, int)):
+                out[k] = v
+        return out
+    return _DROP
+
+
+
+@HOOKS.register_module()
+class WeightsOnlyCheckpointHook(Hook):
+    """Make saved checkpoints loadable with ``torch.load(weights_only=True)``.
+
+    Since PyTorch 2.6 ``torch.load`` defaults to ``weights_only=True``, which refuses the logging
+    history mmengine stores in every checkpoint (``message_hub``: ``HistoryBuffer`` objects and
+    numpy values), so ``load_from``/``resume`` of such a checkpoint fails. Before each save this
+    hook drops the smoothed log history and converts the remaining runtime information to plain
+    Python values. Weights, optimizer and scheduler states are untouched, so ``load_from`` and
+    ``resume`` work as usual (the log smoothing window simply restarts after a resume).
+    """
+
+    priority = 'LOWEST'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        hub = checkpoint.get('message_hub')
+        if isinstance(hub, dict):
+            runtime = _plain(hub.get('runtime_info', {}))
+            runtime = runtime if isinstance(runtime, dict) else {}
+            resumed = {k: bool(v) for k, v in hub.get('resumed_keys', {}).items() if k in runtime}
+            checkpoint['message_hub'] = dict(log_scalars={}, runtime_info=runtime,
+                                             resumed_keys=resumed)
+        meta = checkpoint.get('meta')
+        if isinstance(meta, dict):
+            plain = _plain(meta)
+            checkpoint['meta'] = plain if isinstance(plain, dict) else {}

@@ -90,3 +90,5 @@ test_evaluator = val_evaluator
 # schedule_1x: 12 epochs, linear warm-up, steps at epochs 8 and 11; lr scaled from 0.02 @ 16 images.
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.0025, momentum=0.9, weight_decay=1e-4))
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, filename_tmpl='latest.pth'))
+# checkpoints loadable by torch.load(weights_only=True), the default since PyTorch 2.6
+custom_hooks = [dict(type='WeightsOnlyCheckpointHook')]

@@ -106,6 +106,10 @@ optim_wrapper = dict(optimizer=dict(type='SGD', lr=3e-4, momentum=0.9, weight_de
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=12, eta_min=1e-6, by_epoch=True, begin=0, end=12)
 ]
-custom_hooks = [dict(type='FreezeModulesHook', modules=['backbone'], norm_eval=True)]
+custom_hooks = [
+    dict(type='FreezeModulesHook', modules=['backbone'], norm_eval=True),
+    # checkpoints loadable by torch.load(weights_only=True), the default since PyTorch 2.6
+    dict(type='WeightsOnlyCheckpointHook'),
+]
 
 load_from = './work_dirs/stage1_llvip_pretrain/latest.pth'

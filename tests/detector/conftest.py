@@ -1,76 +1,26 @@
-"""Shared fixtures of the detector tests: configs, models, auditor-style batches, synthetic data."""
-import logging
+"""Fixtures of the detector tests (helpers live in ``det_helpers``)."""
 import os.path as osp
 import sys
 import warnings
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = osp.join(ROOT, 'examples', 'configs')
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for path in (ROOT, HERE):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 warnings.filterwarnings('ignore', message='.*pkg_resources is deprecated.*')
 
-torch = pytest.importorskip('torch')
+pytest.importorskip('torch')
 pytest.importorskip('mmdet')
 pytest.importorskip('mmcv.ops')
 
 import detector  # noqa: E402,F401  (registers the modules)
 from mmdet.utils import register_all_modules  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
 
-register_all_modules(init_default_scope=True)
-
-
-def quiet_mmengine() -> None:
-    """Keep ``init_weights`` from printing one line per parameter."""
-    MMLogger.get_current_instance().setLevel(logging.WARNING)
-    MMLogger.get_instance('mmengine').setLevel(logging.WARNING)
-
-
-def config_path(name: str) -> str:
-    return osp.join(CONFIGS, name)
-
-
-def load_config(name: str):
-    from mmengine.config import Config
-    cfg = Config.fromfile(config_path(name))
-    cfg.model.backbone.init_cfg = None  # never download the ImageNet weights in tests
-    return cfg
-
-
-def build_model(name: str, seed: int = 0):
-    from mmdet.registry import MODELS
-    quiet_mmengine()
-    torch.manual_seed(seed)
-    cfg = load_config(name)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    model.train()
-    return model, cfg
-
-
-def auditor_batch(h: int = 96, w: int = 160, n: int = 2, seed: int = 0, **extra_meta) -> dict:
-    """A plain mmdet batch like the auditor's: uint8 images, complete geometric metainfo, no
-    ``modality``/``domain`` keys (unless given in ``extra_meta``)."""
-    from mmdet.structures import DetDataSample
-    from mmengine.structures import InstanceData
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for i in range(n):
-        inputs.append(torch.randint(0, 256, (3, h, w), dtype=torch.uint8, generator=g))
-        meta = dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0), pad_shape=(h, w))
-        meta.update(extra_meta)
-        ds = DetDataSample(metainfo=meta)
-        gt = InstanceData()
-        gt.bboxes = torch.tensor([[8.0 + i, 10.0, 48.0, 84.0], [84.0, 6.0, 124.0 - i, 90.0]])
-        gt.labels = torch.zeros(2, dtype=torch.long)
-        ds.gt_instances = gt
-        samples.append(ds)
-    return dict(inputs=inputs, data_samples=samples)
-
+register_all_modules(init_default_scope=False)
 
 SMALL_LLVIP = dict(train=4, test=2)
 SMALL_KAIST = dict(train=4, val=2, test=2)
@@ -91,3 +41,12 @@ def fresh_synthetic(tmp_path):
     from detector.make_synthetic_data import generate
     generate(str(tmp_path), seed=1, llvip=dict(train=2, test=1), kaist=dict(train=2, val=1, test=1))
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Build with mmdet's registries (as configs with ``default_scope='mmdet'`` do), only for the
+    duration of each detector test."""
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        yield
