@@ -25,7 +25,12 @@ def audit_one(config, settings: Settings, *, cfg_options=None, input_size=None, 
     ctx = AuditContext(config, cfg_options=cfg_options, expect_frozen=settings.expect_frozen,
                        expect_frozen_source=expect_frozen_source, input_size=input_size, tier=settings.tier)
     try:
-        return run_audit(ctx, rules, severity_overrides=settings.severity, debug=debug)
+        result = run_audit(ctx, rules, severity_overrides=settings.severity, debug=debug)
+        # Inline "# detaudit: ignore[...]" comments, honoured by the API, the CLI and the pytest plugin.
+        from . import suppressions
+
+        suppressions.apply(ctx, result, rules, settings.severity)
+        return result
     finally:
         release(ctx)
 

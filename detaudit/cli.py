@@ -182,6 +182,13 @@ def cmd_check(argv: list[str]) -> int:
         project_settings.check_codes(file_settings)
     except project_settings.SettingsError as exc:
         raise UsageError(str(exc))
+    if args.baseline:  # a missing or broken baseline is misuse: say so before auditing anything
+        from .baseline import BaselineError, load as load_baseline
+
+        try:
+            load_baseline(args.baseline)
+        except BaselineError as exc:
+            raise UsageError(str(exc))
     configs = expand_configs(args.configs)
     cfg_options = parse_cfg_options(args.cfg_options)
     # The command line wins over [tool.detaudit]; per-file ignores and expect-frozen apply per config.
@@ -197,8 +204,10 @@ def cmd_check(argv: list[str]) -> int:
         report.audits.append(audit_one(str(path), config_settings, cfg_options=cfg_options,
                                        input_size=args.input_size, debug=args.debug,
                                        expect_frozen_source=frozen_source))
-    if args.write_baseline or args.baseline:
-        return _baseline_step(args, report, outputs) if args.write_baseline else _apply_baseline(args, report, outputs)
+    if args.write_baseline:
+        return _write_baseline(args.write_baseline, report)
+    if args.baseline:
+        _apply_baseline(args.baseline, report)
     for a in report.audits:
         for msg in a.internal_errors:
             print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
@@ -216,6 +225,32 @@ def cmd_check(argv: list[str]) -> int:
     if report.failing() and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _write_baseline(path: str, report) -> int:
+    from . import baseline
+
+    for a in report.audits:
+        for msg in a.internal_errors:
+            print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
+    count = baseline.write(report, path)
+    print(f"detaudit: wrote {count} finding(s) of {len(report.audits)} config(s) to baseline {path}", file=sys.stderr)
+    return EXIT_ERROR if any(a.internal_errors for a in report.audits) else EXIT_OK
+
+
+def _apply_baseline(path: str, report) -> None:
+    """Drop the findings the baseline accepts; warn (stderr) about entries that match nothing."""
+    from . import baseline
+
+    try:
+        outcome = baseline.apply(report, path)
+    except baseline.BaselineError as exc:
+        raise UsageError(str(exc))
+    if outcome.accepted:
+        print(f"detaudit: baseline {path} accepted {outcome.accepted} finding(s)", file=sys.stderr)
+    for entry in outcome.stale:
+        print(f"detaudit: warning: baseline {path}: stale entry {baseline.describe(entry)} is no longer "
+              f"reported; run --write-baseline {path} to drop it", file=sys.stderr)
 
 
 def _statistics(report) -> str:

@@ -1,0 +1,113 @@
+"""Where a finding is, as CI services need it: a path relative to the repository root and a line.
+
+Code scanning and workflow annotations can only point into the checked-out repository. A
+finding located in a file outside it (a base config inside the installed mmdet package, a
+``--cfg-options`` override) is moved to the audited config, on the line of its ``_base_``
+(or ``read_base()``) statement, and the original place is named in the message, with a path
+relative to its ``site-packages`` folder so that no absolute path leaves the machine. A
+finding without a line gets the line of its key path, else of ``model.<module path>``, else 1.
+
+The repository root is ``$GITHUB_WORKSPACE`` when the current directory lies inside it, else
+the nearest folder upwards holding ``.git``, else the current directory.
+"""
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CiLocation:
+    uri: str            # relative to the repository root, forward slashes
+    line: int           # >= 1
+    column: int | None
+    note: str | None    # where the finding really is, when it had to be moved
+
+
+def repo_root(cwd: Path | None = None) -> Path:
+    cwd = Path(cwd or Path.cwd()).resolve()
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        ws = Path(workspace).resolve()
+        if cwd == ws or ws in cwd.parents:
+            return ws
+    for folder in (cwd, *cwd.parents):
+        if (folder / ".git").exists():
+            return folder
+    return cwd
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _uri(path: Path, root: Path) -> str:
+    from urllib.parse import quote
+
+    return quote(Path(os.path.relpath(path, root)).as_posix(), safe="/._-~+")
+
+
+def outside_name(path: str) -> str:
+    """A machine-independent name for a file outside the repository."""
+    parts = Path(path).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            return "/".join(parts[parts.index(marker) + 1:])
+    return Path(path).name
+
+
+@lru_cache(maxsize=64)
+def _source_map(config: str):
+    from ..sourcemap import SourceMap
+
+    return SourceMap.from_file(config, display=lambda p: str(p))
+
+
+@lru_cache(maxsize=64)
+def _base_line(config: str) -> int:
+    """The line that pulls in the config's bases, else 1."""
+    try:
+        tree = ast.parse(Path(config).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return 1
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_" for t in node.targets):
+            return node.lineno
+        if isinstance(node, ast.With) and any("read_base" in ast.dump(item.context_expr) for item in node.items):
+            return node.lineno
+    return 1
+
+
+def locate(finding, audit_config: str, cwd: Path, root: Path) -> CiLocation:
+    config = (cwd / audit_config).resolve()
+    loc = finding.location
+    file = loc.file if loc is not None else None
+    line = loc.line if loc is not None else None
+    column = loc.column if loc is not None else None
+    if not file or file.startswith("<"):
+        path = config
+        if file == "<cfg-options>":
+            return CiLocation(_uri(config, root), _base_line(str(config)), None, "set by --cfg-options")
+    else:
+        path = (cwd / file).resolve()
+    if not line or line < 1:
+        line, column = None, None
+        candidates = [finding.key_path] if finding.key_path else []
+        if finding.module_path:
+            candidates.append(f"model.{finding.module_path}")
+        try:
+            sm = _source_map(str(config)) if config.is_file() else None
+        except Exception:  # noqa: BLE001 - a location is a nicety, never a crash
+            sm = None
+        for key in candidates:
+            found = sm.locate(key) if sm is not None else None
+            if found is not None and found.line:
+                path, line, column = Path(found.file).resolve(), found.line, found.column
+                break
+    if not _inside(path, root) and _inside(config, root) and path != config:
+        note = f"located in {outside_name(str(path))}" + (f":{line}" if line else "")
+        return CiLocation(_uri(config, root), _base_line(str(config)), None, note)
+    return CiLocation(_uri(path, root), line or 1, column, None)

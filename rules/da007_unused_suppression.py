@@ -1,0 +1,41 @@
+from detaudit.rule import rule
+
+
+@rule(code="DA007", name="unused-suppression", severity="warning", tier="static")
+def unused_suppression(ctx):
+    """A ``# detaudit: ignore[...]`` comment that suppresses nothing, or cannot be read.
+
+    ## What it does
+    Reads the ``# detaudit: ignore[CODE, ...]`` comments of the audited config. A comment
+    naming a code whose rule ran and reported nothing on that line (or, for a comment at the
+    top of the file, in the whole audit) is reported as unused. A comment without a bracketed
+    code list, or naming a code that no installed rule pack registers, is reported as
+    malformed. Codes whose rule was not selected, or was skipped because a fact it needs
+    failed, are not judged. The unused check runs after every other rule, since it needs their
+    findings; the malformed check reads the file only.
+
+    ## Why is this bad?
+    A suppression outlives the problem it hid: once the config is fixed, the comment stays
+    and silently hides the next, unrelated finding of the same rule on that key. A comment
+    that cannot be read, or that names a mistyped code, suppresses nothing while its author
+    believes the finding is handled.
+
+    ## Example
+    ```python
+    load_from = 'work_dirs/stage1/epoch_12.pth'  # detaudit: ignore[DA201]  (the file exists now)
+    model = dict(backbone=dict(frozen_stages=4))  # detaudit: ignore  (no codes)
+    ```
+
+    ## Use instead
+    ```python
+    load_from = 'work_dirs/stage1/epoch_12.pth'
+    model = dict(backbone=dict(frozen_stages=4))
+    ```
+
+    ## References
+    The same idea as ruff's RUF100 (unused ``noqa``). Suppress this rule itself with
+    ``# detaudit: ignore[DA007]`` at the top of the file.
+    """
+    from detaudit.suppressions import problem_violations
+
+    yield from problem_violations(ctx)
