@@ -18,6 +18,7 @@ from .errors import ErrorInfo, FactUnavailable
 from .rule import tier_rank
 
 DEFAULT_LONG_SIDE = 160
+NO_EXEC_REASON = "--no-exec: the config's code is not executed, so no model, optimizer or forward exists"
 DEFAULT_BATCH = 2
 
 
@@ -36,6 +37,10 @@ def fact(tier: str):
             if tier_rank(tier) > tier_rank(self.max_tier):
                 self._failed[name] = f"tier '{tier}' not requested (--tier {self.cli_tier})"
                 raise FactUnavailable(name, self._failed[name])
+            refused = self.refusal(tier)
+            if refused:
+                self._failed[name] = refused
+                raise FactUnavailable(name, refused)
             start = time.perf_counter()
             try:
                 value = fn(self)
@@ -86,13 +91,12 @@ class StepResult:
     no_grad: list[str]                       # trainable params whose grad is None
     zero_grad: list[str]                     # trainable params whose grad is all zero
     bn_drift: dict[str, float]               # BN module -> max |delta| of running stats
-    changed: dict[str, bool] = field(default_factory=dict)  # intent params moved by the step
 
 
 class AuditContext:
     def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
                  expect_frozen_source: str = "--expect-frozen", input_size=None,
-                 tier: str = "train", base_dir: str | os.PathLike | None = None):
+                 tier: str = "train", base_dir: str | os.PathLike | None = None, no_exec: bool = False):
         from .rule import CLI_TIERS
 
         self.config_arg = config
@@ -107,6 +111,12 @@ class AuditContext:
         self._facts: dict[str, Any] = {}
         self._failed: dict[str, str] = {}
         self.errors: dict[str, ErrorInfo] = {}
+        large_allocations_to_mmap()
+        # --no-exec: the config is read as data (static_config.py), nothing deeper is computed.
+        self.no_exec = bool(no_exec)
+        self.static_read = None
+        # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
+        self.cancelled: str | None = None
         if isinstance(config, (str, os.PathLike)):
             self.config_path: Path | None = Path(config)
             self.display_path = _display(Path(config), self.base_dir)
@@ -120,10 +130,15 @@ class AuditContext:
         """The loaded mmengine Config (``_base_`` and ``read_base()`` styles, cfg-options applied)."""
         if not isinstance(self.config_arg, (str, os.PathLike)):
             cfg = self.config_arg
+        elif self.no_exec:
+            cfg = self._static_cfg()
         else:
             try:
                 from mmengine.config import Config
 
+                if self.config_path.exists() and not self.config_path.is_file():
+                    # a folder, FIFO or device would hang or fail deep inside mmengine
+                    raise OSError(f"not a regular file: {self.config_path}")
                 with quiet():
                     cfg = Config.fromfile(str(self.config_path))
             except BaseException as exc:  # noqa: BLE001 - configs are arbitrary code
@@ -142,6 +157,42 @@ class AuditContext:
                 self.errors["load"] = ErrorInfo.from_exception(exc)
                 raise FactUnavailable("cfg", f"--cfg-options could not be applied: {exc}")
         return cfg
+
+    def _static_cfg(self):
+        """--no-exec: the config and its bases read as syntax trees, none of their code run."""
+        from mmengine.config import Config
+
+        from .static_config import StaticConfigError, read_static
+
+        try:
+            self.static_read = read_static(self.config_path, display=lambda p: _display(Path(p), self.base_dir))
+            return Config(self.static_read.cfg, cfg_text="<read by --no-exec>", filename=str(self.config_path))
+        except StaticConfigError as exc:
+            self.errors["load"] = ErrorInfo("StaticConfigError", exc.message, file=exc.file, line=exc.line)
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:  # reserved keys, odd values
+            self.errors["load"] = ErrorInfo.from_exception(exc)
+        raise FactUnavailable("cfg", f"config could not be read without executing it (DA001): "
+                                     f"{self.errors['load'].short()}")
+
+    @fact("static")
+    def static_issues(self) -> list:
+        """--no-exec: the constructs the static reader could not evaluate (empty otherwise)."""
+        if not self.no_exec:
+            return []
+        self.cfg
+        return list(self.static_read.issues) if self.static_read is not None else []
+
+    def refusal(self, tier: str) -> str | None:
+        """Why no fact of ``tier`` may be computed any more, if so. Static facts other than the
+        config itself (source map, pretrained sources) are cheap and run no config code, so they
+        stay available to report what was found before a stop."""
+        if tier_rank(tier) <= tier_rank("static"):
+            return None
+        if self.cancelled:
+            return self.cancelled
+        if self.no_exec:
+            return NO_EXEC_REASON
+        return None
 
     @property
     def load_error(self) -> ErrorInfo | None:
@@ -221,6 +272,8 @@ class AuditContext:
             self.init_error = ErrorInfo.from_exception(exc)
         self.eval_modules_at_build = sorted(n for n, m in model.named_modules() if n and not m.training)
         self.hook_report = apply_freeze_hooks(cfg, model)
+        # what the freeze hooks left in eval mode, for the rule on modes train() reverts (DA104)
+        self.eval_modules_after_hooks = sorted(n for n, m in model.named_modules() if n and not m.training)
         model.train()
         return model
 
@@ -332,6 +385,7 @@ class AuditContext:
         finally:
             model.train()
             self.modules_called_predict = tracker.called
+        release_memory()
         return out
 
     @fact("forward")
@@ -377,15 +431,14 @@ class AuditContext:
         loss = self.loss_result
         ow = self.optim_wrapper
         model = self.model
-        intent_params = {p for i in self.freeze_intents for p in i.params}
         named = dict(model.named_parameters())
-        before = {n: named[n].detach().clone() for n in intent_params if n in named}
         try:
             with quiet(), no_network():
                 ow.optimizer.zero_grad(set_to_none=True)
                 if not loss.total.requires_grad:
                     raise RuntimeError("the total loss does not require grad: nothing in it is trainable")
                 loss.total.backward()
+                release_memory()  # the graph is gone: let the optimizer state reuse its pages
                 no_grad, zero_grad = [], []
                 for n, p in named.items():
                     if not p.requires_grad:
@@ -406,8 +459,7 @@ class AuditContext:
         for n, (mean, var) in loss.bn_before.items():
             m = modules[n]
             bn_drift[n] = float(max((m.running_mean - mean).abs().max(), (m.running_var - var).abs().max()))
-        changed = {n: bool(torch.any(named[n].detach() != t)) for n, t in before.items()}
-        return StepResult(no_grad=no_grad, zero_grad=zero_grad, bn_drift=bn_drift, changed=changed)
+        return StepResult(no_grad=no_grad, zero_grad=zero_grad, bn_drift=bn_drift)
 
     # ------------------------------------------------------------------ helpers for rules
     def config_value(self, key_path: str, default=None):
@@ -458,6 +510,26 @@ class ModuleTracker:
         if exc is not None and self.stack:
             self.deepest = self.stack[-1] or "<model>"
         return False
+
+
+def large_allocations_to_mmap() -> None:
+    """Serve allocations of 1 MiB and more with mmap, so that a freed activation or gradient
+    goes back to the OS at once instead of sitting in glibc's heap under the next peak."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS between forward passes: glibc keeps them otherwise,
+    and the next pass's allocations would stack on top (peak memory is what users run out of)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @contextlib.contextmanager
