@@ -1,6 +1,8 @@
 """The Python API behind ``detaudit.audit`` and ``detaudit.check_frozen``."""
 from __future__ import annotations
 
+import contextlib
+
 from .context import AuditContext
 from .engine import AuditResult, run_audit
 from .findings import Finding, Location
@@ -10,22 +12,39 @@ from .report import Report, Settings
 
 def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="train",
           cfg_options=None, severity=None, fail_on="error", input_size=None, debug=False,
-          expect_frozen_source="expect_frozen") -> Report:
+          expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None) -> Report:
+    """``no_exec`` reads the config without running its code; ``timeout`` (seconds) and
+    ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/parallel.py)."""
     settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []),
                         extend_select=list(extend_select or []), fail_on=fail_on, tier=tier,
                         expect_frozen=list(expect_frozen), severity=dict(severity or {}))
-    result = audit_one(config, settings, cfg_options=cfg_options, input_size=input_size, debug=debug,
-                       expect_frozen_source=expect_frozen_source)
+    if timeout or max_memory:
+        from .parallel import RunOptions, run_isolated
+
+        options = RunOptions(cfg_options=dict(cfg_options or {}), input_size=input_size, debug=debug,
+                             no_exec=no_exec, timeout=timeout, max_memory=max_memory,
+                             expect_frozen_source=expect_frozen_source)
+        result = run_isolated(config, settings, options)
+    else:
+        result = audit_one(config, settings, cfg_options=cfg_options, input_size=input_size, debug=debug,
+                           expect_frozen_source=expect_frozen_source, no_exec=no_exec)
     return Report(audits=[result], settings=settings)
 
 
 def audit_one(config, settings: Settings, *, cfg_options=None, input_size=None, debug=False,
-              expect_frozen_source="--expect-frozen") -> AuditResult:
+              expect_frozen_source="--expect-frozen", no_exec=False, on_context=None, limits=None) -> AuditResult:
     rules = select_rules(settings.select, settings.ignore, settings.extend_select)
     ctx = AuditContext(config, cfg_options=cfg_options, expect_frozen=settings.expect_frozen,
-                       expect_frozen_source=expect_frozen_source, input_size=input_size, tier=settings.tier)
+                       expect_frozen_source=expect_frozen_source, input_size=input_size, tier=settings.tier,
+                       no_exec=no_exec)
+    if on_context is not None:
+        on_context(ctx)  # the worker keeps it to stop the audit at --timeout
     try:
-        result = run_audit(ctx, rules, severity_overrides=settings.severity, debug=debug)
+        with _process_state_kept(), _import_guard(ctx):
+            result = run_audit(ctx, rules, severity_overrides=settings.severity, debug=debug)
+        from .parallel import add_supervision_findings
+
+        add_supervision_findings(ctx, result, rules, settings.severity, limits)
         # Inline "# detaudit: ignore[...]" comments, honoured by the API, the CLI and the pytest plugin.
         from . import suppressions
 
@@ -33,6 +52,44 @@ def audit_one(config, settings: Settings, *, cfg_options=None, input_size=None, 
         return result
     finally:
         release(ctx)
+
+
+@contextlib.contextmanager
+def _process_state_kept():
+    """Audited code runs in this process: undo what a config may change for the next one
+    (working directory, standard streams, environment), and keep Python from writing
+    bytecode caches next to audited configs and their custom modules."""
+    import os
+    import sys
+
+    cwd = os.getcwd()
+    streams = (sys.stdin, sys.stdout, sys.stderr)
+    environ = dict(os.environ)
+    bytecode = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.dont_write_bytecode = bytecode
+        sys.stdin, sys.stdout, sys.stderr = streams
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+        if dict(os.environ) != environ:
+            os.environ.clear()
+            os.environ.update(environ)
+
+
+def _import_guard(ctx: AuditContext):
+    """--no-exec: no module next to the audited config (or in the working directory) may be
+    imported while its rules run, whatever a rule does."""
+    if not ctx.no_exec:
+        return contextlib.nullcontext()
+    import os
+
+    from .static_config import refuse_local_imports
+
+    folders = [os.getcwd()] + ([str(ctx.config_path.resolve().parent)] if ctx.config_path else [])
+    return refuse_local_imports(folders)
 
 
 def release(ctx: AuditContext) -> None:

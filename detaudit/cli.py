@@ -44,6 +44,15 @@ def _check_parser() -> argparse.ArgumentParser:
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
     run.add_argument("--input-size", type=_size, metavar="HxW", help="synthetic image size (default: derived)")
+    scale = p.add_argument_group("many and untrusted configs")
+    scale.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                       help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
+    scale.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                       help="stop a config's audit after SECONDS (DA091); runs audits in workers")
+    scale.add_argument("--max-memory", type=_memory, metavar="SIZE",
+                       help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
+    scale.add_argument("--no-exec", action="store_true",
+                       help="read configs without executing any of their code: static rules only (DA094)")
     proj = p.add_argument_group("settings and baseline")
     proj.add_argument("--settings", metavar="PYPROJECT",
                       help="read [tool.detaudit] from this file instead of the nearest pyproject.toml")
@@ -57,6 +66,37 @@ def _check_parser() -> argparse.ArgumentParser:
     out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     return p
+
+
+def _jobs(value: str) -> int:
+    if value.strip().lower() == "auto":
+        return max(1, os.cpu_count() or 1)
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs or 'auto', got {value!r}")
+    if not 1 <= n <= 256:
+        raise argparse.ArgumentTypeError(f"--jobs {n} out of range (1..256)")
+    return n
+
+
+def _seconds(value: str) -> float:
+    try:
+        t = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}")
+    if not 0 < t <= 7 * 24 * 3600:
+        raise argparse.ArgumentTypeError(f"--timeout {value} out of range")
+    return t
+
+
+def _memory(value: str) -> int:
+    from .parallel import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def _codes(value: str) -> list[str]:
@@ -195,15 +235,18 @@ def cmd_check(argv: list[str]) -> int:
     settings = project_settings.merge(file_settings, select=args.select, ignore=args.ignore,
                                       extend_select=args.extend_select, fail_on=args.fail_on, severity=severity,
                                       expect_frozen=args.expect_frozen, tier=args.tier)
-    from .api import audit_one
+    from .parallel import RunOptions, run_audits
 
     report = Report(settings=settings)
+    items = []
     for path in configs:
         config_settings, frozen_source = project_settings.for_config(file_settings, settings, path,
                                                                      cli_expect_frozen=bool(args.expect_frozen))
-        report.audits.append(audit_one(str(path), config_settings, cfg_options=cfg_options,
-                                       input_size=args.input_size, debug=args.debug,
-                                       expect_frozen_source=frozen_source))
+        items.append((str(path), config_settings, frozen_source))
+    # --jobs/--timeout/--max-memory: supervised workers (detaudit/parallel.py); results stay in input order
+    options = RunOptions(cfg_options=cfg_options, input_size=args.input_size, debug=args.debug,
+                         no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
+    report.audits.extend(run_audits(items, options, jobs=args.jobs, show_progress=sys.stderr.isatty()))
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:

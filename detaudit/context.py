@@ -18,7 +18,7 @@ from .errors import ErrorInfo, FactUnavailable
 from .rule import tier_rank
 
 DEFAULT_LONG_SIDE = 160
-NO_EXEC_REASON = "--no-exec: the config's code is not executed, so no model, optimizer or forward exists"
+NO_EXEC_REASON = "--no-exec: the config's code and the modules it imports are not executed (no model, optimizer or forward)"
 DEFAULT_BATCH = 2
 
 

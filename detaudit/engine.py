@@ -40,14 +40,14 @@ def _tier_status(ctx: AuditContext) -> dict[str, str]:
         if tier_rank(tier) > tier_rank(deepest):
             out[tier] = "skipped"
             continue
-        if blocked:
-            out[tier] = "skipped"
+        if blocked or (getattr(ctx, "no_exec", False) and tier != "static"):
+            out[tier] = "skipped"  # after a failed load/build, a --timeout stop, or under --no-exec
             continue
         keys = failed_by.get(tier, ())
         keys = keys if isinstance(keys, tuple) else (keys,)
         if any(k in ctx.errors for k in keys):
             out[tier] = "failed"
-            if tier in ("static", "build"):
+            if tier in ("static", "build") or getattr(ctx, "cancelled", None):
                 blocked = True
         else:
             out[tier] = "ok"
@@ -69,6 +69,9 @@ def run_audit(ctx: AuditContext, rules: list[Rule], *, severity_overrides: dict[
             result.skipped.append({"code": r.code, "reason": exc.reason})
             continue
         except Exception as exc:  # noqa: BLE001 - a broken rule must not lose the others' findings
+            if getattr(ctx, "cancelled", None):  # stopped by --timeout mid-rule: not the rule's fault
+                result.skipped.append({"code": r.code, "reason": ctx.cancelled})
+                continue
             if debug:
                 raise
             result.internal_errors.append(f"rule {r.code} crashed: {type(exc).__name__}: {exc}")

@@ -40,10 +40,19 @@ def lr_mult_zero_freeze(ctx):
     optim_wrapper = dict(optimizer=dict(type='SGD', lr=3e-4))
     ```
 
+    With ``--no-exec`` there is no model to count parameters in: the rule then reads the
+    config alone and reports an ``lr_mult=0`` key unless the config visibly freezes what the
+    key names (``frozen_stages`` covering every stage of that model part, or a freeze hook
+    listing it).
+
     ## References
     - mmengine ``DefaultOptimWrapperConstructor`` (custom_keys, lr_mult, decay_mult)
     """
     from detaudit.intent import lr_mult_zero, module_for_key
+
+    if getattr(ctx, "no_exec", False):  # no model under --no-exec: judge from the config text alone
+        yield from _static_lr_mult_zero(ctx)
+        return
 
     zero = lr_mult_zero(ctx)
     if not zero:
@@ -72,4 +81,42 @@ def lr_mult_zero_freeze(ctx):
             evidence={"key": key, "modules": module_list[:20], "params": len(live), "numel": numel,
                       "optimizer_lr": lr_values, "decay_mult": custom_keys.get(key, {}).get("decay_mult")},
             fix=freeze_fix(ctx, module or module_list[0]),
+        )
+
+
+def _static_lr_mult_zero(ctx):
+    """--no-exec reading: lr_mult=0 keys whose model part the config does not freeze itself."""
+    custom_keys = ctx.config_value("optim_wrapper.paramwise_cfg.custom_keys", None) or {}
+    hooks = ctx.config_value("custom_hooks", None) or []
+    hooked = {m for h in hooks if isinstance(h, dict) and "Freeze" in str(h.get("type", ""))
+              for m in (h.get("modules") or []) if isinstance(m, str)}
+    for key, value in custom_keys.items():
+        if not isinstance(value, dict) or value.get("lr_mult", None) is None:
+            continue
+        try:
+            if float(value["lr_mult"]) != 0.0:
+                continue
+        except (TypeError, ValueError):
+            continue
+        part = ctx.config_value(f"model.{key}", None)
+        if key in hooked:
+            continue
+        if isinstance(part, dict):
+            stages = part.get("frozen_stages", None)
+            num_stages = part.get("num_stages", 4)
+            if isinstance(stages, int) and isinstance(num_stages, int) and stages >= num_stages:
+                continue
+            why = (f"model.{key}.frozen_stages={stages} freezes only part of it" if isinstance(stages, int)
+                   and stages >= 0 else f"model.{key} sets no frozen_stages")
+        else:
+            why = "no frozen_stages or freeze hook in the config covers it"
+        yield Violation(
+            message=(f"custom key '{key}' sets lr_mult=0, but the config does not freeze it ({why}); lr 0 is "
+                     "not freezing: gradients are still computed and BatchNorm statistics still move "
+                     "(read with --no-exec: parameter counts need the model)"),
+            key_path=f"optim_wrapper.paramwise_cfg.custom_keys.{key}.lr_mult",
+            module_path=key,
+            evidence={"key": key, "decay_mult": value.get("decay_mult"), "read": "--no-exec"},
+            fix=(f"set model.{key}.frozen_stages to its number of stages and norm_eval=True (and drop the "
+                 "lr_mult=0 key), or freeze it with a hook that sets requires_grad=False"),
         )

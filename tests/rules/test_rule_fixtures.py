@@ -45,7 +45,8 @@ def audit_fixture(code: str, path: Path, monkeypatch, request=None):
     monkeypatch.chdir(path.parent)  # relative paths in fixtures resolve next to them
     monkeypatch.syspath_prepend(str(path.parent))  # fixture-local custom_imports, as with PYTHONPATH=.
     report = audit(str(path), select=[code], expect_frozen=ns.expect_frozen, tier=ns.tier,
-                   cfg_options=parse_cfg_options(ns.cfg_options), input_size=ns.input_size or (64, 96))
+                   cfg_options=parse_cfg_options(ns.cfg_options), input_size=ns.input_size or (64, 96),
+                   no_exec=ns.no_exec, timeout=ns.timeout, max_memory=ns.max_memory)  # worker when limits given
     return report.audits[0]
 
 
