@@ -422,6 +422,29 @@ class AuditContext:
                 getattr(self, name)
         return set(getattr(self, "modules_called_predict", set())) | set(getattr(self, "modules_called_loss", set()))
 
+    @fact("forward")
+    def pipeline_probe(self):
+        """The config's own test pipeline run on a synthetic image written to a temporary
+        folder (detaudit/pipeline_probe.py). A pipeline that raises is recorded in the probe."""
+        from .pipeline_probe import run_pipeline
+
+        self.model  # the build registers mmdet's transforms and the custom imports
+        try:
+            with quiet(), no_network():
+                return run_pipeline(self.cfg, self.input_size)
+        except LookupError as exc:
+            raise FactUnavailable("pipeline_probe", str(exc))
+
+    @fact("forward")
+    def pipeline_predict(self):
+        """Predict on exactly what the test pipeline packed: success, or the exception."""
+        from .pipeline_probe import predict_packed
+
+        probe = self.pipeline_probe
+        if probe.error is not None:
+            raise FactUnavailable("pipeline_predict", f"the test pipeline failed: {probe.error.short()}")
+        return predict_packed(self.model, probe.packed, self.module_names)
+
     # ------------------------------------------------------------------ train
     @fact("train")
     def step_result(self) -> StepResult:
