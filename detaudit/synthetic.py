@@ -23,7 +23,7 @@ def _type(t) -> str:
 
 def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
     """(H, W): the aspect ratio of the test pipeline's resize, long side ``long_side``, rounded
-    up to the preprocessor's pad divisor (at least 32)."""
+    to the preprocessor's pad divisor (at least 32)."""
     w, h = 1333, 800
     for pipeline in _pipelines(cfg):
         for t in pipeline:
@@ -41,9 +41,9 @@ def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
         W, H = long_side, long_side * h / w
     else:
         H, W = long_side, long_side * w / h
-    def up(x):
-        return max(divisor, int(-(-x // divisor) * divisor))
-    return up(H), up(W)
+    def snap(x):
+        return max(divisor, int(x / divisor + 0.5) * divisor)
+    return snap(H), snap(W)
 
 
 def _num_classes(model) -> int:

@@ -1,0 +1,123 @@
+"""The engine's facts: computed once, in the state training runs in, never downloading."""
+import pytest
+
+import detaudit
+from conftest import ROOT
+
+TINY = ROOT / "tests/rules/fixtures/_base_/tiny_frcnn.py"
+
+
+def test_audit_accepts_a_loaded_config_object():
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(ROOT / "tests/rules/fixtures/DA101/fires.py"))
+    report = detaudit.audit(cfg, select=["DA101"], tier="build", input_size=(64, 96))
+    assert [f.code for f in report.findings] == ["DA101"]
+    assert not report.ok
+    assert '"code": "DA101"' in report.to_json()
+
+
+def test_facts_are_computed_once_and_only_when_needed():
+    from detaudit.context import AuditContext
+
+    ctx = AuditContext(str(TINY), input_size=(64, 96))
+    assert ctx.cfg is ctx.cfg
+    assert "model" not in ctx._facts  # loading does not build
+    model = ctx.model
+    assert ctx.model is model and model.training
+    ctx.loss_result
+    assert "predict_result" not in ctx._facts and "step_result" not in ctx._facts
+
+
+def test_syncbn_is_converted_for_the_cpu_run():
+    from torch.nn import SyncBatchNorm
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from detaudit.context import AuditContext
+
+    ctx = AuditContext(str(ROOT / "tests/fixtures/configs/syncbn_tiny.py"), input_size=(64, 96))
+    model = ctx.model
+    assert ctx.syncbn_requested is True
+    assert not any(isinstance(m, SyncBatchNorm) for m in model.modules())
+    assert any(isinstance(m, _BatchNorm) for m in model.modules())
+    assert ctx.step_result.bn_drift  # the step ran with the converted layers
+
+
+def test_uncached_pretrained_init_is_stripped_and_nothing_connects(monkeypatch):
+    import socket
+
+    from detaudit.context import AuditContext
+
+    attempts = []
+    real_connect = socket.socket.connect
+
+    def record(self, *args, **kwargs):
+        attempts.append(args)
+        return real_connect(self, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", record)
+    ctx = AuditContext(str(ROOT / "tests/rules/fixtures/DA205/fires.py"), input_size=(64, 96))
+    ctx.model
+    assert attempts == []
+    assert ctx.init_report == [{"module": "backbone", "source": "torchvision://resnet18", "local": None,
+                                "remote": True}]
+    assert ctx.init_error is None
+
+
+def test_cached_pretrained_init_is_loaded_from_the_cache(tmp_path, monkeypatch):
+    import torch
+
+    from detaudit.context import AuditContext
+
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    # a "torchvision" ResNet-18 whose stem weights are all 0.5: init_weights must load them
+    from mmdet.models.backbones import ResNet
+
+    state = ResNet(depth=18).state_dict()
+    state["conv1.weight"] = torch.full_like(state["conv1.weight"], 0.5)
+    torch.save(state, hub / "resnet18-f37072fd.pth")
+    ctx = AuditContext(str(ROOT / "tests/rules/fixtures/DA205/fires.py"), input_size=(64, 96))
+    assert torch.all(ctx.model.backbone.conv1.weight == 0.5)
+    assert ctx.init_report[0]["local"] == str(hub / "resnet18-f37072fd.pth")
+
+
+@pytest.mark.parametrize("scale,expected", [((640, 512), (128, 160)), ((1333, 800), (96, 160)),
+                                            ((512, 1024), (160, 96))])
+def test_input_size_follows_the_test_pipeline_aspect_ratio(scale, expected):
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from detaudit.synthetic import derive_input_size
+
+    cfg = Config(dict(test_pipeline=[dict(type='LoadImageFromFile'), dict(type='Resize', scale=scale, keep_ratio=True)]))
+    model = SimpleNamespace(data_preprocessor=SimpleNamespace(pad_size_divisor=32))
+    assert derive_input_size(cfg, model, 160) == expected
+
+
+def test_synthetic_batch_has_complete_metainfo_after_the_preprocessor():
+    from detaudit.context import AuditContext
+
+    ctx = AuditContext(str(TINY), input_size=(64, 96))
+    data = ctx._batch(training=True)
+    assert tuple(data["inputs"].shape) == (2, 3, 64, 96)
+    for sample in data["data_samples"]:
+        meta = sample.metainfo
+        for key in ("img_shape", "ori_shape", "scale_factor", "pad_shape", "batch_input_shape"):
+            assert key in meta, key
+        assert len(sample.gt_instances) >= 1
+
+
+def test_check_frozen_on_a_built_model():
+    from detaudit.context import AuditContext
+
+    ctx = AuditContext(str(TINY), input_size=(64, 96))
+    findings = detaudit.check_frozen(ctx.model, "backbone")
+    (da102,) = [f for f in findings if f.code == "DA102"]
+    assert da102.evidence["trainable"] == 11_019_008 and da102.evidence["total"] == 11_176_512
+    for p in ctx.model.backbone.parameters():
+        p.requires_grad = False
+    ctx.model.backbone.eval()
+    assert detaudit.check_frozen(ctx.model, "backbone") == []
