@@ -24,7 +24,7 @@ def rule_packs() -> tuple[tuple[str, str, tuple[Rule, ...]], ...]:
     packs = []
     for ep in entry_points(group=GROUP):
         try:
-            obj = ep.load()
+            obj = _load_pack(ep)
         except Exception as exc:  # a broken third-party pack must not hide the others
             raise RulePackError(f"rule pack {ep.name!r} ({ep.value}) failed to import: "
                                 f"{type(exc).__name__}: {exc}") from exc
@@ -37,6 +37,41 @@ def rule_packs() -> tuple[tuple[str, str, tuple[Rule, ...]], ...]:
             r.origin = package
         packs.append((package, version, rules))
     return tuple(sorted(packs, key=lambda p: p[0]))
+
+
+def _load_pack(ep):
+    """Load a pack's object. A pack module inside a top-level package that is not imported
+    yet (``detector.audit_rules``: the detector's ``__init__`` imports torch and mmdet to
+    register its models) is first executed from its own file, without the package's
+    ``__init__``, so that listing rules stays light. A pack that needs its package (relative
+    imports) fails that way and is then loaded normally."""
+    import importlib.util
+    import os
+    import sys
+
+    module_name, _, attr = ep.value.partition(":")
+    parent, _, leaf = module_name.rpartition(".")
+    if parent and "." not in parent and parent not in sys.modules and module_name not in sys.modules:
+        try:
+            spec = importlib.util.find_spec(parent)  # locates a top-level package without importing it
+            folders = list(spec.submodule_search_locations or []) if spec else []
+            path = next((f"{f}/{leaf}.py" for f in folders if os.path.isfile(f"{f}/{leaf}.py")), None)
+            if path is not None:
+                sub_spec = importlib.util.spec_from_file_location(module_name, path)
+                module = importlib.util.module_from_spec(sub_spec)
+                sys.modules[module_name] = module
+                try:
+                    sub_spec.loader.exec_module(module)
+                except BaseException:
+                    sys.modules.pop(module_name, None)
+                    raise
+                obj = module
+                for part in attr.split(".") if attr else ():
+                    obj = getattr(obj, part)
+                return obj
+        except Exception:  # noqa: BLE001 - fall back to the ordinary import below
+            pass
+    return ep.load()
 
 
 @lru_cache(maxsize=1)
