@@ -59,6 +59,12 @@ class Opaque(dict):
         return f"<opaque {dict.__repr__(self)}>"
 
 
+def _opaque_getattr(obj, name):
+    """Stands for ``builtins.getattr`` while unpickling: returns the inert :class:`Opaque`
+    class (callable, and allowed by the restricted unpickler) instead of any real attribute."""
+    return Opaque
+
+
 @dataclass
 class ShapeMismatch:
     key: str
@@ -184,12 +190,12 @@ def read_checkpoint(path: str) -> tuple[Any, list[str]]:
         unsafe = list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
     except Exception:  # noqa: BLE001 - legacy (non-zip) files: the names are found while loading
         unsafe = []
-    allowed = _numpy_data_globals()
+    allowed = _numpy_data_globals() + [(_opaque_getattr, "builtins.getattr")]
     allowed_names = {name for _, name in allowed}
     standins = {name for name in unsafe if name not in allowed_names}
     for _ in range(_MAX_STANDINS):
         with _weights_only_forced(), torch.serialization.safe_globals(
-                allowed + [(Opaque, name) for name in sorted(standins)]):
+                allowed + [(Opaque, name) for name in sorted(standins - allowed_names)]):
             try:
                 checkpoint = CheckpointLoader.load_checkpoint(path, map_location="cpu")
                 return checkpoint, sorted(set(unsafe) | standins)

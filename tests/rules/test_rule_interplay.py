@@ -1,0 +1,121 @@
+"""Behaviour of the checkpoint, optimizer, forward and train rules beyond single fixtures: rules
+that must fire together or apart, honest skips, the read-only promise of the pipeline probe,
+and the detector's rule pack loading like the built-in one."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def audit_in(folder: Path, config: str, monkeypatch, **kwargs):
+    """Audit a fixture as the functional harness does: from its folder, with its folder importable."""
+    from detaudit.api import audit
+
+    monkeypatch.chdir(folder)
+    monkeypatch.syspath_prepend(str(folder))
+    kwargs.setdefault("input_size", (64, 96))
+    return audit(str(folder / config), **kwargs).audits[0]
+
+
+def codes(result):
+    return sorted({f.code for f in result.findings})
+
+
+def test_module_built_but_never_called_reports_da503_and_da501(monkeypatch):
+    result = audit_in(FIXTURES / "DA503", "fires.py", monkeypatch, select=["DA501", "DA503"])
+    assert codes(result) == ["DA501", "DA503"]
+    for f in result.findings:
+        assert f.module_path == "roi_head.aux_head"
+    da501 = next(f for f in result.findings if f.code == "DA501")
+    assert da501.evidence["numel"] == 2113 and da501.severity == "error"
+
+
+def test_module_called_without_gradient_is_da501_only(monkeypatch):
+    result = audit_in(FIXTURES / "DA501", "fires.py", monkeypatch, select=["DA501", "DA502", "DA503"])
+    assert codes(result) == ["DA501"]  # called (not DA503); its metric has no gradient (not DA502)
+
+
+def test_da503_is_skipped_when_the_loss_forward_fails(monkeypatch):
+    result = audit_in(FIXTURES / "DA403", "fires.py", monkeypatch, select=["DA501", "DA503"])
+    assert not result.findings
+    reasons = {s["code"]: s["reason"] for s in result.skipped}
+    assert set(reasons) == {"DA501", "DA503"} and all("DA403" in r for r in reasons.values())
+
+
+def test_train_rule_is_skipped_below_its_tier(monkeypatch):
+    result = audit_in(FIXTURES / "DA501", "fires.py", monkeypatch, select=["DA501"], tier="forward")
+    assert result.skipped == [{"code": "DA501", "reason": "tier 'train' not requested (--tier forward)"}]
+
+
+def test_checkpoint_rules_skip_without_load_from(monkeypatch):
+    result = audit_in(FIXTURES / "DA203", "quiet.py", monkeypatch, select=["DA203", "DA204", "DA206"], tier="build")
+    assert not result.findings
+    assert {s["code"]: s["reason"] for s in result.skipped} == {
+        c: "the config sets no load_from" for c in ("DA203", "DA204", "DA206")}
+
+
+def test_da401_static_tier_reads_the_config_only(monkeypatch):
+    folder = FIXTURES / "DA401"
+    result = audit_in(folder, "fires.py", monkeypatch, select=["DA401"], tier="static")
+    [finding] = result.findings
+    assert "drops scale_factor" in finding.message and "confirmed" not in finding.message
+    assert finding.location.file.endswith("fires.py") and finding.location.line == 7
+    assert "forward" not in result.timings and "build" not in result.timings
+
+
+def test_da401_probe_writes_nothing_next_to_the_config(monkeypatch, tmp_path):
+    import tempfile
+
+    folder = FIXTURES / "DA401"
+    before = sorted(p.name for p in folder.iterdir())
+    probes_before = {p.name for p in Path(tempfile.gettempdir()).glob("detaudit-pipeline-*")}
+    result = audit_in(folder, "fires_no_resize.py", monkeypatch, select=["DA401"])
+    assert codes(result) == ["DA401"]
+    assert result.findings[0].evidence["predict"].startswith("AssertionError")
+    assert sorted(p.name for p in folder.iterdir()) == before
+    assert {p.name for p in Path(tempfile.gettempdir()).glob("detaudit-pipeline-*")} == probes_before
+
+
+def test_optimizer_rule_quiet_on_the_seed_like_lr_mult_config(monkeypatch):
+    # lr_mult=0 is DA101's business; the groups themselves hold every parameter once
+    result = audit_in(FIXTURES / "DA101", "fires.py", monkeypatch, select=["DA303"], tier="build")
+    assert result.ran == ["DA303"] and not result.findings
+
+
+def test_rules_command_lists_the_detector_pack():
+    r = run_cli("rules", "--format", "json", cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    rows = {row["code"]: row for row in json.loads(r.stdout)}
+    for code, name in (("DM001", "macl-without-pairs"), ("DM002", "domain-loss-single-domain"),
+                       ("DM003", "pair-mode-bypasses-pipeline")):
+        assert rows[code]["origin"] == "detector" and rows[code]["name"] == name
+    assert rows["DA203"]["origin"] == "rules"
+
+
+def test_rule_command_explains_a_detector_rule():
+    r = run_cli("rule", "DM002", cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("DM002 domain-loss-single-domain [warning, tier static, from detector]")
+    assert "## Why is this bad?" in r.stdout
+
+
+@pytest.mark.parametrize("config,expected", [
+    ("stage2_kaist_domain_ft.py", ["DM002"]),
+    ("stage2_kaist_domain_ft_fixed.py", ["DM002"]),
+])
+def test_stage2_configs_train_the_domain_loss_on_one_domain(config, expected):
+    from detaudit.api import audit
+
+    result = audit(str(ROOT / "examples" / "configs" / config), select=["DM"], tier="static").audits[0]
+    assert codes(result) == expected
+    assert sorted(result.ran) == ["DM001", "DM002", "DM003"]
+    [finding] = result.findings
+    assert "every training sample has domain 'kaist'" in finding.message
+    assert finding.key_path == "model.roi_head.domain_classifier"
+    assert finding.location.file.endswith(config) and finding.location.line
