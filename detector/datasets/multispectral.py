@@ -121,13 +121,9 @@ class MultiSpectralDetDataset(BaseDetDataset):
             for m in self.needed_modalities:
                 path = self._find_image(indexes[m], self.image_dir(m), stem)
                 if path is None:
-                    found = {o: p for o, p in paths.items()}
-                    for o in self.needed_modalities:
-                        if o != m and o not in found:
-                            other = self._find_image(indexes[o], self.image_dir(o), stem)
-                            if other is not None:
-                                found[o] = other
-                    seen = ', '.join(f'{o}: {p}' for o, p in found.items()) or 'no other modality'
+                    others = {o: self._find_image(indexes[o], self.image_dir(o), stem)
+                              for o in self.needed_modalities if o != m}
+                    seen = ', '.join(f'{o}: {p}' for o, p in others.items() if p) or 'no other file'
                     raise MissingModalityError(
                         f'{name}: image {stem!r} has no {m} image in {self.image_dir(m)} '
                         f'({seen}); every image needs '

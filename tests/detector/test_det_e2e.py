@@ -44,8 +44,8 @@ def _scalars(work_dir):
 @pytest.mark.slow
 def test_stage1_then_fixed_stage2_from_its_checkpoint(tmp_path):
     cwd = str(tmp_path)
-    _run(['-m', 'detector.make_synthetic_data', '--root', 'data', '--llvip', '4,2', '--kaist',
-          '4,2,2'], cwd)
+    _run(['-m', 'detector.make_synthetic_data', '--root', 'data', '--llvip', '4,1', '--kaist',
+          '4,1,1'], cwd)
     _run(['-m', 'detector.train', osp.join(CONFIGS, 'stage1_llvip_pretrain.py'), '--cfg-options',
           'model.backbone.init_cfg=None'] + SMOKE, cwd)
     stage1_dir = tmp_path / 'work_dirs' / 'stage1_llvip_pretrain'
