@@ -143,6 +143,11 @@ def run_audit(config, path, *, select=None, ignore=None, extend_select=None, exp
                      extend_select=_codes(extend_select), fail_on=fail_on,
                      severity={k.upper(): v for k, v in (severity or {}).items()},
                      expect_frozen=explicit_frozen, tier=tier)
+    from .registry import unknown_selectors
+
+    bad = unknown_selectors(settings.select + settings.ignore + settings.extend_select + list(settings.severity))
+    if bad:
+        pytest.fail(f"detaudit: unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')", pytrace=False)
     settings, source = for_config(fs, settings, path, cli_expect_frozen=bool(explicit_frozen),
                                   default_source="pytest marker/fixture expect_frozen")
     key = (str(path), str(Path.cwd()), tuple(settings.select), tuple(settings.ignore),

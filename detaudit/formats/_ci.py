@@ -1,7 +1,8 @@
 """Where a finding is, as CI services need it: a path relative to the repository root and a line.
 
 Code scanning and workflow annotations can only point into the checked-out repository. A
-finding located in a file outside it (a base config inside the installed mmdet package, a
+finding located in a file outside it (a base config inside the installed mmdet package, also
+when the virtualenv lies inside the checkout: any path through ``site-packages``, a
 ``--cfg-options`` override) is moved to the audited config, on the line of its ``_base_``
 (or ``read_base()``) statement, and the original place is named in the message, with a path
 relative to its ``site-packages`` folder so that no absolute path leaves the machine. A
@@ -42,6 +43,13 @@ def repo_root(cwd: Path | None = None) -> Path:
 
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
+
+
+def _in_repository(path: Path, root: Path) -> bool:
+    """Inside the root and not installed code (a virtualenv inside the checkout is not the project's)."""
+    if not _inside(path, root):
+        return False
+    return not ({"site-packages", "dist-packages"} & set(path.relative_to(root).parts))
 
 
 def _uri(path: Path, root: Path) -> str:
@@ -107,7 +115,7 @@ def locate(finding, audit_config: str, cwd: Path, root: Path) -> CiLocation:
             if found is not None and found.line:
                 path, line, column = Path(found.file).resolve(), found.line, found.column
                 break
-    if not _inside(path, root) and _inside(config, root) and path != config:
+    if not _in_repository(path, root) and _in_repository(config, root) and path != config:
         note = f"located in {outside_name(str(path))}" + (f":{line}" if line else "")
         return CiLocation(_uri(config, root), _base_line(str(config)), None, note)
     return CiLocation(_uri(path, root), line or 1, column, None)

@@ -6,6 +6,8 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 TINY_BASE = ROOT / "tests" / "rules" / "fixtures" / "_base_" / "tiny_frcnn.py"
 
@@ -41,3 +43,21 @@ def make_project(root: Path, checkpoint: Path | None = None, *, fixed_name="stag
     if checkpoint is not None and fixed_name:
         write(root / "configs" / fixed_name, FIXED_STAGE2.format(checkpoint=checkpoint))
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint of the tiny model itself (every key, every shape), so that a "fixed" stage-2
+    config that freezes the backbone and loads it is clean under every rule. (A fixture here rather
+    than in a conftest.py: test modules of other folders import ``conftest`` by name.)"""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(str(TINY_BASE)).model)
+    path = tmp_path_factory.mktemp("ckpt") / "stage1_epoch_12.pth"
+    torch.save({"state_dict": model.state_dict(), "meta": {}}, path)
+    return path

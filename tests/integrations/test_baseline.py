@@ -6,6 +6,7 @@ import json
 from detaudit.cli import main
 
 from integ_helpers import write
+from integ_helpers import tiny_checkpoint  # noqa: F401 - a fixture
 
 
 def _configs(tmp_path):
@@ -84,3 +85,26 @@ def test_bad_baseline_is_exit_2(tmp_path, monkeypatch, capsys):
     assert main(args + ["--baseline", "bad.json"]) == 2
     err = capsys.readouterr().err
     assert "not a detaudit baseline" in err and err.count("\n") == 1
+
+
+def test_full_audit_round_trip(tmp_path, monkeypatch, capsys, tiny_checkpoint):
+    """As a user checks it, on the model-level findings of a broken stage-2 config (build tier: the
+    forward and training step add nothing to fingerprints and cost time), then one finding fixed."""
+    from integ_helpers import make_project
+
+    make_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    args = ["configs/stage2_broken.py", "--tier", "build"]
+    assert main(args + ["--write-baseline", "b.json"]) == 0
+    codes = sorted(e["code"] for e in json.loads((tmp_path / "b.json").read_text())["entries"])
+    assert {"DA101", "DA102", "DA201"} <= set(codes)
+    capsys.readouterr()
+    assert main(args + ["--baseline", "b.json"]) == 0
+    assert "stale" not in capsys.readouterr().err
+    # point load_from at a real checkpoint: DA201 is gone, its entry is reported as stale
+    text = (tmp_path / "configs" / "stage2_broken.py").read_text()
+    (tmp_path / "configs" / "stage2_broken.py").write_text(
+        text.replace("./work_dirs/stage1/epoch_latest.pth", str(tiny_checkpoint)))
+    assert main(args + ["--baseline", "b.json"]) == 0
+    err = capsys.readouterr().err
+    assert "stale entry DA201 in configs/stage2_broken.py (load_from)" in err and err.count("stale entry") == 1

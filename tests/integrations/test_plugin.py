@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from integ_helpers import ROOT, make_project, write
+from integ_helpers import tiny_checkpoint  # noqa: F401 - a fixture
 
 pytest_plugins = ["pytester"]
 
@@ -106,6 +107,10 @@ def test_marker_fixture_and_options(pytester):
         def test_unknown_marker_option():
             pass
 
+        @pytest.mark.detaudit(config="configs/stage2_broken.py", select=["DA9"])
+        def test_unknown_code():
+            pass
+
         def test_report_needs_the_marker(detaudit_report):
             pass
 
@@ -122,7 +127,8 @@ def test_marker_fixture_and_options(pytester):
     outcomes = {k.split("::")[-1]: v for k, v in _outcomes(result).items()}
     assert outcomes == {"test_fails_on_findings": "FAILED", "test_below_the_fail_level_passes": "PASSED",
                         "test_bad_option": "FAILED", "test_missing_config": "FAILED",
-                        "test_unknown_marker_option": "FAILED", "test_report_needs_the_marker": "ERROR",
+                        "test_unknown_marker_option": "FAILED", "test_unknown_code": "FAILED",
+                        "test_report_needs_the_marker": "ERROR",
                         "test_fixture_is_cached": "PASSED"}
     text = result.stdout.str()
     assert "the body must not run" not in text
@@ -130,6 +136,7 @@ def test_marker_fixture_and_options(pytester):
     assert "fail_on must be one of error, warning, info, got 'bogus'" in text
     assert "detaudit: config not found: configs/nope.py" in text
     assert "detaudit marker: unknown option(s) conf" in text
+    assert "detaudit: unknown rule code or prefix: DA9" in text
     assert "detaudit_report needs a @pytest.mark.detaudit(config=...) marker" in text
 
 
