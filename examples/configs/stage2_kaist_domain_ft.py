@@ -3,9 +3,10 @@
 # This is the configuration as it was written for the audited run, defects included:
 #   * the backbone is "frozen" only through `paramwise_cfg` `lr_mult=0.0`: its parameters still
 #     require gradients (frozen_stages=1 freezes just the stem and layer1, 0.23 M of 23.51 M), so
-#     they take part in backward and weight decay / numerical effects can still move them;
+#     they take part in backward (time and memory) and only the zero learning rate of this one
+#     optimizer group keeps them fixed;
 #   * `load_from` names `epoch_latest.pth`, a file mmengine never writes (its CheckpointHook
-#     writes `epoch_{N}.pth`), so training would silently start from ImageNet weights.
+#     writes `epoch_{N}.pth`), so a run stops at start-up when it tries to load it.
 # It builds and runs; `stage2_kaist_domain_ft_fixed.py` is the corrected recipe.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',

@@ -83,6 +83,21 @@ def test_llvip_and_kaist_load_with_modality_and_domain(synthetic_root):
     assert vis.get_data_info(0)['domain'] == 'custom'
 
 
+def test_kaist_pairs_and_mixed_domains_through_the_pipeline(synthetic_root):
+    pipeline = [dict(type='LoadMultiSpectralImageFromFile'),
+                dict(type='LoadAnnotations', with_bbox=True),
+                dict(type='PackMultiSpectralDetInputs')]
+    pair = DATASETS.build(_kaist_cfg(synthetic_root, pair=True, pipeline=pipeline))[0]
+    assert pair['inputs'].shape == (6, 128, 160)
+    # visible and infrared halves are different images of the same scene
+    assert not torch.equal(pair['inputs'][:3], pair['inputs'][3:])
+    mixed = DATASETS.build(dict(type='ConcatDataset', datasets=[
+        _llvip_cfg(synthetic_root, pair=False, pipeline=pipeline),
+        _kaist_cfg(synthetic_root, pipeline=pipeline)]))
+    domains = {mixed[i]['data_samples'].metainfo['domain'] for i in (0, len(mixed) - 1)}
+    assert domains == {'llvip', 'kaist'}
+
+
 def _write_marker_pair(root, stem='000001', box=(10, 20, 50, 100), size=(160, 128)):
     """An LLVIP tree with one image whose only person is a bright block at ``box`` in both
     modalities (red in visible, white in infrared)."""
