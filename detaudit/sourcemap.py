@@ -20,11 +20,10 @@ configs are recorded (:attr:`SourceMap.overrides`) for the rule that reports los
 from __future__ import annotations
 
 import ast
-import copy
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 

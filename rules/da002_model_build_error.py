@@ -80,6 +80,10 @@ def model_build_error(ctx):
     err = ctx.build_error
     if err is None:
         return
+    from rules.da006_missing_optional_dependency import build_error_package
+
+    if build_error_package(ctx):
+        return  # a package that is not installed explains the failure: DA006 reports it
     cfg_model = ctx.cfg.get("model", None)
     message = err.message
     evidence = {"exception": err.type, "detail": message.splitlines()[0] if message else ""}

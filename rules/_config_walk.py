@@ -1,0 +1,88 @@
+"""Walking loaded configs: dicts with their key paths, datasets behind their wrappers,
+heads that carry a class count. Shared by the data and class rules (not a rule module)."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+# Heads whose class count is not the dataset's object classes by design.
+NOT_OBJECT_CLASS_HEADS = ("rpn", "semantic", "seg_head", "reid", "track_head", "language", "text")
+# Detectors that take their classes from text prompts, not from a fixed head size.
+PROMPT_DETECTORS = ("GLIP", "GroundingDINO", "MMGroundingDINO", "DINOv2Grounding")
+
+
+def type_name(t: Any) -> str | None:
+    """``'mmdet.FasterRCNN'`` -> ``'FasterRCNN'``; a class -> its name."""
+    if isinstance(t, str):
+        return t.split(".")[-1]
+    if t is None:
+        return None
+    return getattr(t, "__name__", None)
+
+
+def is_mapping(node: Any) -> bool:
+    return hasattr(node, "keys") and hasattr(node, "get")
+
+
+def walk_dicts(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """(key path, mapping) for every mapping under ``node``, ``node`` included."""
+    if is_mapping(node):
+        yield path, node
+        for k in list(node.keys()):
+            yield from walk_dicts(node[k], f"{path}.{k}")
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from walk_dicts(v, f"{path}.{i}")
+
+
+def dataset_leaves(cfg) -> Iterator[tuple[str, str, Any]]:
+    """(dataloader name, key path, dataset dict) for every real dataset behind the
+    ``*_dataloader`` entries, looking through wrappers (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``, ``ClassBalancedDataset``, ``MultiImageMixDataset``...)."""
+    for loader in DATALOADERS:
+        dl = cfg.get(loader, None)
+        if not is_mapping(dl) or not is_mapping(dl.get("dataset", None)):
+            continue
+        yield from _leaves(loader, dl["dataset"], f"{loader}.dataset", 0)
+
+
+def _leaves(loader: str, ds: Any, path: str, depth: int):
+    if depth > 8 or not is_mapping(ds):
+        return
+    inner = ds.get("datasets", None)
+    if isinstance(inner, (list, tuple)) and inner:
+        for i, d in enumerate(inner):
+            yield from _leaves(loader, d, f"{path}.datasets.{i}", depth + 1)
+        return
+    if is_mapping(ds.get("dataset", None)):
+        yield from _leaves(loader, ds["dataset"], f"{path}.dataset", depth + 1)
+        return
+    yield loader, path, ds
+
+
+# Dataset types whose default classes are an annotation taxonomy that evaluation needs,
+# not the classes a head predicts (MOT: pedestrians plus distractors, occluders...).
+TAXONOMY_DEFAULTS = ("MOTChallengeDataset",)
+
+
+def metainfo_classes(ds: Any) -> list | None:
+    meta = ds.get("metainfo", None)
+    if is_mapping(meta):
+        classes = meta.get("classes", None)
+        if isinstance(classes, (list, tuple)) and classes:
+            return list(classes)
+        if isinstance(classes, str) and classes:
+            return [classes]
+    return None
+
+
+def is_prompt_detector(model_cfg: Any) -> bool:
+    return is_mapping(model_cfg) and type_name(model_cfg.get("type")) in PROMPT_DETECTORS
+
+
+def counts_object_classes(path: str) -> bool:
+    """Whether a module/key path names a head whose ``num_classes`` should equal the
+    dataset's object classes (RPN, semantic, re-id and tracking heads do not)."""
+    lowered = path.lower()
+    return not any(word in lowered for word in NOT_OBJECT_CLASS_HEADS)

@@ -1,0 +1,80 @@
+from detaudit.rule import Violation, rule
+
+# MMDetection 2.x top-level key -> what MMDetection 3.x / mmengine reads instead.
+LEGACY_KEYS = {
+    "data": "train_dataloader / val_dataloader / test_dataloader (batch_size, num_workers, dataset=...)",
+    "optimizer": "optim_wrapper=dict(optimizer=...)",
+    "optimizer_config": "optim_wrapper (clip_grad=dict(max_norm=...), accumulative_counts=...)",
+    "lr_config": "param_scheduler=[dict(type='LinearLR', ...), dict(type='MultiStepLR', ...)]",
+    "momentum_config": "param_scheduler (momentum schedulers such as CosineAnnealingMomentum)",
+    "runner": "train_cfg=dict(type='EpochBasedTrainLoop', max_epochs=...) or IterBasedTrainLoop(max_iters=...)",
+    "total_epochs": "train_cfg=dict(max_epochs=...)",
+    "evaluation": "val_evaluator=dict(type='CocoMetric', ...) and train_cfg=dict(val_interval=...)",
+    "checkpoint_config": "default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=...))",
+    "log_config": "default_hooks=dict(logger=dict(type='LoggerHook', interval=...)) and visualizer",
+    "workflow": "train_cfg / val_cfg (the loops replace the workflow list)",
+    "dist_params": "env_cfg=dict(dist_cfg=dict(backend=...))",
+    "resume_from": "resume=True with load_from=<checkpoint>",
+    "fp16": "optim_wrapper=dict(type='AmpOptimWrapper', ...)",
+    "gpu_ids": "the launcher (torchrun / tools/dist_train.sh); mmengine ignores gpu_ids",
+}
+DATA_SUBKEYS = ("train", "val", "test", "samples_per_gpu", "workers_per_gpu")
+
+
+def _is_legacy(key, value) -> bool:
+    if value is None:
+        return False
+    if key == "data":
+        return hasattr(value, "keys") and any(k in value for k in DATA_SUBKEYS)
+    if key == "fp16":
+        return bool(value)
+    return True
+
+
+@rule(code="DA003", name="legacy-config-key", severity="warning", tier="static")
+def legacy_config_key(ctx):
+    """The config sets an MMDetection 2.x key that 3.x silently ignores.
+
+    ## What it does
+    Looks for top-level keys that MMDetection 2.x read and mmengine-based 3.x does not:
+    ``data=dict(train=...)``, ``optimizer``, ``optimizer_config``, ``lr_config``,
+    ``momentum_config``, ``runner``, ``total_epochs``, ``evaluation``,
+    ``checkpoint_config``, ``log_config``, ``workflow``, ``dist_params``, ``resume_from``,
+    ``fp16`` and ``gpu_ids``, and names the 3.x key that does the job.
+
+    ## Why is this bad?
+    Nothing fails: the runner simply never reads them. A learning rate put in
+    ``optimizer=dict(lr=...)``, a gradient clip in ``optimizer_config`` or an epoch count
+    in ``runner`` looks applied but training uses the base config's values instead.
+
+    ## Example
+    ```python
+    optimizer = dict(type='SGD', lr=0.0025, momentum=0.9, weight_decay=1e-4)
+    runner = dict(type='EpochBasedRunner', max_epochs=24)
+    ```
+
+    ## Use instead
+    ```python
+    optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.0025, momentum=0.9, weight_decay=1e-4))
+    train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=24)
+    ```
+
+    ## References
+    - MMDetection "Migration from MMDetection 2.x to 3.x" guide
+    """
+    cfg = ctx.cfg
+    for key, replacement in LEGACY_KEYS.items():
+        if key not in cfg:
+            continue
+        value = cfg.get(key)
+        if not _is_legacy(key, value):
+            continue
+        shown = repr(value) if not hasattr(value, "keys") else f"dict({', '.join(list(value.keys())[:6])})"
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        yield Violation(
+            message=f"'{key}' is an MMDetection 2.x key that 3.x ignores; use {replacement}",
+            key_path=key,
+            evidence={"key": key, "value": shown, "replacement": replacement},
+            fix=f"move it to {replacement}",
+        )

@@ -1,0 +1,69 @@
+from detaudit.rule import Violation, rule
+
+from rules._config_walk import type_name, walk_dicts
+
+
+def _other_sources(model, path):
+    """Pretrained weights that are not a ``Pretrained`` init: an ``init_cfg`` that only names
+    a ``checkpoint`` (PVT and other backbones load it themselves), a language model loaded
+    by name from HuggingFace (GLIP, Grounding DINO) and a Detectron2 model's ``weights``."""
+    found = []
+    for key, node in walk_dicts(model, path):
+        init = node.get("init_cfg", None)
+        for entry in init if isinstance(init, (list, tuple)) else [init]:
+            if hasattr(entry, "get") and isinstance(entry.get("checkpoint", None), str) and entry.get("checkpoint"):
+                found.append(f"{key}.init_cfg")
+        if "Bert" in (type_name(node.get("type", None)) or "") and isinstance(node.get("name", None), str):
+            found.append(f"{key}.name")
+        weights = node.get("weights", None)  # Detectron2Wrapper: weights='detectron2://...R-50.pkl'
+        if isinstance(weights, str) and ("://" in weights or weights.endswith((".pkl", ".pth", ".pt"))):
+            found.append(f"{key}.weights")
+    return found
+
+
+@rule(code="DA202", name="no-pretrained-source", severity="warning", tier="static")
+def no_pretrained_source(ctx):
+    """Training starts from random weights: no ``load_from`` and no ``Pretrained`` init.
+
+    ## What it does
+    Looks for any source of pretrained weights in the config: ``load_from``, an
+    ``init_cfg=dict(type='Pretrained', ...)`` anywhere under ``model``, an ``init_cfg``
+    that names a ``checkpoint`` for a backbone that loads it itself, a legacy
+    ``pretrained=`` argument, or a language model loaded by name (``bert-base-uncased``).
+    ``resume=True`` counts as one (the run continues from the latest checkpoint of its
+    work_dir). Reports the config when there is none; fragments without a ``model`` are
+    not checked.
+
+    ## Why is this bad?
+    Detectors are almost always fine-tuned from an ImageNet backbone or a detection
+    checkpoint. A missing source is usually an accident of inheritance (a child replaced
+    ``backbone`` with ``_delete_=True`` and dropped its ``init_cfg``), and the run only
+    shows it by converging slowly to a worse result. From-scratch recipes exist (GN+WS,
+    longer schedules): for those this is the expected state.
+
+    ## Example
+    ```python
+    model = dict(backbone=dict(_delete_=True, type='ResNet', depth=50))  # init_cfg dropped
+    ```
+
+    ## Use instead
+    ```python
+    model = dict(backbone=dict(_delete_=True, type='ResNet', depth=50,
+                               init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')))
+    ```
+    """
+    model = ctx.config_value("model", None)
+    if not hasattr(model, "keys"):
+        return  # a fragment (datasets, schedule, TTA settings) that trains nothing by itself
+    if ctx.pretrained_sources or _other_sources(model, "model"):
+        return
+    if ctx.config_value("resume", False):
+        return
+    yield Violation(
+        message="no pretrained weights: load_from is not set and no module has a Pretrained init_cfg, "
+                "so training starts from random initialization",
+        key_path="load_from" if "load_from" in ctx.source_map.keys() else None,
+        evidence={"load_from": ctx.config_value("load_from", None), "pretrained_inits": 0},
+        fix="set load_from to a detection checkpoint, or give the backbone "
+            "init_cfg=dict(type='Pretrained', checkpoint=...)",
+    )

@@ -1,0 +1,138 @@
+from detaudit.rule import Violation, rule
+
+from rules._config_walk import (TAXONOMY_DEFAULTS, counts_object_classes, dataset_leaves, is_prompt_detector,
+                                metainfo_classes, type_name)
+
+
+def _registry_metainfo(dataset_type):
+    """The class-level METAINFO of a dataset type (its default classes), or None."""
+    if dataset_type is None:
+        return None
+    if isinstance(dataset_type, type):
+        return getattr(dataset_type, "METAINFO", None)
+    try:
+        from mmdet.registry import DATASETS
+
+        cls = DATASETS.get(dataset_type)
+    except Exception:  # noqa: BLE001 - an unknown or broken type: no default to compare with
+        return None
+    return getattr(cls, "METAINFO", None) if cls is not None else None
+
+
+def dataset_classes(ds) -> tuple[set[int], int, str] | None:
+    """(acceptable head sizes, number of classes, where the classes come from) for one
+    dataset config; panoptic datasets accept their thing and stuff counts too."""
+    meta = ds.get("metainfo", None)
+    declared = metainfo_classes(ds)
+    if declared is not None:
+        ok = {len(declared)}
+        for k in ("thing_classes", "stuff_classes"):
+            v = meta.get(k, None)
+            if isinstance(v, (list, tuple)) and v:
+                ok.add(len(v))
+        names = ", ".join(repr(c) for c in declared[:4]) + (", ..." if len(declared) > 4 else "")
+        return ok, len(declared), f"metainfo.classes=({names})"
+    if type_name(ds.get("type", None)) in TAXONOMY_DEFAULTS:
+        return None
+    default = _registry_metainfo(ds.get("type", None))
+    classes = (default or {}).get("classes", None)
+    if not isinstance(classes, (list, tuple)) or not classes:
+        return None
+    ok = {len(classes)}
+    for k in ("thing_classes", "stuff_classes"):
+        v = default.get(k, None)
+        if isinstance(v, (list, tuple)) and v:
+            ok.add(len(v))
+    return ok, len(classes), f"the default classes of {type_name(ds.get('type'))} (no metainfo.classes)"
+
+
+def class_heads(model) -> list[tuple[str, object, int]]:
+    """(module path, module, num_classes) for modules whose class count should match the
+    dataset: every module with an integer ``num_classes`` except RPN, semantic, re-id and
+    tracking heads, and not the submodules (losses...) of one already listed."""
+    out = []
+    for name, module in model.named_modules():
+        n = getattr(module, "num_classes", None)
+        if not name or not isinstance(n, int) or isinstance(n, bool) or n <= 0:
+            continue
+        if "RPN" in type(module).__name__ or not counts_object_classes(name):
+            continue
+        if any(name.startswith(p + ".") and n == k for p, _, k in out):
+            continue
+        out.append((name, module, n))
+    return out
+
+
+def _key_for(ctx, module_path: str) -> str:
+    key = f"model.{module_path}.num_classes"
+    if ctx.config_value(key, None) is not None:
+        return key
+    parts = module_path.split(".")
+    while parts:
+        k = "model." + ".".join(parts)
+        if ctx.config_value(k, None) is not None:
+            return k
+        parts.pop()
+    return "model"
+
+
+@rule(code="DA601", name="num-classes-mismatch", severity="error", tier="build")
+def num_classes_mismatch(ctx):
+    """A head's ``num_classes`` differs from the number of classes of a dataset.
+
+    ## What it does
+    Compares the ``num_classes`` of every head in the built model (RPN, semantic
+    segmentation, re-identification and tracking heads excluded; text-prompted
+    detectors such as GLIP and Grounding DINO skipped) with the classes of the dataset
+    behind each of ``train_dataloader``, ``val_dataloader`` and ``test_dataloader``:
+    ``metainfo.classes`` when the config gives them, otherwise the dataset type's
+    default classes. Panoptic datasets also accept their thing and stuff counts.
+
+    ## Why is this bad?
+    A head with more outputs than the dataset has classes trains the extra logits only
+    as background and may predict labels that do not exist; a head with fewer raises an
+    index error at the first ground truth of a higher label, or silently drops those
+    classes. The usual cause is a dataset whose ``metainfo`` was forgotten, so it falls
+    back to COCO's 80 classes while the head was set to 1.
+
+    ## Example
+    ```python
+    model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))
+    train_dataloader = dict(dataset=dict(metainfo=dict(classes=('person',)), ...))
+    ```
+
+    ## Use instead
+    ```python
+    model = dict(roi_head=dict(bbox_head=dict(num_classes=1)))
+    train_dataloader = dict(dataset=dict(metainfo=dict(classes=('person',)), ...))
+    ```
+    """
+    cfg = ctx.cfg
+    if is_prompt_detector(cfg.get("model", None)):
+        return
+    loaders = []
+    for loader, path, ds in dataset_leaves(cfg):
+        info = dataset_classes(ds)
+        if info is not None:
+            loaders.append((loader, path, info))
+    if not loaders:
+        return
+    heads = class_heads(ctx.model)
+    for name, module, n in heads:
+        bad = [(loader, path, info) for loader, path, info in loaders if n not in info[0]]
+        if not bad:
+            continue
+        counts = sorted({info[1] for _, _, info in bad})
+        described = "; ".join(f"{path}: {info[1]} class{'es' if info[1] != 1 else ''} from {info[2]}"
+                              for _, path, info in bad[:3])
+        yield Violation(
+            message=(f"{name} ({type(module).__name__}) has num_classes={n} but the dataset of "
+                     f"{', '.join(dict.fromkeys(l for l, _, _ in bad))} has "
+                     f"{' / '.join(str(c) for c in counts)} class{'es' if counts != [1] else ''} ({described})"),
+            key_path=_key_for(ctx, name), module_path=name,
+            evidence={"num_classes": n, "dataset_classes": {path: info[1] for _, path, info in bad},
+                      "class_source": {path: info[2] for _, path, info in bad}},
+            fix=(f"set {name}.num_classes={counts[0]}" if len(counts) == 1 else
+                 "give every dataloader's dataset the same metainfo.classes and match num_classes to it")
+            + " (or give the datasets metainfo=dict(classes=...) with the classes the head was sized for)",
+        )
