@@ -124,7 +124,8 @@ def resolve_config(config, path, *extra_dirs) -> Path:
 
 
 def run_audit(config, path, *, select=None, ignore=None, extend_select=None, expect_frozen=None,
-              severity=None, tier=None, fail_on=None, cfg_options=None, input_size=None):
+              severity=None, tier=None, fail_on=None, cfg_options=None, input_size=None,
+              intent_source="detaudit_audit(expect_frozen=...)"):
     """Audit one config with the plugin's defaults under the given options; cached per session."""
     from .settings import for_config, merge
 
@@ -149,7 +150,7 @@ def run_audit(config, path, *, select=None, ignore=None, extend_select=None, exp
     if bad:
         pytest.fail(f"detaudit: unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')", pytrace=False)
     settings, source = for_config(fs, settings, path, cli_expect_frozen=bool(explicit_frozen),
-                                  default_source="pytest marker/fixture expect_frozen")
+                                  default_source=intent_source)
     key = (str(path), str(Path.cwd()), tuple(settings.select), tuple(settings.ignore),
            tuple(settings.extend_select), tuple(sorted(settings.severity.items())), settings.tier,
            settings.fail_on, tuple(settings.expect_frozen), source, repr(sorted((cfg_options or {}).items())), size)
@@ -224,7 +225,7 @@ def _marker_report(item):
         pytest.fail("detaudit marker needs config=..., e.g. @pytest.mark.detaudit(config='configs/x.py')",
                     pytrace=False)
     path = resolve_config(item.config, options.pop("config"), item.path.parent)
-    report = run_audit(item.config, path, **options)
+    report = run_audit(item.config, path, intent_source="@pytest.mark.detaudit(expect_frozen=...)", **options)
     item.stash[_MARKER_REPORT] = report
     return report
 

@@ -111,6 +111,11 @@ def test_marker_fixture_and_options(pytester):
         def test_unknown_code():
             pass
 
+        @pytest.mark.detaudit(config="configs/stage2_broken.py", expect_frozen=["neck"], select=["DA102"],
+                              tier="build", input_size="64x96")
+        def test_expect_frozen_names_the_marker():
+            pass
+
         def test_report_needs_the_marker(detaudit_report):
             pass
 
@@ -128,6 +133,7 @@ def test_marker_fixture_and_options(pytester):
     assert outcomes == {"test_fails_on_findings": "FAILED", "test_below_the_fail_level_passes": "PASSED",
                         "test_bad_option": "FAILED", "test_missing_config": "FAILED",
                         "test_unknown_marker_option": "FAILED", "test_unknown_code": "FAILED",
+                        "test_expect_frozen_names_the_marker": "FAILED",
                         "test_report_needs_the_marker": "ERROR",
                         "test_fixture_is_cached": "PASSED"}
     text = result.stdout.str()
@@ -137,6 +143,8 @@ def test_marker_fixture_and_options(pytester):
     assert "detaudit: config not found: configs/nope.py" in text
     assert "detaudit marker: unknown option(s) conf" in text
     assert "detaudit: unknown rule code or prefix: DA9" in text
+    assert "neck: 209,408 of 209,408 parameters are trainable although @pytest.mark.detaudit(expect_frozen=...) " \
+           "says it is frozen" in text
     assert "detaudit_report needs a @pytest.mark.detaudit(config=...) marker" in text
 
 
