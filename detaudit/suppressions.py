@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import re
+import stat
 import tokenize
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -100,6 +101,8 @@ def parse_file(path: Path) -> list[Suppression]:
     try:
         st = path.stat()
     except OSError:
+        return []
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
         return []
     return [Suppression(s.file, s.line, s.scope, s.codes, s.comment, s.problem)
             for s in _parse_cached(str(path), st.st_mtime_ns, st.st_size)]
