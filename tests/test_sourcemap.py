@@ -143,12 +143,16 @@ train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12)
 """
 LAZY_CHILD = """\
 from mmengine.config import read_base
+from mmengine.dataset import DefaultSampler
 
 with read_base():
     from .._base_.models.tiny import *
     from lazypkg.configs._base_.schedule import *
 
+checkpoint = 'torchvision://resnet50'
 model.update(dict(backbone=dict(depth=50)))
+model.merge(dict(backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint))))
+train_dataloader = dict(batch_size=2, sampler=dict(type=DefaultSampler, shuffle=True))
 model.merge(dict(neck=dict(_delete_=True, type='PAFPN', in_channels=[64, 128, 256, 512])))
 model['rpn_head']['in_channels'] = 256
 model.test_cfg.rpn.nms_pre = 200
@@ -211,6 +215,11 @@ def test_read_base_imports_and_in_place_edits(lazy_pkg):
     assert located(sm, "optim_wrapper.optimizer.lr") == (child, line_of(child, "optimizer.lr = 0.02"))
     assert located(sm, "optim_wrapper.type") == (schedule, line_of(schedule, "type='OptimWrapper'"))
     assert located(sm, "train_cfg.max_epochs") == (child, line_of(child, "max_epochs=24"))
+    # a top-level variable used in a merge, an imported class used as a type
+    assert located(sm, "model.backbone.init_cfg.checkpoint") == (child, line_of(child, "checkpoint=checkpoint"))
+    assert located(sm, "train_dataloader.sampler.type") == (child, line_of(child, "type=DefaultSampler"))
+    assert sm.literal("checkpoint") == "torchvision://resnet50"
+    assert "DefaultSampler" not in sm.keys()  # imported names are not config keys
     # the map has exactly the keys mmengine loads
     loaded = Config.fromfile(str(child)).to_dict()
     assert {p for p, _ in _flat(loaded)} == {k for k in sm.keys() if k.split(".")[0] in loaded}
