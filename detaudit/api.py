@@ -62,21 +62,63 @@ def _process_state_kept():
     import os
     import sys
 
+    import signal
+
     cwd = os.getcwd()
     streams = (sys.stdin, sys.stdout, sys.stderr)
     environ = dict(os.environ)
     bytecode = sys.dont_write_bytecode
+    recursion = sys.getrecursionlimit()
+    handlers = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+        with contextlib.suppress(ValueError, OSError):
+            handlers[sig] = signal.getsignal(sig)
     sys.dont_write_bytecode = True
+    stdout_fd = _stdout_to_stderr()
     try:
         yield
     finally:
+        _restore_stdout(stdout_fd)
         sys.dont_write_bytecode = bytecode
+        sys.setrecursionlimit(recursion)
         sys.stdin, sys.stdout, sys.stderr = streams
+        for sig, handler in handlers.items():
+            if handler is not None and signal.getsignal(sig) is not handler:
+                with contextlib.suppress(ValueError, OSError, TypeError):
+                    signal.signal(sig, handler)
         with contextlib.suppress(OSError):
             os.chdir(cwd)
         if dict(os.environ) != environ:
             os.environ.clear()
             os.environ.update(environ)
+
+
+def _stdout_to_stderr():
+    """Whatever audited code prints (Python or C level) goes to stderr: stdout is for the report."""
+    import os
+    import sys
+
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        os.dup2(2, 1)
+        return saved
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _restore_stdout(saved) -> None:
+    import os
+    import sys
+
+    if saved is None:
+        return
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stdout.flush()
+    with contextlib.suppress(OSError):
+        os.dup2(saved, 1)
+    with contextlib.suppress(OSError):
+        os.close(saved)
 
 
 def _import_guard(ctx: AuditContext):

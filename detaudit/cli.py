@@ -345,8 +345,26 @@ def cmd_rules(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def _exit_without_waiting(code: int) -> int:
+    """Audited code may start threads that never end; Python would wait for them at exit."""
+    import threading
+
+    left = [t for t in threading.enumerate()
+            if t is not threading.main_thread() and t.is_alive() and not t.daemon]
+    if left:
+        print(f"detaudit: audited code left {len(left)} thread(s) running; exiting without waiting for them",
+              file=sys.stderr)
+        with contextlib_suppress():
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the real command line (tests pass argv and keep their process)
+        return _exit_without_waiting(main(list(sys.argv[1:])))
+    argv = list(argv)
     debug = "--debug" in argv
     try:
         if argv and argv[0] == "rule":

@@ -82,14 +82,22 @@ def run_audit(ctx: AuditContext, rules: list[Rule], *, severity_overrides: dict[
             result.findings.append(complete(ctx, r, v, severity_overrides))
     result.tiers = _tier_status(ctx)
     result.status = _status(ctx, result)
-    result.model = model_summary(ctx)
-    result.optimizer = optimizer_summary(ctx)
-    result.losses = loss_summary(ctx)
+    result.model = _summary(model_summary, ctx)
+    result.optimizer = _summary(optimizer_summary, ctx)
+    result.losses = _summary(loss_summary, ctx)
     result.timings = {k: round(v, 3) for k, v in ctx.timings.items()}
     result.timings["total"] = round(time.perf_counter() - start, 3)
     result.findings.sort(key=lambda f: (-["info", "warning", "error"].index(f.severity), f.code,
                                         f.key_path or "", f.module_path or ""))
     return result
+
+
+def _summary(fn, ctx):
+    """A table for the report, or None when a fact it reads is unavailable (audit stopped)."""
+    try:
+        return fn(ctx)
+    except FactUnavailable:
+        return None
 
 
 def _status(ctx, result) -> str:

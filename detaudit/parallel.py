@@ -202,9 +202,10 @@ def _display(config, cwd: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the worker side
-def _worker_main(conn, threads: int, keep_stderr: bool) -> None:
+def _worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
     """Runs in the worker process: audit configs received on ``conn`` until told to stop."""
     os.setpgrp()  # its own process group: Ctrl-C reaches the supervisor only, kills reach the whole group
+    _exit_with_parent(parent_pid)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # configs that print must not corrupt a report written to stdout
@@ -231,6 +232,27 @@ def _worker_main(conn, threads: int, keep_stderr: bool) -> None:
         conn.send(("start", task.index, _rss_bytes(os.getpid())))
         result = _run_task(task)
         conn.send(("done", task.index, _picklable(result)))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A supervisor killed without cleanup (SIGKILL, SIGTERM) must not leave workers auditing
+    for nobody: end this worker, and anything the audited code started, when it is gone."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                try:
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                finally:
+                    os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="detaudit-supervisor-watch", daemon=True).start()
 
 
 def _run_task(task: _Task):
@@ -341,7 +363,7 @@ def _memory_message(limit: int | None, rss: int | None) -> str:
 class _Worker:
     def __init__(self, mp, threads: int, keep_stderr: bool):
         parent_conn, child_conn = mp.Pipe()
-        self.process = mp.Process(target=_worker_main, args=(child_conn, threads, keep_stderr), daemon=True,
+        self.process = mp.Process(target=_worker_main, args=(child_conn, threads, keep_stderr, os.getpid()), daemon=True,
                                   name="detaudit-worker")
         self.process.start()
         child_conn.close()
@@ -424,12 +446,15 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
         if pending or any(w.task for w in workers):
             workers.append(_Worker(mp, threads, options.debug))
 
+    finished = [0]
+
     def finish(worker: _Worker, result) -> None:
         results[worker.task.index] = result
         worker.task = None
         worker.done += 1
+        finished[0] += 1
         if progress:
-            progress(len(results), total, sum(1 for w in workers if w.task), result)
+            progress(finished[0], total, sum(1 for w in workers if w.task), result)
 
     try:
         for _ in range(jobs):

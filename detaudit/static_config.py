@@ -900,3 +900,57 @@ class refuse_local_imports:
         if self.guard in sys.meta_path:
             sys.meta_path.remove(self.guard)
         return False
+
+
+# ---------------------------------------------------------------------------- base chains
+class CircularBaseError(Exception):
+    """A config inherits from itself through its ``_base_`` files."""
+
+
+def base_cycle(path: str | os.PathLike, display=str) -> str | None:
+    """The ``_base_`` chain that loops back on itself, as 'a.py -> b.py -> a.py', or None.
+    Reads only the ``_base_`` assignments (mmengine would recurse a thousand levels deep,
+    writing a temporary file per level, before failing with RecursionError)."""
+
+    def bases(p: Path) -> list[Path]:
+        if p.suffix != ".py" or not p.is_file():
+            return []
+        try:
+            tree = ast.parse(p.read_bytes())
+        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
+            return []
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id == BASE_KEY:
+                value = node.value
+                items = [value] if isinstance(value, ast.Constant) else \
+                    list(value.elts) if isinstance(value, (ast.List, ast.Tuple)) else []
+                out = []
+                for item in items:
+                    if isinstance(item, ast.Constant) and isinstance(item.value, str):
+                        if "::" in item.value:
+                            scope, rel = item.value.split("::", 1)
+                            root = _mmdet_config_root() if scope == "mmdet" else None
+                            if root is not None:
+                                out.append(Path(os.path.abspath(root / rel)))
+                        else:
+                            out.append(Path(os.path.abspath(p.parent / item.value)))
+                return out
+        return []
+
+    done: set[Path] = set()
+
+    def visit(p: Path, stack: tuple) -> str | None:
+        if p in stack:
+            chain = stack[stack.index(p):] + (p,)
+            return " -> ".join(display(q) for q in chain)
+        if p in done or len(stack) > MAX_BASE_DEPTH:
+            return None
+        for base in bases(p):
+            found = visit(base, stack + (p,))
+            if found:
+                return found
+        done.add(p)
+        return None
+
+    return visit(Path(os.path.abspath(path)), ())

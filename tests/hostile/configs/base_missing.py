@@ -1,0 +1,1 @@
+_base_ = ['../../rules/fixtures/_base_/no_such_base.py']

@@ -1,0 +1,1 @@
+_base_ = ['circular_b.py']

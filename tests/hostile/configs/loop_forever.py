@@ -1,0 +1,3 @@
+# Loading never finishes (needs --timeout).
+while True:
+    pass

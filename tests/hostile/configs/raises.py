@@ -1,0 +1,2 @@
+# The config's own code raises while it is loaded.
+raise RuntimeError('this config refuses to load')
