@@ -22,6 +22,11 @@ def _norm_eval_train(self: nn.Module, mode: bool = True) -> nn.Module:
     return self
 
 
+# pickling a bound method looks it up by name again: a frozen module then unpickles with its
+# class's ``train`` instead of failing
+_norm_eval_train.__name__ = 'train'
+
+
 def freeze_modules(model: nn.Module, names: Iterable[str], norm_eval: bool = True) -> List[str]:
     """Freeze the submodules ``names`` of ``model``.
 
