@@ -1,12 +1,8 @@
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-PY = sys.executable
+from audit_helpers import run_cli
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -24,28 +20,9 @@ def _isolated_caches(tmp_path_factory):
             os.environ[k] = v
 
 
-def run_cli(*args, cwd=ROOT, env=None, timeout=600):
-    """Run the installed ``detaudit`` command as a user would; returns CompletedProcess."""
-    full_env = dict(os.environ, **(env or {}))
-    return subprocess.run([PY, "-m", "detaudit", *map(str, args)], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
-
-
 @pytest.fixture
 def cli():
     return run_cli
-
-
-def validate_report(data: dict) -> None:
-    """Validate a JSON report against the schema shipped in the package."""
-    import json
-    from importlib.resources import files
-
-    import jsonschema
-
-    schema = json.loads(files("detaudit").joinpath("schema/report.schema.json").read_text())
-    jsonschema.Draft202012Validator.check_schema(schema)
-    jsonschema.Draft202012Validator(schema).validate(data)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import run_cli
+from audit_helpers import run_cli
 
 FIX = "tests/rules/fixtures"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import validate_report
+from audit_helpers import validate_report
 from tiny_checkpoints import TINY_BASE
 
 FIXTURES = Path(__file__).parent / "rules" / "fixtures"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_cli
+from audit_helpers import ROOT, run_cli
 
 HEAVY = ("torch", "mmdet", "mmengine", "mmcv")
 

@@ -2,7 +2,7 @@
 import pytest
 
 import detaudit
-from conftest import ROOT
+from audit_helpers import ROOT
 
 TINY = ROOT / "tests/rules/fixtures/_base_/tiny_frcnn.py"
 

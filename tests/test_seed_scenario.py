@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, run_cli, validate_report
+from audit_helpers import ROOT, run_cli, validate_report
 
 SEED = "tests/fixtures/configs/seed_stage2_stock.py"
 FIXED = "tests/fixtures/configs/seed_stage2_stock_fixed.py"

@@ -148,7 +148,7 @@ def test_whole_corpus_in_one_supervised_run(tmp_path):
     # the forward hang kept what the build found
     assert audits["hang_in_loss.py"]["tiers"]["build"] == "ok"
     assert audits["hang_in_loss.py"]["model"] is not None
-    from conftest import validate_report
+    from audit_helpers import validate_report
 
     validate_report(report)
 

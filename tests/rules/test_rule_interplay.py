@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from audit_helpers import ROOT, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
