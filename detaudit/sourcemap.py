@@ -289,7 +289,7 @@ class SourceMap:
         try:
             sm.root = reader.load(path, stack=())
             sm.lazy = reader.is_lazy.get(path, False)
-        except (RecursionError, MemoryError):
+        except (RecursionError, MemoryError, ValueError, OSError):  # odd paths, absurd nesting: no map
             sm.root = None
         if sm.root is not None:
             _flatten(sm.root, "", sm._where, set(), 0)
@@ -385,8 +385,11 @@ class _FileRun:
                 if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_"
                                                         for t in node.targets):
                     for base in _string_list(node.value):
-                        resolved = resolve_base(base, self.path)
-                        loaded = self.reader.load(resolved, self.stack) if resolved else None
+                        try:
+                            resolved = resolve_base(base, self.path)
+                            loaded = self.reader.load(resolved, self.stack) if resolved else None
+                        except (ValueError, OSError):  # a base name no file system accepts
+                            loaded = None
                         if loaded is None:
                             self.reader.sm.unresolved.append((base, self.file, node.lineno))
                             continue
@@ -463,8 +466,11 @@ class _FileRun:
             self.block(stmt.body)
 
     def base_import(self, stmt: ast.ImportFrom) -> None:
-        resolved = resolve_lazy_module(stmt.module or "", stmt.level, self.path)
-        loaded = self.reader.load(resolved, self.stack) if resolved is not None else None
+        try:
+            resolved = resolve_lazy_module(stmt.module or "", stmt.level, self.path)
+            loaded = self.reader.load(resolved, self.stack) if resolved is not None else None
+        except (ValueError, OSError):
+            loaded = None
         if loaded is None:
             self.reader.sm.unresolved.append(("." * stmt.level + (stmt.module or ""), self.file, stmt.lineno))
             return
