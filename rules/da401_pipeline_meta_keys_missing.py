@@ -15,13 +15,16 @@ def pipeline_meta_keys_missing(ctx):
     ## What it does
     Statically, reads the ``meta_keys`` of the ``Pack*Inputs`` step (``PackDetInputs`` and
     its subclasses) of every test and val pipeline and reports those that leave out
-    ``img_shape``, ``ori_shape`` or ``scale_factor``.
+    ``img_shape``, ``ori_shape`` or ``scale_factor`` although an earlier step sets it (an
+    image loader sets the shapes, a ``Resize`` the scale factor).
 
     When the forward tier runs, it also confirms: the config's own test pipeline is run on a
     synthetic image written to a temporary folder, and predict is called on exactly what it
     packs. That also catches keys no transform ever produces (a test pipeline without
     ``Resize`` has no ``scale_factor``), and shows the exception predict raises. A dropped key
-    with which predict still runs is reported as a warning.
+    with which predict still runs is reported as a warning. A pipeline that cannot run on a
+    synthetic sample (it needs masks or files the probe does not fabricate) leaves the static
+    check alone.
 
     ## Why is this bad?
     Training runs fine, and the first validation fails at the end of epoch one (``assert
@@ -54,7 +57,8 @@ def pipeline_meta_keys_missing(ctx):
             meta_keys = step.get("meta_keys", None)
             if meta_keys is None:
                 continue  # the packer's defaults include every predict key
-            missing = [k for k in PREDICT_META_KEYS if k not in tuple(meta_keys)]
+            produced = _produced(pipeline[:i])
+            missing = [k for k in PREDICT_META_KEYS if k not in tuple(meta_keys) and k in produced]
             signature = (tuple(meta_keys), tuple(missing))
             if missing and signature not in seen:
                 seen.add(signature)
@@ -126,6 +130,18 @@ def _evidence(missing, probe, outcome) -> dict:
     if outcome is not None:
         ev["predict"] = "ok" if outcome.ok else outcome.error.short()
     return ev
+
+
+def _produced(steps) -> set:
+    """Predict keys the steps before the packer set, by transform type: loaders set the image
+    shapes, resizes the scale factor. A key no step sets is not "dropped" by meta_keys; whether
+    predict needs it is for the probe to show (CenterNet's test pipeline has no Resize and
+    its predict does without scale_factor)."""
+    names = [_type_name(t.get("type")) for t in steps if isinstance(t, dict)]
+    out = {"img_shape", "ori_shape"} if any(n.startswith("Load") and "Image" in n for n in names) else set()
+    if any("Resize" in n for n in names):
+        out |= {"img_shape", "scale_factor"}
+    return out
 
 
 def _type_name(t) -> str:
