@@ -371,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
             return cmd_rules(argv[1:])
-        return cmd_check(argv)
+        from .readonly import private_library_caches
+
+        with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
+            return cmd_check(argv)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
