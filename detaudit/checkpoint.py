@@ -440,6 +440,23 @@ def checkpoint_fact(ctx) -> CheckpointView:
     return view
 
 
+def training_load_refuses(view: CheckpointView) -> bool:
+    """Would the training's own load stop on this file? mmengine's loader calls ``torch.load``
+    without ``weights_only``; from torch 2.6 that means weights-only, which refuses the
+    globals listed in ``view.unsafe_globals`` unless TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set."""
+    if not view.unsafe_globals:
+        return False
+    if os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "0").lower() in ("1", "y", "yes", "true"):
+        return False
+    import torch
+
+    try:
+        major, minor = (int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) >= (2, 6)
+
+
 def describe_mismatches(mismatches, limit: int = 3) -> str:
     """``key: checkpoint (4, 128) vs model (2, 128)`` for the first few mismatches."""
     parts = [f"{m.key}: checkpoint {tuple(m.checkpoint_shape)} vs model {tuple(m.model_shape)}"

@@ -1,4 +1,4 @@
-from detaudit.checkpoint import describe_mismatches, top_prefixes
+from detaudit.checkpoint import describe_mismatches, top_prefixes, training_load_refuses
 from detaudit.errors import FactUnavailable
 from detaudit.rule import Violation, rule
 
@@ -24,7 +24,12 @@ def load_from_low_coverage(ctx):
     - at ``warning`` severity, shape mismatches outside class-dependent layers when the
       rest fits: those layers silently restart from random.
 
-    A file behind ``load_from`` that is not a readable checkpoint is reported as well.
+    A file behind ``load_from`` that is not a readable checkpoint is reported as well, and
+    so is one that training's own load refuses: from torch 2.6 ``torch.load`` is weights-only
+    by default, mmengine's loader does not say otherwise, and a checkpoint written by
+    mmengine's Runner pickles more than tensors (``HistoryBuffer`` objects in
+    ``message_hub``, numpy scalars). detaudit reads such files without running their pickled
+    code; training cannot.
 
     ## Why is this bad?
     mmengine loads ``load_from`` non-strictly: a checkpoint whose keys do not match is
@@ -65,6 +70,21 @@ def load_from_low_coverage(ctx):
             key_path="load_from", evidence=view.summary(),
             fix="point load_from at a checkpoint with the model's weights")
         return
+
+    if training_load_refuses(view):
+        import torch
+
+        shown = ", ".join(view.unsafe_globals[:4]) + (", ..." if len(view.unsafe_globals) > 4 else "")
+        yield Violation(
+            message=f"load_from holds pickled objects besides tensors ({shown}) that torch {torch.__version__}'s "
+                    "default weights-only torch.load refuses: mmengine's Runner loads load_from without "
+                    "weights_only, so training stops when it loads this file",
+            key_path="load_from",
+            evidence={"checkpoint": view.source, "unsafe_globals": view.unsafe_globals,
+                      "torch": torch.__version__},
+            fix="re-save it with tensors and plain meta only: torch.save({'state_dict': ckpt['state_dict'], "
+                "'meta': {'dataset_meta': ckpt['meta']['dataset_meta']}}, path); or, for a file you trust, set "
+                "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1 for the training run")
 
     total, covered = len(view.model_keys), len(view.matched)
     if view.coverage < MIN_COVERAGE:

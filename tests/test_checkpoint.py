@@ -207,3 +207,22 @@ def test_unreadable_checkpoint_marks_the_tier_failed(generated_files, monkeypatc
     assert [f.code for f in result.findings] == ["DA203"]
     assert [s["code"] for s in result.skipped] == ["DA204"]
     assert result.tiers["checkpoint"] == "failed" and result.status == "partial"
+
+
+def test_training_load_refusal_matches_what_mmengine_really_does(tiny_model, generated_files, monkeypatch):
+    """DA203's weights-only finding claims mmengine's own loader stops on the file: check the claim."""
+    import pickle
+
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from detaudit.checkpoint import training_load_refuses
+
+    runner_file, clean_file = generated_files.path("tiny_full"), generated_files.path("tiny_weights_only")
+    monkeypatch.delenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", raising=False)
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(runner_file), map_location="cpu")
+    assert training_load_refuses(view_of(tiny_model, runner_file))
+    assert _load_checkpoint(str(clean_file), map_location="cpu")["meta"]["epoch"] == 12
+    assert not training_load_refuses(view_of(tiny_model, clean_file))
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")  # the run would load it: nothing to report
+    assert not training_load_refuses(view_of(tiny_model, runner_file))

@@ -27,23 +27,26 @@ def _build(**overrides):
     return MODELS.build(cfg.model)
 
 
-def _mmengine_like(state_dict, classes) -> dict:
-    """A checkpoint shaped like the ones mmengine's Runner writes: meta with dataset_meta,
-    the state_dict, and a message_hub whose HistoryBuffers and numpy scalars are what torch's
-    default weights-only loader refuses."""
+def _mmengine_like(state_dict, classes, runner_state: bool = False) -> dict:
+    """A checkpoint shaped like the ones mmengine writes: meta with dataset_meta and the
+    state_dict. With ``runner_state``, also what the Runner adds (a message_hub with
+    HistoryBuffers, numpy scalars in meta): the objects torch's default weights-only load
+    refuses."""
     import numpy as np
-    from mmengine.logging import MessageHub
 
-    hub = MessageHub(name=f"tiny-checkpoint-{id(state_dict)}")
-    hub.update_scalar("train/loss", 1.25)
-    hub.update_scalar("train/lr", np.float64(0.01))
-    hub.update_info("epoch", 12)
-    return {
-        "meta": {"epoch": 12, "iter": 120, "seed": np.int64(0), "mmengine_version": "0.10.7",
-                 "dataset_meta": {"classes": tuple(classes), "palette": [(220, 20, 60)] * len(classes)}},
-        "state_dict": state_dict,
-        "message_hub": hub.state_dict(),
-    }
+    meta = {"epoch": 12, "iter": 120, "seed": 0, "mmengine_version": "0.10.7",
+            "dataset_meta": {"classes": tuple(classes), "palette": [(220, 20, 60)] * len(classes)}}
+    checkpoint = {"meta": meta, "state_dict": state_dict}
+    if runner_state:
+        from mmengine.logging import MessageHub
+
+        hub = MessageHub.get_instance(f"tiny-checkpoint-{id(state_dict)}")
+        hub.update_scalar("train/loss", 1.25)
+        hub.update_scalar("train/lr", np.float64(0.01))
+        hub.update_info("epoch", 12)
+        meta["seed"] = np.int64(0)
+        checkpoint["message_hub"] = hub.state_dict()
+    return checkpoint
 
 
 def _prefixed(state_dict, prefix):
@@ -53,6 +56,14 @@ def _prefixed(state_dict, prefix):
 
 
 def tiny_full(path):
+    """As mmengine's Runner writes it, message_hub included."""
+    import torch
+
+    torch.save(_mmengine_like(_build().state_dict(), ["person"], runner_state=True), path)
+
+
+def tiny_weights_only(path):
+    """The same weights with tensors and plain meta only: loadable by a weights-only torch.load."""
     import torch
 
     torch.save(_mmengine_like(_build().state_dict(), ["person"]), path)
@@ -111,7 +122,7 @@ def not_a_checkpoint(path):
     Path(path).write_bytes(b"this is not a checkpoint\n" * 4)
 
 
-GENERATORS = {f.__name__: f for f in (tiny_full, tiny_ddp_prefix, tiny_model_prefix, tiny_neck32, tiny_3classes,
+GENERATORS = {f.__name__: f for f in (tiny_full, tiny_weights_only, tiny_ddp_prefix, tiny_model_prefix, tiny_neck32, tiny_3classes,
                                       tiny_car, resnet18_backbone, not_a_checkpoint)}
 
 
