@@ -151,7 +151,7 @@ def domain_loss_single_domain(ctx):
     ```
     """
     heads = [(p, h) for p, h in _parent_with(ctx.config_value("model", None), "domain_classifier", "model")
-             if float(h.get("lambda3", 0.1)) != 0.0]
+             if _weight(h.get("lambda3", 0.1)) != 0.0]
     if not heads:
         return
     datasets = _train_datasets(ctx)
@@ -185,6 +185,14 @@ def domain_loss_single_domain(ctx):
             fix="train on data of at least two domains (a ConcatDataset of LLVIPDataset and KAISTDataset), or "
                 "remove domain_classifier for this stage",
         )
+
+
+def _weight(value) -> float | None:
+    """A loss weight as a number; None (treated as on) when the config holds something else."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _keeps_domain(pipeline) -> bool:
