@@ -649,7 +649,9 @@ def _without_init_info_tracking(model):
 def strip_unavailable_pretrained(model, base_dir: Path) -> list[dict]:
     """Point ``Pretrained`` inits at local files, and drop those that are not on this machine
     so that ``init_weights()`` never downloads. Returns what was done per module."""
-    from .pretrained import resolve
+    import copy
+
+    from .pretrained import is_pretrained_init, resolve
 
     report = []
     names = {id(m): n for n, m in model.named_modules()}
@@ -660,21 +662,24 @@ def strip_unavailable_pretrained(model, base_dir: Path) -> list[dict]:
         entries = init_cfg if isinstance(init_cfg, list) else [init_cfg]
         kept = []
         for entry in entries:
-            if isinstance(entry, dict) and str(entry.get("type", "")).split(".")[-1] == "Pretrained":
+            if is_pretrained_init(entry):
                 src = entry.get("checkpoint")
                 local, remote = resolve(src, base_dir)
                 report.append({"module": names.get(id(m), ""), "source": src, "local": local, "remote": remote})
                 if local is None:
                     continue
-                entry = dict(entry, checkpoint=local)
+                entry = copy.copy(entry)  # keeps ConfigDict: some backbones read init_cfg.checkpoint
+                entry["checkpoint"] = local
             kept.append(entry)
         m.init_cfg = kept if isinstance(init_cfg, list) else (kept[0] if kept else None)
     return report
 
 
 def apply_freeze_hooks(cfg, model) -> list[dict]:
-    """Run the ``before_train`` of custom hooks that freeze modules, on a stand-in runner,
-    so the audited model is frozen the way training would freeze it."""
+    """Run custom hooks that freeze modules on a stand-in runner, in the order mmengine's
+    Runner calls them before the first iteration (before_run, before_train,
+    before_train_epoch), so the audited model is frozen the way training would freeze it."""
+    import logging
     from types import SimpleNamespace
 
     report = []
@@ -686,8 +691,10 @@ def apply_freeze_hooks(cfg, model) -> list[dict]:
             from mmengine.registry import HOOKS
 
             hook = HOOKS.build(hook_cfg)
-            runner = SimpleNamespace(model=model, logger=None, cfg=cfg)
-            hook.before_train(runner)
+            runner = SimpleNamespace(model=model, logger=logging.getLogger("detaudit.hooks"), cfg=cfg,
+                                     epoch=0, iter=0, max_epochs=1, max_iters=1)
+            for stage in ("before_run", "before_train", "before_train_epoch"):
+                getattr(hook, stage)(runner)
             report.append({"index": i, "type": type_name, "applied": True})
         except Exception as exc:  # noqa: BLE001
             report.append({"index": i, "type": type_name, "applied": False, "error": f"{type(exc).__name__}: {exc}"})

@@ -59,6 +59,8 @@ def run_audit(ctx: AuditContext, rules: list[Rule], *, severity_overrides: dict[
     severity_overrides = severity_overrides or {}
     start = time.perf_counter()
     result = AuditResult(config=ctx.display_path)
+    # Rules that defer a failure to a more specific rule do so only when that rule runs.
+    ctx.selected_codes = {r.code for r in rules}
     for r in sorted(rules, key=lambda r: (tier_rank(r.tier), r.code)):
         if tier_rank(r.tier) > tier_rank(ctx.max_tier):
             result.skipped.append({"code": r.code, "reason": f"tier '{r.tier}' not requested (--tier {ctx.cli_tier})"})

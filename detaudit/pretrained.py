@@ -81,8 +81,8 @@ def resolve(source: str, base_dir: Path | None = None) -> tuple[str | None, bool
 
 
 def config_sources(cfg, base_dir: Path | None = None) -> list[Source]:
-    """Every pretrained source named in the config: ``load_from``, ``init_cfg`` entries of
-    type ``Pretrained`` and the legacy ``pretrained=`` arguments anywhere under ``model``."""
+    """Every pretrained source named in the config: ``load_from``, ``init_cfg`` entries that
+    load a checkpoint (see :func:`is_pretrained_init`) and the legacy ``pretrained=`` arguments anywhere under ``model``."""
     found: list[Source] = []
 
     def add(key_path, src, kind):
@@ -97,7 +97,7 @@ def config_sources(cfg, base_dir: Path | None = None) -> list[Source]:
         if isinstance(node, dict):
             init = node.get("init_cfg")
             for i, entry in enumerate(init if isinstance(init, (list, tuple)) else [init]):
-                if isinstance(entry, dict) and _type_name(entry.get("type")) == "Pretrained":
+                if is_pretrained_init(entry):
                     sub = f"{path}.init_cfg" + (f".{i}" if isinstance(init, (list, tuple)) else "")
                     add(f"{sub}.checkpoint", entry.get("checkpoint"), "init_cfg")
             if isinstance(node.get("pretrained"), str):
@@ -111,6 +111,14 @@ def config_sources(cfg, base_dir: Path | None = None) -> list[Source]:
 
     walk(cfg.get("model", None), "model")
     return found
+
+
+def is_pretrained_init(entry) -> bool:
+    """An ``init_cfg`` entry that loads weights: ``type='Pretrained'``, or a type-less dict
+    with a ``checkpoint`` (backbones such as PVT read those themselves)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("checkpoint"), str):
+        return False
+    return entry.get("type") is None or _type_name(entry.get("type")) == "Pretrained"
 
 
 def _type_name(t) -> str:

@@ -28,6 +28,8 @@ def config_load_error(ctx):
     err = ctx.load_error
     if err is None:
         return
+    if _explained_by_custom_imports(ctx, err):
+        return  # DA005/DA006 name the module and why it fails
     file = ctx.display_path
     if err.file:
         from pathlib import Path
@@ -41,3 +43,19 @@ def config_load_error(ctx):
         file=file, line=err.line,
         fix="fix the file and line named here; run with --debug for the full traceback",
     )
+
+
+def _explained_by_custom_imports(ctx, err) -> bool:
+    """The load failed importing a ``custom_imports`` module, and the rules that explain
+    such failures (DA005, DA006) both run."""
+    if not {"DA005", "DA006"} <= set(getattr(ctx, "selected_codes", ())):
+        return False
+    if err.type not in ("ImportError", "ModuleNotFoundError"):
+        return False
+    from rules._packages import custom_imports
+
+    try:
+        imports, _ = custom_imports(ctx)
+    except Exception:  # noqa: BLE001 - unreadable custom_imports: keep the DA001 finding
+        return False
+    return any(module in err.message or module.split(".")[0] in err.message for module in imports)

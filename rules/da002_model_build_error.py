@@ -82,7 +82,7 @@ def model_build_error(ctx):
         return
     from rules.da006_missing_optional_dependency import build_error_package
 
-    if build_error_package(ctx):
+    if "DA006" in getattr(ctx, "selected_codes", ()) and build_error_package(ctx):
         return  # a package that is not installed explains the failure: DA006 reports it
     cfg_model = ctx.cfg.get("model", None)
     message = err.message
