@@ -381,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("detaudit: interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `detaudit rules | head`: the reader left, nothing is wrong
+        with contextlib_suppress():
+            sys.stdout = open(os.devnull, "w")
+        return EXIT_OK
     except SystemExit as exc:  # --help / --version from argparse
         return exc.code if isinstance(exc.code, int) else EXIT_OK
     except Exception as exc:  # noqa: BLE001

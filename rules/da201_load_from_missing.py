@@ -41,9 +41,11 @@ def load_from_missing(ctx):
             last = folder / "last_checkpoint"
             if last.is_file():
                 try:
-                    candidates.insert(0, last.read_text().strip())
+                    pointed = last.read_text().strip()
                 except OSError:
-                    pass
+                    pointed = ""
+                if pointed:  # what mmengine's last_checkpoint names comes first, once
+                    candidates = [pointed] + [c for c in candidates if c != pointed]
         reason = "does not exist" if not tried.exists() else "is not a readable file"
         where = f"folder {folder} " + ("exists" if folder.is_dir() else "does not exist either")
         yield Violation(
