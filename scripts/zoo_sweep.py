@@ -1,0 +1,299 @@
+"""Audit every config mmdet ships (its config zoo) and write docs/zoo-report.md and .json.
+
+    python scripts/zoo_sweep.py [--tier build] [--jobs 2] [--timeout 300] [--max-memory 4G]
+                                [--limit N] [--sample] [--out docs/zoo-report]
+
+The zoo is ``mmdet/.mim/configs`` inside the installed package: every ``*.py`` outside the
+``_base_`` folders (those hold partial configs meant to be inherited, not trained; 823 files
+with mmdet 3.3.0). Each config is audited in supervised worker processes exactly as
+``detaudit --jobs N`` does. The report records per config the status (completed, partial,
+failed to load, failed to build, with the reason), per-rule counts, the time per config,
+the machine's load average while the sweep ran, and a triage of every error-level finding:
+each is matched against the explanations in ``TRIAGE`` below, and anything unexplained is
+listed as such, so that a new false positive cannot hide in the totals.
+
+``--sample`` audits only the representative sample used by tests/test_zoo_sample.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# The representative sample (also audited by tests/test_zoo_sample.py): two-stage, one-stage,
+# DETR family, Swin, SyncBN, and configs needing packages that are not installed.
+SAMPLE = [
+    "faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",           # two-stage, the R50-FPN reference
+    "mask_rcnn/mask-rcnn_r50-caffe_fpn_1x_coco.py",         # two-stage with masks, caffe-style BN frozen
+    "retinanet/retinanet_r50_fpn_1x_coco.py",                # one-stage
+    "fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py",           # one-stage, GroupNorm head
+    "detr/detr_r50_8xb2-150e_coco.py",                       # DETR, backbone lr_mult=0.1
+    "dino/dino-4scale_r50_8xb2-12e_coco.py",                 # DETR family, deformable attention
+    "swin/retinanet_swin-t-p4-w7_fpn_1x_coco.py",            # Swin backbone
+    "rtmdet/rtmdet_tiny_8xb32-300e_coco.py",                 # SyncBN everywhere
+    "convnext/mask-rcnn_convnext-t-p4-w7_fpn_amp-ms-crop-3x_coco.py",  # needs mmpretrain (absent)
+    "ocsort/ocsort_yolox_x_8xb4-amp-80e_crowdhuman-mot17halftrain_test-mot17halfval.py",  # needs lap
+]
+
+# Error-level findings that are true defects of the zoo config as shipped (or of this machine
+# running it), with the explanation the report prints. A pattern is (code, regex on message).
+TRIAGE: list[tuple[str, str, str]] = [
+    ("DA001", r"No module named 'mmpretrain'|mmpretrain is not installed",
+     "True defect here: the config needs mmpretrain (custom_imports or an mmpretrain:: base), which is "
+     "not installed. Training would stop at the same line."),
+    ("DA001", r"No module named '(lap|motmetrics|detectron2|skimage|fairscale|timm|transformers|nltk|"
+              r"mmpretrain|mmcls|mmtrack|mmseg|panopticapi|lvis|cityscapesscripts)'",
+     "True defect here: the config (or a module it imports) needs an optional package that is not installed."),
+    ("DA001", r"FileNotFoundError|does not exist|No such file|not found",
+     "True defect: a _base_ file the config inherits from is not shipped inside the mmdet package "
+     "(it exists only in the mmdet source tree, or was renamed), so the config cannot load from an install."),
+    ("DA001", r"^config failed to load: (ConfigParsingError|RuntimeError|NameError|KeyError|TypeError|"
+              r"AttributeError|AssertionError)",
+     "True defect: the file does not load as a config with mmengine (see the message)."),
+    ("DA002", r"is not in the (mmdet|mmengine)?::?model registry|not in the .*registry|KeyError",
+     "True defect here: the model type is registered by a package or project module that is not "
+     "installed/imported (e.g. mmpretrain backbones, projects/ modules)."),
+    ("DA002", r"torchvision",
+     "True defect here: building the model imports torchvision, which cannot be imported with this CPU torch."),
+    ("DA002", r"No module named",
+     "True defect here: building the model imports an optional package that is not installed."),
+    ("DA002", r"process group|distributed",
+     "True defect for a single-process run: the model needs a distributed process group at build time."),
+    ("DA006", r".",
+     "True defect here: the config needs an optional package that is not installed (named in the finding)."),
+    ("DA005", r".",
+     "True defect here: custom_imports names a module that does not import in this environment."),
+    ("DA093", r".", "Worker died: must be zero (acceptance)."),
+    ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
+    ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
+]
+
+
+def zoo_root() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("mmdet")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("mmdet is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / ".mim" / "configs"
+
+
+def zoo_configs(root: Path) -> list[Path]:
+    """Every config outside the ``_base_`` folders (partial configs meant to be inherited)."""
+    return sorted(p for p in root.rglob("*.py") if "_base_" not in p.relative_to(root).parts)
+
+
+def triage(code: str, message: str) -> str | None:
+    for c, pattern, text in TRIAGE:
+        if c == code and re.search(pattern, message):
+            return text
+    return None
+
+
+def classify(audit: dict) -> tuple[str, str]:
+    """(status for the report, reason)."""
+    tiers = audit["tiers"]
+    codes = {f["code"]: f for f in audit["findings"]}
+    for code in ("DA093", "DA091", "DA092"):
+        if code in codes and audit["status"] == "failed":
+            return {"DA093": "crashed", "DA091": "timed-out", "DA092": "out-of-memory"}[code], codes[code]["message"]
+    if tiers.get("static") == "failed":
+        f = codes.get("DA001")
+        return "failed-to-load", f["message"] if f else "config did not load"
+    if tiers.get("build") == "failed":
+        f = codes.get("DA006") or codes.get("DA002")
+        return "failed-to-build", f["message"] if f else "model did not build"
+    return audit["status"], ""
+
+
+def short_reason(reason: str) -> str:
+    reason = re.sub(r"/\S+/", "…/", reason)
+    reason = re.sub(r"\s+", " ", reason)
+    return reason[:160]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tier", default="build", choices=("static", "build", "forward", "train"))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--max-memory", default="4G")
+    ap.add_argument("--limit", type=int, help="audit only the first N configs (for trying the script)")
+    ap.add_argument("--sample", action="store_true", help="audit the representative sample only")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "zoo-report"), help="path without extension")
+    args = ap.parse_args()
+
+    from detaudit.parallel import RunOptions, audit_many, parse_size
+    from detaudit.registry import all_rules
+    from detaudit.report import Report, Settings, audit_to_dict
+
+    root = zoo_root()
+    configs = [root / s for s in SAMPLE] if args.sample else zoo_configs(root)
+    if args.limit:
+        configs = configs[:args.limit]
+    settings = Settings(tier=args.tier)
+    options = RunOptions(timeout=args.timeout, max_memory=parse_size(args.max_memory))
+    loads: list[tuple[float, float]] = []
+    start = time.monotonic()
+    last_sample = [0.0]
+
+    def progress(done, total, running, result):
+        now = time.monotonic() - start
+        if now - last_sample[0] >= 10 or done == total:
+            loads.append((round(now, 1), os.getloadavg()[0]))
+            last_sample[0] = now
+            print(f"[{done}/{total}] {now:6.0f} s  load {os.getloadavg()[0]:.2f}  last: {result.config}",
+                  file=sys.stderr, flush=True)
+
+    load_before = os.getloadavg()
+    items = [(str(p), settings, "--expect-frozen") for p in configs]
+    cwd = os.getcwd()
+    os.chdir(root)  # display paths relative to the zoo; nothing is written there
+    try:
+        results = list(audit_many(items, options, jobs=args.jobs, progress=progress))
+    finally:
+        os.chdir(cwd)
+    wall = time.monotonic() - start
+    load_after = os.getloadavg()
+
+    report = Report(audits=results, settings=settings)
+    data = {
+        "tool": report.to_dict()["tool"],
+        "zoo": str(root),
+        "configs": len(results),
+        "settings": {"tier": args.tier, "jobs": args.jobs, "timeout_s": args.timeout, "max_memory": args.max_memory,
+                     "sample": args.sample},
+        "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after,
+                    "load_samples": loads},
+        "wall_s": round(wall, 1),
+        "audits": [],
+    }
+    for a in results:
+        d = audit_to_dict(a)
+        status, reason = classify(d)
+        d["report_status"] = status
+        d["reason"] = reason
+        d["internal_errors"] = list(a.internal_errors)
+        for f in d["findings"]:
+            f["triage"] = triage(f["code"], f["message"]) if f["severity"] == "error" else None
+        data["audits"].append(d)
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    out.with_suffix(".md").write_text(render_markdown(data, all_rules()))
+    bad = sum(1 for d in data["audits"] if d["internal_errors"] or d["report_status"] == "crashed")
+    untriaged = sum(1 for d in data["audits"] for f in d["findings"] if f["severity"] == "error" and not f["triage"])
+    print(f"{len(results)} configs in {wall:.0f} s; internal errors/crashes: {bad}; untriaged errors: {untriaged}",
+          file=sys.stderr)
+    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", file=sys.stderr)
+    return 0
+
+
+def render_markdown(data: dict, rules: dict) -> str:
+    audits = data["audits"]
+    n = len(audits)
+    status = Counter(d["report_status"] for d in audits)
+    times = [d["timings_s"].get("total", 0.0) for d in audits]
+    by_code = Counter(f["code"] for d in audits for f in d["findings"])
+    by_code_configs = Counter(code for d in audits for code in {f["code"] for f in d["findings"]})
+    m = data["machine"]
+    loads = [load for _, load in m["load_samples"]] or [m["load_before"][0]]
+    internal = [(d["config"], e) for d in audits for e in d["internal_errors"]]
+    lines = [
+        "# detaudit over mmdet's config zoo",
+        "",
+        "Generated by `scripts/zoo_sweep.py`; do not edit by hand (the machine-readable data is "
+        f"`{Path(data.get('json_name', 'zoo-report.json')).name}` beside this file).",
+        "",
+        f"- configs: **{n}** ({'the representative sample' if data['settings']['sample'] else 'every *.py under mmdet/.mim/configs outside the _base_ folders, which hold partial configs meant to be inherited'})",
+        f"- tier: `{data['settings']['tier']}`, `--jobs {data['settings']['jobs']}`, "
+        f"`--timeout {data['settings']['timeout_s']:g}`, `--max-memory {data['settings']['max_memory']}`",
+        f"- detaudit {data['tool']['version']}, rule packs: "
+        + ", ".join(f"{p['package']} {p['version']}" for p in data["tool"]["rule_packs"]),
+        f"- wall time: **{data['wall_s'] / 60:.1f} min** on {m['cpus']} CPUs; load average (1 min) "
+        f"before {m['load_before'][0]:.2f}, during median {statistics.median(loads):.2f} "
+        f"(max {max(loads):.2f}), after {m['load_after'][0]:.2f}: other work shared the machine",
+        f"- tracebacks / internal errors: **{len(internal)}**; crashed workers: **{status.get('crashed', 0)}**",
+        "",
+        "## Status",
+        "",
+        "| status | configs |",
+        "|---|---|",
+    ]
+    for s in ("completed", "partial", "failed-to-load", "failed-to-build", "timed-out", "out-of-memory", "crashed"):
+        lines.append(f"| {s} | {status.get(s, 0)} |")
+    lines += ["", "### Why configs failed", "", "| status | reason | configs | example |", "|---|---|---|---|"]
+    reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for d in audits:
+        if d["report_status"] not in ("completed", "partial"):
+            reasons[(d["report_status"], _reason_key(d["reason"]))].append(d["config"])
+    for (s, r), configs in sorted(reasons.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        lines.append(f"| {s} | {_md(r)} | {len(configs)} | `{configs[0]}` |")
+    partial = [d for d in audits if d["report_status"] == "partial"]
+    if partial:
+        lines += ["", "### Partial audits", "", "| config | failed tiers |", "|---|---|"]
+        for d in partial:
+            failed = ", ".join(t for t, v in d["tiers"].items() if v == "failed")
+            lines.append(f"| `{d['config']}` | {failed} |")
+    lines += ["", "## Findings per rule", "", "| code | name | severity | findings | configs |", "|---|---|---|---|---|"]
+    for code, count in sorted(by_code.items()):
+        r = rules.get(code)
+        sev = Counter(f["severity"] for d in audits for f in d["findings"] if f["code"] == code)
+        lines.append(f"| {code} | {r.name if r else ''} | {', '.join(f'{k} {v}' for k, v in sorted(sev.items()))} "
+                     f"| {count} | {by_code_configs[code]} |")
+    lines += ["", "## Time per config", ""]
+    if times:
+        q = sorted(times)
+        lines += [f"- mean {statistics.mean(q):.2f} s, median {statistics.median(q):.2f} s, "
+                  f"95th percentile {q[int(0.95 * (len(q) - 1))]:.2f} s, max {q[-1]:.2f} s "
+                  "(wall time inside the worker, the machine shared with other work)",
+                  "", "| slowest configs | s | status |", "|---|---|---|"]
+        for d in sorted(audits, key=lambda d: -d["timings_s"].get("total", 0.0))[:10]:
+            lines.append(f"| `{d['config']}` | {d['timings_s'].get('total', 0.0):.1f} | {d['report_status']} |")
+    lines += ["", "## Triage of error-level findings", "",
+              "Every error-level finding, grouped by rule and explanation. An error without an explanation "
+              "is listed under *untriaged*: it is either a new true defect to explain here or a rule to fix.", ""]
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for d in audits:
+        for f in d["findings"]:
+            if f["severity"] == "error":
+                groups[(f["code"], f["triage"] or "UNTRIAGED")].append(dict(f, config=d["config"]))
+    if not groups:
+        lines.append("No error-level findings.")
+    for (code, text), items in sorted(groups.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
+        configs = sorted({i["config"] for i in items})
+        lines += [f"### {code} — {len(items)} finding(s) in {len(configs)} config(s)", "",
+                  f"{'**Untriaged.**' if text == 'UNTRIAGED' else text}", ""]
+        examples = Counter(_reason_key(i["message"]) for i in items)
+        for msg, count in examples.most_common(8):
+            lines.append(f"- {count} × {_md(msg)}")
+        lines.append(f"- e.g. `{configs[0]}`" + (f", `{configs[1]}`" if len(configs) > 1 else ""))
+        lines.append("")
+    if internal:
+        lines += ["## Internal errors", ""] + [f"- `{c}`: {_md(e)}" for c, e in internal] + [""]
+    return "\n".join(lines) + "\n"
+
+
+def _reason_key(reason: str) -> str:
+    """Group messages that differ only by paths, numbers and names in quotes."""
+    reason = short_reason(reason)
+    reason = re.sub(r"\d[\d,.]*", "N", reason)
+    return reason
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
