@@ -112,6 +112,8 @@ class AuditContext:
         self._failed: dict[str, str] = {}
         self.errors: dict[str, ErrorInfo] = {}
         large_allocations_to_mmap()
+        self._forward_size: tuple[int, int] | None = None
+        self.forward_retries: list[dict] = []
         # --no-exec: the config is read as data (static_config.py), nothing deeper is computed.
         self.no_exec = bool(no_exec)
         self.static_read = None
@@ -283,6 +285,7 @@ class AuditContext:
         self.hook_report = apply_freeze_hooks(cfg, model)
         # what the freeze hooks left in eval mode, for the rule on modes train() reverts (DA104)
         self.eval_modules_after_hooks = sorted(n for n, m in model.named_modules() if n and not m.training)
+        start_of_training_info()
         model.train()
         return model
 
@@ -362,38 +365,90 @@ class AuditContext:
 
     # ------------------------------------------------------------------ forward
     @fact("forward")
-    def input_size(self) -> tuple[int, int]:
-        from .synthetic import derive_input_size
+    def input_sizes(self) -> list[tuple[int, int]]:
+        """Synthetic sizes to try, smallest first: the derived small size, then twice and four
+        times as large, for models that need a minimum input (DETR-style query counts larger
+        than the number of feature tokens), and last the exact size of a fixed-size test
+        pipeline (SSD's extra layers). ``--input-size`` pins one."""
+        from .synthetic import derive_input_size, fixed_input_size
 
         if self.input_size_arg:
-            return tuple(self.input_size_arg)
-        return derive_input_size(self.cfg, self.model, DEFAULT_LONG_SIDE)
+            return [tuple(self.input_size_arg)]
+        model = self.model
+        sizes = [derive_input_size(self.cfg, model, side)
+                 for side in (DEFAULT_LONG_SIDE, 2 * DEFAULT_LONG_SIDE, 4 * DEFAULT_LONG_SIDE)]
+        fixed = fixed_input_size(self.cfg)
+        if fixed is not None:
+            sizes.append(fixed)
+        return list(dict.fromkeys(sizes))
 
-    def _batch(self, training: bool):
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """The synthetic size the forward passes ran at (the first to try before they run)."""
+        return self._forward_size or self.input_sizes[0]
+
+    def _batch(self, training: bool, size=None):
         from .synthetic import make_batch
 
-        return make_batch(self.cfg, self.model, self.input_size, DEFAULT_BATCH, training=training)
+        return make_batch(self.cfg, self.model, size or self.input_size, DEFAULT_BATCH, training=training)
+
+    def _forward(self, kind: str, run):
+        """``run(size)`` at the smallest size that works, starting from the size an earlier pass
+        settled on. Fails with the largest attempt's error when no size works, or at once when
+        a larger input cannot help (a missing package, memory, a blocked download)."""
+        sizes = self.input_sizes
+        start = sizes.index(self._forward_size) if self._forward_size in sizes else 0
+        first = last = None
+        tried = []
+        for size in sizes[start:]:
+            tried.append("x".join(map(str, size)))
+            tracker = ModuleTracker(self.module_names)
+            try:
+                with quiet(), no_network(), tracker:
+                    value = run(size)
+            except BaseException as exc:  # noqa: BLE001 - audited code may raise anything
+                if isinstance(exc, KeyboardInterrupt):
+                    raise
+                module = deepest_module_in_traceback(exc, self.module_names) or tracker.deepest
+                info = ErrorInfo.from_exception(exc, module=module)
+                info.extra["input_size"] = list(size)
+                first = first or info
+                last = info
+                release_memory()
+                if isinstance(exc, (ImportError, MemoryError, NetworkBlocked)):
+                    break
+                continue
+            finally:
+                setattr(self, f"modules_called_{kind}", tracker.called)
+            self._forward_size = size
+            if first is not None:
+                self.forward_retries.append({"pass": kind, "failed_at": first.extra["input_size"],
+                                             "ran_at": list(size), "error": first.short()})
+            return value
+        # The largest size's error: a smaller size can fail only because it is too small.
+        last.extra["sizes_tried"] = tried
+        if last is not first:
+            last.extra["smallest_size_error"] = first.short()
+        self.errors[kind] = last
+        label = {"predict": "predict failed (DA402)", "loss": "loss forward failed (DA403)"}[kind]
+        raise FactUnavailable(f"{kind}_result", f"{label}: {last.short()}")
 
     @fact("forward")
     def predict_result(self):
         import torch
 
         model = self.model
-        tracker = ModuleTracker(self.module_names)
-        try:
-            with quiet(), no_network(), tracker:
-                data = self._batch(training=False)
-                model.eval()
+
+        def run(size):
+            data = self._batch(training=False, size=size)
+            model.eval()
+            try:
                 with torch.no_grad():
-                    out = model(**data, mode="predict")
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            self.errors["predict"] = ErrorInfo.from_exception(exc, module=tracker.deepest)
-            raise FactUnavailable("predict_result", f"predict failed (DA402): {self.errors['predict'].short()}")
-        finally:
-            model.train()
-            self.modules_called_predict = tracker.called
+                    return model(**data, mode="predict")
+            finally:
+                model.train()
+
+        out = self._forward("predict", run)
         release_memory()
         return out
 
@@ -404,25 +459,22 @@ class AuditContext:
 
         model = self.model
         model.train()
-        bn_before = {n: (m.running_mean.detach().clone(), m.running_var.detach().clone())
-                     for n, m in model.named_modules()
-                     if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None}
-        tracker = ModuleTracker(self.module_names)
-        try:
-            with quiet(), no_network(), tracker:
-                torch.manual_seed(0)
-                data = self._batch(training=True)
-                losses = model(**data, mode="loss")
-                total, log_vars = model.parse_losses(losses)
-        except BaseException as exc:  # noqa: BLE001
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            self.errors["loss"] = ErrorInfo.from_exception(exc, module=tracker.deepest)
-            raise FactUnavailable("loss_result", f"loss forward failed (DA403): {self.errors['loss'].short()}")
-        finally:
-            self.modules_called_loss = tracker.called
+        snapshot = {}
+
+        def run(size):
+            snapshot.clear()
+            snapshot.update({n: (m.running_mean.detach().clone(), m.running_var.detach().clone())
+                             for n, m in model.named_modules()
+                             if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None})
+            torch.manual_seed(0)
+            data = self._batch(training=True, size=size)
+            losses = model(**data, mode="loss")
+            total, log_vars = model.parse_losses(losses)
+            return losses, total, log_vars
+
+        losses, total, log_vars = self._forward("loss", run)
         values = {k: float(v.detach() if hasattr(v, "detach") else v) for k, v in log_vars.items()}
-        return LossResult(losses=losses, total=total, values=values, bn_before=bn_before)
+        return LossResult(losses=losses, total=total, values=values, bn_before=dict(snapshot))
 
     @fact("forward")
     def modules_called(self) -> set[str]:
@@ -507,6 +559,20 @@ class AuditContext:
 
     def module_of(self, path: str):
         return dict(self.model.named_modules()).get(path)
+
+
+def deepest_module_in_traceback(exc: BaseException, names: dict[int, str]) -> str | None:
+    """The innermost frame of the traceback that runs a method of one of the model's modules
+    (a head's ``predict_by_feat`` runs outside any ``forward``, so hooks alone miss it)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        name = names.get(id(owner)) if owner is not None else None
+        if name:
+            found = name
+        tb = tb.tb_next
+    return found
 
 
 class ModuleTracker:
@@ -673,6 +739,17 @@ def strip_unavailable_pretrained(model, base_dir: Path) -> list[dict]:
             kept.append(entry)
         m.init_cfg = kept if isinstance(init_cfg, list) else (kept[0] if kept else None)
     return report
+
+
+def start_of_training_info() -> None:
+    """What mmengine's Runner has told the message hub before the first iteration: heads and
+    batch augments that schedule on the epoch or iteration (TOOD, YOLOX) read it."""
+    from mmengine.logging import MessageHub
+
+    hub = MessageHub.get_current_instance()
+    for key in ("epoch", "iter"):
+        if hub.get_info(key) is None:
+            hub.update_info(key, 0)
 
 
 def apply_freeze_hooks(cfg, model) -> list[dict]:

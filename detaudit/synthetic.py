@@ -1,5 +1,6 @@
 """The synthetic batch: small images, at least one ground-truth box per image, and complete
-metainfo (img_shape, ori_shape, scale_factor, pad_shape), passed through the model's own
+metainfo (img_shape, ori_shape, scale_factor, pad_shape, and the border a test-time center
+crop records), passed through the model's own
 data preprocessor, which adds batch_input_shape."""
 from __future__ import annotations
 
@@ -21,29 +22,44 @@ def _type(t) -> str:
     return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", "")
 
 
-def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
-    """(H, W): the aspect ratio of the test pipeline's resize, long side ``long_side``, rounded
-    to the preprocessor's pad divisor (at least 32)."""
-    w, h = 1333, 800
+def test_resize(cfg) -> tuple[int, int, bool]:
+    """(width, height, keep_ratio) of the first Resize in the test/val pipeline
+    (mmdet 3.x scales are (width, height)); mmdet's 1333x800 when there is none."""
     for pipeline in _pipelines(cfg):
         for t in pipeline:
             if isinstance(t, dict) and "Resize" in _type(t.get("type")) and t.get("scale") is not None:
                 scale = t["scale"]
+                keep = bool(t.get("keep_ratio", False))
                 if isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(s, (int, float)) for s in scale):
-                    w, h = scale  # mmdet 3.x scales are (width, height)
-                elif isinstance(scale, (int, float)):
-                    w = h = scale
+                    return int(scale[0]), int(scale[1]), keep
+                if isinstance(scale, (int, float)):
+                    return int(scale), int(scale), keep
                 break
         break
+    return 1333, 800, True
+
+
+def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
+    """(H, W): the aspect ratio of the test pipeline's resize, long side ``long_side``, rounded
+    to the preprocessor's pad divisor (at least 32)."""
+    w, h, _ = test_resize(cfg)
     divisor = int(getattr(getattr(model, "data_preprocessor", None), "pad_size_divisor", 1) or 1)
     divisor = max(divisor, 32)
     if w >= h:
         W, H = long_side, long_side * h / w
     else:
         H, W = long_side, long_side * w / h
+
     def snap(x):
         return max(divisor, int(x / divisor + 0.5) * divisor)
     return snap(H), snap(W)
+
+
+def fixed_input_size(cfg) -> tuple[int, int] | None:
+    """(H, W) of a test pipeline that resizes to one exact size (keep_ratio=False, as SSD and
+    YOLO do): architectures tuned to it may need exactly that size."""
+    w, h, keep = test_resize(cfg)
+    return None if keep else (h, w)
 
 
 def _num_classes(model) -> int:
@@ -84,7 +100,8 @@ def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int =
         inputs.append(torch.randint(0, 256, (channels, H, W), generator=gen, dtype=torch.uint8))
         sample = DetDataSample()
         sample.set_metainfo(dict(img_id=i, img_path=f"synthetic_{i}.png", ori_shape=(H, W), img_shape=(H, W),
-                                 pad_shape=(H, W), scale_factor=(1.0, 1.0), flip=False, flip_direction=None))
+                                 pad_shape=(H, W), scale_factor=(1.0, 1.0), flip=False, flip_direction=None,
+                                 border=(0, H, 0, W)))  # what a test-time center crop records
         boxes = []
         for j in range(2):
             bw = float(torch.randint(W // 4, W // 2 + 1, (1,), generator=gen))

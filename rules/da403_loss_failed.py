@@ -34,10 +34,17 @@ def loss_failed(ctx):
     err = ctx.errors.get("loss")
     if err is None:
         return
+    sizes = err.extra.get("sizes_tried", [])
+    if err.type in ("ImportError", "ModuleNotFoundError"):
+        message = f"loss forward needs a package that is not installed: {err.short()}"
+        fix = "install the package the message names in the training environment"
+    else:
+        message = f"loss forward raised {err.short()}" + (f" in module '{err.module}'" if err.module else "")
+        message += f" (synthetic input tried at {', '.join(sizes)})" if len(sizes) > 1 else ""
+        fix = "run with --debug for the traceback; the metainfo was complete, so look at the module named here"
     yield Violation(
-        message=f"loss forward raised {err.short()}" + (f" in module '{err.module}'" if err.module else ""),
-        module_path=err.module, key_path="model",
+        message=message, module_path=err.module, key_path="model",
         evidence={"exception": err.type, "detail": err.message.splitlines()[0] if err.message else "",
-                  "module": err.module, "input_size": list(ctx.input_size)},
-        fix="run with --debug for the traceback",
+                  "module": err.module, "input_size": err.extra.get("input_size"), "sizes_tried": sizes},
+        fix=fix,
     )

@@ -1,4 +1,6 @@
 """The engine's facts: computed once, in the state training runs in, never downloading."""
+from pathlib import Path
+
 import pytest
 
 import detaudit
@@ -121,3 +123,31 @@ def test_check_frozen_on_a_built_model():
         p.requires_grad = False
     ctx.model.backbone.eval()
     assert detaudit.check_frozen(ctx.model, "backbone") == []
+
+
+
+
+def _zoo(rel):
+    import mmdet
+
+    path = Path(mmdet.__file__).parent / ".mim" / "configs" / rel
+    if not path.is_file():
+        pytest.skip(f"{rel} is not shipped with this mmdet")
+    return str(path)
+
+
+def test_forward_tries_larger_inputs_and_reports_the_largest_attempts_error():
+    """SSD300's extra layers need ~300 px; at 300x300 predict then meets mmdet 3.3.0's own
+    SSDHead bug (no loss_cls attribute, open-mmlab/mmdetection#11780): a true finding."""
+    report = detaudit.audit(_zoo("ssd/ssd300_coco.py"), select=["DA402"], tier="forward")
+    (f,) = report.findings
+    assert "'SSDHead' object has no attribute 'loss_cls'" in f.message and f.module_path == "bbox_head"
+    assert f.evidence["sizes_tried"][-1] == "300x300"
+    assert f.evidence["input_size"] == [300, 300]
+
+
+def test_heads_that_read_the_epoch_from_the_message_hub_train():
+    """TOOD switches its assigner on the epoch the Runner publishes; the audit publishes it too."""
+    report = detaudit.audit(_zoo("tood/tood_r50_fpn_1x_coco.py"), select=["DA403", "DA404"], tier="forward")
+    assert report.findings == []
+    assert "DA403" in report.audits[0].ran
