@@ -127,6 +127,46 @@ def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int =
         sample.ignored_instances = ignored
         samples.append(sample)
     data = {"inputs": inputs, "data_samples": samples}
+    if training and type(pre).__name__ == "MultiBranchDataPreprocessor":
+        data = _branches(data, cfg)
     if pre is not None:
         data = pre(data, training)
     return data
+
+
+def _branches(data: dict, cfg) -> dict:
+    """Semi-supervised training batches come as one batch per branch (``sup``,
+    ``unsup_teacher``, ``unsup_student``); the same images serve every branch, each sample
+    carrying the identity ``homography_matrix`` its branch pipeline would record."""
+    import copy
+
+    import numpy as np
+
+    names = _branch_names(cfg) or ["sup", "unsup_teacher", "unsup_student"]
+    inputs, samples = {}, {}
+    for name in names:
+        inputs[name] = [img.clone() for img in data["inputs"]]
+        samples[name] = []
+        for s in data["data_samples"]:
+            s = copy.deepcopy(s)
+            s.set_metainfo({"homography_matrix": np.eye(3, dtype=np.float32)})
+            samples[name].append(s)
+    return {"inputs": inputs, "data_samples": samples}
+
+
+def _branch_names(cfg) -> list[str]:
+    """Branch names from the training pipeline's MultiBranch transforms."""
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if _type(node.get("type")) == "MultiBranch":
+                found.extend(k for k in node if k not in ("type", "branch_field") and k not in found)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(cfg.get("train_dataloader", None))
+    return found

@@ -151,3 +151,11 @@ def test_heads_that_read_the_epoch_from_the_message_hub_train():
     report = detaudit.audit(_zoo("tood/tood_r50_fpn_1x_coco.py"), select=["DA403", "DA404"], tier="forward")
     assert report.findings == []
     assert "DA403" in report.audits[0].ran
+
+
+def test_semi_supervised_detectors_get_one_batch_per_branch():
+    report = detaudit.audit(_zoo("soft_teacher/soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco.py"),
+                            select=["DA403", "DA404"], tier="forward")
+    assert report.findings == [] and "DA403" in report.audits[0].ran
+    losses = report.audits[0].losses
+    assert "sup_loss_cls" in losses and "unsup_loss_cls" in losses
