@@ -272,7 +272,8 @@ class AuditContext:
         torch.manual_seed(0)
         model_cfg = cfg.model
         self.syncbn_requested = _mentions(model_cfg, "SyncBN")
-        model = ENGINE_MODELS.build(model_cfg)
+        with _single_process_world():
+            model = ENGINE_MODELS.build(model_cfg)
         model = revert_sync_batchnorm(model)
         self.init_report = strip_unavailable_pretrained(model, self.base_dir)
         self.init_error = None
@@ -680,6 +681,28 @@ def no_network():
 
 
 @contextlib.contextmanager
+def _single_process_world():
+    """mmcv's SyncBatchNorm asks ``torch.distributed`` for the world size in its constructor,
+    which raises without a process group. The audit is one process (SyncBN layers are
+    reverted to BN right after the build), so answer as a world of one while building."""
+    try:
+        import torch.distributed as dist
+    except ImportError:
+        yield
+        return
+    if not dist.is_available() or dist.is_initialized():
+        yield
+        return
+    saved = (dist.get_world_size, dist.get_rank)
+    dist.get_world_size = lambda group=None: 1
+    dist.get_rank = lambda group=None: 0
+    try:
+        yield
+    finally:
+        dist.get_world_size, dist.get_rank = saved
+
+
+@contextlib.contextmanager
 def _without_init_info_tracking(model):
     """mmengine's ``init_weights`` logs which initializer touched each parameter by taking the
     mean of every parameter of the module after every ``init_cfg`` (modules x parameters
@@ -738,6 +761,20 @@ def strip_unavailable_pretrained(model, base_dir: Path) -> list[dict]:
                 entry["checkpoint"] = local
             kept.append(entry)
         m.init_cfg = kept if isinstance(init_cfg, list) else (kept[0] if kept else None)
+    for m in model.modules():
+        # Some backbones (DetectoRS_ResNet) keep the source in ``self.pretrained`` and load it
+        # in their own init_weights(): same treatment, or init_weights() would download.
+        src = getattr(m, "pretrained", None)
+        if not isinstance(src, str) or not src or isinstance(getattr(type(m), "pretrained", None), property):
+            continue
+        local, remote = resolve(src, base_dir)
+        if not remote and local is None and not src.endswith((".pth", ".pt", ".bin", ".ckpt")):
+            continue  # not a checkpoint source
+        report.append({"module": names.get(id(m), ""), "source": src, "local": local, "remote": remote})
+        try:
+            m.pretrained = local
+        except (AttributeError, TypeError):
+            pass
     return report
 
 

@@ -374,17 +374,20 @@ class _Worker:
         self.baseline_rss = 0
         self.peak_rss = 0
         self.done = 0
-        self.soft_deadline_passed = False
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def send(self, task: _Task) -> None:
+    def send(self, task: _Task) -> bool:
+        """False when the worker cannot take it (it just died: its sentinel will say so)."""
+        try:
+            self.conn.send(task)
+        except (OSError, ValueError):
+            return False
         self.task = task
         self.started = None
-        self.soft_deadline_passed = False
-        self.conn.send(task)
+        return True
 
     def kill(self) -> None:
         for target in (lambda: os.killpg(self.pid, signal.SIGKILL), lambda: os.kill(self.pid, signal.SIGKILL)):
@@ -464,7 +467,9 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
         while next_out < total:
             for w in list(workers):
                 if w.task is None and pending and w.process.is_alive():
-                    w.send(pending.popleft())
+                    task = pending.popleft()
+                    if not w.send(task):
+                        pending.appendleft(task)
             waitables = [w.conn for w in workers] + [w.process.sentinel for w in workers]
             timeout = WATCH_INTERVAL if (options.max_memory or options.timeout) else 1.0
             for ready in wait(waitables, timeout=timeout):

@@ -47,31 +47,44 @@ SAMPLE = [
 # Error-level findings that are true defects of the zoo config as shipped (or of this machine
 # running it), with the explanation the report prints. A pattern is (code, regex on message).
 TRIAGE: list[tuple[str, str, str]] = [
-    ("DA001", r"No module named 'mmpretrain'|mmpretrain is not installed",
-     "True defect here: the config needs mmpretrain (custom_imports or an mmpretrain:: base), which is "
-     "not installed. Training would stop at the same line."),
-    ("DA001", r"No module named '(lap|motmetrics|detectron2|skimage|fairscale|timm|transformers|nltk|"
-              r"mmpretrain|mmcls|mmtrack|mmseg|panopticapi|lvis|cityscapesscripts)'",
+    ("DA001", r"mmpretrain",
+     "True defect here: the config needs mmpretrain (an `mmpretrain::` base or custom import), which is not "
+     "installed. Training would stop at the same line."),
+    ("DA001", r"FileNotFoundError|does not exist|No such file",
+     "True defect in the shipped zoo: a `_base_` the config names is not in the package (the sort/ configs "
+     "name their base without the `.py` suffix; a bytetrack config names an `amp` variant that was never "
+     "shipped). mmengine's own `Config.fromfile` fails the same way."),
+    ("DA001", r"No module named|is not installed",
      "True defect here: the config (or a module it imports) needs an optional package that is not installed."),
-    ("DA001", r"FileNotFoundError|does not exist|No such file|not found",
-     "True defect: a _base_ file the config inherits from is not shipped inside the mmdet package "
-     "(it exists only in the mmdet source tree, or was renamed), so the config cannot load from an install."),
-    ("DA001", r"^config failed to load: (ConfigParsingError|RuntimeError|NameError|KeyError|TypeError|"
-              r"AttributeError|AssertionError)",
-     "True defect: the file does not load as a config with mmengine (see the message)."),
-    ("DA002", r"is not in the (mmdet|mmengine)?::?model registry|not in the .*registry|KeyError",
-     "True defect here: the model type is registered by a package or project module that is not "
-     "installed/imported (e.g. mmpretrain backbones, projects/ modules)."),
-    ("DA002", r"torchvision",
-     "True defect here: building the model imports torchvision, which cannot be imported with this CPU torch."),
+    ("DA002", r"the config has no `model`",
+     "True for this file, which is not a trainable config: a test-time-augmentation snippet (`*_tta.py`), a "
+     "shared partial config under `common/` (dataset and schedule only) or a helper script shipped among the "
+     "configs (`odinw/override_category.py`). Training it alone fails the same way."),
+    ("DA002", r"No such file or directory: 'configs/",
+     "True defect from an installed mmdet: the distillation teacher's config is given relative to the mmdet "
+     "source tree (`configs/gfl/...`), which an installation does not have."),
+    ("DA002", r"URLError|blocks network access",
+     "True defect offline: the model's constructor downloads its teacher checkpoint (`teacher_ckpt` is a URL). "
+     "detaudit blocks downloads; an offline training run fails at the same place."),
+    ("DA002", r"missing required argument\(s\): num_classes",
+     "True defect in mmdet 3.3.0's zoo: `CascadeRPNHead` requires `num_classes`, which this config does not give "
+     "(building it with mmengine directly fails the same way)."),
+    ("DA002", r"does not take the argument 'force_grad_on_level'",
+     "True defect: the config passes `force_grad_on_level` to `FPN`, which mmdet 3.3.0's FPN does not accept "
+     "(the v3det configs target a later mmdet)."),
+    ("DA002", r"is not in the .*registry|not registered|KeyError",
+     "True defect here: the model type is registered by a package or project module that is not installed or "
+     "not imported by the config."),
     ("DA002", r"No module named",
      "True defect here: building the model imports an optional package that is not installed."),
-    ("DA002", r"process group|distributed",
-     "True defect for a single-process run: the model needs a distributed process group at build time."),
     ("DA006", r".",
      "True defect here: the config needs an optional package that is not installed (named in the finding)."),
     ("DA005", r".",
      "True defect here: custom_imports names a module that does not import in this environment."),
+    ("DA106", r"roi_head: .* frozen parameters \(shared_head\)",
+     "True defect in mmdet 3.x's C4 configs: the shared head (ResNet layer4 under the RoI head) has "
+     "`norm_cfg.requires_grad=False` but no pretrained init (mmdet 2.x passed the backbone's checkpoint to it; "
+     "the 3.x configs do not), so its BatchNorm weights stay at their initial 1/0 for the whole training."),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
@@ -107,7 +120,7 @@ def classify(audit: dict) -> tuple[str, str]:
         if code in codes and audit["status"] == "failed":
             return {"DA093": "crashed", "DA091": "timed-out", "DA092": "out-of-memory"}[code], codes[code]["message"]
     if tiers.get("static") == "failed":
-        f = codes.get("DA001")
+        f = codes.get("DA001") or codes.get("DA006") or codes.get("DA005")
         return "failed-to-load", f["message"] if f else "config did not load"
     if tiers.get("build") == "failed":
         f = codes.get("DA006") or codes.get("DA002")
