@@ -142,11 +142,19 @@ def main() -> int:
     ap.add_argument("--max-memory", default="4G")
     ap.add_argument("--limit", type=int, help="audit only the first N configs (for trying the script)")
     ap.add_argument("--sample", action="store_true", help="audit the representative sample only")
-    ap.add_argument("--out", default=str(ROOT / "docs" / "zoo-report"), help="path without extension")
+    ap.add_argument("--out", default=None,
+                    help="path without extension (default docs/zoo-report, docs/zoo-report-forward for --tier "
+                         "forward)")
+    ap.add_argument("--render-only", action="store_true",
+                    help="re-triage and re-render the markdown from the existing JSON (after editing TRIAGE)")
     args = ap.parse_args()
+    default = "zoo-report-forward" if args.tier in ("forward", "train") else "zoo-report"
+    out = Path(args.out) if args.out else ROOT / "docs" / default
+    if args.render_only:
+        data = json.loads(out.with_suffix(".json").read_text())
+        return write_outputs(data, out, write_json=False)
 
     from detaudit.parallel import RunOptions, audit_many, parse_size
-    from detaudit.registry import all_rules
     from detaudit.report import Report, Settings, audit_to_dict
 
     root = zoo_root()
@@ -192,24 +200,64 @@ def main() -> int:
     }
     for a in results:
         d = audit_to_dict(a)
-        status, reason = classify(d)
-        d["report_status"] = status
-        d["reason"] = reason
         d["internal_errors"] = list(a.internal_errors)
+        data["audits"].append(d)
+    return write_outputs(data, out)
+
+
+def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
+    """Classify and triage every audit (TRIAGE may have changed since the sweep), then write."""
+    from detaudit.registry import all_rules
+
+    for d in data["audits"]:
+        d["report_status"], d["reason"] = classify(d)
         for f in d["findings"]:
             f["triage"] = triage(f["code"], f["message"]) if f["severity"] == "error" else None
-        data["audits"].append(d)
-
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
-    out.with_suffix(".md").write_text(render_markdown(data, all_rules()))
+    if write_json:
+        out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
+    forward = None
+    sibling = out.with_name(out.name + "-forward").with_suffix(".json")
+    if data["settings"]["tier"] == "build" and sibling.exists():
+        forward = json.loads(sibling.read_text())
+        for d in forward["audits"]:
+            d["report_status"], d["reason"] = classify(d)
+    text = render_markdown(data, all_rules())
+    if forward is not None:
+        text += render_forward_summary(forward, sibling)
+    out.with_suffix(".md").write_text(text)
     bad = sum(1 for d in data["audits"] if d["internal_errors"] or d["report_status"] == "crashed")
     untriaged = sum(1 for d in data["audits"] for f in d["findings"] if f["severity"] == "error" and not f["triage"])
-    print(f"{len(results)} configs in {wall:.0f} s; internal errors/crashes: {bad}; untriaged errors: {untriaged}",
+    print(f"{len(data['audits'])} configs in {data['wall_s']:.0f} s; internal errors/crashes: {bad}; "
+          f"untriaged errors: {untriaged}", file=sys.stderr)
+    print(f"wrote {out.with_suffix('.md')}" + (f" and {out.with_suffix('.json')}" if write_json else ""),
           file=sys.stderr)
-    print(f"wrote {out.with_suffix('.md')} and {out.with_suffix('.json')}", file=sys.stderr)
     return 0
+
+
+def render_forward_summary(forward: dict, path: Path) -> str:
+    """A section of the build report: what the forward-tier sweep measured (details in its own report)."""
+    audits = forward["audits"]
+    status = Counter(d["report_status"] for d in audits)
+    times = sorted(d["timings_s"].get("total", 0.0) for d in audits)
+    fwd = sorted(d["timings_s"].get("forward", 0.0) for d in audits if d["tiers"].get("forward") == "ok")
+    m = forward["machine"]
+    loads = [load for _, load in m["load_samples"]] or [m["load_before"][0]]
+    reached = sum(1 for d in audits if d["tiers"].get("forward") == "ok")
+    failed = sum(1 for d in audits if d["tiers"].get("forward") == "failed")
+    lines = ["", "## Forward tier", "",
+             f"The same configs audited with `--tier forward` (synthetic predict and loss forward): "
+             f"**{forward['wall_s'] / 60:.1f} min** wall with `--jobs {forward['settings']['jobs']}`, load average "
+             f"median {statistics.median(loads):.2f} (max {max(loads):.2f}). Details and the triage of its "
+             f"findings: [`{path.with_suffix('.md').name}`]({path.with_suffix('.md').name}).", "",
+             f"- forward ran and passed on {reached} configs, failed on {failed}; the others stopped earlier "
+             "(did not load or build, as above)",
+             "- status: " + ", ".join(f"{k} {v}" for k, v in sorted(status.items())),
+             f"- time per config: median {statistics.median(times):.2f} s, 95th percentile "
+             f"{times[int(0.95 * (len(times) - 1))]:.2f} s, max {times[-1]:.2f} s; forward step alone median "
+             f"{statistics.median(fwd) if fwd else 0:.2f} s",
+             ""]
+    return "\n".join(lines)
 
 
 def render_markdown(data: dict, rules: dict) -> str:
