@@ -176,7 +176,7 @@ class AuditContext:
             return Config(self.static_read.cfg, cfg_text="<read by --no-exec>", filename=str(self.config_path))
         except StaticConfigError as exc:
             self.errors["load"] = ErrorInfo("StaticConfigError", exc.message, file=exc.file, line=exc.line)
-        except (KeyError, TypeError, ValueError, RecursionError) as exc:  # reserved keys, odd values
+        except (KeyError, TypeError, ValueError, RecursionError, MemoryError) as exc:  # reserved keys, odd values
             self.errors["load"] = ErrorInfo.from_exception(exc)
         raise FactUnavailable("cfg", f"config could not be read without executing it (DA001): "
                                      f"{self.errors['load'].short()}")

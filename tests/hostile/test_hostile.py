@@ -233,3 +233,17 @@ def test_enormous_input_within_a_memory_cap(tmp_path):
     memory = next(f for f in audit["findings"] if f["code"] == "DA092")
     assert "--max-memory limit of 1.0 GiB" in memory["message"]
     assert "DA106" in {f["code"] for f in audit["findings"]} and audit["tiers"]["build"] == "ok"
+
+
+def test_no_exec_reads_the_whole_corpus_without_running_any_of_it(tmp_path):
+    """--no-exec in one in-process run: the configs that exit, loop or hang are only read, so
+    no worker is needed; code that would run is reported as DA094, broken files as DA001."""
+    proc = _run(["--no-exec", "--format", "json", CORPUS, CORPUS / "bad_json.json"], cwd=CORPUS, timeout=300)
+    _check_no_traceback(proc)
+    assert proc.returncode == 1
+    audits = _by_name(json.loads(proc.stdout))
+    assert list(audits) == sorted(EXPECTED) + ["bad_json.json"]
+    for name in ("os_exit.py", "loop_forever.py", "stubborn_loop.py", "raises.py", "sys_exit.py"):
+        assert "DA094" in {f["code"] for f in audits[name]["findings"]}, name
+    for name in ("binary.py", "non_utf8.py", "syntax_error.py", "circular_a.py", "self_import.py", "bad_json.json"):
+        assert audits[name]["status"] == "failed" and "DA001" in {f["code"] for f in audits[name]["findings"]}
