@@ -413,8 +413,13 @@ class _Worker:
 def _mp_context():
     import multiprocessing as mp
 
+    import tempfile
+
     methods = mp.get_all_start_methods()
-    if "forkserver" in methods:
+    # The fork server listens on a unix socket under the temp dir; a socket path may not be
+    # longer than 107 bytes, and a long TMPDIR would make the server fail to start.
+    short_tmp = len(os.fsencode(tempfile.gettempdir())) <= 60
+    if "forkserver" in methods and short_tmp:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["detaudit.worker_preload"])
         return ctx
