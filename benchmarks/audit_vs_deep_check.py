@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "examples" / "configs" / "stage2_kaist_domain_ft.py"
 
 
-def run(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MiB, exit code) of one child process."""
+def run(cmd: list[str]) -> tuple[float, float, float, int]:
+    """(wall seconds, peak RSS in MiB, CPU seconds, exit code) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -31,7 +31,7 @@ def run(cmd: list[str]) -> tuple[float, float, int]:
     proc.stderr.close()
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024.0, proc.returncode
+    return wall, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime, proc.returncode
 
 
 def main() -> None:
@@ -49,15 +49,17 @@ def main() -> None:
         if i % 2:
             order.reverse()
         for name, cmd, sink in order:
-            wall, rss, code = run(cmd)
-            sink.append((wall, rss))
-            print(f"round {i + 1} {name:8s} wall {wall:6.2f} s  peak RSS {rss:7.1f} MiB  exit {code}", flush=True)
-    bw, br = statistics.median(w for w, _ in base), statistics.median(r for _, r in base)
-    aw, ar = statistics.median(w for w, _ in aud), statistics.median(r for _, r in aud)
+            wall, rss, cpu, code = run(cmd)
+            sink.append((wall, rss, cpu))
+            print(f"round {i + 1} {name:8s} wall {wall:6.2f} s  cpu {cpu:6.2f} s  peak RSS {rss:7.1f} MiB  "
+                  f"exit {code}", flush=True)
+    bw, br, bc = (statistics.median(x[k] for x in base) for k in range(3))
+    aw, ar, ac = (statistics.median(x[k] for x in aud) for k in range(3))
     print(f"\nconfig: {os.path.relpath(args.config, ROOT)}  rounds: {args.rounds}")
-    print(f"baseline (deep check, 512x640, batch 2): wall {bw:.2f} s, peak RSS {br:.0f} MiB")
-    print(f"detaudit full audit (tier train):        wall {aw:.2f} s, peak RSS {ar:.0f} MiB")
-    print(f"ratio audit/baseline: wall {aw / bw:.2f}x, peak memory {ar / br:.2f}x")
+    print(f"baseline (deep check, 512x640, batch 2): wall {bw:.2f} s, cpu {bc:.2f} s, peak RSS {br:.0f} MiB")
+    print(f"detaudit full audit (tier train):        wall {aw:.2f} s, cpu {ac:.2f} s, peak RSS {ar:.0f} MiB")
+    print(f"ratio audit/baseline: wall {aw / bw:.2f}x, cpu {ac / bc:.2f}x, peak memory {ar / br:.2f}x")
+    print(f"load average during the run: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":
