@@ -530,7 +530,7 @@ class AuditContext:
                         continue
                     if p.grad is None:
                         no_grad.append(n)
-                    elif not torch.any(p.grad != 0):
+                    elif not bool(p.grad.any()):  # no temporary mask as large as the parameter
                         zero_grad.append(n)
                 ow.step()
                 ow.optimizer.zero_grad(set_to_none=True)
