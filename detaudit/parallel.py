@@ -105,6 +105,21 @@ def is_memory_error(info) -> bool:
     return info is not None and (info.type == "MemoryError" or bool(_MEMORY_PATTERNS.search(info.message or "")))
 
 
+def not_the_models_fault(info) -> str | None:
+    """Why a failed step says nothing about the config, if so: the audit's own memory cap or
+    time limit (DA092, DA091 report those), or an op without a CPU kernel on this machine."""
+    if info is None:
+        return None
+    if is_memory_error(info):
+        return "it ran out of memory (reported as DA092)"
+    if info.type == AuditTimeout.__name__:
+        return "it was stopped at --timeout (reported as DA091)"
+    if "implementation for device cpu not found" in (info.message or ""):
+        op = (info.message or "").split(":", 1)[0].strip()
+        return f"mmcv has no CPU kernel for {op or 'an op it uses'}; it runs on GPU only"
+    return None
+
+
 _PHASES = {"load": "loading the config", "build": "building the model", "checkpoint": "reading the checkpoint",
            "optimizer": "building the optimizer", "predict": "running predict", "loss": "running the loss forward",
            "step": "running the training step"}

@@ -34,6 +34,11 @@ def predict_failed(ctx):
     err = ctx.errors.get("predict")
     if err is None:
         return
+    from detaudit.parallel import not_the_models_fault
+
+    excuse = not_the_models_fault(err)
+    if excuse:  # the audit's limits or this machine, not the config: skipped with the reason
+        raise FactUnavailable("predict_result", f"the predict could not run here: {excuse}")
     sizes = err.extra.get("sizes_tried", [])
     if err.type in ("ImportError", "ModuleNotFoundError"):
         message = f"predict needs a package that is not installed: {err.short()}"
