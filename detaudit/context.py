@@ -19,7 +19,7 @@ from .rule import tier_rank
 
 DEFAULT_LONG_SIDE = 160
 NO_EXEC_REASON = "--no-exec: the config's code and the modules it imports are not executed (no model, optimizer or forward)"
-DEFAULT_BATCH = 2
+MAX_BATCH = 2  # two samples catch per-image indexing bugs; more would only cost time
 
 
 def fact(tier: str):
@@ -271,7 +271,6 @@ class AuditContext:
         init_default_scope(cfg.get("default_scope", "mmdet") or "mmdet")
         torch.manual_seed(0)
         model_cfg = cfg.model
-        self.syncbn_requested = _mentions(model_cfg, "SyncBN")
         with _single_process_world():
             model = ENGINE_MODELS.build(model_cfg)
         model = revert_sync_batchnorm(model)
@@ -391,7 +390,19 @@ class AuditContext:
     def _batch(self, training: bool, size=None):
         from .synthetic import make_batch
 
-        return make_batch(self.cfg, self.model, size or self.input_size, DEFAULT_BATCH, training=training)
+        return make_batch(self.cfg, self.model, size or self.input_size, self.batch_size(training), training=training)
+
+    def batch_size(self, training: bool) -> int:
+        """The batch size of the loader the pass stands for (``train_dataloader`` for the loss,
+        ``test_dataloader`` or ``val_dataloader`` for predict), at most ``MAX_BATCH``: mmdet tests
+        one image at a time, and some heads only support that at test time."""
+        names = ("train_dataloader",) if training else ("test_dataloader", "val_dataloader")
+        for name in names:
+            loader = self.cfg.get(name)
+            size = loader.get("batch_size") if hasattr(loader, "get") else None
+            if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
+                return min(size, MAX_BATCH)
+        return MAX_BATCH
 
     def _forward(self, kind: str, run):
         """``run(size)`` at the smallest size that works, starting from the size an earlier pass
@@ -404,6 +415,7 @@ class AuditContext:
         for size in sizes[start:]:
             tried.append("x".join(map(str, size)))
             tracker = ModuleTracker(self.module_names)
+            failed = hopeless = False
             try:
                 with quiet(), no_network(), tracker:
                     value = run(size)
@@ -415,12 +427,15 @@ class AuditContext:
                 info.extra["input_size"] = list(size)
                 first = first or info
                 last = info
-                release_memory()
-                if isinstance(exc, (ImportError, MemoryError, NetworkBlocked)):
-                    break
-                continue
+                failed = True
+                hopeless = isinstance(exc, (ImportError, MemoryError, NetworkBlocked))
             finally:
                 setattr(self, f"modules_called_{kind}", tracker.called)
+            if failed:
+                release_memory(after_error=True)  # outside the except block: its traceback is gone
+                if hopeless:
+                    break
+                continue
             self._forward_size = size
             if first is not None:
                 self.forward_retries.append({"pass": kind, "failed_at": first.extra["input_size"],
@@ -431,7 +446,9 @@ class AuditContext:
         if last is not first:
             last.extra["smallest_size_error"] = first.short()
         self.errors[kind] = last
-        label = {"predict": "predict failed (DA402)", "loss": "loss forward failed (DA403)"}[kind]
+        label, code = {"predict": ("predict failed", "DA402"), "loss": ("loss forward failed", "DA403")}[kind]
+        if code in getattr(self, "selected_codes", ()):
+            label += f" ({code})"  # point at the finding only when the report has it
         raise FactUnavailable(f"{kind}_result", f"{label}: {last.short()}")
 
     @fact("forward")
@@ -620,13 +637,17 @@ def large_allocations_to_mmap() -> None:
         ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
 
 
-def release_memory() -> None:
+def release_memory(*, after_error: bool = False) -> None:
     """Hand freed heap pages back to the OS between forward passes: glibc keeps them otherwise,
-    and the next pass's allocations would stack on top (peak memory is what users run out of)."""
+    and the next pass's allocations would stack on top (peak memory is what users run out of).
+    After an error the traceback's frames form cycles that still hold the pass's tensors, so
+    only then is a full garbage collection worth its ~0.2 s."""
     import ctypes
-    import gc
 
-    gc.collect()
+    if after_error:
+        import gc
+
+        gc.collect()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
@@ -826,16 +847,6 @@ def _locate_syntax_error(config: Path, bases: list[Path]) -> tuple[str | None, i
         except (OSError, ValueError):
             continue
     return str(config), None
-
-
-def _mentions(node, type_name: str) -> bool:
-    if isinstance(node, dict):
-        if str(node.get("type", "")) == type_name:
-            return True
-        return any(_mentions(v, type_name) for v in node.values())
-    if isinstance(node, (list, tuple)):
-        return any(_mentions(v, type_name) for v in node)
-    return False
 
 
 def _display(path: Path | None, base: Path) -> str:

@@ -39,7 +39,6 @@ def test_syncbn_is_converted_for_the_cpu_run():
 
     ctx = AuditContext(str(ROOT / "tests/fixtures/configs/syncbn_tiny.py"), input_size=(64, 96))
     model = ctx.model
-    assert ctx.syncbn_requested is True
     assert not any(isinstance(m, SyncBatchNorm) for m in model.modules())
     assert any(isinstance(m, _BatchNorm) for m in model.modules())
     assert ctx.step_result.bn_drift  # the step ran with the converted layers
@@ -159,3 +158,17 @@ def test_semi_supervised_detectors_get_one_batch_per_branch():
     assert report.findings == [] and "DA403" in report.audits[0].ran
     losses = report.audits[0].losses
     assert "sup_loss_cls" in losses and "unsup_loss_cls" in losses
+
+
+def test_skip_reason_names_the_forward_finding_only_when_it_is_reported():
+    import detaudit
+
+    config = str(ROOT / "tests/rules/fixtures/DA402/fires.py")
+
+    def reasons(report):
+        return {s["code"]: s["reason"] for s in report.audits[0].skipped}
+
+    with_code = reasons(detaudit.audit(config, select=["DA402", "DA503"], tier="forward"))
+    without = reasons(detaudit.audit(config, select=["DA503"], tier="forward"))
+    assert with_code["DA503"].startswith("predict failed (DA402): ")
+    assert without["DA503"].startswith("predict failed: ")
