@@ -1,5 +1,6 @@
-from detaudit.errors import FactUnavailable
-from detaudit.rule import Violation, rule
+from detaudit.rule import rule
+
+from rules._forward import forward_failure
 
 
 @rule(code="DA402", name="predict-failed", severity="error", tier="forward")
@@ -26,30 +27,6 @@ def predict_failed(ctx):
     model = dict(test_cfg=dict(rcnn=dict(nms=dict(type='nms', iou_threshold=0.5))))
     ```
     """
-    try:
-        ctx.predict_result
-    except FactUnavailable:
-        if "predict" not in ctx.errors:  # an earlier fact failed: skipped, not passed
-            raise
-    err = ctx.errors.get("predict")
-    if err is None:
-        return
-    from detaudit.parallel import not_the_models_fault
-
-    excuse = not_the_models_fault(err)
-    if excuse:  # the audit's limits or this machine, not the config: skipped with the reason
-        raise FactUnavailable("predict_result", f"the predict could not run here: {excuse}")
-    sizes = err.extra.get("sizes_tried", [])
-    if err.type in ("ImportError", "ModuleNotFoundError"):
-        message = f"predict needs a package that is not installed: {err.short()}"
-        fix = "install the package the message names in the training environment"
-    else:
-        message = f"predict raised {err.short()}" + (f" in module '{err.module}'" if err.module else "")
-        message += f" (synthetic input tried at {', '.join(sizes)})" if len(sizes) > 1 else ""
-        fix = "run with --debug for the traceback; the metainfo was complete, so look at the module named here"
-    yield Violation(
-        message=message, module_path=err.module, key_path="model",
-        evidence={"exception": err.type, "detail": err.message.splitlines()[0] if err.message else "",
-                  "module": err.module, "input_size": err.extra.get("input_size"), "sizes_tried": sizes},
-        fix=fix,
-    )
+    violation = forward_failure(ctx, "predict", "predict")
+    if violation is not None:
+        yield violation
