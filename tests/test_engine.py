@@ -172,3 +172,19 @@ def test_skip_reason_names_the_forward_finding_only_when_it_is_reported():
     without = reasons(detaudit.audit(config, select=["DA503"], tier="forward"))
     assert with_code["DA503"].startswith("predict failed (DA402): ")
     assert without["DA503"].startswith("predict failed: ")
+
+
+@pytest.mark.parametrize("train_bs,test_bs,expected", [(8, 1, (2, 1)), (1, None, (1, 2)), (4, 3, (2, 2))])
+def test_passes_use_the_config_loaders_batch_size_capped_at_two(train_bs, test_bs, expected):
+    from detaudit.context import AuditContext
+
+    options = {"train_dataloader.batch_size": train_bs}
+    if test_bs is not None:
+        options.update({"test_dataloader.batch_size": test_bs, "val_dataloader.batch_size": test_bs})
+    ctx = AuditContext(str(TINY), cfg_options=options, input_size=(64, 96))
+    if test_bs is None:  # no test or val loader at all: the default
+        for name in ("test_dataloader", "val_dataloader"):
+            ctx.cfg.pop(name, None)
+    assert (ctx.batch_size(training=True), ctx.batch_size(training=False)) == expected
+    assert len(ctx.predict_result) == expected[1]
+    assert ctx.loss_result.values  # the loss ran at the training batch size
