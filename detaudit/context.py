@@ -260,9 +260,13 @@ class AuditContext:
         return self.errors.get("build")
 
     def _build(self, cfg):
+        import copy
+
         import torch
         from mmengine.model import revert_sync_batchnorm
         from mmengine.registry import MODELS as ENGINE_MODELS, init_default_scope
+
+        from .synthetic import cap_per_image_counts
 
         with contextlib.suppress(ImportError):
             from mmdet.utils import register_all_modules
@@ -270,7 +274,12 @@ class AuditContext:
             register_all_modules(init_default_scope=False)
         init_default_scope(cfg.get("default_scope", "mmdet") or "mmdet")
         torch.manual_seed(0)
-        model_cfg = cfg.model
+        try:  # the caps apply to a copy: the rules read the config's own values
+            model_cfg = copy.deepcopy(cfg.model)
+        except Exception:  # noqa: BLE001 - an object that cannot be copied: build as written
+            model_cfg, self.synthetic_caps = cfg.model, []
+        else:
+            self.synthetic_caps = cap_per_image_counts(model_cfg)
         with _single_process_world():
             model = ENGINE_MODELS.build(model_cfg)
         model = revert_sync_batchnorm(model)
@@ -366,17 +375,18 @@ class AuditContext:
     # ------------------------------------------------------------------ forward
     @fact("forward")
     def input_sizes(self) -> list[tuple[int, int]]:
-        """Synthetic sizes to try, smallest first: the derived small size, then twice and four
-        times as large, for models that need a minimum input (DETR-style query counts larger
-        than the number of feature tokens), and last the exact size of a fixed-size test
-        pipeline (SSD's extra layers). ``--input-size`` pins one."""
+        """Synthetic sizes to try, smallest first: the derived small size, then two, three and
+        four times as large, for models that need a minimum input (DETR-style query counts
+        larger than the number of feature tokens, deformable convolutions on the stride-128
+        level), and last the exact size of a fixed-size test pipeline (SSD's extra layers).
+        The steps are small because the cost grows with the area. ``--input-size`` pins one."""
         from .synthetic import derive_input_size, fixed_input_size
 
         if self.input_size_arg:
             return [tuple(self.input_size_arg)]
         model = self.model
         sizes = [derive_input_size(self.cfg, model, side)
-                 for side in (DEFAULT_LONG_SIDE, 2 * DEFAULT_LONG_SIDE, 4 * DEFAULT_LONG_SIDE)]
+                 for side in (DEFAULT_LONG_SIDE, 2 * DEFAULT_LONG_SIDE, 3 * DEFAULT_LONG_SIDE, 4 * DEFAULT_LONG_SIDE)]
         fixed = fixed_input_size(self.cfg)
         if fixed is not None:
             sizes.append(fixed)

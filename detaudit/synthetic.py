@@ -83,6 +83,43 @@ def _needs_masks(cfg) -> bool:
     return walk(cfg.get("model", None)) or walk(cfg.get("train_pipeline", None))
 
 
+# Per-image counts a config sizes for full-resolution images, capped for the synthetic passes: a
+# 160-px image has ~5,000 anchors, and the RoI head's cost is linear in these counts whatever the
+# image size (Faster R-CNN's 1,000 test proposals and 512 sampled RoIs per image were over half
+# of an audit's forward and backward). The code paths are the same; the rules read the config's
+# own values, which the cap never touches.
+PROPOSAL_CAPS = {"nms_pre": 200, "max_per_img": 100, "max_num": 100, "nms_post": 100}
+SAMPLED_ROIS_CAP = 64
+
+
+def cap_per_image_counts(model_cfg) -> list[tuple[str, int, int]]:
+    """Cap, in place, the proposal counts of every ``rpn``/``rpn_proposal`` block and the
+    ``num`` of every sampler in a model config. Returns (key path, value, capped value)."""
+    changed = []
+
+    def cap(node, key, limit, path):
+        value = node.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            node[key] = limit
+            changed.append((f"{path}.{key}", value, limit))
+
+    def walk(node, path, parent_key):
+        if isinstance(node, dict):
+            if parent_key in ("rpn", "rpn_proposal"):
+                for key, limit in PROPOSAL_CAPS.items():
+                    cap(node, key, limit, path)
+            if _type(node.get("type")).endswith("Sampler"):
+                cap(node, "num", SAMPLED_ROIS_CAP, path)
+            for key, value in node.items():
+                walk(value, f"{path}.{key}", key)
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f"{path}.{i}", parent_key)
+
+    walk(model_cfg, "model", None)
+    return changed
+
+
 def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int = 0):
     import torch
     from mmdet.structures import DetDataSample

@@ -188,3 +188,20 @@ def test_passes_use_the_config_loaders_batch_size_capped_at_two(train_bs, test_b
     assert (ctx.batch_size(training=True), ctx.batch_size(training=False)) == expected
     assert len(ctx.predict_result) == expected[1]
     assert ctx.loss_result.values  # the loss ran at the training batch size
+
+
+def test_per_image_counts_are_capped_for_the_synthetic_passes_only():
+    from detaudit.context import AuditContext
+
+    options = {"model.train_cfg.rcnn.sampler.num": 512, "model.test_cfg.rpn.max_per_img": 1000,
+               "model.train_cfg.rpn_proposal.nms_pre": 150}
+    ctx = AuditContext(str(TINY), cfg_options=options, input_size=(64, 96))
+    model = ctx.model
+    assert sorted(ctx.synthetic_caps) == [("model.test_cfg.rpn.max_per_img", 1000, 100),
+                                          ("model.train_cfg.rcnn.sampler.num", 512, 64)]
+    assert model.roi_head.bbox_sampler.num == 64 and model.test_cfg.rpn.max_per_img == 100
+    # what the rules read is the config as written
+    assert ctx.cfg.model.train_cfg.rcnn.sampler.num == 512
+    assert ctx.cfg.model.test_cfg.rpn.max_per_img == 1000
+    assert ctx.cfg.model.train_cfg.rpn_proposal.nms_pre == 150  # under the cap: untouched
+    assert ctx.loss_result.values and ctx.predict_result
