@@ -114,6 +114,7 @@ class AuditContext:
         large_allocations_to_mmap()
         self._forward_size: tuple[int, int] | None = None
         self.forward_retries: list[dict] = []
+        self.input_unsupported: str | None = None  # why the synthetic batch cannot stand for the input
         # --no-exec: the config is read as data (static_config.py), nothing deeper is computed.
         self.no_exec = bool(no_exec)
         self.static_read = None
@@ -418,6 +419,11 @@ class AuditContext:
         """``run(size)`` at the smallest size that works, starting from the size an earlier pass
         settled on. Fails with the largest attempt's error when no size works, or at once when
         a larger input cannot help (a missing package, memory, a blocked download)."""
+        from .synthetic import unsupported_input
+
+        self.input_unsupported = unsupported_input(self.model)
+        if self.input_unsupported:  # not the model's fault: the rules that need the pass are skipped with it
+            raise FactUnavailable(f"{kind}_result", self.input_unsupported)
         sizes = self.input_sizes
         start = sizes.index(self._forward_size) if self._forward_size in sizes else 0
         first = last = None
@@ -456,7 +462,13 @@ class AuditContext:
         if last is not first:
             last.extra["smallest_size_error"] = first.short()
         self.errors[kind] = last
-        label, code = {"predict": ("predict failed", "DA402"), "loss": ("loss forward failed", "DA403")}[kind]
+        from .parallel import not_the_models_fault
+
+        what, code = {"predict": ("predict", "DA402"), "loss": ("loss forward", "DA403")}[kind]
+        excuse = not_the_models_fault(last)
+        if excuse:  # the audit's limits or this machine: DA402/DA403 skip it too
+            raise FactUnavailable(f"{kind}_result", f"the {what} could not run here: {excuse}")
+        label = f"{what} failed"
         if code in getattr(self, "selected_codes", ()):
             label += f" ({code})"  # point at the finding only when the report has it
         raise FactUnavailable(f"{kind}_result", f"{label}: {last.short()}")

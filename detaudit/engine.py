@@ -43,6 +43,9 @@ def _tier_status(ctx: AuditContext) -> dict[str, str]:
         if blocked or (getattr(ctx, "no_exec", False) and tier != "static"):
             out[tier] = "skipped"  # after a failed load/build, a --timeout stop, or under --no-exec
             continue
+        if tier in ("forward", "train") and ctx.input_unsupported:
+            out[tier] = "skipped"  # a video model: the synthetic batch cannot stand for its input
+            continue
         keys = failed_by.get(tier, ())
         keys = keys if isinstance(keys, tuple) else (keys,)
         if any(k in ctx.errors for k in keys):

@@ -71,16 +71,42 @@ def _num_classes(model) -> int:
     return min(found) if found else 1
 
 
-def _needs_masks(cfg) -> bool:
+def _config_asks_for(cfg, keys: tuple[str, ...], flag: str) -> bool:
+    """Whether the model config has a part named by one of ``keys``, or the model or training
+    pipeline sets ``flag=True`` (a loader's ``with_mask``/``with_seg``)."""
     def walk(node):
         if isinstance(node, dict):
-            if any(k in node for k in ("mask_head", "mask_roi_extractor")) or node.get("with_mask") is True:
+            if any(k in node for k in keys) or node.get(flag) is True:
                 return True
             return any(walk(v) for v in node.values())
         if isinstance(node, (list, tuple)):
             return any(walk(v) for v in node)
         return False
     return walk(cfg.get("model", None)) or walk(cfg.get("train_pipeline", None))
+
+
+def _needs_masks(cfg) -> bool:
+    return _config_asks_for(cfg, ("mask_head", "mask_roi_extractor"), "with_mask")
+
+
+def _needs_sem_seg(cfg) -> bool:
+    """Semantic and panoptic branches (HTC, SCNet, Panoptic FPN, Mask2Former panoptic) train on
+    a segmentation map, and batch augments that pad it read it."""
+    return _config_asks_for(cfg, ("semantic_head", "semantic_roi_extractor", "panoptic_head"), "with_seg")
+
+
+def _reads_proposals(model) -> bool:
+    """A two-stage detector without an RPN (Fast R-CNN) takes its proposals from the data."""
+    return hasattr(model, "roi_head") and getattr(model, "with_rpn", True) is False
+
+
+def unsupported_input(model) -> str | None:
+    """Why the synthetic batch cannot stand for this model's input, or None."""
+    pre = getattr(model, "data_preprocessor", None)
+    if any(c.__name__ == "TrackDataPreprocessor" for c in type(pre).__mro__):
+        return ("the model takes video clips (TrackDataPreprocessor) and the synthetic batch holds single "
+                "images: predict and loss were not run")
+    return None
 
 
 # Per-image counts a config sizes for full-resolution images, capped for the synthetic passes: a
@@ -132,6 +158,8 @@ def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int =
     channels = int(mean.numel()) if mean is not None and mean.dim() > 0 else 3
     num_classes = _num_classes(model)
     masks = _needs_masks(cfg)
+    sem_seg = _needs_sem_seg(cfg)
+    proposals = _reads_proposals(model)
     inputs, samples = [], []
     for i in range(batch_size):
         inputs.append(torch.randint(0, 256, (channels, H, W), generator=gen, dtype=torch.uint8))
@@ -158,6 +186,17 @@ def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int =
                 bitmap[k, int(y0):int(y1), int(x0):int(x1)] = 1
             gt.masks = BitmapMasks(bitmap, H, W)
         sample.gt_instances = gt
+        if sem_seg:  # class 0 everywhere: a valid label for every semantic head, never all-ignored
+            from mmengine.structures import PixelData
+
+            sample.gt_sem_seg = PixelData(sem_seg=torch.zeros((1, H, W), dtype=torch.uint8),
+                                          metainfo=dict(ignore_index=255))
+        if proposals:  # what LoadProposals + PackDetInputs give: the boxes, then random ones
+            corner = torch.rand((30, 2), generator=gen) * torch.tensor([W / 2, H / 2])
+            extent = (torch.rand((30, 2), generator=gen) * 0.4 + 0.1) * torch.tensor([W, H])
+            extra = torch.cat([corner, corner + extent], dim=1)
+            sample.proposals = InstanceData(bboxes=torch.cat([gt.bboxes, extra]),
+                                            scores=torch.rand((len(boxes) + 30,), generator=gen))
         ignored = InstanceData()
         ignored.bboxes = torch.zeros((0, 4))
         ignored.labels = torch.zeros((0,), dtype=torch.long)

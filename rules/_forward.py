@@ -5,21 +5,17 @@ from detaudit.rule import Violation
 
 def forward_failure(ctx, kind: str, what: str):
     """The violation for the ``kind`` pass ("predict" or "loss"), named ``what`` in messages;
-    nothing when it ran. Skipped (raises FactUnavailable) when an earlier fact failed or when
-    the failure is the audit's own limit rather than the model's."""
-    try:
-        getattr(ctx, f"{kind}_result")
-    except FactUnavailable:
-        if kind not in ctx.errors:  # an earlier fact failed: skipped, not passed
-            raise
-    err = ctx.errors.get(kind)
-    if err is None:
-        return None
+    None when it ran. Skipped (FactUnavailable) when an earlier fact failed, when the model's
+    input is beyond the synthetic batch, or when the failure is the audit's own limit."""
     from detaudit.parallel import not_the_models_fault
 
-    excuse = not_the_models_fault(err)
-    if excuse:  # the audit's limits or this machine, not the config: skipped with the reason
-        raise FactUnavailable(f"{kind}_result", f"the {what} could not run here: {excuse}")
+    try:
+        getattr(ctx, f"{kind}_result")
+        return None
+    except FactUnavailable:
+        err = ctx.errors.get(kind)
+        if err is None or not_the_models_fault(err):
+            raise  # an earlier fact failed, or the audit's own limits: skipped with the fact's reason
     sizes = err.extra.get("sizes_tried", [])
     if err.type in ("ImportError", "ModuleNotFoundError"):
         message = f"{what} needs a package that is not installed: {err.short()}"

@@ -90,3 +90,25 @@ def test_forward_on_two_stage_detr_and_syncbn_configs(tmp_path):
         assert entry["tiers"]["forward"] == "ok", (config, entry["findings"])
         assert not codes(entry) & {"DA402", "DA403", "DA404"}, (config, entry["findings"])
         assert entry["losses"], config
+
+
+NEEDS_MORE_THAN_IMAGES = ["htc/htc_r50_fpn_1x_coco.py",                      # semantic branch: gt_sem_seg
+                          "panoptic_fpn/panoptic-fpn_r50_fpn_1x_coco.py",    # panoptic: gt_sem_seg
+                          "fast_rcnn/fast-rcnn_r50_fpn_1x_coco.py"]          # no RPN: proposals in the data
+TRACKING = "qdtrack/qdtrack_faster-rcnn_r50_fpn_8xb2-4e_mot17halftrain_test-mot17halfval.py"
+
+
+def test_forward_on_models_that_read_more_than_images(tmp_path):
+    """The synthetic batch carries what these models train on, so their passes run; a video
+    model's passes are skipped with the reason, never reported as the model's failure."""
+    result = audit(NEEDS_MORE_THAN_IMAGES + [TRACKING], "--tier", "train", tmp_path=tmp_path)
+    for config in NEEDS_MORE_THAN_IMAGES:
+        entry = result[config]
+        assert entry["tiers"]["forward"] == "ok" and entry["tiers"]["train"] == "ok", (config, entry["findings"])
+        assert not codes(entry) & {"DA402", "DA403", "DA404"}, (config, entry["findings"])
+        assert entry["losses"], config
+    tracking = result[TRACKING]
+    assert tracking["tiers"]["forward"] == tracking["tiers"]["train"] == "skipped"
+    assert not codes(tracking) & {"DA402", "DA403"}, tracking["findings"]
+    reasons = {s["code"]: s["reason"] for s in tracking["skipped_rules"]}
+    assert "video clips" in reasons["DA402"] and "video clips" in reasons["DA403"]
