@@ -90,18 +90,6 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
     ("DA402", r"'(PISA)?SSDHead' object has no attribute 'loss_cls'",
      "True defect in mmdet 3.3.0: `BaseDenseHead._predict_by_feat_single` reads `self.loss_cls` (added for "
      "v3det), which `SSDHead` does not have, so SSD inference raises AttributeError with this mmdet version."),
-    ("DA40[23]", r"_gt_sem_seg",
-     "False positive (limit of the synthetic batch): the model trains a semantic-segmentation branch (HTC, "
-     "panoptic FPN, Mask2Former panoptic) and the synthetic batch carries no `gt_sem_seg`."),
-    ("DA40[23]", r"trackprocessor|TrackDataSample|key_frames|ref_",
-     "False positive (limit of the synthetic batch): a video or tracking model expects clips of frames "
-     "(5-D input, TrackDataSample); the synthetic batch holds single images."),
-    ("DA40[23]", r"'FastRCNN' object has no attribute 'rpn_head'|AssertionError in module '<model>'",
-     "False positive (limit of the synthetic batch): Fast R-CNN reads precomputed proposals from the dataset "
-     "(`proposal_file`); the synthetic data samples carry none.", r"fast_rcnn|fast-rcnn"),
-    ("DA402", r"AssertionError in module '(bbox_head\.retina_cls|rpn_head\.conv_cls|bbox_head\.conv_cls)'",
-     "False positive (limit of the synthetic batch): guided anchoring's `MaskedConv2d` supports a batch of one "
-     "image at test time (mmdet tests it with batch size 1); the synthetic predict uses two.", r"guided_anchoring"),
     ("DA402", r"upper bound and lower bound inconsistent with step sign",
      "False positive (untrained weights): with random weights QueryInst predicts degenerate boxes, on which "
      "mmdet's mask pasting (`torch.arange(y0, y1)`) fails; trained weights do not produce them."),
@@ -109,12 +97,6 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch."),
     ("DA403", r"sklearn",
      "True defect here: PAA's loss imports scikit-learn, which is not installed."),
-    ("DA40[23]", r"can't allocate memory|implementation for device cpu not found",
-     "Limit of this audit, not of the config (the rule now skips these with the reason): the sweep's "
-     "--max-memory (see DA092) or an mmcv op without a CPU kernel (CARAFE, deformable RoI pooling)."),
-    ("DA091", r".",
-     "The synthetic forward of v3det's 13,204-class heads takes longer than the sweep's --timeout on this CPU.",
-     r"v3det"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
@@ -305,11 +287,11 @@ def render_forward_summary(forward: dict, path: Path) -> str:
              f"findings: [`{path.with_suffix('.md').name}`]({path.with_suffix('.md').name}).", "",
              f"- forward ran and passed on {reached} configs, failed on {failed}; the others stopped earlier "
              "(did not load or build, as above)",
-             f"- of its {len(forward_errors)} predict/loss findings (DA402-DA404), {limits} are limits of the "
-             "synthetic forward or of this CPU machine (no semantic maps, video clips or proposals in the "
-             "synthetic batch, a batch of two where guided anchoring needs one, mmcv ops without CPU kernels, "
-             "the memory cap), explained one by one in the forward report; the rest are true defects "
-             "(SSD inference broken in mmdet 3.3.0, packages missing here)",
+             f"- of its {len(forward_errors)} predict/loss findings (DA402-DA404), {limits} come from random "
+             "weights (QueryInst's degenerate boxes), explained in the forward report; the rest are true "
+             "defects (SSD inference broken in mmdet 3.3.0, packages missing here). Passes this machine or the "
+             "synthetic batch cannot run (mmcv ops without a CPU kernel, the memory cap, video models) are "
+             "skipped with the reason, not reported",
              "- status: " + ", ".join(f"{k} {v}" for k, v in sorted(status.items())),
              f"- time per config: median {statistics.median(times):.2f} s, 95th percentile "
              f"{times[int(0.95 * (len(times) - 1))]:.2f} s, max {times[-1]:.2f} s; forward step alone median "
