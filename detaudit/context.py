@@ -571,6 +571,7 @@ class AuditContext:
                         no_grad.append(n)
                     elif not bool(p.grad.any()):  # no temporary mask as large as the parameter
                         zero_grad.append(n)
+                _drop_grads_the_step_cannot_use(ow.optimizer, named.values())
                 ow.step()
                 ow.optimizer.zero_grad(set_to_none=True)
         except Exception as exc:  # noqa: BLE001
@@ -599,6 +600,28 @@ class AuditContext:
 
     def module_of(self, path: str):
         return dict(self.model.named_modules()).get(path)
+
+
+def _drop_grads_the_step_cannot_use(optimizer, params) -> None:
+    """Before the step, and after the facts about gradients are read: a parameter in no group
+    with a learning rate above 0 (``lr_mult=0``) cannot move, so its gradient only makes the
+    optimizer allocate state for it (SGD's momentum, Adam's moments: as large again as the
+    gradients). Dropping it keeps the audit's peak memory at what the step needs."""
+    moving = {id(p) for group in optimizer.param_groups if _positive(group.get("lr", 1.0)) for p in group["params"]}
+    dropped = False
+    for p in params:
+        if p.grad is not None and id(p) not in moving:
+            p.grad = None
+            dropped = True
+    if dropped:
+        release_memory()
+
+
+def _positive(lr) -> bool:
+    try:
+        return float(lr) > 0
+    except (TypeError, ValueError):  # a scheduler object or None: assume it moves
+        return True
 
 
 def deepest_module_in_traceback(exc: BaseException, names: dict[int, str]) -> str | None:

@@ -205,3 +205,20 @@ def test_per_image_counts_are_capped_for_the_synthetic_passes_only():
     assert ctx.cfg.model.test_cfg.rpn.max_per_img == 1000
     assert ctx.cfg.model.train_cfg.rpn_proposal.nms_pre == 150  # under the cap: untouched
     assert ctx.loss_result.values and ctx.predict_result
+
+
+def test_step_drops_only_gradients_no_group_can_move():
+    import torch
+
+    from detaudit.context import _drop_grads_the_step_cannot_use
+
+    frozen_by_lr, moving, also_moving = (torch.nn.Parameter(torch.ones(3)) for _ in range(3))
+    opt = torch.optim.SGD([{"params": [frozen_by_lr], "lr": 0.0}, {"params": [moving, also_moving], "lr": 0.1},
+                           {"params": [], "lr": 0.0}], lr=0.1, momentum=0.9)
+    for p in (frozen_by_lr, moving, also_moving):
+        p.grad = torch.ones(3)
+    _drop_grads_the_step_cannot_use(opt, [frozen_by_lr, moving, also_moving])
+    assert frozen_by_lr.grad is None and moving.grad is not None and also_moving.grad is not None
+    opt.step()
+    assert frozen_by_lr not in opt.state and moving in opt.state  # no momentum for what cannot move
+    assert torch.equal(frozen_by_lr.detach(), torch.ones(3)) and not torch.equal(moving.detach(), torch.ones(3))
