@@ -62,7 +62,7 @@ class Override:
 
 
 # --------------------------------------------------------------------------- resolution
-def _package_root(package: str) -> Path | None:
+def package_root(package: str) -> Path | None:
     """The folder of an installed top-level package, found without importing it."""
     import importlib.util
 
@@ -79,8 +79,8 @@ def _package_root(package: str) -> Path | None:
     return None
 
 
-def _mmdet_config_root() -> Path | None:
-    root = _package_root("mmdet")
+def mmdet_config_root() -> Path | None:
+    root = package_root("mmdet")
     root = root / ".mim" / "configs" if root else None
     return root if root and root.is_dir() else None
 
@@ -89,7 +89,7 @@ def resolve_base(base: str, relative_to: Path) -> Path | None:
     """Resolve one ``_base_`` entry the way mmengine does for local and ``scope::`` paths."""
     if "::" in base:
         scope, rel = base.split("::", 1)
-        root = _package_root(scope)
+        root = package_root(scope)
         if root is None:
             return None
         for candidate in (root / ".mim" / "configs" / rel, root / "configs" / rel):
@@ -112,7 +112,7 @@ def resolve_lazy_module(module: str, level: int, relative_to: Path) -> Path | No
     parts = module.split(".")
     if len(parts) < 2:
         return None
-    root = _package_root(parts[0])
+    root = package_root(parts[0])
     if root is None:
         return None
     return root.joinpath(*parts[1:]).with_suffix(".py")

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .sourcemap import mmdet_config_root, package_root
+
 BASE_KEY = "_base_"
 DELETE_KEY = "_delete_"
 MAX_FILE_BYTES = 8 * 1024 * 1024     # a config larger than this is not a config
@@ -87,29 +89,6 @@ def read_static(path: str | os.PathLike, display=str) -> StaticConfig:
 
 
 # ---------------------------------------------------------------------------- files
-def _mmdet_config_root() -> Path | None:
-    root = _installed_path("mmdet")
-    if root is None:
-        return None
-    root = root / ".mim" / "configs"
-    return root if root.is_dir() else None
-
-
-def _installed_path(package: str) -> Path | None:
-    """Where a top-level package lives, found without importing it."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return Path(spec.origin).parent if spec.origin else None
-
-
 def _is_stdlib(module: str) -> bool:
     import sys
 
@@ -228,7 +207,7 @@ class _Reader:
     def _resolve_base(self, base: str, path: Path, shown: str, node) -> Path:
         if "::" in base:
             scope, rel = base.split("::", 1)
-            root = _mmdet_config_root() if scope == "mmdet" else None
+            root = mmdet_config_root() if scope == "mmdet" else None
             if root is None:
                 raise StaticConfigError(f"cannot resolve _base_ '{base}' without executing code "
                                         f"(package '{scope}' configs not found)", shown, getattr(node, "lineno", None))
@@ -268,7 +247,7 @@ class _Reader:
                 folder = folder.parent
             return folder / (node.module.replace(".", "/") + ".py")
         parts = node.module.split(".")
-        root = _installed_path(parts[0]) if len(parts) > 1 else None
+        root = package_root(parts[0]) if len(parts) > 1 else None
         if root is None:
             raise StaticConfigError(f"cannot locate base config module '{node.module}'",
                                     self.display(path), node.lineno)
@@ -930,7 +909,7 @@ def base_cycle(path: str | os.PathLike, display=str) -> str | None:
                     if isinstance(item, ast.Constant) and isinstance(item.value, str):
                         if "::" in item.value:
                             scope, rel = item.value.split("::", 1)
-                            root = _mmdet_config_root() if scope == "mmdet" else None
+                            root = mmdet_config_root() if scope == "mmdet" else None
                             if root is not None:
                                 out.append(Path(os.path.abspath(root / rel)))
                         else:

@@ -127,9 +127,9 @@ def test_da106_leaves_a_mean_teacher_teacher_alone():
     """Soft Teacher freezes the whole teacher without a source of its own: MeanTeacherHook
     copies the student into it, so it is not frozen random weights."""
     from detaudit.api import audit
-    from detaudit.sourcemap import _mmdet_config_root
+    from detaudit.sourcemap import mmdet_config_root
 
-    config = _mmdet_config_root() / "soft_teacher" / "soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco.py"
+    config = mmdet_config_root() / "soft_teacher" / "soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco.py"
     result = audit(str(config), select=["DA106"], tier="build").audits[0]
     assert result.ran == ["DA106"] and not result.findings
     without_hook = audit(str(config), select=["DA106"], tier="build", cfg_options={"custom_hooks": []}).audits[0]
