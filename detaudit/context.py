@@ -16,8 +16,8 @@ from typing import Any
 
 from .errors import ErrorInfo, FactUnavailable
 from .rule import tier_rank
+from .synthetic import DEFAULT_LONG_SIDE
 
-DEFAULT_LONG_SIDE = 160
 NO_EXEC_REASON = "--no-exec: the config's code and the modules it imports are not executed (no model, optimizer or forward)"
 MAX_BATCH = 2  # two samples catch per-image indexing bugs; more would only cost time
 

@@ -4,6 +4,8 @@ crop records), passed through the model's own
 data preprocessor, which adds batch_input_shape."""
 from __future__ import annotations
 
+from typing import Any
+
 
 def _pipelines(cfg):
     for key in ("test_dataloader", "val_dataloader"):
@@ -109,18 +111,21 @@ def unsupported_input(model) -> str | None:
     return None
 
 
-# Per-image counts a config sizes for full-resolution images, capped for the synthetic passes: a
+# Counts and sizes a config sets for full-resolution images, capped for the synthetic passes: a
 # 160-px image has ~5,000 anchors, and the RoI head's cost is linear in these counts whatever the
 # image size (Faster R-CNN's 1,000 test proposals and 512 sampled RoIs per image were over half
-# of an audit's forward and backward). The code paths are the same; the rules read the config's
-# own values, which the cap never touches.
+# of an audit's forward and backward); a fixed-size batch pad (LSJ's 1024x1024) would run the
+# model at full size whatever the synthetic input. The code paths are the same; the rules read
+# the config's own values, which the caps never touch.
+DEFAULT_LONG_SIDE = 160  # the synthetic input's long side before any retry
 PROPOSAL_CAPS = {"nms_pre": 200, "max_per_img": 100, "max_num": 100, "nms_post": 100}
 SAMPLED_ROIS_CAP = 64
 
 
-def cap_per_image_counts(model_cfg) -> list[tuple[str, int, int]]:
-    """Cap, in place, the proposal counts of every ``rpn``/``rpn_proposal`` block and the
-    ``num`` of every sampler in a model config. Returns (key path, value, capped value)."""
+def cap_per_image_counts(model_cfg) -> list[tuple[str, Any, Any]]:
+    """Cap, in place, the proposal counts of every ``rpn``/``rpn_proposal`` block, the ``num``
+    of every sampler and the ``size`` of a ``BatchFixedSizePad`` in a model config. Returns
+    (key path, value, capped value)."""
     changed = []
 
     def cap(node, key, limit, path):
@@ -136,6 +141,11 @@ def cap_per_image_counts(model_cfg) -> list[tuple[str, int, int]]:
                     cap(node, key, limit, path)
             if _type(node.get("type")).endswith("Sampler"):
                 cap(node, "num", SAMPLED_ROIS_CAP, path)
+            pad = node.get("size")
+            if (_type(node.get("type")) == "BatchFixedSizePad" and isinstance(pad, (list, tuple))
+                    and max(pad, default=0) > DEFAULT_LONG_SIDE):
+                node["size"] = (DEFAULT_LONG_SIDE, DEFAULT_LONG_SIDE)
+                changed.append((f"{path}.size", tuple(pad), node["size"]))
             for key, value in node.items():
                 walk(value, f"{path}.{key}", key)
         elif isinstance(node, (list, tuple)):

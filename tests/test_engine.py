@@ -194,15 +194,19 @@ def test_per_image_counts_are_capped_for_the_synthetic_passes_only():
     from detaudit.context import AuditContext
 
     options = {"model.train_cfg.rcnn.sampler.num": 512, "model.test_cfg.rpn.max_per_img": 1000,
-               "model.train_cfg.rpn_proposal.nms_pre": 150}
+               "model.train_cfg.rpn_proposal.nms_pre": 150,
+               "model.data_preprocessor.batch_augments": [dict(type="BatchFixedSizePad", size=(1024, 1024))]}
     ctx = AuditContext(str(TINY), cfg_options=options, input_size=(64, 96))
     model = ctx.model
-    assert sorted(ctx.synthetic_caps) == [("model.test_cfg.rpn.max_per_img", 1000, 100),
+    assert sorted(ctx.synthetic_caps) == [("model.data_preprocessor.batch_augments.0.size", (1024, 1024), (160, 160)),
+                                          ("model.test_cfg.rpn.max_per_img", 1000, 100),
                                           ("model.train_cfg.rcnn.sampler.num", 512, 64)]
     assert model.roi_head.bbox_sampler.num == 64 and model.test_cfg.rpn.max_per_img == 100
+    assert tuple(model.data_preprocessor.batch_augments[0].size) == (160, 160)
     # what the rules read is the config as written
     assert ctx.cfg.model.train_cfg.rcnn.sampler.num == 512
     assert ctx.cfg.model.test_cfg.rpn.max_per_img == 1000
+    assert tuple(ctx.cfg.model.data_preprocessor.batch_augments[0].size) == (1024, 1024)
     assert ctx.cfg.model.train_cfg.rpn_proposal.nms_pre == 150  # under the cap: untouched
     assert ctx.loss_result.values and ctx.predict_result
 
