@@ -86,3 +86,15 @@ def counts_object_classes(path: str) -> bool:
     dataset's object classes (RPN, semantic, re-id and tracking heads do not)."""
     lowered = path.lower()
     return not any(word in lowered for word in NOT_OBJECT_CLASS_HEADS)
+
+
+def module_key(ctx, module_path: str) -> str:
+    """The config key that configures a module: ``model.<path>``, or the nearest parent that the
+    config sets (a submodule built by its parent's code has no key of its own)."""
+    parts = module_path.split(".")
+    while parts:
+        key = "model." + ".".join(parts)
+        if ctx.config_value(key, None) is not None:
+            return key
+        parts.pop()
+    return "model"

@@ -2,6 +2,8 @@ import inspect
 
 from detaudit.rule import Violation, rule
 
+from rules._config_walk import module_key
+
 
 def _mode_dependent(module) -> bool:
     """Layers whose training mode changes what they compute or store."""
@@ -31,16 +33,6 @@ def _reapplied_by_owner(model, path: str) -> bool:
         except (OSError, TypeError):
             continue
     return False
-
-
-def _key_for(ctx, module_path: str) -> str:
-    parts = module_path.split(".")
-    while parts:
-        key = "model." + ".".join(parts)
-        if ctx.config_value(key, None) is not None:
-            return key
-        parts.pop()
-    return "model"
 
 
 @rule(code="DA104", name="eval-reverted-by-train", severity="warning", tier="build")
@@ -95,7 +87,7 @@ def eval_reverted_by_train(ctx):
             message=(f"{top} ({type(named[top]).__name__}) is in eval mode after the model is built, but "
                      f"model.train() puts it back in train mode: {len(layers)} mode-dependent layer(s) "
                      f"({', '.join(kinds)}) under it train normally, e.g. {', '.join(layers[:3])}"),
-            key_path=_key_for(ctx, top), module_path=top,
+            key_path=module_key(ctx, top), module_path=top,
             evidence={"reverted_modules": len(under), "mode_dependent_layers": layers[:20],
                       "layer_types": kinds},
             fix=(f"keep {top} in eval mode through train(): norm_eval=True on the modules that support it, "

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, rule
 
 from rules._config_walk import (TAXONOMY_DEFAULTS, counts_object_classes, dataset_leaves, is_prompt_detector,
-                                metainfo_classes, type_name)
+                                metainfo_classes, module_key, type_name)
 
 
 def _registry_metainfo(dataset_type):
@@ -67,13 +67,7 @@ def _key_for(ctx, module_path: str) -> str:
     key = f"model.{module_path}.num_classes"
     if ctx.config_value(key, None) is not None:
         return key
-    parts = module_path.split(".")
-    while parts:
-        k = "model." + ".".join(parts)
-        if ctx.config_value(k, None) is not None:
-            return k
-        parts.pop()
-    return "model"
+    return module_key(ctx, module_path)
 
 
 @rule(code="DA601", name="num-classes-mismatch", severity="error", tier="build")
