@@ -267,7 +267,7 @@ class AuditContext:
         from mmengine.model import revert_sync_batchnorm
         from mmengine.registry import MODELS as ENGINE_MODELS, init_default_scope
 
-        from .synthetic import cap_per_image_counts
+        from .synthetic import cap_for_synthetic_input
 
         with contextlib.suppress(ImportError):
             from mmdet.utils import register_all_modules
@@ -280,7 +280,7 @@ class AuditContext:
         except Exception:  # noqa: BLE001 - an object that cannot be copied: build as written
             model_cfg, self.synthetic_caps = cfg.model, []
         else:
-            self.synthetic_caps = cap_per_image_counts(model_cfg)
+            self.synthetic_caps = cap_for_synthetic_input(model_cfg)
         with _single_process_world():
             model = ENGINE_MODELS.build(model_cfg)
         model = revert_sync_batchnorm(model)

@@ -122,7 +122,7 @@ PROPOSAL_CAPS = {"nms_pre": 200, "max_per_img": 100, "max_num": 100, "nms_post":
 SAMPLED_ROIS_CAP = 64
 
 
-def cap_per_image_counts(model_cfg) -> list[tuple[str, Any, Any]]:
+def cap_for_synthetic_input(model_cfg) -> list[tuple[str, Any, Any]]:
     """Cap, in place, the proposal counts of every ``rpn``/``rpn_proposal`` block, the ``num``
     of every sampler and the ``size`` of a ``BatchFixedSizePad`` in a model config. Returns
     (key path, value, capped value)."""
@@ -139,11 +139,12 @@ def cap_per_image_counts(model_cfg) -> list[tuple[str, Any, Any]]:
             if parent_key in ("rpn", "rpn_proposal"):
                 for key, limit in PROPOSAL_CAPS.items():
                     cap(node, key, limit, path)
-            if _type(node.get("type")).endswith("Sampler"):
+            kind = _type(node.get("type"))
+            if kind.endswith("Sampler"):
                 cap(node, "num", SAMPLED_ROIS_CAP, path)
             pad = node.get("size")
-            if (_type(node.get("type")) == "BatchFixedSizePad" and isinstance(pad, (list, tuple))
-                    and max(pad, default=0) > DEFAULT_LONG_SIDE):
+            too_big = isinstance(pad, (list, tuple)) and max(pad, default=0) > DEFAULT_LONG_SIDE
+            if kind == "BatchFixedSizePad" and too_big:
                 node["size"] = (DEFAULT_LONG_SIDE, DEFAULT_LONG_SIDE)
                 changed.append((f"{path}.size", tuple(pad), node["size"]))
             for key, value in node.items():
@@ -205,8 +206,8 @@ def make_batch(cfg, model, size, batch_size: int, *, training: bool, seed: int =
             corner = torch.rand((30, 2), generator=gen) * torch.tensor([W / 2, H / 2])
             extent = (torch.rand((30, 2), generator=gen) * 0.4 + 0.1) * torch.tensor([W, H])
             extra = torch.cat([corner, corner + extent], dim=1)
-            sample.proposals = InstanceData(bboxes=torch.cat([gt.bboxes, extra]),
-                                            scores=torch.rand((len(boxes) + 30,), generator=gen))
+            bboxes = torch.cat([gt.bboxes, extra])
+            sample.proposals = InstanceData(bboxes=bboxes, scores=torch.rand((len(bboxes),), generator=gen))
         ignored = InstanceData()
         ignored.bboxes = torch.zeros((0, 4))
         ignored.labels = torch.zeros((0,), dtype=torch.long)
