@@ -9,7 +9,7 @@ def main(config: str) -> None:
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
 
-    from detaudit.synthetic import make_batch
+    from detaudit.facts.synthetic import make_batch
 
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get("default_scope", "mmdet"))

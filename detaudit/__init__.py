@@ -5,11 +5,12 @@ functions that need them.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: E402
+
 __all__ = ["audit", "check_frozen", "Finding", "Report", "Violation", "rule", "__version__"]
 
 from .findings import Finding  # noqa: E402
-from .report import Report  # noqa: E402
+from .report.report import Report  # noqa: E402
 from .rule import Violation, rule  # noqa: E402
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import sys
 from pathlib import Path
+
+from .findings import WORST_FIRST
+from .atomic import write_atomic
+from .rule.facts import CLI_TIERS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -33,13 +38,13 @@ def _check_parser() -> argparse.ArgumentParser:
     sel.add_argument("--extend-select", type=_codes, help="codes or prefixes added to --select")
     sel.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
                      help="change a rule's severity (error, warning, info)")
-    sel.add_argument("--fail-on", choices=("error", "warning", "info"), default=None,
+    sel.add_argument("--fail-on", choices=WORST_FIRST, default=None,
                      help="lowest severity that makes the exit code 1 (default error)")
     sel.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
     sel.add_argument("--expect-frozen", type=_modules, action="extend", default=[], metavar="MODULE[,MODULE]",
                      help="modules that must not train (e.g. backbone); repeat or separate with commas")
     run = p.add_argument_group("what to run")
-    run.add_argument("--tier", choices=("static", "build", "forward", "train"), default="train",
+    run.add_argument("--tier", choices=tuple(CLI_TIERS), default="train",
                      help="deepest tier to run (default train)")
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
@@ -91,7 +96,7 @@ def _seconds(value: str) -> float:
 
 
 def _memory(value: str) -> int:
-    from .parallel import parse_size
+    from .workers.options import parse_size
 
     try:
         return parse_size(value)
@@ -175,40 +180,17 @@ def _outputs(args) -> list[tuple[str, str | None]]:
     return outs
 
 
-def write_atomic(path: str, text: str) -> None:
-    """Write the report via a temporary file in the same folder, then rename over the target."""
-    import tempfile
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib_suppress():
-            os.unlink(tmp)
-        raise
-
-
-def contextlib_suppress():
-    import contextlib
-
-    return contextlib.suppress(OSError)
-
-
 def cmd_check(argv: list[str]) -> int:
     from .formats import render
     from .registry import unknown_selectors
-    from .report import Report, Settings
+    from .report.report import Report
 
     args = _check_parser().parse_args(argv)
     outputs = _outputs(args)
     severity = {}
     for item in args.severity:
         code, _, level = item.partition("=")
-        if level not in ("error", "warning", "info"):
+        if level not in WORST_FIRST:
             raise UsageError(f"--severity expects CODE=error|warning|info, got {item!r}")
         severity[code.strip().upper()] = level
     bad = unknown_selectors((args.select or []) + (args.ignore or []) + (args.extend_select or []) + list(severity))
@@ -223,7 +205,7 @@ def cmd_check(argv: list[str]) -> int:
     except project_settings.SettingsError as exc:
         raise UsageError(str(exc))
     if args.baseline:  # a missing or broken baseline is misuse: say so before auditing anything
-        from .baseline import BaselineError, load as load_baseline
+        from .report.baseline import BaselineError, load as load_baseline
 
         try:
             load_baseline(args.baseline)
@@ -235,7 +217,8 @@ def cmd_check(argv: list[str]) -> int:
     settings = project_settings.merge(file_settings, select=args.select, ignore=args.ignore,
                                       extend_select=args.extend_select, fail_on=args.fail_on, severity=severity,
                                       expect_frozen=args.expect_frozen, tier=args.tier)
-    from .parallel import RunOptions, run_audits
+    from .workers.options import RunOptions
+    from .workers.supervisor import run_audits
 
     report = Report(settings=settings)
     items = []
@@ -243,7 +226,7 @@ def cmd_check(argv: list[str]) -> int:
         config_settings, frozen_source = project_settings.for_config(file_settings, settings, path,
                                                                      cli_expect_frozen=bool(args.expect_frozen))
         items.append((str(path), config_settings, frozen_source))
-    # --jobs/--timeout/--max-memory: supervised workers (detaudit/parallel.py); results stay in input order
+    # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
     options = RunOptions(cfg_options=cfg_options, input_size=args.input_size, debug=args.debug,
                          no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
     report.audits.extend(run_audits(items, options, jobs=args.jobs, show_progress=sys.stderr.isatty()))
@@ -271,7 +254,7 @@ def cmd_check(argv: list[str]) -> int:
 
 
 def _write_baseline(path: str, report) -> int:
-    from . import baseline
+    from .report import baseline
 
     for a in report.audits:
         for msg in a.internal_errors:
@@ -283,7 +266,7 @@ def _write_baseline(path: str, report) -> int:
 
 def _apply_baseline(path: str, report) -> None:
     """Drop the findings the baseline accepts; warn (stderr) about entries that match nothing."""
-    from . import baseline
+    from .report import baseline
 
     try:
         outcome = baseline.apply(report, path)
@@ -356,9 +339,9 @@ def _exit_now(code: int) -> None:
     if left:
         print(f"detaudit: audited code left {len(left)} thread(s) running; exiting without waiting for them",
               file=sys.stderr)
-    with contextlib_suppress():
+    with contextlib.suppress(OSError):
         sys.stdout.flush()
-    with contextlib_suppress():
+    with contextlib.suppress(OSError):
         sys.stderr.flush()
     os._exit(code)
 
@@ -373,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
             return cmd_rules(argv[1:])
-        from .readonly import private_library_caches
+        from .facts.sandbox import private_library_caches
 
         with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
             return cmd_check(argv)
@@ -384,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         print("detaudit: interrupted", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # `detaudit rules | head`: the reader left, nothing is wrong
-        with contextlib_suppress():
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")
         return EXIT_OK
     except SystemExit as exc:  # --help / --version from argparse

@@ -1,6 +1,9 @@
-"""Capturing exceptions raised by audited code as data (type, message, where)."""
+"""Failures as data: a fact that could not be computed, an exception raised by audited code
+(type, message, where), and which failures say nothing about the config (the audit's own
+limits, this machine)."""
 from __future__ import annotations
 
+import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,3 +52,30 @@ class ErrorInfo:
     def short(self) -> str:
         first = self.message.splitlines()[0] if self.message else ""
         return f"{self.type}: {first}"
+
+
+class AuditTimeout(Exception):
+    """Raised inside a worker when the config's time budget is spent (--timeout)."""
+
+
+_MEMORY_PATTERNS = re.compile(r"can't allocate memory|cannot allocate memory|out of memory|std::bad_alloc|"
+                              r"DefaultCPUAllocator", re.IGNORECASE)
+
+
+def is_memory_error(info: ErrorInfo | None) -> bool:
+    return info is not None and (info.type == "MemoryError" or bool(_MEMORY_PATTERNS.search(info.message or "")))
+
+
+def not_the_models_fault(info: ErrorInfo | None) -> str | None:
+    """Why a failed step says nothing about the config, if so: the audit's own memory cap or
+    time limit (DA092, DA091 report those), or an op without a CPU kernel on this machine."""
+    if info is None:
+        return None
+    if is_memory_error(info):
+        return "it ran out of memory (reported as DA092)"
+    if info.type == AuditTimeout.__name__:
+        return "it was stopped at --timeout (reported as DA091)"
+    if "implementation for device cpu not found" in (info.message or ""):
+        op = (info.message or "").split(":", 1)[0].strip()
+        return f"mmcv has no CPU kernel for {op or 'an op it uses'}; it runs on GPU only"
+    return None

@@ -1,4 +1,5 @@
-"""Findings, severities and locations: the values rules produce and reports carry."""
+"""Findings, severities and locations: the values rules produce and reports carry, and the
+one order findings are shown in."""
 from __future__ import annotations
 
 import hashlib
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEVERITIES = ("info", "warning", "error")
+WORST_FIRST = SEVERITIES[::-1]  # how options and messages list them
 
 
 def severity_rank(severity: str) -> int:
@@ -62,3 +64,8 @@ class Finding:
             "url": self.url,
             "fingerprint": self.fingerprint,
         }
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Errors first, then by code, key path and module path: the order of every report."""
+    return sorted(findings, key=lambda f: (-severity_rank(f.severity), f.code, f.key_path or "", f.module_path or ""))

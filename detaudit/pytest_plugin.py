@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
-SEVERITIES = ("error", "warning", "info")
-TIERS = ("static", "build", "forward", "train")
+from .findings import WORST_FIRST as SEVERITIES
+from .rule.facts import CLI_TIERS
+
+TIERS = tuple(CLI_TIERS)
 MARKER_OPTIONS = ("config", "expect_frozen", "select", "ignore", "extend_select", "severity", "tier", "fail_on",
                   "cfg_options", "input_size")
 _CACHE = pytest.StashKey[dict]()
@@ -156,10 +158,11 @@ def run_audit(config, path, *, select=None, ignore=None, extend_select=None, exp
            settings.fail_on, tuple(settings.expect_frozen), source, repr(sorted((cfg_options or {}).items())), size)
     cache = config.stash.setdefault(_CACHE, {})
     if key not in cache:
-        from .api import audit_one
-        from .report import Report
+        from .pipeline import audit_one
+        from .report.report import Report
+        from .workers.options import RunOptions
 
-        result = audit_one(str(path), settings, cfg_options=cfg_options, input_size=size,
+        result = audit_one(str(path), settings, RunOptions(cfg_options=dict(cfg_options or {}), input_size=size),
                            expect_frozen_source=source)
         cache[key] = Report(audits=[result], settings=settings)
     return cache[key]

@@ -1,4 +1,6 @@
-"""``[tool.detaudit]`` in the nearest ``pyproject.toml``: project defaults for every check option.
+"""The settings of a run (:class:`Settings`: which rules, severities, fail level, tier,
+expected-frozen modules), and ``[tool.detaudit]`` in the nearest ``pyproject.toml``: project
+defaults for every check option.
 
 Keys (kebab-case, as in the file)::
 
@@ -23,9 +25,29 @@ import fnmatch
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
-SEVERITY_LEVELS = ("error", "warning", "info")
+from .findings import WORST_FIRST
+
 KEYS = ("select", "ignore", "extend-select", "fail-on", "severity", "per-file-ignores", "expect-frozen")
+
+
+@dataclass
+class Settings:
+    """What a run checks and how it judges: the rule selection, severities, fail level, tier,
+    and the modules expected frozen."""
+
+    select: list[str] = field(default_factory=lambda: ["ALL"])
+    ignore: list[str] = field(default_factory=list)
+    extend_select: list[str] = field(default_factory=list)
+    fail_on: str = "error"
+    tier: str = "train"
+    expect_frozen: list[str] = field(default_factory=list)
+    severity: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"select": list(self.select), "ignore": list(self.ignore), "fail_on": self.fail_on,
+                "tier": self.tier, "expect_frozen": list(self.expect_frozen)}
 
 
 class SettingsError(Exception):
@@ -146,14 +168,14 @@ def parse_table(table, pyproject: Path) -> FileSettings:
         return out
 
     fail_on = table.get("fail-on")
-    if fail_on is not None and fail_on not in SEVERITY_LEVELS:
-        raise SettingsError(f"{where}: fail-on must be one of {', '.join(SEVERITY_LEVELS)}, got {fail_on!r}")
+    if fail_on is not None and fail_on not in WORST_FIRST:
+        raise SettingsError(f"{where}: fail-on must be one of {', '.join(WORST_FIRST)}, got {fail_on!r}")
     severity = table.get("severity", {})
     if not isinstance(severity, dict):
         raise SettingsError(f'{where}: severity must be a table like {{DA202 = "info"}}')
     for code, level in severity.items():
-        if level not in SEVERITY_LEVELS:
-            raise SettingsError(f"{where}: severity {code} must be one of {', '.join(SEVERITY_LEVELS)}, "
+        if level not in WORST_FIRST:
+            raise SettingsError(f"{where}: severity {code} must be one of {', '.join(WORST_FIRST)}, "
                                 f"got {level!r}")
     per_file = glob_table("per-file-ignores", "rule code")
     return FileSettings(
@@ -176,10 +198,8 @@ def check_codes(file_settings: FileSettings) -> None:
 
 def merge(file_settings: FileSettings, *, select=None, ignore=None, extend_select=None, fail_on=None,
           severity=None, expect_frozen=None, tier: str = "train"):
-    """The run's :class:`~detaudit.report.Settings`: command-line values (not None / non-empty)
-    replace the file's; severity merges per code with the command line winning."""
-    from .report import Settings
-
+    """The run's :class:`Settings`: command-line values (not None / non-empty) replace the
+    file's; severity merges per code with the command line winning."""
     return Settings(
         select=list(select or file_settings.select or ["ALL"]),
         ignore=list(ignore if ignore is not None else (file_settings.ignore or [])),

@@ -7,8 +7,8 @@ detector's modules, so they also run on configs whose custom imports fail.
 """
 from __future__ import annotations
 
-from detaudit.errors import FactUnavailable
-from detaudit.rule import Violation, rule
+from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.config import DATALOADERS, datasets_under, dicts_with, find_typed, node_type
 
 # The detector's datasets and the domain their samples carry unless `domain=` says otherwise.
 DATASET_DOMAINS = {"LLVIPDataset": "llvip", "KAISTDataset": "kaist"}
@@ -16,61 +16,22 @@ DATASET_DOMAINS = {"LLVIPDataset": "llvip", "KAISTDataset": "kaist"}
 PAIR_LOADERS = ("LoadMultiSpectralImageFromFile", )
 # Packers that keep ``domain`` in the metainfo when their meta_keys are left at the default.
 DOMAIN_PACKERS = ("PackMultiSpectralDetInputs", )
-DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 
-def _type(node) -> str:
-    t = node.get("type") if isinstance(node, dict) else None
-    return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", "")
-
-
-def _find_type(node, type_name: str, path: str):
-    """(key path, dict) of every config dict of the given type under ``node``."""
-    if isinstance(node, dict):
-        if _type(node) == type_name:
-            yield path, node
-        for k, v in node.items():
-            yield from _find_type(v, type_name, f"{path}.{k}")
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _find_type(v, type_name, f"{path}.{i}")
-
-
-def _parent_with(node, key: str, path: str):
-    """(key path, dict) of every config dict that has ``key`` set to a dict."""
-    if isinstance(node, dict):
-        if isinstance(node.get(key), dict):
-            yield path, node
-        for k, v in node.items():
-            yield from _parent_with(v, key, f"{path}.{k}")
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _parent_with(v, key, f"{path}.{i}")
-
-
-def leaf_datasets(ds, path: str):
-    """(key path, dataset dict, pipeline) of the datasets under a dataloader's ``dataset``,
-    through ConcatDataset (``datasets``) and wrappers (``dataset``)."""
-    if not isinstance(ds, dict):
-        return
-    if isinstance(ds.get("datasets"), (list, tuple)):
-        for i, sub in enumerate(ds["datasets"]):
-            yield from leaf_datasets(sub, f"{path}.datasets.{i}")
-    elif isinstance(ds.get("dataset"), dict):
-        yield from leaf_datasets(ds["dataset"], f"{path}.dataset")
-    else:
-        yield path, ds, ds.get("pipeline")
+def _datasets(ds, path: str):
+    """(key path, dataset dict, pipeline) of the real datasets under a dataloader's ``dataset``."""
+    return [(p, d, d.get("pipeline")) for p, d in datasets_under(ds, path)]
 
 
 def _train_datasets(ctx):
     ds = ctx.config_value("train_dataloader.dataset", None)
     if not isinstance(ds, dict):
         raise FactUnavailable("cfg", "the config has no train_dataloader.dataset")
-    return list(leaf_datasets(ds, "train_dataloader.dataset"))
+    return _datasets(ds, "train_dataloader.dataset")
 
 
 def _describe(datasets) -> str:
-    return "; ".join(f"{path}: {_type(ds) or '?'}, return_modality_pair={bool(ds.get('return_modality_pair'))}"
+    return "; ".join(f"{path}: {node_type(ds) or '?'}, return_modality_pair={bool(ds.get('return_modality_pair'))}"
                      for path, ds, _ in datasets[:4])
 
 
@@ -102,7 +63,7 @@ def macl_without_pairs(ctx):
     train_dataloader = dict(dataset=dict(type='KAISTDataset', return_modality_pair=True))
     ```
     """
-    heads = [(p, h) for p, h in _find_type(ctx.config_value("model", None), "MACLHead", "model")
+    heads = [(p, h) for p, h in find_typed(ctx.config_value("model", None), "MACLHead", "model")
              if h.get("positive_mode", "auto") == "modality"]
     if not heads:
         return
@@ -150,7 +111,7 @@ def domain_loss_single_domain(ctx):
         dict(type='LLVIPDataset', ...), dict(type='KAISTDataset', ...)]))
     ```
     """
-    heads = [(p, h) for p, h in _parent_with(ctx.config_value("model", None), "domain_classifier", "model")
+    heads = [(p, h) for p, h in dicts_with(ctx.config_value("model", None), "domain_classifier", "model")
              if _weight(h.get("lambda3", 0.1)) != 0.0]
     if not heads:
         return
@@ -165,10 +126,10 @@ def domain_loss_single_domain(ctx):
                 dropped.append(ds_path)
             elif ds.get("domain") is not None:
                 domains[ds_path] = str(ds["domain"]).lower()
-            elif _type(ds) in DATASET_DOMAINS:
-                domains[ds_path] = DATASET_DOMAINS[_type(ds)]
+            elif node_type(ds) in DATASET_DOMAINS:
+                domains[ds_path] = DATASET_DOMAINS[node_type(ds)]
             else:
-                unknown.append(f"{ds_path} ({_type(ds) or 'no type'})")
+                unknown.append(f"{ds_path} ({node_type(ds) or 'no type'})")
         if unknown:
             raise FactUnavailable("cfg", f"the domain of {', '.join(unknown)} is not known from the config")
         found = sorted(set(domains.values()))
@@ -178,7 +139,7 @@ def domain_loss_single_domain(ctx):
                f"default_domain='{default}'" if dropped else "")
         yield Violation(
             message=f"the domain loss ({path}.domain_classifier, lambda3={head.get('lambda3', 0.1)}) is on, but every "
-                    f"training sample has domain '{found[0]}' ({', '.join(f'{p}: {_type(d)}' for p, d, _ in datasets[:4])})"
+                    f"training sample has domain '{found[0]}' ({', '.join(f'{p}: {node_type(d)}' for p, d, _ in datasets[:4])})"
                     f"{why}: the classifier learns a constant and its reversed gradient aligns nothing",
             key_path=f"{path}.domain_classifier", module_path=f"{path[len('model.'):]}.domain_classifier",
             evidence={"domains": domains, "default_domain": default, "packer_drops_domain": dropped},
@@ -200,13 +161,13 @@ def _keeps_domain(pipeline) -> bool:
     from the pipeline, so the dataset's own sample goes through unchanged.)"""
     if not isinstance(pipeline, (list, tuple)):
         return True
-    packers = [t for t in pipeline if isinstance(t, dict) and _type(t).startswith("Pack")]
+    packers = [t for t in pipeline if isinstance(t, dict) and node_type(t).startswith("Pack")]
     if not packers:
         return True
     packer = packers[-1]
     meta_keys = packer.get("meta_keys", None)
     if meta_keys is None:
-        return _type(packer) in DOMAIN_PACKERS
+        return node_type(packer) in DOMAIN_PACKERS
     return "domain" in tuple(meta_keys)
 
 
@@ -240,11 +201,11 @@ def pair_mode_bypasses_pipeline(ctx):
     """
     for loader in DATALOADERS:
         ds = ctx.config_value(f"{loader}.dataset", None)
-        for path, dataset, pipeline in leaf_datasets(ds, f"{loader}.dataset"):
+        for path, dataset, pipeline in _datasets(ds, f"{loader}.dataset"):
             if not dataset.get("return_modality_pair"):
                 continue
             steps = [t for t in pipeline or [] if isinstance(t, dict)]
-            loaders = [_type(t) for t in steps if _type(t).startswith("Load") and "Image" in _type(t)]
+            loaders = [node_type(t) for t in steps if node_type(t).startswith("Load") and "Image" in node_type(t)]
             if not steps:
                 problem = "it has no pipeline, so the raw pair is returned untransformed"
             elif not loaders:
@@ -255,9 +216,10 @@ def pair_mode_bypasses_pipeline(ctx):
             else:
                 continue
             yield Violation(
-                message=f"{path} ({_type(dataset)}) returns modality pairs, but {problem}",
+                message=f"{path} ({node_type(dataset)}) returns modality pairs, but {problem}",
                 key_path=f"{path}.pipeline" if pipeline is not None else f"{path}.return_modality_pair",
-                evidence={"dataset": _type(dataset), "loaders": loaders, "pipeline_steps": [_type(t) for t in steps]},
+                evidence={"dataset": node_type(dataset), "loaders": loaders,
+                          "pipeline_steps": [node_type(t) for t in steps]},
                 fix="load pairs with dict(type='LoadMultiSpectralImageFromFile') as the first step of the pipeline",
             )
 

@@ -1,7 +1,7 @@
-from detaudit.rule import Violation, rule
+from detaudit.rule import Violation, display_path, rule
 
 
-@rule(code="DA001", name="config-load-error", severity="error", tier="static")
+@rule(code="DA001", name="config-load-error", severity="error", tier="static", needs=("load_error", "source_map"))
 def config_load_error(ctx):
     """The config file does not load.
 
@@ -32,11 +32,7 @@ def config_load_error(ctx):
         return  # DA005/DA006 name the module and why it fails
     file = ctx.display_path
     if err.file:
-        from pathlib import Path
-
-        from detaudit.context import _display
-
-        file = _display(Path(err.file), ctx.base_dir)
+        file = display_path(err.file, ctx.base_dir)
     yield Violation(
         message=f"config failed to load: {err.short()}",
         evidence={"exception": err.type, "detail": err.message},
@@ -48,11 +44,11 @@ def config_load_error(ctx):
 def _explained_by_custom_imports(ctx, err) -> bool:
     """The load failed importing a ``custom_imports`` module, and the rules that explain
     such failures (DA005, DA006) both run."""
-    if not {"DA005", "DA006"} <= set(getattr(ctx, "selected_codes", ())):
+    if not {"DA005", "DA006"} <= set(ctx.selected_codes):
         return False
     if err.type not in ("ImportError", "ModuleNotFoundError"):
         return False
-    from rules._packages import custom_imports
+    from detaudit.rule.packages import custom_imports
 
     try:
         imports, _ = custom_imports(ctx)

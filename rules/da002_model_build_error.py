@@ -3,26 +3,13 @@ import re
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
+from detaudit.rule.config import type_name, walk_dicts
+from detaudit.rule.packages import build_error_package
 
 NOT_REGISTERED = re.compile(r"'?([\w.]+) is not in the ([\w:]+) registry")
 CLASS_IN_MSG = re.compile(r"class `(\w+)` in ([\w./\\-]+)")
 UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
 MISSING = re.compile(r"missing \d+ required (?:positional|keyword-only) arguments?: (.+)$", re.M)
-
-
-def _type_name(t):
-    return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", None)
-
-
-def _dicts(node, path):
-    """(key path, dict) for every dict under ``node``."""
-    if isinstance(node, dict):
-        yield path, node
-        for k, v in node.items():
-            yield from _dicts(v, f"{path}.{k}")
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            yield from _dicts(v, f"{path}.{i}")
 
 
 def _defining_module(type_name: str, root: Path, limit: int = 3000) -> str | None:
@@ -51,7 +38,7 @@ def _defining_module(type_name: str, root: Path, limit: int = 3000) -> str | Non
     return None
 
 
-@rule(code="DA002", name="model-build-error", severity="error", tier="build")
+@rule(code="DA002", name="model-build-error", severity="error", tier="build", needs=("build_error",))
 def model_build_error(ctx):
     """The model does not build from the config.
 
@@ -80,9 +67,7 @@ def model_build_error(ctx):
     err = ctx.build_error
     if err is None:
         return
-    from rules.da006_missing_optional_dependency import build_error_package
-
-    if "DA006" in getattr(ctx, "selected_codes", ()) and build_error_package(ctx):
+    if "DA006" in ctx.selected_codes and build_error_package(ctx):
         return  # a package that is not installed explains the failure: DA006 reports it
     cfg_model = ctx.cfg.get("model", None)
     message = err.message
@@ -90,7 +75,7 @@ def model_build_error(ctx):
     m = NOT_REGISTERED.search(message)
     if m:
         name, registry = m.group(1), m.group(2)
-        key = next((p for p, d in _dicts(cfg_model, "model") if _type_name(d.get("type")) == name), "model")
+        key = next((p for p, d in walk_dicts(cfg_model, "model") if type_name(d.get("type")) == name), "model")
         module = _defining_module(name, ctx.base_dir)
         hint = (f"add custom_imports=dict(imports=['{module}'], allow_failed_imports=False)" if module
                 else "register the class (@MODELS.register_module()) and import its module through custom_imports")
@@ -100,8 +85,8 @@ def model_build_error(ctx):
         return
     cls = CLASS_IN_MSG.search(message)
     cls_name = cls.group(1) if cls else None
-    candidates = [(p, d) for p, d in _dicts(cfg_model, "model")
-                  if cls_name is None or _type_name(d.get("type")) == cls_name]
+    candidates = [(p, d) for p, d in walk_dicts(cfg_model, "model")
+                  if cls_name is None or type_name(d.get("type")) == cls_name]
     m = UNEXPECTED.search(message)
     if m:
         arg = m.group(1)

@@ -1,4 +1,5 @@
 from detaudit.rule import Violation, rule
+from detaudit.rule.config import type_name
 
 
 def _same_kind(base_type, new_type) -> bool:
@@ -8,13 +9,13 @@ def _same_kind(base_type, new_type) -> bool:
         return True
     if base_type is None:
         return False
-    short = lambda t: str(t).split(".")[-1]  # noqa: E731 - 'mmdet.FasterRCNN' == 'FasterRCNN'
-    return short(base_type) == short(new_type)
+    return type_name(str(base_type)) == type_name(str(new_type))  # 'mmdet.FasterRCNN' == 'FasterRCNN'
+
 
 
 def _loaded_keys(ctx, key_path):
     """Keys of the value at ``key_path`` in the loaded config, when it loads."""
-    from detaudit.errors import FactUnavailable
+    from detaudit.rule import FactUnavailable
 
     try:
         value = ctx.config_value(key_path, None)
@@ -23,7 +24,7 @@ def _loaded_keys(ctx, key_path):
     return list(value.keys()) if hasattr(value, "keys") else None
 
 
-@rule(code="DA004", name="lazy-override-drops-base", severity="error", tier="static")
+@rule(code="DA004", name="lazy-override-drops-base", severity="error", tier="static", needs=("source_map",))
 def lazy_override_drops_base(ctx):
     """A pure-Python config replaces an inherited dict instead of merging into it.
 
@@ -63,7 +64,7 @@ def lazy_override_drops_base(ctx):
     - mmengine "Pure Python style configuration files" (the config tutorial)
     """
     if ctx.config_path is None:
-        from detaudit.errors import FactUnavailable
+        from detaudit.rule import FactUnavailable
 
         raise FactUnavailable("source_map", "the config was given as an object, not a file: no source to read")
     sm = ctx.source_map

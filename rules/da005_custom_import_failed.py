@@ -1,30 +1,9 @@
-import importlib
-import sys
-
-from detaudit.errors import FactUnavailable
 from detaudit.rule import Violation, rule
-
-from rules._packages import custom_imports, installed, is_optional_package, local_module_path
-
-
-def try_import(module: str) -> BaseException | None:
-    """Import ``module`` as mmengine's ``import_modules_from_strings`` does; the exception,
-    or None when it imports."""
-    if module in sys.modules:
-        return None
-    from detaudit.context import no_network, quiet
-
-    try:
-        with quiet(), no_network():
-            importlib.import_module(module)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - imported code may raise anything
-        return exc
-    return None
+from detaudit.rule.packages import custom_imports, installed, is_optional_package, local_module_path
 
 
-@rule(code="DA005", name="custom-import-failed", severity="error", tier="static")
+@rule(code="DA005", name="custom-import-failed", severity="error", tier="static",
+      needs=("custom_import_errors", "source_map"))
 def custom_import_failed(ctx):
     """A module named in ``custom_imports`` does not import.
 
@@ -53,25 +32,22 @@ def custom_import_failed(ctx):
     custom_imports = dict(imports=['detector'], allow_failed_imports=False)
     ```
     """
-    if getattr(ctx, "no_exec", False):  # importing is executing: --no-exec skips this rule
-        from detaudit.context import NO_EXEC_REASON
-
-        raise FactUnavailable("custom_imports", NO_EXEC_REASON)
+    errors = ctx.custom_import_errors  # unavailable under --no-exec: importing is executing
     imports, allow_failed = custom_imports(ctx)
     for i, module in enumerate(imports):
         top = module.split(".")[0]
         local = local_module_path(top, ctx.base_dir)
         if is_optional_package(top) and not installed(top) and local is None:
             continue  # a missing optional dependency: DA006
-        exc = try_import(module)
-        if exc is None:
+        err = errors.get(module)
+        if err is None:
             continue
         hidden = (" (allow_failed_imports=True turns this into a log warning; the classes it registers "
                   "are missing)") if allow_failed else ""
-        evidence = {"module": module, "exception": type(exc).__name__, "detail": str(exc).splitlines()[0]
-                    if str(exc) else "", "allow_failed_imports": allow_failed}
-        if isinstance(exc, ModuleNotFoundError) and exc.name and exc.name.split(".")[0] == top \
-                and not installed(top):
+        detail = err.message.splitlines()[0] if err.message and err.message != err.type else ""
+        evidence = {"module": module, "exception": err.type, "detail": detail, "allow_failed_imports": allow_failed}
+        missing = err.extra.get("missing_module")
+        if err.type == "ModuleNotFoundError" and missing and missing.split(".")[0] == top and not installed(top):
             if local is not None:
                 msg = (f"custom_imports module '{module}' is not importable: it lies under the launch directory "
                        f"({local}) but that directory is not on sys.path{hidden}")
@@ -81,7 +57,7 @@ def custom_import_failed(ctx):
                 msg = f"custom_imports module '{module}' does not exist: no module named '{top}'{hidden}"
                 fix = "fix the module name, or install the package that provides it"
         else:
-            msg = (f"custom_imports module '{module}' fails to import: {type(exc).__name__}: "
+            msg = (f"custom_imports module '{module}' fails to import: {err.type}: "
                    f"{evidence['detail']}{hidden}")
             fix = f"run `python -c 'import {module}'` and fix the error it raises"
         yield Violation(message=msg, key_path=f"custom_imports.imports.{i}", evidence=evidence, fix=fix)

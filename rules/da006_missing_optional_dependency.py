@@ -1,17 +1,6 @@
-from detaudit.errors import FactUnavailable
-from detaudit.rule import Violation, rule
-
-from rules._packages import (custom_imports, installed, is_optional_package, local_module_path, missing_package,
-                             pip_name, scoped_type_packages)
-
-
-def build_error_package(ctx) -> str | None:
-    """The missing package that explains the model build failure, if one does (DA002 leaves
-    such failures to this rule)."""
-    err = ctx.errors.get("build")
-    if err is None:
-        return None
-    return missing_package(err.message)
+from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.packages import (custom_imports, installed, is_optional_package, local_module_path, missing_package,
+                                    pip_name, scoped_type_packages)
 
 
 def import_needs(ctx) -> list[tuple[str, str, tuple | None]]:
@@ -31,7 +20,8 @@ def import_needs(ctx) -> list[tuple[str, str, tuple | None]]:
     return out
 
 
-@rule(code="DA006", name="missing-optional-dependency", severity="error", tier="build")
+@rule(code="DA006", name="missing-optional-dependency", severity="error", tier="build",
+      needs=("build_error", "source_map"))
 def missing_optional_dependency(ctx):
     """The config needs a package that is not installed.
 

@@ -1,7 +1,8 @@
-from detaudit.rule import rule
+from detaudit.rule import Violation, rule
 
 
-@rule(code="DA007", name="unused-suppression", severity="warning", tier="static")
+@rule(code="DA007", name="unused-suppression", severity="warning", tier="static",
+      needs=("suppressions", "source_map"))
 def unused_suppression(ctx):
     """A ``# detaudit: ignore[...]`` comment that suppresses nothing, or cannot be read.
 
@@ -36,6 +37,19 @@ def unused_suppression(ctx):
     The same idea as ruff's RUF100 (unused ``noqa``). Suppress this rule itself with
     ``# detaudit: ignore[DA007]`` at the top of the file.
     """
-    from detaudit.suppressions import problem_violations
-
-    yield from problem_violations(ctx)
+    if ctx.config_path is None:
+        return
+    shown = ctx.display_path
+    for s in ctx.suppressions:
+        if s.problem is not None:
+            yield Violation(message=f"malformed suppression ({s.problem}): {s.comment}",
+                            evidence={"comment": s.comment, "scope": s.scope},
+                            fix="write '# detaudit: ignore[CODE, ...]' with rule codes from 'detaudit rules'",
+                            file=shown, line=s.line)
+            continue
+        unknown = [c for c in s.codes if c not in ctx.known_codes]
+        if unknown:
+            yield Violation(message=f"suppression names unknown rule code {', '.join(unknown)}: {s.comment}",
+                            key_path=ctx.source_map.outermost_key_at(shown, s.line) if s.scope == "line" else None,
+                            evidence={"codes": unknown, "comment": s.comment, "scope": s.scope},
+                            fix="use a code that 'detaudit rules' lists, or remove it", file=shown, line=s.line)

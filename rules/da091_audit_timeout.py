@@ -1,7 +1,7 @@
-from detaudit.rule import rule
+from detaudit.rule import EVERY_FACT, rule
 
 
-@rule(code="DA091", name="audit-timeout", severity="error", tier="static")
+@rule(code="DA091", name="audit-timeout", severity="error", tier="static", needs=EVERY_FACT)
 def audit_timeout(ctx):
     """The audit of this config did not finish within ``--timeout``.
 
@@ -13,7 +13,7 @@ def audit_timeout(ctx):
     that does not answer after a grace period (a loop inside native code, a blocking read) is
     killed together with any process it started, and this finding is all the config gets.
 
-    The finding is made by the audit supervisor (``detaudit/parallel.py``), not by reading
+    The finding is made by the audit supervisor (``detaudit/report/supervision.py``), not by reading
     facts, so this rule's check itself never reports anything; selecting or ignoring DA091
     decides whether the supervisor's finding is kept.
 
@@ -38,7 +38,4 @@ def audit_timeout(ctx):
     ## References
     - ``detaudit --timeout SECONDS`` (README, "Many configs")
     """
-    from detaudit.parallel import exercise_pipeline
-
-    exercise_pipeline(ctx)  # the findings themselves come from the supervisor, after the rules
-    return ()
+    return ()  # the supervisor makes the finding; declaring the rule selects it

@@ -1,7 +1,7 @@
-from detaudit.rule import rule
+from detaudit.rule import EVERY_FACT, rule
 
 
-@rule(code="DA092", name="audit-memory-exceeded", severity="error", tier="static")
+@rule(code="DA092", name="audit-memory-exceeded", severity="error", tier="static", needs=EVERY_FACT)
 def audit_memory_exceeded(ctx):
     """The audit of this config ran out of memory (``--max-memory`` or the machine's).
 
@@ -13,7 +13,7 @@ def audit_memory_exceeded(ctx):
     (keeping the findings of the steps before), and the supervisor kills a worker whose
     resident memory still grows past the limit. The finding names the step and the limit.
 
-    The supervisor (``detaudit/parallel.py``) and the engine make this finding after the
+    The supervisor (``detaudit/report/supervision.py``) and the engine make this finding after the
     rules have run; this rule's check itself never reports anything, and selecting or
     ignoring DA092 decides whether the finding is kept.
 
@@ -35,7 +35,4 @@ def audit_memory_exceeded(ctx):
     model = dict(backbone=dict(type='ResNet', depth=152))
     ```
     """
-    from detaudit.parallel import exercise_pipeline
-
-    exercise_pipeline(ctx)  # the findings themselves come from the supervisor, after the rules
-    return ()
+    return ()  # the supervisor makes the finding; declaring the rule selects it

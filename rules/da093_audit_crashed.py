@@ -1,7 +1,7 @@
-from detaudit.rule import rule
+from detaudit.rule import EVERY_FACT, rule
 
 
-@rule(code="DA093", name="audit-crashed", severity="error", tier="static")
+@rule(code="DA093", name="audit-crashed", severity="error", tier="static", needs=EVERY_FACT)
 def audit_crashed(ctx):
     """The process auditing this config died (native crash, ``os._exit``, killed).
 
@@ -12,7 +12,7 @@ def audit_crashed(ctx):
     out-of-memory killer) becomes this finding for that config, with the exit status. The
     supervisor starts a new worker and the other configs are audited as usual.
 
-    The supervisor (``detaudit/parallel.py``) makes this finding; this rule's check itself
+    The supervisor (``detaudit/report/supervision.py``) makes this finding; this rule's check itself
     never reports anything, and selecting or ignoring DA093 decides whether the finding is kept.
 
     ## Why is this bad?
@@ -31,7 +31,4 @@ def audit_crashed(ctx):
     data_root = '/data/coco/'  # let the dataset report a missing folder with a clear error
     ```
     """
-    from detaudit.parallel import exercise_pipeline
-
-    exercise_pipeline(ctx)  # the findings themselves come from the supervisor, after the rules
-    return ()
+    return ()  # the supervisor makes the finding; declaring the rule selects it

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA094", name="not-statically-readable", severity="warning", tier="static")
+@rule(code="DA094", name="not-statically-readable", severity="warning", tier="static", needs=("static_issues",))
 def not_statically_readable(ctx):
     """With ``--no-exec``, a part of the config that cannot be read without running code.
 

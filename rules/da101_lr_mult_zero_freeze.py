@@ -1,6 +1,7 @@
 from collections import defaultdict
 
 from detaudit.rule import Violation, rule
+from detaudit.rule.custom_keys import lr_mult_zero, module_for_key
 
 
 def freeze_fix(ctx, module: str) -> str:
@@ -12,7 +13,8 @@ def freeze_fix(ctx, module: str) -> str:
             "norm layers in eval mode; drop the lr_mult=0 key")
 
 
-@rule(code="DA101", name="lr-mult-zero-freeze", severity="error", tier="optimizer")
+@rule(code="DA101", name="lr-mult-zero-freeze", severity="error", tier="optimizer",
+      needs=("model", "params", "param_lr"))
 def lr_mult_zero_freeze(ctx):
     """Parameters are "frozen" with ``lr_mult=0`` but still require gradients.
 
@@ -48,13 +50,11 @@ def lr_mult_zero_freeze(ctx):
     ## References
     - mmengine ``DefaultOptimWrapperConstructor`` (custom_keys, lr_mult, decay_mult)
     """
-    from detaudit.intent import lr_mult_zero, module_for_key
-
-    if getattr(ctx, "no_exec", False):  # no model under --no-exec: judge from the config text alone
+    if ctx.no_exec:  # no model under --no-exec: judge from the config text alone
         yield from _static_lr_mult_zero(ctx)
         return
 
-    zero = lr_mult_zero(ctx)
+    zero = lr_mult_zero(ctx.config_value, [p.name for p in ctx.params])
     if not zero:
         return
     lrs = ctx.param_lr

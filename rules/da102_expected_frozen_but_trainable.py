@@ -1,7 +1,8 @@
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA102", name="expected-frozen-but-trainable", severity="error", tier="build")
+@rule(code="DA102", name="expected-frozen-but-trainable", severity="error", tier="build",
+      needs=("freeze_intents", "model", "params"))
 def expected_frozen_but_trainable(ctx):
     """A module that should be frozen still has trainable parameters.
 

@@ -1,7 +1,8 @@
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA103", name="frozen-bn-stats-drift", severity="error", tier="train")
+@rule(code="DA103", name="frozen-bn-stats-drift", severity="error", tier="train",
+      needs=("freeze_intents", "norm_layers", "step_result"))
 def frozen_bn_stats_drift(ctx):
     """BatchNorm statistics inside a frozen module change during training.
 

@@ -2,7 +2,7 @@ import inspect
 
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import module_key
+from detaudit.rule.config import module_key
 
 
 def _mode_dependent(module) -> bool:
@@ -35,7 +35,8 @@ def _reapplied_by_owner(model, path: str) -> bool:
     return False
 
 
-@rule(code="DA104", name="eval-reverted-by-train", severity="warning", tier="build")
+@rule(code="DA104", name="eval-reverted-by-train", severity="warning", tier="build",
+      needs=("model", "build_report"))
 def eval_reverted_by_train(ctx):
     """A submodule put in eval mode at build time is back in train mode after ``model.train()``.
 
@@ -67,7 +68,8 @@ def eval_reverted_by_train(ctx):
     ```
     """
     model = ctx.model
-    before = set(getattr(ctx, "eval_modules_at_build", ())) | set(getattr(ctx, "eval_modules_after_hooks", ()))
+    built = ctx.build_report
+    before = set(built.eval_at_build) | set(built.eval_after_hooks)
     if not before:
         return
     named = dict(model.named_modules())

@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import is_mapping, type_name, walk_dicts
+from detaudit.rule.config import is_mapping, type_name, walk_dicts
 
 SYNC_TYPES = ("SyncBN", "SyncBatchNorm", "MMSyncBN", "NaiveSyncBatchNorm")
 

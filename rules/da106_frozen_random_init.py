@@ -3,7 +3,8 @@ from collections import defaultdict
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA106", name="frozen-random-init", severity="error", tier="checkpoint")
+@rule(code="DA106", name="frozen-random-init", severity="error", tier="checkpoint",
+      needs=("checkpoint", "freeze_intents", "params", "build_report"))
 def frozen_random_init(ctx):
     """Frozen parameters that no pretrained source covers: training builds on frozen random weights.
 
@@ -37,7 +38,7 @@ def frozen_random_init(ctx):
     frozen = [p for p in ctx.params if not p.requires_grad]
     if not frozen:
         return
-    pretrained = [r["module"] for r in getattr(ctx, "init_report", []) or []]
+    pretrained = [r["module"] for r in ctx.build_report.pretrained]
     teacher_updated = _mean_teacher(ctx)
 
     def declared(name: str) -> bool:

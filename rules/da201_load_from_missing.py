@@ -3,7 +3,7 @@ from pathlib import Path
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA201", name="load-from-missing", severity="error", tier="static")
+@rule(code="DA201", name="load-from-missing", severity="error", tier="static", needs=("pretrained_sources",))
 def load_from_missing(ctx):
     """``load_from`` names a checkpoint file that is not there.
 

@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import type_name, walk_dicts
+from detaudit.rule.config import type_name, walk_dicts
 
 
 def _other_sources(model, path):
@@ -21,7 +21,8 @@ def _other_sources(model, path):
     return found
 
 
-@rule(code="DA202", name="no-pretrained-source", severity="warning", tier="static")
+@rule(code="DA202", name="no-pretrained-source", severity="warning", tier="static",
+      needs=("pretrained_sources", "source_map"))
 def no_pretrained_source(ctx):
     """Training starts from random weights: no ``load_from`` and no ``Pretrained`` init.
 

@@ -1,5 +1,5 @@
-from detaudit.checkpoint import describe_mismatches, top_prefixes, training_load_refuses
-from detaudit.errors import FactUnavailable
+from detaudit.rule.checkpoints import describe_mismatches, top_prefixes
+from detaudit.rule import FactUnavailable
 from detaudit.rule import Violation, rule
 
 # Below this fraction (of the model's parameter and buffer elements, or of a top-level module
@@ -7,7 +7,7 @@ from detaudit.rule import Violation, rule
 MIN_COVERAGE = 0.5
 
 
-@rule(code="DA203", name="load-from-low-coverage", severity="error", tier="checkpoint")
+@rule(code="DA203", name="load-from-low-coverage", severity="error", tier="checkpoint", needs=("checkpoint",))
 def load_from_low_coverage(ctx):
     """The ``load_from`` checkpoint covers too little of the model: prefix or architecture mismatch.
 
@@ -71,7 +71,7 @@ def load_from_low_coverage(ctx):
             fix="point load_from at a checkpoint with the model's weights")
         return
 
-    if training_load_refuses(view):
+    if view.training_load_refuses:
         import torch
 
         shown = ", ".join(view.unsafe_globals[:4]) + (", ..." if len(view.unsafe_globals) > 4 else "")

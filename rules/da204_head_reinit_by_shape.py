@@ -1,8 +1,8 @@
-from detaudit.checkpoint import describe_mismatches
+from detaudit.rule.checkpoints import describe_mismatches
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA204", name="head-reinit-by-shape", severity="info", tier="checkpoint")
+@rule(code="DA204", name="head-reinit-by-shape", severity="info", tier="checkpoint", needs=("checkpoint",))
 def head_reinit_by_shape(ctx):
     """Class-dependent layers of the ``load_from`` checkpoint do not fit and restart from random.
 

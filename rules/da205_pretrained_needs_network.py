@@ -1,7 +1,8 @@
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA205", name="pretrained-needs-network", severity="warning", tier="static")
+@rule(code="DA205", name="pretrained-needs-network", severity="warning", tier="static",
+      needs=("pretrained_sources",))
 def pretrained_needs_network(ctx):
     """A pretrained source must be downloaded: it is not in the local cache.
 

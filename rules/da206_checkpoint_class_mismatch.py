@@ -1,10 +1,10 @@
-from detaudit.errors import FactUnavailable
+from detaudit.rule import FactUnavailable
 from detaudit.rule import Violation, rule
 
 DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 
-@rule(code="DA206", name="checkpoint-class-mismatch", severity="warning", tier="checkpoint")
+@rule(code="DA206", name="checkpoint-class-mismatch", severity="warning", tier="checkpoint", needs=("checkpoint",))
 def checkpoint_class_mismatch(ctx):
     """The ``load_from`` checkpoint was trained on other classes, although its shapes fit.
 

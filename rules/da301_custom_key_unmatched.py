@@ -3,7 +3,7 @@ import re
 
 from detaudit.rule import Violation, rule
 
-from rules._custom_keys import custom_keys, word_aligned
+from detaudit.rule.custom_keys import custom_keys, word_aligned
 
 
 def _words(names, dotted: bool):
@@ -17,7 +17,7 @@ def _words(names, dotted: bool):
     return sorted(w for w in out if not w.isdigit())
 
 
-@rule(code="DA301", name="custom-key-unmatched", severity="warning", tier="build")
+@rule(code="DA301", name="custom-key-unmatched", severity="warning", tier="build", needs=("model", "params"))
 def custom_key_unmatched(ctx):
     """A ``paramwise_cfg.custom_keys`` key names no parameter of the model.
 

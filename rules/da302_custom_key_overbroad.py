@@ -1,12 +1,12 @@
 from collections import defaultdict
 
-from detaudit.intent import effective_custom_key
+from detaudit.rule.custom_keys import effective_custom_key
 from detaudit.rule import Violation, rule
 
-from rules._custom_keys import custom_keys, designated_module
+from detaudit.rule.custom_keys import custom_keys, designated_module
 
 
-@rule(code="DA302", name="custom-key-overbroad", severity="warning", tier="build")
+@rule(code="DA302", name="custom-key-overbroad", severity="warning", tier="build", needs=("params",))
 def custom_key_overbroad(ctx):
     """A ``custom_keys`` key matches several differently named modules.
 

@@ -1,13 +1,14 @@
 from collections import defaultdict
 
-from detaudit.errors import FactUnavailable
+from detaudit.rule import FactUnavailable
 from detaudit.rule import Violation, rule
 
 # torch.optim.Optimizer.add_param_group refuses a parameter that is already in a group.
 DUPLICATE_GROUP_ERROR = "some parameters appear in more than one parameter group"
 
 
-@rule(code="DA303", name="optimizer-coverage", severity="error", tier="optimizer")
+@rule(code="DA303", name="optimizer-coverage", severity="error", tier="optimizer",
+      needs=("model", "optim_wrapper", "param_lr", "params"))
 def optimizer_coverage(ctx):
     """A trainable parameter is in no optimizer group, or a parameter is in several.
 

@@ -1,5 +1,5 @@
-from detaudit.errors import FactUnavailable
-from detaudit.pipeline_probe import config_pipelines
+from detaudit.rule import FactUnavailable
+from detaudit.rule.config import config_pipelines, type_name
 from detaudit.rule import Violation, rule, tier_rank
 
 # What mmdet's predict paths read from each data sample's metainfo, beyond what the data
@@ -8,7 +8,8 @@ from detaudit.rule import Violation, rule, tier_rank
 PREDICT_META_KEYS = ("img_shape", "ori_shape", "scale_factor")
 
 
-@rule(code="DA401", name="pipeline-meta-keys-missing", severity="error", tier="static")
+@rule(code="DA401", name="pipeline-meta-keys-missing", severity="error", tier="static",
+      needs=("pipeline_probe", "pipeline_predict"))
 def pipeline_meta_keys_missing(ctx):
     """The test/val pipeline does not pack metainfo that the model's predict needs.
 
@@ -145,7 +146,7 @@ def _produced(steps) -> set:
 
 
 def _type_name(t) -> str:
-    return t.split(".")[-1] if isinstance(t, str) else getattr(t, "__name__", str(t))
+    return type_name(t) or str(t)
 
 
 def _is_packer(t) -> bool:

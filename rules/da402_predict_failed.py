@@ -1,9 +1,9 @@
 from detaudit.rule import rule
 
-from rules._forward import forward_failure
+from detaudit.rule.forward import forward_failure
 
 
-@rule(code="DA402", name="predict-failed", severity="error", tier="forward")
+@rule(code="DA402", name="predict-failed", severity="error", tier="forward", needs=("predict_result",))
 def predict_failed(ctx):
     """The model's predict forward raises even with complete metainfo.
 

@@ -1,9 +1,9 @@
 from detaudit.rule import rule
 
-from rules._forward import forward_failure
+from detaudit.rule.forward import forward_failure
 
 
-@rule(code="DA403", name="loss-failed", severity="error", tier="forward")
+@rule(code="DA403", name="loss-failed", severity="error", tier="forward", needs=("loss_result",))
 def loss_failed(ctx):
     """The loss forward raises on a synthetic training batch.
 

@@ -5,7 +5,8 @@ from detaudit.rule import Violation, rule
 from ._losses import loss_config_path, module_of_path
 
 
-@rule(code="DA404", name="non-finite-loss", severity="error", tier="forward")
+@rule(code="DA404", name="non-finite-loss", severity="error", tier="forward",
+      needs=("loss_result", "input_size", "model"))
 def non_finite_loss(ctx):
     """A loss term is NaN or infinite on the synthetic batch.
 

@@ -3,7 +3,8 @@ from detaudit.rule import Violation, rule
 from ._losses import group_by_module
 
 
-@rule(code="DA501", name="param-outside-loss-graph", severity="error", tier="train")
+@rule(code="DA501", name="param-outside-loss-graph", severity="error", tier="train",
+      needs=("params", "step_result", "model"))
 def param_outside_loss_graph(ctx):
     """Trainable parameters get no gradient from the total loss.
 

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, rule
 
 
-@rule(code="DA502", name="loss-key-not-optimized", severity="error", tier="forward")
+@rule(code="DA502", name="loss-key-not-optimized", severity="error", tier="forward", needs=("loss_result",))
 def loss_key_not_optimized(ctx):
     """A term of the loss dict carries a gradient but its key lacks ``loss``, so it is not optimized.
 

@@ -3,7 +3,8 @@ from detaudit.rule import Violation, rule
 from ._losses import params_in_loss_graph
 
 
-@rule(code="DA503", name="module-never-called", severity="warning", tier="forward")
+@rule(code="DA503", name="module-never-called", severity="warning", tier="forward",
+      needs=("loss_result", "model", "modules_called", "predict_result", "params"))
 def module_never_called(ctx):
     """A module with parameters runs in neither the loss nor the predict forward.
 

@@ -2,7 +2,7 @@ import re
 
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import type_name, walk_dicts
+from detaudit.rule.config import type_name, walk_dicts
 
 # Config keys that scale a loss term: loss_weight, lambda1 / lambda_cls, *_loss_weight,
 # sup_weight / unsup_weight of the semi-supervised detectors.
@@ -13,7 +13,7 @@ def _is_zero(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
 
 
-@rule(code="DA504", name="zero-weight-loss", severity="warning", tier="build")
+@rule(code="DA504", name="zero-weight-loss", severity="warning", tier="build", needs=("model",))
 def zero_weight_loss(ctx):
     """A loss term has weight 0.
 

@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import (TAXONOMY_DEFAULTS, counts_object_classes, dataset_leaves, is_prompt_detector,
+from detaudit.rule.config import (TAXONOMY_DEFAULTS, counts_object_classes, dataset_leaves, is_prompt_detector,
                                 metainfo_classes, module_key, type_name)
 
 
@@ -70,7 +70,7 @@ def _key_for(ctx, module_path: str) -> str:
     return module_key(ctx, module_path)
 
 
-@rule(code="DA601", name="num-classes-mismatch", severity="error", tier="build")
+@rule(code="DA601", name="num-classes-mismatch", severity="error", tier="build", needs=("model",))
 def num_classes_mismatch(ctx):
     """A head's ``num_classes`` differs from the number of classes of a dataset.
 

@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import counts_object_classes, dataset_leaves, is_prompt_detector, metainfo_classes, type_name
+from detaudit.rule.config import counts_object_classes, dataset_leaves, is_prompt_detector, metainfo_classes, type_name
 
 # Benchmark dataset types whose default classes are the benchmark's: name -> (head sizes
 # that fit the default classes (all classes first, then things / stuff of panoptic sets),

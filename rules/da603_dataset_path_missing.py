@@ -5,7 +5,7 @@ from pathlib import Path, PurePosixPath
 
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import dataset_leaves, is_mapping
+from detaudit.rule.config import dataset_leaves, is_mapping
 
 WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:[\\/]|\\\\)")
 REMOTE = re.compile(r"^[a-z][\w+.-]*://", re.I)

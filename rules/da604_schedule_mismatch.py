@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from rules._config_walk import is_mapping, type_name
+from detaudit.rule.config import is_mapping, type_name
 
 INFINITE = 1e8  # mmengine's schedulers default end to a huge number: "until training stops"
 # Schedulers whose shape is laid out over [begin, end): stopping early truncates them.

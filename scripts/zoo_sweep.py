@@ -168,8 +168,10 @@ def main() -> int:
         data = json.loads(out.with_suffix(".json").read_text())
         return write_outputs(data, out, write_json=False)
 
-    from detaudit.parallel import RunOptions, audit_many, parse_size
-    from detaudit.report import Report, Settings, audit_to_dict
+    from detaudit.report.report import Report, audit_to_dict
+    from detaudit.settings import Settings
+    from detaudit.workers.options import RunOptions, parse_size
+    from detaudit.workers.supervisor import audit_many
 
     root = zoo_root()
     configs = [root / s for s in SAMPLE] if args.sample else zoo_configs(root)

@@ -1,6 +1,6 @@
 """Checkpoints of the tiny fixture model, written at test time into a temporary folder.
 
-The tiny Faster R-CNN (tests/rules/fixtures/_base_/tiny_frcnn.py) has ~12 M parameters, so
+The tiny Faster R-CNN (tests/fixtures/rules/_base_/tiny_frcnn.py) has ~12 M parameters, so
 its checkpoints (~47 MB) are generated on demand instead of committed. Each name below is one
 variant; ``GeneratedFiles.path(name)`` writes it the first time it is asked for. Rule
 fixtures name them as ``{generated:NAME}`` in ``# fixture-args`` lines.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TINY_BASE = Path(__file__).parent / "rules" / "fixtures" / "_base_" / "tiny_frcnn.py"
+TINY_BASE = Path(__file__).parent / "fixtures" / "rules" / "_base_" / "tiny_frcnn.py"
 
 
 def _build(**overrides):

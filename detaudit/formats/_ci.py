@@ -69,7 +69,7 @@ def outside_name(path: str) -> str:
 
 @lru_cache(maxsize=64)
 def _source_map(config: str):
-    from ..sourcemap import SourceMap
+    from ..load.sourcemap import SourceMap
 
     return SourceMap.from_file(config, display=lambda p: str(p))
 

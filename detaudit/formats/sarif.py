@@ -28,8 +28,6 @@ def _text(*candidates: str | None) -> str:
 
 
 def _rule_descriptor(r) -> dict:
-    from ..engine import DOCS_URL
-
     sections = r.doc_sections()
     return {
         "id": r.code,
@@ -37,7 +35,7 @@ def _rule_descriptor(r) -> dict:
         "shortDescription": {"text": _text(r.summary, r.name, r.code)},
         "fullDescription": {"text": _text(sections.get("What it does"), r.summary, r.name)},
         "help": {"text": _text(r.doc, r.summary, r.name), "markdown": _text(r.doc, r.summary, r.name)},
-        "helpUri": DOCS_URL.format(code=r.code),
+        "helpUri": r.url,
         "defaultConfiguration": {"level": LEVELS[r.severity]},
         "properties": {"tags": ["detaudit", f"tier:{r.tier}"], "origin": _text(r.origin, "detaudit")},
     }
@@ -51,9 +49,9 @@ def _fallback_descriptor(code: str, name: str | None) -> dict:
 
 
 def to_sarif(report, *, cwd: Path | None = None, root: Path | None = None) -> dict:
-    from .. import __version__
+    from .._version import __version__
     from ..registry import all_rules
-    from ..baseline import fingerprint
+    from ..report.baseline import fingerprint
     from ._ci import locate, repo_root
 
     cwd = Path(cwd or Path.cwd()).resolve()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from detaudit.registry import all_rules
-from detaudit.rule import DOC_SECTIONS
+from detaudit.rule.declare import DOC_SECTIONS
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 RULES = all_rules()
 
 

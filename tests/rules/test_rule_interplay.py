@@ -10,7 +10,7 @@ import pytest
 
 from audit_helpers import ROOT, run_cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 
 
 def audit_in(folder: Path, config: str, monkeypatch, **kwargs):
@@ -127,7 +127,7 @@ def test_da106_leaves_a_mean_teacher_teacher_alone():
     """Soft Teacher freezes the whole teacher without a source of its own: MeanTeacherHook
     copies the student into it, so it is not frozen random weights."""
     from detaudit.api import audit
-    from detaudit.sourcemap import mmdet_config_root
+    from detaudit.load.paths import mmdet_config_root
 
     config = mmdet_config_root() / "soft_teacher" / "soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco.py"
     result = audit(str(config), select=["DA106"], tier="build").audits[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from detaudit.api import audit
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 
 
 def _codes(report):

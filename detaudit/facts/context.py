@@ -1,0 +1,343 @@
+"""AuditContext: the facts about one config, each computed on first use and at most once.
+
+Every fact of :class:`~detaudit.rule.facts.AuditFacts` is a property here, declared with
+:func:`fact` and computed by the module of its family (``build``, ``checkpoint``,
+``optimizer``, ``forward``, ``step``, ``pipeline_probe``, ``imports``...). A fact that fails
+is remembered: asking again raises :class:`FactUnavailable` with the same reason, and the
+failure itself is kept in ``errors`` by phase for the rules that report it.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import ErrorInfo, FactUnavailable
+from ..load.paths import display_path
+from ..rule.facts import CLI_TIERS, tier_rank
+
+NO_EXEC_REASON = ("--no-exec: the config's code and the modules it imports are not executed "
+                  "(no model, optimizer or forward)")
+
+
+def fact(tier: str):
+    """Memoize a fact; remember a failure and turn later requests into FactUnavailable."""
+
+    def deco(fn):
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        def get(self):
+            if name in self._facts:
+                return self._facts[name]
+            if name in self._failed:
+                raise FactUnavailable(name, self._failed[name])
+            if tier_rank(tier) > tier_rank(self.max_tier):
+                self._failed[name] = f"tier '{tier}' not requested (--tier {self.cli_tier})"
+                raise FactUnavailable(name, self._failed[name])
+            refused = self.refusal(tier)
+            if refused:
+                self._failed[name] = refused
+                raise FactUnavailable(name, refused)
+            start = time.perf_counter()
+            try:
+                value = fn(self)
+            except FactUnavailable as exc:
+                self._failed[name] = exc.reason
+                raise
+            finally:
+                self.timings[tier] = self.timings.get(tier, 0.0) + time.perf_counter() - start
+            self._facts[name] = value
+            return value
+
+        get.tier = tier
+        return property(get)
+
+    return deco
+
+
+class AuditContext:
+    def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
+                 expect_frozen_source: str = "--expect-frozen", input_size=None,
+                 tier: str = "train", base_dir: str | os.PathLike | None = None, no_exec: bool = False,
+                 selected_codes=frozenset(), known_codes=frozenset()):
+        from .forward import large_allocations_to_mmap
+
+        self.config_arg = config
+        self.cfg_options = dict(cfg_options or {})
+        self.expect_frozen = list(expect_frozen)
+        self.expect_frozen_source = expect_frozen_source
+        self.input_size_arg = input_size
+        self.cli_tier = tier
+        self.max_tier = CLI_TIERS[tier]
+        self.base_dir = Path(base_dir) if base_dir else Path.cwd()
+        self.no_exec = bool(no_exec)  # the config is read as data (load/static_reader.py), nothing deeper
+        self.selected_codes = frozenset(selected_codes)
+        self.known_codes = frozenset(known_codes)  # every code a rule pack registers
+        self.timings: dict[str, float] = {}
+        self.errors: dict[str, ErrorInfo] = {}
+        self._facts: dict[str, Any] = {}
+        self._failed: dict[str, str] = {}
+        # state the forward passes share: the size they settled on, retries, what they ran
+        self.forward_size: tuple[int, int] | None = None
+        self.forward_retries: list[dict] = []
+        self.input_unsupported: str | None = None  # why the synthetic batch cannot stand for the input
+        self.modules_called_by: dict[str, set[str]] = {}
+        self.static_read = None
+        # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
+        self.cancelled: str | None = None
+        self.interruption: dict | None = None
+        large_allocations_to_mmap()
+        if isinstance(config, (str, os.PathLike)):
+            self.config_path: Path | None = Path(config)
+        else:
+            self.config_path = Path(config.filename) if getattr(config, "filename", None) else None
+        self.display_path = self.display(self.config_path) if self.config_path else "<config>"
+
+    def has(self, name: str) -> bool:
+        """Whether fact ``name`` was computed (without computing it)."""
+        return name in self._facts
+
+    def display(self, path) -> str:
+        return display_path(path, self.base_dir)
+
+    def refusal(self, tier: str) -> str | None:
+        """Why no fact of ``tier`` may be computed any more, if so. Static facts (the config, the
+        source map, pretrained sources) run no model code, so they stay available to report what
+        was found before a stop."""
+        if tier_rank(tier) <= tier_rank("static"):
+            return None
+        if self.cancelled:
+            # facts read off a model already built (parameter table, norm layers) stay cheap
+            if tier == "build" and "model" in self._facts:
+                return None
+            return self.cancelled
+        if self.no_exec:
+            return NO_EXEC_REASON
+        return None
+
+    def config_value(self, key_path: str, default=None):
+        node = self.cfg
+        for part in key_path.split("."):
+            if hasattr(node, "keys") and part in node:  # dict, ConfigDict or Config
+                node = node[part]
+            elif isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                return default
+        return node
+
+    # ------------------------------------------------------------------ static
+    @fact("static")
+    def cfg(self):
+        from ..load.executed import LoadFailed, apply_cfg_options, load_executed, load_static
+        from .sandbox import quiet
+
+        try:
+            if not isinstance(self.config_arg, (str, os.PathLike)):
+                cfg = self.config_arg
+            elif self.no_exec:
+                cfg, self.static_read = load_static(self.config_path, self.display)
+            else:
+                with quiet():
+                    cfg = load_executed(self.config_path, self.display, lambda: self.source_map.files)
+        except LoadFailed as failed:
+            self.errors["load"] = failed.info
+            how = "could not be read without executing it" if self.no_exec else "failed to load"
+            raise FactUnavailable("cfg", f"config {how} (DA001): {failed.info.short()}")
+        if self.cfg_options:
+            try:
+                apply_cfg_options(cfg, self.cfg_options)
+            except LoadFailed as failed:
+                self.errors["load"] = failed.info
+                raise FactUnavailable("cfg", f"--cfg-options could not be applied: {failed.info.message}")
+        return cfg
+
+    @fact("static")
+    def load_error(self) -> ErrorInfo | None:
+        with contextlib.suppress(FactUnavailable):
+            self.cfg
+        return self.errors.get("load")
+
+    @fact("static")
+    def static_issues(self) -> list:
+        if not self.no_exec:
+            return []
+        self.cfg
+        return list(self.static_read.issues) if self.static_read is not None else []
+
+    @fact("static")
+    def source_map(self):
+        from ..load.sourcemap import SourceMap
+
+        sm = SourceMap() if self.config_path is None else SourceMap.from_file(self.config_path, display=self.display)
+        sm.add_cfg_options(self.cfg_options)
+        return sm
+
+    @fact("static")
+    def pretrained_sources(self):
+        from .pretrained import config_sources
+
+        return config_sources(self.cfg, self.base_dir)
+
+    @fact("static")
+    def suppressions(self):
+        from ..load.suppressions import parse_file
+
+        return parse_file(self.config_path.resolve()) if self.config_path is not None else []
+
+    @fact("static")
+    def custom_import_errors(self):
+        from .imports import custom_import_errors
+
+        if self.no_exec:  # importing is executing
+            raise FactUnavailable("custom_import_errors", NO_EXEC_REASON)
+        from ..rule.packages import custom_imports
+
+        return custom_import_errors(custom_imports(self)[0])
+
+    # ------------------------------------------------------------------ build
+    @fact("build")
+    def model(self):
+        cfg = self.cfg
+        if cfg.get("model", None) is None:
+            self.errors["build"] = ErrorInfo("KeyError", "the config has no `model`")
+            raise FactUnavailable("model", "model failed to build (DA002): the config has no `model`")
+        from .build import build_model
+        from .sandbox import no_network, quiet
+
+        try:
+            with quiet(), no_network():
+                model, self._build_report = build_model(cfg, self.base_dir)
+        except BaseException as exc:  # noqa: BLE001
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.errors["build"] = ErrorInfo.from_exception(exc)
+            raise FactUnavailable("model", f"model failed to build (DA002): {self.errors['build'].short()}")
+        return model
+
+    @fact("build")
+    def build_error(self) -> ErrorInfo | None:
+        """Why the model did not build, None if it did; FactUnavailable if the config never loaded."""
+        try:
+            self.model
+        except FactUnavailable:
+            if "build" not in self.errors:
+                raise
+        return self.errors.get("build")
+
+    @fact("build")
+    def build_report(self):
+        self.model
+        return self._build_report
+
+    @fact("build")
+    def module_names(self) -> dict[int, str]:
+        return {id(m): n for n, m in self.model.named_modules()}
+
+    @fact("build")
+    def params(self):
+        from .build import param_table
+
+        return param_table(self.model)
+
+    @fact("build")
+    def freeze_intents(self):
+        from .intent import collect_intents
+
+        return collect_intents(self)
+
+    @fact("build")
+    def norm_layers(self) -> dict[str, bool]:
+        from .build import norm_layers
+
+        return norm_layers(self.model)
+
+    # ------------------------------------------------------------------ checkpoint
+    @fact("checkpoint")
+    def checkpoint(self):
+        from .checkpoint import checkpoint_fact
+
+        return checkpoint_fact(self)
+
+    # ------------------------------------------------------------------ optimizer
+    @fact("optimizer")
+    def optim_wrapper(self):
+        from .optimizer import optim_wrapper
+
+        return optim_wrapper(self)
+
+    @fact("optimizer")
+    def param_lr(self) -> dict[str, dict]:
+        from .optimizer import param_lr
+
+        return param_lr(self)
+
+    # ------------------------------------------------------------------ forward
+    @fact("forward")
+    def input_sizes(self) -> list[tuple[int, int]]:
+        from .forward import input_sizes
+
+        return input_sizes(self)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """The synthetic size the forward passes ran at (the first to try before they run):
+        not memoized, it changes when a pass settles on a larger size."""
+        return self.forward_size or self.input_sizes[0]
+
+    @fact("forward")
+    def predict_result(self):
+        from .forward import predict_result
+
+        return predict_result(self)
+
+    @fact("forward")
+    def loss_result(self):
+        from .forward import loss_result
+
+        return loss_result(self)
+
+    @fact("forward")
+    def modules_called(self) -> set[str]:
+        for name in ("predict_result", "loss_result"):
+            with contextlib.suppress(FactUnavailable):
+                getattr(self, name)
+        return set().union(*self.modules_called_by.values())
+
+    @fact("forward")
+    def pipeline_probe(self):
+        """The config's own test pipeline run on a synthetic image written to a temporary folder."""
+        from .pipeline_probe import run_pipeline
+        from .sandbox import no_network, quiet
+
+        self.model  # the build registers mmdet's transforms and the custom imports
+        try:
+            with quiet(), no_network():
+                return run_pipeline(self.cfg, self.input_size)
+        except LookupError as exc:
+            raise FactUnavailable("pipeline_probe", str(exc))
+
+    @fact("forward")
+    def pipeline_predict(self):
+        """Predict on exactly what the test pipeline packed: success, or the exception."""
+        from .pipeline_probe import predict_packed
+
+        probe = self.pipeline_probe
+        if probe.error is not None:
+            raise FactUnavailable("pipeline_predict", f"the test pipeline failed: {probe.error.short()}")
+        return predict_packed(self.model, probe.packed, self.module_names)
+
+    # ------------------------------------------------------------------ train
+    @fact("train")
+    def step_result(self):
+        from .step import step_result
+
+        return step_result(self)
+
+    def release(self) -> None:
+        """Drop the model, graph and optimizer so that auditing many configs keeps memory flat."""
+        self._facts.clear()

@@ -1,0 +1,239 @@
+"""The forward tier: predict and the loss on a synthetic batch, each at the smallest input
+size that works.
+
+Sizes are tried smallest first (:func:`input_sizes`): a model that cannot run that small
+(SSD's extra layers, DETR-style query counts) is retried larger, and a failure is reported from
+the largest attempt with every size tried. A failure that a larger input cannot fix (a missing
+package, memory, a blocked download) stops the ladder at once. Which modules ran, and the
+innermost one running when an exception escaped, are recorded for the rules.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ErrorInfo, FactUnavailable, not_the_models_fault
+from .sandbox import NetworkBlocked, no_network, quiet
+from .synthetic import DEFAULT_LONG_SIDE
+
+MAX_BATCH = 2  # two samples catch per-image indexing bugs; more would only cost time
+
+
+@dataclass
+class LossResult:
+    losses: dict[str, Any]
+    total: Any                               # the summed loss tensor (graph kept for the step)
+    values: dict[str, float]
+    bn_before: dict[str, tuple]              # BN module -> (running_mean, running_var) before
+
+
+def input_sizes(ctx) -> list[tuple[int, int]]:
+    """Synthetic sizes to try, smallest first: the derived small size, then two, three and
+    four times as large, for models that need a minimum input (DETR-style query counts
+    larger than the number of feature tokens, deformable convolutions on the stride-128
+    level), and last the exact size of a fixed-size test pipeline (SSD's extra layers).
+    The steps are small because the cost grows with the area. ``--input-size`` pins one."""
+    from .synthetic import derive_input_size, fixed_input_size
+
+    if ctx.input_size_arg:
+        return [tuple(ctx.input_size_arg)]
+    model = ctx.model
+    sizes = [derive_input_size(ctx.cfg, model, side)
+             for side in (DEFAULT_LONG_SIDE, 2 * DEFAULT_LONG_SIDE, 3 * DEFAULT_LONG_SIDE, 4 * DEFAULT_LONG_SIDE)]
+    fixed = fixed_input_size(ctx.cfg)
+    if fixed is not None:
+        sizes.append(fixed)
+    return list(dict.fromkeys(sizes))
+
+
+def batch_size(cfg, training: bool) -> int:
+    """The batch size of the loader the pass stands for (``train_dataloader`` for the loss,
+    ``test_dataloader`` or ``val_dataloader`` for predict), at most ``MAX_BATCH``: mmdet tests
+    one image at a time, and some heads only support that at test time."""
+    names = ("train_dataloader",) if training else ("test_dataloader", "val_dataloader")
+    for name in names:
+        loader = cfg.get(name)
+        size = loader.get("batch_size") if hasattr(loader, "get") else None
+        if isinstance(size, int) and not isinstance(size, bool) and size >= 1:
+            return min(size, MAX_BATCH)
+    return MAX_BATCH
+
+
+def _batch(ctx, training: bool, size):
+    from .synthetic import make_batch
+
+    return make_batch(ctx.cfg, ctx.model, size, batch_size(ctx.cfg, training), training=training)
+
+
+def run_pass(ctx, kind: str, run):
+    """``run(size)`` at the smallest size that works, starting from the size an earlier pass
+    settled on. Fails with the largest attempt's error when no size works, or at once when
+    a larger input cannot help (a missing package, memory, a blocked download)."""
+    from .synthetic import unsupported_input
+
+    ctx.input_unsupported = unsupported_input(ctx.model)
+    if ctx.input_unsupported:  # not the model's fault: the rules that need the pass are skipped with it
+        raise FactUnavailable(f"{kind}_result", ctx.input_unsupported)
+    sizes = ctx.input_sizes
+    start = sizes.index(ctx.forward_size) if ctx.forward_size in sizes else 0
+    first = last = None
+    tried = []
+    for size in sizes[start:]:
+        tried.append("x".join(map(str, size)))
+        tracker = ModuleTracker(ctx.module_names)
+        failed = hopeless = False
+        try:
+            with quiet(), no_network(), tracker:
+                value = run(size)
+        except BaseException as exc:  # noqa: BLE001 - audited code may raise anything
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            module = deepest_module_in_traceback(exc, ctx.module_names) or tracker.deepest
+            info = ErrorInfo.from_exception(exc, module=module)
+            info.extra["input_size"] = list(size)
+            first = first or info
+            last = info
+            failed = True
+            hopeless = isinstance(exc, (ImportError, MemoryError, NetworkBlocked))
+        finally:
+            ctx.modules_called_by[kind] = tracker.called
+        if failed:
+            release_memory(after_error=True)  # outside the except block: its traceback is gone
+            if hopeless:
+                break
+            continue
+        ctx.forward_size = size
+        if first is not None:
+            ctx.forward_retries.append({"pass": kind, "failed_at": first.extra["input_size"],
+                                        "ran_at": list(size), "error": first.short()})
+        return value
+    # The largest size's error: a smaller size can fail only because it is too small.
+    last.extra["sizes_tried"] = tried
+    if last is not first:
+        last.extra["smallest_size_error"] = first.short()
+    ctx.errors[kind] = last
+    what, code = {"predict": ("predict", "DA402"), "loss": ("loss forward", "DA403")}[kind]
+    excuse = not_the_models_fault(last)
+    if excuse:  # the audit's limits or this machine: DA402/DA403 skip it too
+        raise FactUnavailable(f"{kind}_result", f"the {what} could not run here: {excuse}")
+    label = f"{what} failed"
+    if code in ctx.selected_codes:
+        label += f" ({code})"  # point at the finding only when the report has it
+    raise FactUnavailable(f"{kind}_result", f"{label}: {last.short()}")
+
+
+def predict_result(ctx):
+    import torch
+
+    model = ctx.model
+
+    def run(size):
+        data = _batch(ctx, training=False, size=size)
+        model.eval()
+        try:
+            with torch.no_grad():
+                return model(**data, mode="predict")
+        finally:
+            model.train()
+
+    out = run_pass(ctx, "predict", run)
+    release_memory()
+    return out
+
+
+def loss_result(ctx) -> LossResult:
+    import torch
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    model = ctx.model
+    model.train()
+    snapshot = {}
+
+    def run(size):
+        snapshot.clear()
+        snapshot.update({n: (m.running_mean.detach().clone(), m.running_var.detach().clone())
+                         for n, m in model.named_modules()
+                         if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None})
+        torch.manual_seed(0)
+        data = _batch(ctx, training=True, size=size)
+        losses = model(**data, mode="loss")
+        total, log_vars = model.parse_losses(losses)
+        return losses, total, log_vars
+
+    losses, total, log_vars = run_pass(ctx, "loss", run)
+    values = {k: float(v.detach() if hasattr(v, "detach") else v) for k, v in log_vars.items()}
+    return LossResult(losses=losses, total=total, values=values, bn_before=dict(snapshot))
+
+
+def deepest_module_in_traceback(exc: BaseException, names: dict[int, str]) -> str | None:
+    """The innermost frame of the traceback that runs a method of one of the model's modules
+    (a head's ``predict_by_feat`` runs outside any ``forward``, so hooks alone miss it)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        owner = tb.tb_frame.f_locals.get("self")
+        name = names.get(id(owner)) if owner is not None else None
+        if name:
+            found = name
+        tb = tb.tb_next
+    return found
+
+
+class ModuleTracker:
+    """Records which modules run, and the innermost module executing when an exception escapes."""
+
+    def __init__(self, names: dict[int, str]):
+        self.names = names
+        self.stack: list[str] = []
+        self.called: set[str] = set()
+        self.deepest: str | None = None
+        self._handles = []
+
+    def __enter__(self):
+        from torch.nn.modules import module as tm
+
+        def pre(mod, args):
+            name = self.names.get(id(mod))
+            if name is not None:
+                self.stack.append(name)
+                self.called.add(name)
+
+        def post(mod, args, out):
+            name = self.names.get(id(mod))
+            if name is not None and self.stack and self.stack[-1] == name:
+                self.stack.pop()
+
+        self._handles = [tm.register_module_forward_pre_hook(pre), tm.register_module_forward_hook(post)]
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        for h in self._handles:
+            h.remove()
+        if exc is not None and self.stack:
+            self.deepest = self.stack[-1] or "<model>"
+        return False
+
+
+def large_allocations_to_mmap() -> None:
+    """Serve allocations of 1 MiB and more with mmap, so that a freed activation or gradient
+    goes back to the OS at once instead of sitting in glibc's heap under the next peak."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+
+
+def release_memory(*, after_error: bool = False) -> None:
+    """Hand freed heap pages back to the OS between forward passes: glibc keeps them otherwise,
+    and the next pass's allocations would stack on top (peak memory is what users run out of).
+    After an error the traceback's frames form cycles that still hold the pass's tensors, so
+    only then is a full garbage collection worth its ~0.2 s."""
+    import ctypes
+
+    if after_error:
+        import gc
+
+        gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)

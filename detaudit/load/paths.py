@@ -1,0 +1,41 @@
+"""Where things are: installed packages and mmdet's configs (found without importing them),
+and the one way the audit shows a path (relative to the directory the audit runs from)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def package_root(package: str) -> Path | None:
+    """The folder of an installed top-level package, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    if spec.origin:
+        return Path(spec.origin).parent
+    return None
+
+
+def mmdet_config_root() -> Path | None:
+    """mmdet's own configs as pip installs them (``mmdet/.mim/configs``)."""
+    root = package_root("mmdet")
+    root = root / ".mim" / "configs" if root else None
+    return root if root and root.is_dir() else None
+
+
+def display_path(path: str | os.PathLike | None, base: str | os.PathLike) -> str:
+    """``path`` as a report shows it: relative to ``base`` (the directory the audit runs
+    from), or as given when no relative path exists (another drive)."""
+    if path is None:
+        return "<config>"
+    try:
+        return os.path.relpath(Path(base, path).resolve(), Path(base).resolve())
+    except (ValueError, OSError):
+        return str(path)

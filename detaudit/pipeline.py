@@ -1,0 +1,56 @@
+"""One config through the stages: load -> plan -> facts -> check -> report.
+
+:func:`audit_one` is what every face runs per config: the API and the pytest plugin in this
+process, the command line in this process or in a worker (:mod:`detaudit.workers`). The
+facts are computed inside the sandbox that keeps audited code from changing the process, and
+dropped when the result is made, so that auditing many configs keeps memory flat.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable
+
+from .check import run_rules
+from .facts.context import AuditContext
+from .facts.sandbox import process_state_kept, refuse_local_imports
+from .plan import make_plan
+from .registry import all_rules, select_rules
+from .report import suppress
+from .report.result import AuditResult
+from .report.supervision import add_supervision_findings
+from .settings import Settings
+from .workers.options import RunOptions
+
+
+def audit_one(config, settings: Settings, options: RunOptions | None = None, *,
+              expect_frozen_source: str = "--expect-frozen",
+              on_context: Callable[[AuditContext], None] | None = None) -> AuditResult:
+    options = options or RunOptions()
+    rules = select_rules(settings.select, settings.ignore, settings.extend_select)
+    ctx = AuditContext(config, cfg_options=options.cfg_options, expect_frozen=settings.expect_frozen,
+                       expect_frozen_source=expect_frozen_source, input_size=options.input_size, tier=settings.tier,
+                       no_exec=options.no_exec, selected_codes=[r.code for r in rules],
+                       known_codes=all_rules().keys())
+    plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
+    if on_context is not None:
+        on_context(ctx)  # the worker keeps it to stop the audit at --timeout
+    try:
+        with process_state_kept(), _import_guard(ctx):
+            result = run_rules(ctx, plan, severity_overrides=settings.severity, debug=options.debug)
+        add_supervision_findings(ctx, result, rules, settings.severity, options.max_memory)
+        # Inline "# detaudit: ignore[...]" comments, honoured by every face.
+        suppress.apply(ctx, result, rules, settings.severity)
+        return result
+    finally:
+        ctx.release()
+
+
+def _import_guard(ctx: AuditContext):
+    """--no-exec: no module next to the audited config (or in the working directory) may be
+    imported while its rules run, whatever a rule does."""
+    if not ctx.no_exec:
+        return contextlib.nullcontext()
+    import os
+
+    folders = [os.getcwd()] + ([str(ctx.config_path.resolve().parent)] if ctx.config_path else [])
+    return refuse_local_imports(folders)

@@ -1,0 +1,44 @@
+"""Stage 2: from the selected rules to the work an audit does.
+
+Each rule declares the facts it reads (``@rule(needs=...)``) and the shallowest tier it runs
+at. The plan orders the rules cheapest first (by tier, then code), sets aside those whose tier
+was not requested (skipped, with the reason), and lists the facts to compute before any rule
+runs: those a rule watching the audit itself asks for (``needs=EVERY_FACT``: the supervisor's
+DA091-DA093 must see every step run). Every other fact is computed when the first rule that
+declares it reads it, and no rule can read one it did not declare (:mod:`detaudit.check`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .rule import EVERY_FACT, FACT_TIERS, Rule, tier_rank
+
+# The steps a training run goes through, in order: what a rule watching the audit needs run.
+TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result", "loss_result", "step_result")
+
+
+@dataclass
+class Plan:
+    rules: list[Rule] = field(default_factory=list)     # to run, in order
+    skipped: list[dict] = field(default_factory=list)   # {"code", "reason"}
+    eager: list[str] = field(default_factory=list)      # facts computed before the first rule
+    order: list[str] = field(default_factory=list)      # every selected code, cheapest first
+
+    @property
+    def codes(self) -> frozenset:
+        return frozenset(self.order)
+
+
+def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str) -> Plan:
+    plan = Plan()
+    for r in sorted(rules, key=lambda r: (tier_rank(r.tier), r.code)):
+        plan.order.append(r.code)
+        if tier_rank(r.tier) > tier_rank(max_tier):
+            plan.skipped.append({"code": r.code, "reason": f"tier '{r.tier}' not requested (--tier {cli_tier})"})
+            continue
+        plan.rules.append(r)
+        if r.needs == EVERY_FACT:
+            for name in TRAINING_STEPS:
+                if name not in plan.eager and tier_rank(FACT_TIERS.get(name, "static")) <= tier_rank(max_tier):
+                    plan.eager.append(name)
+    return plan

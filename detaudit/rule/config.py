@@ -1,0 +1,140 @@
+"""Walking loaded configs: type names, dicts with their key paths, datasets behind their
+wrappers, test pipelines, heads that carry a class count."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+# Heads whose class count is not the dataset's object classes by design.
+NOT_OBJECT_CLASS_HEADS = ("rpn", "semantic", "seg_head", "reid", "track_head", "language", "text")
+# Detectors that take their classes from text prompts, not from a fixed head size.
+PROMPT_DETECTORS = ("GLIP", "GroundingDINO", "MMGroundingDINO", "DINOv2Grounding")
+
+
+def type_name(t: Any) -> str | None:
+    """``'mmdet.FasterRCNN'`` -> ``'FasterRCNN'``; a class -> its name."""
+    if isinstance(t, str):
+        return t.split(".")[-1]
+    if t is None:
+        return None
+    return getattr(t, "__name__", None)
+
+
+def is_mapping(node: Any) -> bool:
+    return hasattr(node, "keys") and hasattr(node, "get")
+
+
+def node_type(node: Any) -> str:
+    """The type name of a config dict (``''`` when it has none)."""
+    return (type_name(node.get("type")) or "") if is_mapping(node) else ""
+
+
+def find_typed(node: Any, name: str, path: str) -> Iterator[tuple[str, Any]]:
+    """(key path, dict) of every config dict under ``node`` whose type is ``name``."""
+    return ((p, d) for p, d in walk_dicts(node, path) if node_type(d) == name)
+
+
+def dicts_with(node: Any, key: str, path: str) -> Iterator[tuple[str, Any]]:
+    """(key path, dict) of every config dict under ``node`` that sets ``key`` to a dict."""
+    return ((p, d) for p, d in walk_dicts(node, path) if is_mapping(d.get(key, None)))
+
+
+def walk_dicts(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """(key path, mapping) for every mapping under ``node``, ``node`` included."""
+    if is_mapping(node):
+        yield path, node
+        for k in list(node.keys()):
+            yield from walk_dicts(node[k], f"{path}.{k}")
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            yield from walk_dicts(v, f"{path}.{i}")
+
+
+def dataset_leaves(cfg) -> Iterator[tuple[str, str, Any]]:
+    """(dataloader name, key path, dataset dict) for every real dataset behind the
+    ``*_dataloader`` entries, looking through wrappers (``ConcatDataset.datasets``,
+    ``RepeatDataset.dataset``, ``ClassBalancedDataset``, ``MultiImageMixDataset``...)."""
+    for loader in DATALOADERS:
+        dl = cfg.get(loader, None)
+        if not is_mapping(dl) or not is_mapping(dl.get("dataset", None)):
+            continue
+        for path, ds in datasets_under(dl["dataset"], f"{loader}.dataset"):
+            yield loader, path, ds
+
+
+def datasets_under(ds: Any, path: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(key path, dataset dict) of the real datasets inside one dataset entry, through
+    ``ConcatDataset.datasets`` and the ``dataset`` of wrappers."""
+    if depth > 8 or not is_mapping(ds):
+        return
+    inner = ds.get("datasets", None)
+    if isinstance(inner, (list, tuple)) and inner:
+        for i, d in enumerate(inner):
+            yield from datasets_under(d, f"{path}.datasets.{i}", depth + 1)
+        return
+    if is_mapping(ds.get("dataset", None)):
+        yield from datasets_under(ds["dataset"], f"{path}.dataset", depth + 1)
+        return
+    yield path, ds
+
+
+TEST_LOADERS = ("test_dataloader", "val_dataloader")
+
+
+def config_pipelines(cfg) -> list[tuple[str, list]]:
+    """(key path, pipeline) of the test and val dataloaders (through dataset wrappers), then
+    the top-level ``test_pipeline``/``val_pipeline`` when no dataloader has one."""
+    out = []
+    for loader in TEST_LOADERS:
+        ds = cfg.get(loader, None)
+        ds = ds.get("dataset", None) if is_mapping(ds) else None
+        path = f"{loader}.dataset"
+        while is_mapping(ds) and "pipeline" not in ds and is_mapping(ds.get("dataset")):
+            ds, path = ds["dataset"], f"{path}.dataset"
+        if is_mapping(ds) and isinstance(ds.get("pipeline"), (list, tuple)):
+            out.append((f"{path}.pipeline", list(ds["pipeline"])))
+    if not out:
+        for key in ("test_pipeline", "val_pipeline"):
+            if isinstance(cfg.get(key, None), (list, tuple)):
+                out.append((key, list(cfg[key])))
+    return out
+
+
+# Dataset types whose default classes are an annotation taxonomy that evaluation needs,
+# not the classes a head predicts (MOT: pedestrians plus distractors, occluders...).
+TAXONOMY_DEFAULTS = ("MOTChallengeDataset",)
+
+
+def metainfo_classes(ds: Any) -> list | None:
+    meta = ds.get("metainfo", None)
+    if is_mapping(meta):
+        classes = meta.get("classes", None)
+        if isinstance(classes, (list, tuple)) and classes:
+            return list(classes)
+        if isinstance(classes, str) and classes:
+            return [classes]
+    return None
+
+
+def is_prompt_detector(model_cfg: Any) -> bool:
+    return is_mapping(model_cfg) and type_name(model_cfg.get("type")) in PROMPT_DETECTORS
+
+
+def counts_object_classes(path: str) -> bool:
+    """Whether a module/key path names a head whose ``num_classes`` should equal the
+    dataset's object classes (RPN, semantic, re-id and tracking heads do not)."""
+    lowered = path.lower()
+    return not any(word in lowered for word in NOT_OBJECT_CLASS_HEADS)
+
+
+def module_key(ctx, module_path: str) -> str:
+    """The config key that configures a module: ``model.<path>``, or the nearest parent that the
+    config sets (a submodule built by its parent's code has no key of its own)."""
+    parts = module_path.split(".")
+    while parts:
+        key = "model." + ".".join(parts)
+        if ctx.config_value(key, None) is not None:
+            return key
+        parts.pop()
+    return "model"

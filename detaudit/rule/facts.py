@@ -1,0 +1,168 @@
+"""The facts a rule may read, by tier: the whole interface between rules and the engine.
+
+A rule receives an object with this interface (:class:`AuditFacts`) and reads only what it
+declares in ``@rule(needs=...)``; the engine computes a fact the first time a rule reads it,
+at most once per config. Every getter is pure for the rule: reading a fact never changes
+another, and a fact that cannot be computed raises :class:`~detaudit.errors.FactUnavailable`
+(the rule is then reported as skipped with the reason). Besides the facts, a rule may always
+read the audit's own options (``config_path``, ``display_path``, ``base_dir``, ``no_exec``,
+``max_tier``, ``selected_codes``, ``known_codes``), ``errors`` (what failed so far, by phase)
+and ``config_value()``.
+
+Tiers, cheapest first: ``static`` (the config read), ``build`` (the model built on the CPU),
+``checkpoint`` (``load_from`` read), ``optimizer`` (the config's ``optim_wrapper`` built),
+``forward`` (predict and loss on a synthetic batch), ``train`` (one backward and optimizer
+step).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from ..errors import ErrorInfo
+
+TIERS = ("static", "build", "checkpoint", "optimizer", "forward", "train")
+# What ``--tier`` accepts, and the deepest internal tier each one includes.
+CLI_TIERS = {"static": "static", "build": "optimizer", "forward": "forward", "train": "train"}
+
+
+def tier_rank(tier: str) -> int:
+    return TIERS.index(tier)
+
+
+def _fact(tier: str):
+    """Marks a getter of the interface as a fact of ``tier``."""
+
+    def mark(fn):
+        fn.tier = tier
+        return property(fn)
+
+    return mark
+
+
+class AuditFacts(Protocol):
+    # ------------------------------------------------------------------ always readable
+    config_path: Path | None     # the audited file (None for a Config object)
+    display_path: str            # how reports show it
+    base_dir: Path               # the directory training would be launched from
+    no_exec: bool                # --no-exec: nothing of the config runs; only static facts exist
+    max_tier: str                # the deepest tier requested
+    selected_codes: frozenset    # the codes of every rule this audit runs
+    known_codes: frozenset       # every code an installed rule pack registers
+    errors: Mapping[str, ErrorInfo]  # failures so far by phase: load, build, checkpoint, optimizer,
+    #                                  predict, loss, step
+
+    def config_value(self, key_path: str, default: Any = None) -> Any:
+        """The loaded config's value at a dotted key path (list indexes as numbers)."""
+
+    # ------------------------------------------------------------------ static
+    @_fact("static")
+    def cfg(self):
+        """The loaded mmengine ``Config`` (``_base_`` and ``read_base()`` styles, ``--cfg-options``
+        applied); under ``--no-exec`` the config as read from its syntax trees."""
+
+    @_fact("static")
+    def load_error(self):
+        """Why the config did not load (an ``ErrorInfo``), or None."""
+
+    @_fact("static")
+    def source_map(self):
+        """``SourceMap``: key path -> file:line across bases (works when the config fails to load)."""
+
+    @_fact("static")
+    def static_issues(self):
+        """Under ``--no-exec``: what the static reader could not evaluate; empty otherwise."""
+
+    @_fact("static")
+    def pretrained_sources(self):
+        """Every ``load_from``, ``init_cfg`` ``Pretrained`` and ``pretrained=`` source, resolved locally."""
+
+    @_fact("static")
+    def suppressions(self):
+        """The ``# detaudit: ignore[...]`` comments of the audited file, parsed (malformed ones too)."""
+
+    @_fact("static")
+    def custom_import_errors(self):
+        """``custom_imports`` module -> why it does not import (``ErrorInfo``), or None when it does.
+        Importing is executing: unavailable under ``--no-exec``."""
+
+    # ------------------------------------------------------------------ build
+    @_fact("build")
+    def model(self):
+        """The model as training runs it: built on the CPU, SyncBN reverted, ``init_weights()``
+        with local pretrained sources only, freeze hooks applied, then ``model.train()``."""
+
+    @_fact("build")
+    def build_error(self):
+        """Why the model did not build (an ``ErrorInfo``), or None."""
+
+    @_fact("build")
+    def build_report(self):
+        """``BuildReport``: what building did besides the model: pretrained inits resolved or
+        dropped, the ``init_weights()`` error, modules in eval mode after the build and after
+        the freeze hooks, the freeze hooks applied, the counts capped for the synthetic input."""
+
+    @_fact("build")
+    def params(self):
+        """``ParamInfo`` (name, numel, requires_grad, shape) of every parameter after ``train()``."""
+
+    @_fact("build")
+    def freeze_intents(self):
+        """``FreezeIntent`` per module something says must not train, with the source that says so."""
+
+    @_fact("build")
+    def norm_layers(self):
+        """Every normalization layer with running statistics -> whether it is in train mode."""
+
+    # ------------------------------------------------------------------ checkpoint
+    @_fact("checkpoint")
+    def checkpoint(self):
+        """``CheckpointView``: what ``load_from`` holds (read without running pickled code),
+        matched against the model's state_dict."""
+
+    # ------------------------------------------------------------------ optimizer
+    @_fact("optimizer")
+    def optim_wrapper(self):
+        """The config's own ``optim_wrapper`` built over the model."""
+
+    @_fact("optimizer")
+    def param_lr(self):
+        """Parameter name -> ``{"lr", "weight_decay", "groups"}`` as the optimizer holds them."""
+
+    # ------------------------------------------------------------------ forward
+    @_fact("forward")
+    def input_size(self):
+        """(H, W) of the synthetic input the passes ran at."""
+
+    @_fact("forward")
+    def predict_result(self):
+        """Predict on the synthetic batch (complete metainfo, the model's own preprocessor)."""
+
+    @_fact("forward")
+    def loss_result(self):
+        """``LossResult``: the loss dict, its total with the graph, the logged values, BN stats before."""
+
+    @_fact("forward")
+    def modules_called(self):
+        """Names of the modules predict or the loss executed."""
+
+    @_fact("forward")
+    def pipeline_probe(self):
+        """``PipelineProbe``: the config's own test pipeline run on a synthetic image."""
+
+    @_fact("forward")
+    def pipeline_predict(self):
+        """``PredictOutcome``: predict on exactly what the test pipeline packed."""
+
+    # ------------------------------------------------------------------ train
+    @_fact("train")
+    def step_result(self):
+        """``StepResult``: parameters without or with all-zero gradients after backward, and the
+        BatchNorm running-statistics movement over one optimizer step."""
+
+
+FACT_TIERS: dict[str, str] = {name: member.fget.tier for name, member in vars(AuditFacts).items()
+                              if isinstance(member, property) and hasattr(member.fget, "tier")}
+ALWAYS_READABLE = ("config_path", "display_path", "base_dir", "no_exec", "max_tier", "selected_codes", "known_codes",
+                   "errors", "config_value")

@@ -1,0 +1,140 @@
+"""The worker side of ``--jobs``/``--timeout``/``--max-memory``: a process that audits the
+configs it receives one at a time, under the per-config limits, and sends each result back
+as JSON. Its state is reset per config (working directory, environment, ``sys.path``)."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from ..errors import AuditTimeout
+from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
+from .options import Task
+
+
+def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
+    """Runs in the worker process: audit configs received on ``conn`` until told to stop."""
+    os.setpgrp()  # its own process group: Ctrl-C reaches the supervisor only, kills reach the whole group
+    _exit_with_parent(parent_pid)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)  # configs that print must not corrupt a report written to stdout
+    if not keep_stderr:
+        os.dup2(devnull, 2)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.dont_write_bytecode = True
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, threads))
+    except Exception:  # noqa: BLE001 - torch absent: the audits will say so
+        pass
+    from .. import pipeline  # noqa: F401 - paid once, before the first config
+
+    conn.send(("ready", os.getpid()))
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        conn.send(("start", task.index, rss_bytes(os.getpid())))
+        result = _run_task(task)
+        conn.send(("done", task.index, result.to_json()))
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A supervisor killed without cleanup (SIGKILL, SIGTERM) must not leave workers auditing
+    for nobody: end this worker, and anything the audited code started, when it is gone."""
+    import threading
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                try:
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                finally:
+                    os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="detaudit-supervisor-watch", daemon=True).start()
+
+
+def _run_task(task: Task):
+    import resource
+
+    from ..pipeline import audit_one
+
+    holder: dict = {}
+    options = task.options
+    saved_limit = resource.getrlimit(resource.RLIMIT_AS)
+    try:
+        os.chdir(task.cwd)
+        os.environ.clear()
+        os.environ.update(task.environ)
+        sys.path[:] = task.sys_path
+        if options.max_memory:
+            vm = vm_bytes(os.getpid())
+            hard = saved_limit[1]
+            soft = vm + options.max_memory
+            if hard != resource.RLIM_INFINITY:
+                soft = min(soft, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if options.timeout:
+            def on_alarm(signum, frame):
+                ctx = holder.get("ctx")
+                if ctx is not None and ctx.cancelled is None:
+                    ctx.cancelled = f"the audit was stopped at --timeout {options.timeout:g} s"
+                    ctx.interruption = {"timeout": options.timeout}
+                raise AuditTimeout(f"no result within {options.timeout:g} s (--timeout)")
+
+            signal.signal(signal.SIGALRM, on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, options.timeout)
+        return audit_one(task.config, task.settings, options, expect_frozen_source=task.expect_frozen_source,
+                         on_context=lambda ctx: holder.__setitem__("ctx", ctx))
+    except BaseException as exc:  # noqa: BLE001 - whatever happens, the supervisor gets a result
+        if isinstance(exc, AuditTimeout):
+            return failure_result(task.display, task.settings, TIMEOUT_CODE,
+                                  f"the audit did not finish within --timeout {options.timeout:g} s",
+                                  {"timeout_s": options.timeout, "stopped": "inside the worker"},
+                                  "look for a loop or a blocking call in the config's code, or raise --timeout")
+        if isinstance(exc, MemoryError):
+            return failure_result(task.display, task.settings, MEMORY_CODE, memory_message(options.max_memory, None),
+                                  {"limit_bytes": options.max_memory}, MEMORY_FIX)
+        result = failure_result(task.display, task.settings, CRASH_CODE,
+                                f"the audit stopped with {type(exc).__name__}: {exc}",
+                                {"exception": type(exc).__name__}, "run with --debug and report this")
+        result.internal_errors.append(f"audit raised {type(exc).__name__}: {exc}")
+        return result
+    finally:
+        if options.timeout:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, saved_limit)
+        except (ValueError, OSError):
+            pass
+
+
+def statm(pid: int) -> tuple[int, int]:
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            size, resident = fh.read().split()[:2]
+        page = os.sysconf("SC_PAGE_SIZE")
+        return int(size) * page, int(resident) * page
+    except (OSError, ValueError):
+        return 0, 0
+
+
+def vm_bytes(pid: int) -> int:
+    return statm(pid)[0]
+
+
+def rss_bytes(pid: int) -> int:
+    return statm(pid)[1]

@@ -1,1 +1,0 @@
-_base_ = ['../../rules/fixtures/_base_/no_such_base.py']
