@@ -3,13 +3,8 @@ import re
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import type_name, walk_dicts
+from detaudit.rule.config import locate_build_failure, type_name
 from detaudit.rule.packages import build_error_package
-
-NOT_REGISTERED = re.compile(r"'?([\w.]+) is not in the ([\w:]+) registry")
-CLASS_IN_MSG = re.compile(r"class `(\w+)` in ([\w./\\-]+)")
-UNEXPECTED = re.compile(r"unexpected keyword argument '(\w+)'")
-MISSING = re.compile(r"missing \d+ required (?:positional|keyword-only) arguments?: (.+)$", re.M)
 
 
 def _defining_module(type_name: str, root: Path, limit: int = 3000) -> str | None:
@@ -72,39 +67,29 @@ def model_build_error(ctx):
     cfg_model = ctx.cfg.get("model", None)
     message = err.message
     evidence = {"exception": err.type, "detail": message.splitlines()[0] if message else ""}
-    m = NOT_REGISTERED.search(message)
-    if m:
-        name, registry = m.group(1), m.group(2)
-        key = next((p for p, d in walk_dicts(cfg_model, "model") if type_name(d.get("type")) == name), "model")
-        module = _defining_module(name, ctx.base_dir)
+    where = locate_build_failure(message, cfg_model, "model")
+    if where.kind == "unregistered":
+        name, registry = where.argument, where.registry
+        module = _defining_module(type_name(name), ctx.base_dir)
         hint = (f"add custom_imports=dict(imports=['{module}'], allow_failed_imports=False)" if module
                 else "register the class (@MODELS.register_module()) and import its module through custom_imports")
         yield Violation(message=f"type '{name}' is not registered in the {registry} registry",
-                        key_path=f"{key}.type", evidence=dict(evidence, type=name, registry=registry,
-                                                             defining_module=module), fix=hint)
+                        key_path=where.key_path,
+                        evidence=dict(evidence, type=name, registry=registry, defining_module=module), fix=hint)
         return
-    cls = CLASS_IN_MSG.search(message)
-    cls_name = cls.group(1) if cls else None
-    candidates = [(p, d) for p, d in walk_dicts(cfg_model, "model")
-                  if cls_name is None or type_name(d.get("type")) == cls_name]
-    m = UNEXPECTED.search(message)
-    if m:
-        arg = m.group(1)
-        key = next((f"{p}.{arg}" for p, d in candidates if arg in d), None)
+    cls_name = where.cls
+    if where.kind == "unexpected-argument":
+        arg = where.argument
         yield Violation(message=f"{cls_name or 'a module'} does not take the argument '{arg}'",
-                        key_path=key or (candidates[0][0] if cls_name and candidates else "model"),
-                        evidence=dict(evidence, argument=arg, cls=cls_name),
+                        key_path=where.key_path, evidence=dict(evidence, argument=arg, cls=cls_name),
                         fix=f"remove '{arg}' or rename it to an argument {cls_name or 'the class'} accepts")
         return
-    m = MISSING.search(message)
-    if m:
-        args = re.findall(r"'(\w+)'", m.group(1))
-        key = candidates[0][0] if cls_name and candidates else "model"
+    if where.kind == "missing-argument":
+        args = where.missing
         yield Violation(message=f"{cls_name or 'a module'} is missing required argument(s): {', '.join(args)}",
-                        key_path=key, evidence=dict(evidence, missing=args, cls=cls_name),
-                        fix=f"set {', '.join(args)} under {key}")
+                        key_path=where.key_path, evidence=dict(evidence, missing=args, cls=cls_name),
+                        fix=f"set {', '.join(args)} under {where.key_path}")
         return
-    key = candidates[0][0] if cls_name and candidates else "model"
-    yield Violation(message=f"model failed to build: {err.short()}", key_path=key,
+    yield Violation(message=f"model failed to build: {err.short()}", key_path=where.key_path,
                     evidence=dict(evidence, cls=cls_name),
                     fix="run with --debug for the full traceback")

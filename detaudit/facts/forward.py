@@ -60,10 +60,11 @@ def batch_size(cfg, training: bool) -> int:
     return MAX_BATCH
 
 
-def _batch(ctx, training: bool, size):
+def synthetic_batch(ctx, training: bool, size=None):
+    """The synthetic batch for the loss (``training``) or predict, at ``size`` (default: the settled size)."""
     from .synthetic import make_batch
 
-    return make_batch(ctx.cfg, ctx.model, size, batch_size(ctx.cfg, training), training=training)
+    return make_batch(ctx.cfg, ctx.model, size or ctx.input_size, batch_size(ctx.cfg, training), training=training)
 
 
 def run_pass(ctx, kind: str, run):
@@ -129,7 +130,7 @@ def predict_result(ctx):
     model = ctx.model
 
     def run(size):
-        data = _batch(ctx, training=False, size=size)
+        data = synthetic_batch(ctx, training=False, size=size)
         model.eval()
         try:
             with torch.no_grad():
@@ -156,7 +157,7 @@ def loss_result(ctx) -> LossResult:
                          for n, m in model.named_modules()
                          if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None})
         torch.manual_seed(0)
-        data = _batch(ctx, training=True, size=size)
+        data = synthetic_batch(ctx, training=True, size=size)
         losses = model(**data, mode="loss")
         total, log_vars = model.parse_losses(losses)
         return losses, total, log_vars

@@ -26,8 +26,27 @@ def optim_wrapper(ctx):
         with quiet():
             return build_optim_wrapper(model, ow_cfg)
     except Exception as exc:  # noqa: BLE001
-        ctx.errors["optimizer"] = ErrorInfo.from_exception(exc)
-        raise FactUnavailable("optim_wrapper", f"optim_wrapper failed to build: {ctx.errors['optimizer'].short()}")
+        info = ErrorInfo.from_exception(exc)
+        unknown = _unregistered_optimizer(ow_cfg)
+        if unknown:  # mmengine's constructor fails later, on inspect.signature(None)
+            info.message = f"{unknown} is not in the optimizer registry"
+        ctx.errors["optimizer"] = info
+        raise FactUnavailable("optim_wrapper", f"optim_wrapper failed to build: {info.short()}")
+
+
+def _unregistered_optimizer(ow_cfg) -> str | None:
+    """The optimizer ``type`` no registry resolves, if that is the failure."""
+    optimizer = ow_cfg.get("optimizer", None) if hasattr(ow_cfg, "get") else None
+    name = optimizer.get("type", None) if hasattr(optimizer, "get") else None
+    if not isinstance(name, str):
+        return None
+    from mmengine.registry import OPTIMIZERS
+
+    try:
+        with OPTIMIZERS.switch_scope_and_registry(None) as registry:
+            return None if registry.get(name) is not None else name
+    except Exception:  # noqa: BLE001 - a scope that does not resolve: not this failure
+        return None
 
 
 def param_lr(ctx) -> dict[str, dict]:

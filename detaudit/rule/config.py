@@ -2,6 +2,8 @@
 wrappers, test pipelines, heads that carry a class count."""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 DATALOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
@@ -138,3 +140,46 @@ def module_key(ctx, module_path: str) -> str:
             return key
         parts.pop()
     return "model"
+
+
+# What mmengine's registry says when building a config dict fails.
+NOT_REGISTERED = re.compile(r"'?([\w.]+) is not in the ([\w:]+) registry")
+CLASS_IN_MESSAGE = re.compile(r"class `(\w+)` in ([\w./\\-]+)")
+INIT_IN_MESSAGE = re.compile(r"\b(\w+)\.__init__\(\)")
+UNEXPECTED_ARGUMENT = re.compile(r"unexpected keyword argument '(\w+)'")
+MISSING_ARGUMENTS = re.compile(r"missing \d+ required (?:positional|keyword-only) arguments?: (.+)$", re.M)
+
+
+@dataclass
+class BuildFailure:
+    """Where in a config a build error points: the key path to edit and what is wrong there."""
+
+    key_path: str
+    kind: str                     # "unregistered", "unexpected-argument", "missing-argument" or "other"
+    cls: str | None = None        # the class whose constructor failed, when the message names it
+    argument: str | None = None   # the unexpected argument, or the unregistered type
+    missing: list[str] = field(default_factory=list)
+    registry: str | None = None
+
+
+def locate_build_failure(message: str, node: Any, path: str) -> BuildFailure:
+    """The key under ``node`` (a config subtree at ``path``) that a registry build error names: the
+    ``type`` no registry knows, the argument the class does not take, or the dict missing one."""
+    m = NOT_REGISTERED.search(message)
+    if m:
+        name = m.group(1)
+        key = next((p for p, d in walk_dicts(node, path) if type_name(d.get("type")) == type_name(name)), None)
+        return BuildFailure(f"{key or path}.type", "unregistered", argument=name, registry=m.group(2))
+    cls = CLASS_IN_MESSAGE.search(message) or INIT_IN_MESSAGE.search(message)
+    cls_name = cls.group(1) if cls else None
+    candidates = [p_d for p_d in walk_dicts(node, path) if cls_name is None or node_type(p_d[1]) == cls_name]
+    first = candidates[0][0] if cls_name and candidates else path
+    m = UNEXPECTED_ARGUMENT.search(message)
+    if m:
+        arg = m.group(1)
+        key = next((f"{p}.{arg}" for p, d in candidates if arg in d), None)
+        return BuildFailure(key or first, "unexpected-argument", cls=cls_name, argument=arg)
+    m = MISSING_ARGUMENTS.search(message)
+    if m:
+        return BuildFailure(first, "missing-argument", cls=cls_name, missing=re.findall(r"'(\w+)'", m.group(1)))
+    return BuildFailure(first, "other", cls=cls_name)

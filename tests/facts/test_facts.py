@@ -5,6 +5,7 @@ import pytest
 
 import detaudit
 from audit_helpers import ROOT
+from detaudit.facts.forward import batch_size, synthetic_batch
 
 TINY = ROOT / "tests/fixtures/rules/_base_/tiny_frcnn.py"
 
@@ -102,7 +103,7 @@ def test_synthetic_batch_has_complete_metainfo_after_the_preprocessor():
     from detaudit.facts.context import AuditContext
 
     ctx = AuditContext(str(TINY), input_size=(64, 96))
-    data = ctx._batch(training=True)
+    data = synthetic_batch(ctx, training=True)
     assert tuple(data["inputs"].shape) == (2, 3, 64, 96)
     for sample in data["data_samples"]:
         meta = sample.metainfo
@@ -185,7 +186,7 @@ def test_passes_use_the_config_loaders_batch_size_capped_at_two(train_bs, test_b
     if test_bs is None:  # no test or val loader at all: the default
         for name in ("test_dataloader", "val_dataloader"):
             ctx.cfg.pop(name, None)
-    assert (ctx.batch_size(training=True), ctx.batch_size(training=False)) == expected
+    assert (batch_size(ctx.cfg, training=True), batch_size(ctx.cfg, training=False)) == expected
     assert len(ctx.predict_result) == expected[1]
     assert ctx.loss_result.values  # the loss ran at the training batch size
 

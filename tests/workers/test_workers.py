@@ -97,7 +97,7 @@ def test_timeouts_soft_and_hard_then_the_next_config_runs(tmp_path):
 
 
 def test_a_hang_in_the_forward_keeps_the_findings_of_earlier_steps():
-    config = ROOT / "tests" / "hostile" / "configs" / "hang_in_loss.py"
+    config = ROOT / "tests" / "fixtures" / "hostile" / "hang_in_loss.py"
     settings = Settings(tier="forward")
     results = list(audit_many([(str(config), settings, "--expect-frozen")], RunOptions(timeout=10,
                                                                                       input_size=(64, 96)), jobs=1))
