@@ -10,7 +10,7 @@ from .workers.options import RunOptions
 
 def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="train",
           cfg_options=None, severity=None, fail_on="error", input_size=None, debug=False,
-          expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None) -> Report:
+          expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None, data="auto") -> Report:
     """``no_exec`` reads the config without running its code; ``timeout`` (seconds) and
     ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/workers)."""
     settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []),
@@ -18,7 +18,7 @@ def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen
                         expect_frozen=list(expect_frozen), severity=dict(severity or {}))
     options = RunOptions(cfg_options=dict(cfg_options or {}), input_size=input_size, debug=debug,
                          no_exec=no_exec, timeout=timeout, max_memory=max_memory,
-                         expect_frozen_source=expect_frozen_source)
+                         expect_frozen_source=expect_frozen_source, data=data)
     if options.needs_worker:
         from .workers.supervisor import run_isolated
 

@@ -84,7 +84,7 @@ def run_rules(ctx: AuditContext, plan: Plan, *, severity_overrides: dict[str, st
 
 
 _FAILED_BY = {"static": ("load",), "build": ("build",), "checkpoint": ("checkpoint",),
-              "optimizer": ("optimizer",), "forward": ("predict", "loss"), "train": ("step",)}
+              "optimizer": ("optimizer",), "forward": ("predict", "loss"), "train": ("step",), "run": ("run",)}
 
 
 def tier_status(ctx: AuditContext) -> dict[str, str]:
@@ -101,6 +101,9 @@ def tier_status(ctx: AuditContext) -> dict[str, str]:
             continue
         if tier in ("forward", "train") and ctx.input_unsupported:
             out[tier] = "skipped"  # a video model: the synthetic batch cannot stand for its input
+            continue
+        if tier == "run" and (ctx.run_skipped or not ctx.has("run_result")):
+            out[tier] = "skipped"  # no data for the train loader, or the optimizer does not build
             continue
         if any(k in ctx.errors for k in _FAILED_BY[tier]):
             out[tier] = "failed"

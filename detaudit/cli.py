@@ -49,6 +49,9 @@ def _check_parser() -> argparse.ArgumentParser:
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
     run.add_argument("--input-size", type=_size, metavar="HxW", help="synthetic image size (default: derived)")
+    run.add_argument("--data", choices=("auto", "synthetic", "real"), default="auto",
+                     help="the run tier's data: the configured data when it is on this machine (auto), a tiny "
+                          "synthetic copy in the dataset's own format (synthetic), or only the configured data (real)")
     scale = p.add_argument_group("many and untrusted configs")
     scale.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                        help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
@@ -227,7 +230,7 @@ def cmd_check(argv: list[str]) -> int:
                                                                      cli_expect_frozen=bool(args.expect_frozen))
         items.append((str(path), config_settings, frozen_source))
     # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
-    options = RunOptions(cfg_options=cfg_options, input_size=args.input_size, debug=args.debug,
+    options = RunOptions(cfg_options=cfg_options, input_size=args.input_size, debug=args.debug, data=args.data,
                          no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
     report.audits.extend(run_audits(items, options, jobs=args.jobs, show_progress=sys.stderr.isatty()))
     if args.write_baseline:

@@ -30,7 +30,7 @@ def audit_one(config, settings: Settings, options: RunOptions | None = None, *,
     ctx = AuditContext(config, cfg_options=options.cfg_options, expect_frozen=settings.expect_frozen,
                        expect_frozen_source=expect_frozen_source, input_size=options.input_size, tier=settings.tier,
                        no_exec=options.no_exec, selected_codes=[r.code for r in rules],
-                       known_codes=all_rules().keys())
+                       known_codes=all_rules().keys(), data_mode=options.data)
     plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
     if on_context is not None:
         on_context(ctx)  # the worker keeps it to stop the audit at --timeout

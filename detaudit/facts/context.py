@@ -63,7 +63,7 @@ class AuditContext:
     def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
                  expect_frozen_source: str = "--expect-frozen", input_size=None,
                  tier: str = "train", base_dir: str | os.PathLike | None = None, no_exec: bool = False,
-                 selected_codes=frozenset(), known_codes=frozenset()):
+                 selected_codes=frozenset(), known_codes=frozenset(), data_mode: str = "auto"):
         from .forward import large_allocations_to_mmap
 
         self.config_arg = config
@@ -77,6 +77,8 @@ class AuditContext:
         self.no_exec = bool(no_exec)  # the config is read as data (load/static_reader.py), nothing deeper
         self.selected_codes = frozenset(selected_codes)
         self.known_codes = frozenset(known_codes)  # every code a rule pack registers
+        self.data_mode = data_mode  # the run tier's data: synthetic, real, or auto (real when it is here)
+        self.run_skipped: str | None = None        # why the run tier did not run, if it did not
         self.timings: dict[str, float] = {}
         self.errors: dict[str, ErrorInfo] = {}
         self._facts: dict[str, Any] = {}
@@ -337,6 +339,24 @@ class AuditContext:
         from .step import step_result
 
         return step_result(self)
+
+    # ------------------------------------------------------------------ run
+    @fact("run")
+    def run_result(self):
+        from .run.runner import dry_run
+
+        self.model  # the run uses the model the build tier built
+        try:
+            result = dry_run(self)
+        except Exception as exc:  # noqa: BLE001 - the run could not even be set up: DA700 reports it
+            self.errors["run"] = ErrorInfo.from_exception(exc)
+            raise FactUnavailable("run_result", f"the run could not be set up (DA700): {self.errors['run'].short()}")
+        stage = result.stages.get("run", "")
+        if stage.startswith("skipped"):
+            self.run_skipped = stage[len("skipped: "):]
+        if result.failures:
+            self.errors["run"] = result.failures[0].error
+        return result
 
     def release(self) -> None:
         """Drop the model, graph and optimizer so that auditing many configs keeps memory flat."""

@@ -14,7 +14,7 @@ from .result import jsonable
 if TYPE_CHECKING:
     from .result import AuditResult
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Report:
 
 
 def audit_to_dict(a) -> dict[str, Any]:
-    return {
+    out = {
         "config": a.config,
         "status": a.status,
         "tiers": a.tiers,
@@ -68,3 +68,6 @@ def audit_to_dict(a) -> dict[str, Any]:
         "losses": a.losses,
         "timings_s": a.timings,
     }
+    if a.run is not None:
+        out["run"] = a.run
+    return out

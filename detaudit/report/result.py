@@ -26,6 +26,7 @@ class AuditResult:
     model: dict | None = None
     optimizer: dict | None = None
     losses: dict[str, float | None] | None = None
+    run: dict | None = None                                # the run tier's summary, when it ran
     timings: dict[str, float] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
 

@@ -10,7 +10,7 @@ from ..errors import FactUnavailable
 
 def tables(ctx) -> dict[str, Any]:
     return {"model": _summary(model_summary, ctx), "optimizer": _summary(optimizer_summary, ctx),
-            "losses": _summary(loss_summary, ctx)}
+            "losses": _summary(loss_summary, ctx), "run": _summary(run_summary, ctx)}
 
 
 def _summary(fn, ctx):
@@ -82,3 +82,10 @@ def loss_summary(ctx) -> dict[str, float] | None:
     import math
 
     return {k: round(v, 6) if math.isfinite(v) else None for k, v in ctx.loss_result.values.items()}
+
+
+def run_summary(ctx) -> dict[str, Any] | None:
+    """What the run tier did: stages, the data it read, metric names, what it changed."""
+    if not ctx.has("run_result"):
+        return None
+    return ctx.run_result.summary()

@@ -12,7 +12,8 @@ and ``config_value()``.
 Tiers, cheapest first: ``static`` (the config read), ``build`` (the model built on the CPU),
 ``checkpoint`` (``load_from`` read), ``optimizer`` (the config's ``optim_wrapper`` built),
 ``forward`` (predict and loss on a synthetic batch), ``train`` (one backward and optimizer
-step).
+step), ``run`` (mmengine's real Runner on a private copy of the config: what training builds
+around the model, run once).
 """
 from __future__ import annotations
 
@@ -22,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 if TYPE_CHECKING:
     from ..errors import ErrorInfo
 
-TIERS = ("static", "build", "checkpoint", "optimizer", "forward", "train")
+TIERS = ("static", "build", "checkpoint", "optimizer", "forward", "train", "run")
 # What ``--tier`` accepts, and the deepest internal tier each one includes.
-CLI_TIERS = {"static": "static", "build": "optimizer", "forward": "forward", "train": "train"}
+CLI_TIERS = {"static": "static", "build": "optimizer", "forward": "forward", "train": "train", "run": "run"}
 
 
 def tier_rank(tier: str) -> int:
@@ -160,6 +161,14 @@ class AuditFacts(Protocol):
     def step_result(self):
         """``StepResult``: parameters without or with all-zero gradients after backward, and the
         BatchNorm running-statistics movement over one optimizer step."""
+
+    # ------------------------------------------------------------------ run
+    @_fact("run")
+    def run_result(self):
+        """``RunResult``: the dry run of mmengine's Runner on a private copy of the config (two
+        training iterations, validation, test, checkpoint, resume): each component that failed,
+        with the key to edit (``failures``), the metrics each evaluator produced, what the run
+        changed to be small and private (``changes``), and the data it read (``data``)."""
 
 
 FACT_TIERS: dict[str, str] = {name: member.fget.tier for name, member in vars(AuditFacts).items()

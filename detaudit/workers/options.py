@@ -17,6 +17,7 @@ class RunOptions:
     timeout: float | None = None        # seconds per config
     max_memory: int | None = None       # bytes one audit may add to its worker
     expect_frozen_source: str = "--expect-frozen"
+    data: str = "auto"                  # the run tier's data: auto, synthetic or real
 
     @property
     def needs_worker(self) -> bool:

@@ -2,7 +2,8 @@
 makes it fire and one that keeps it quiet (and where it really ran, not skipped).
 
 Fixtures live in ``fixtures/<CODE>/fires*.py`` and ``quiet*.py``. A fixture may carry:
-``# fixture-args: <detaudit options>`` and ``# fixture-expect: <substring of a message>``.
+``# fixture-args: <detaudit options>``, ``# fixture-expect: <substring of a message>`` and
+``# fixture-env: NAME=VALUE`` (the environment training would run in).
 """
 from __future__ import annotations
 
@@ -42,11 +43,15 @@ def audit_fixture(code: str, path: Path, monkeypatch, request=None):
             line = request.getfixturevalue("generated_files").expand(line)
         args += shlex.split(line)
     ns = _check_parser().parse_args([str(path)] + args)  # path first: --cfg-options takes several values
+    for line in _directives(path, "env"):
+        name, _, value = line.partition("=")
+        monkeypatch.setenv(name.strip(), value.strip())
     monkeypatch.chdir(path.parent)  # relative paths in fixtures resolve next to them
     monkeypatch.syspath_prepend(str(path.parent))  # fixture-local custom_imports, as with PYTHONPATH=.
     report = audit(str(path), select=[code], expect_frozen=ns.expect_frozen, tier=ns.tier,
                    cfg_options=parse_cfg_options(ns.cfg_options), input_size=ns.input_size or (64, 96),
-                   no_exec=ns.no_exec, timeout=ns.timeout, max_memory=ns.max_memory)  # worker when limits given
+                   no_exec=ns.no_exec, timeout=ns.timeout, max_memory=ns.max_memory,  # worker when limits given
+                   data=ns.data)
     return report.audits[0]
 
 

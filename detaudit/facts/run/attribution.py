@@ -1,0 +1,163 @@
+"""Which component an exception raised inside the Runner came from, and the key to edit.
+
+The traceback is read innermost first: a frame running a method of a hook names the hook
+and the stage it was in (``after_val_epoch``); of a transform, the pipeline and the step;
+of a metric or evaluator, the evaluator; of a parameter scheduler, the scheduler; of the
+model, the iteration that failed and the deepest module; of a visualizer or its backend, the
+visualizer. The objects are matched to the config keys that built them by identity.
+"""
+from __future__ import annotations
+
+from ...errors import ErrorInfo
+from .components import (CHECKPOINT, DATALOADER, EVALUATOR, HOOK, ITERATION, LOOP, PIPELINE, RUN, SAVE_BEST,
+                         SCHEDULER, VISUALIZER, RunFailure)
+
+
+class KeyIndex:
+    """Objects the Runner built -> the config key that built them."""
+
+    def __init__(self):
+        self.keys: dict[int, tuple[str, str, dict]] = {}   # id -> (component, key, detail)
+
+    def add(self, obj, component: str, key: str, **detail) -> None:
+        self.keys[id(obj)] = (component, key, detail)
+
+    def index_runner(self, runner, cfg) -> None:
+        """Hooks by their config entry, transforms by pipeline and step, schedulers by index."""
+        from ...rule.config import is_mapping, node_type
+
+        defaults = cfg.get("default_hooks", None) or {}
+        customs = list(cfg.get("custom_hooks", None) or [])
+        used = set()
+        for hook in runner.hooks:
+            name = type(hook).__name__
+            key = next((f"default_hooks.{k}" for k, v in defaults.items()
+                        if is_mapping(v) and node_type(v) == name and f"default_hooks.{k}" not in used), None)
+            if key is None:
+                key = next((f"custom_hooks.{i}" for i, v in enumerate(customs)
+                            if is_mapping(v) and node_type(v) == name and f"custom_hooks.{i}" not in used), None)
+            if key is not None:
+                used.add(key)
+                self.add(hook, HOOK, key, hook=name)
+        for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+            loader = getattr(runner, f"_{name}", None)
+            if loader is not None and not isinstance(loader, dict):
+                self.index_dataset(getattr(loader, "dataset", None), f"{name}.dataset", cfg)
+        schedulers = runner.param_schedulers
+        if isinstance(schedulers, list):
+            for i, s in enumerate(schedulers):
+                self.add(s, SCHEDULER, f"param_scheduler.{i}", scheduler=type(s).__name__)
+
+    def index_dataset(self, dataset, path: str, cfg, depth: int = 0) -> None:
+        if dataset is None or depth > 8:
+            return
+        inner = getattr(dataset, "dataset", None) or getattr(dataset, "_dataset", None)
+        if type(dataset).__name__ == "_SlicedDataset" and inner is not None:  # num_batch_per_epoch
+            self.index_dataset(inner, path, cfg, depth + 1)
+            return
+        datasets = getattr(dataset, "datasets", None)
+        if isinstance(datasets, (list, tuple)):
+            for i, d in enumerate(datasets):
+                self.index_dataset(d, f"{path}.datasets.{i}", cfg, depth + 1)
+        elif inner is not None and hasattr(inner, "__getitem__"):
+            self.index_dataset(inner, f"{path}.dataset", cfg, depth + 1)
+        pipeline = getattr(dataset, "pipeline", None)
+        for i, transform in enumerate(getattr(pipeline, "transforms", None) or []):
+            self.add(transform, PIPELINE, f"{path}.pipeline.{i}", step=i, transform=type(transform).__name__,
+                     pipeline=f"{path}.pipeline")
+
+
+# The Runner's build methods, and the component and config key each builds.
+RUNNER_BUILDS = {
+    "build_train_loop": (LOOP, "train_cfg"), "build_val_loop": (LOOP, "val_cfg"), "build_test_loop": (LOOP, "test_cfg"),
+    "build_dataloader": (DATALOADER, None), "build_evaluator": (EVALUATOR, None),
+    "build_param_scheduler": (SCHEDULER, "param_scheduler"), "build_visualizer": (VISUALIZER, "visualizer"),
+    "register_hooks": (HOOK, None), "register_custom_hooks": (HOOK, "custom_hooks"),
+    "register_default_hooks": (HOOK, "default_hooks"),
+}
+LOADER_OF_STAGE = {"build_train_loop": "train_dataloader", "build_val_loop": "val_dataloader",
+                   "build_test_loop": "test_dataloader"}
+
+
+def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dict[int, str],
+              evaluator_key: str | None, cfg=None) -> RunFailure:
+    """The failure an exception stands for. ``stage``: train, val, test, checkpoint, resume."""
+    from torch import nn
+
+    info = ErrorInfo.from_exception(exc)
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    built = _runner_build(frames, info, cfg, stage)
+    if built is not None:
+        return built
+    deepest_module = None
+    for frame in reversed(frames):  # innermost first
+        owner = frame.f_locals.get("self")
+        if owner is None:
+            continue
+        known = index.keys.get(id(owner))
+        if known is not None:
+            component, key, detail = known
+            if component == HOOK:
+                hook_stage = frame.f_code.co_name
+                if detail.get("hook") == "CheckpointHook" and isinstance(exc, KeyError) and "best" in hook_stage:
+                    return RunFailure(SAVE_BEST, f"{key}.save_best", stage, info, dict(detail, stage=hook_stage))
+                if detail.get("hook") == "CheckpointHook":
+                    return RunFailure(CHECKPOINT, key, stage, info, dict(detail, stage=hook_stage))
+                return RunFailure(HOOK, key, stage, info, dict(detail, stage=hook_stage))
+            return RunFailure(component, key, stage, info, dict(detail))
+        kind = _kind(owner)
+        if kind == "metric" and evaluator_key:
+            return RunFailure(EVALUATOR, evaluator_key, stage, info, {"metric": type(owner).__name__})
+        if kind == "visualizer":
+            return RunFailure(VISUALIZER, "visualizer", stage, info, {"object": type(owner).__name__})
+        if kind == "loop":
+            loop_key = {"train": "train_cfg", "val": "val_cfg", "test": "test_cfg"}.get(stage, "train_cfg")
+            if deepest_module is None and not _called_model(frames, module_names):
+                return RunFailure(LOOP, loop_key, stage, info, {"loop": type(owner).__name__})
+        if isinstance(owner, nn.Module) and deepest_module is None:
+            deepest_module = module_names.get(id(owner))
+    if deepest_module is not None or _called_model(frames, module_names):
+        return RunFailure(ITERATION, "model", stage, info, {"module": deepest_module})
+    return RunFailure(RUN, "", stage, info, {})
+
+
+def _runner_build(frames, info: ErrorInfo, cfg, stage: str) -> RunFailure | None:
+    """A failure inside one of the Runner's build methods: the component it was building, at
+    the key of that component (refined to the argument the message names)."""
+    from ...rule.config import locate_build_failure
+
+    names = [f.f_code.co_name for f in frames if type(f.f_locals.get("self")).__name__ == "Runner"]
+    name = next((n for n in reversed(names) if n in RUNNER_BUILDS), None)
+    if name is None:
+        return None
+    component, key = RUNNER_BUILDS[name]
+    if key is None:  # which loader or evaluator: the innermost build_*_loop on the way says
+        loop = next((n for n in reversed(names) if n in LOADER_OF_STAGE), None)
+        loader = LOADER_OF_STAGE.get(loop, "train_dataloader")
+        key = loader if component == DATALOADER else loader.replace("dataloader", "evaluator")
+        if component == HOOK:
+            key = "custom_hooks"
+    node = cfg.get(key, None) if cfg is not None and "." not in key else None
+    where = locate_build_failure(info.message, node, key) if node is not None else None
+    detail = {"argument": where.argument} if where is not None and where.argument else {}
+    return RunFailure(component, where.key_path if where is not None else key, "build" if stage != "resume" else stage,
+                      info, detail)
+
+
+def _called_model(frames, module_names) -> bool:
+    return any(id(f.f_locals.get("self")) in module_names for f in frames if f.f_locals.get("self") is not None)
+
+
+def _kind(owner) -> str | None:
+    names = {c.__name__ for c in type(owner).__mro__}
+    if names & {"BaseMetric", "Evaluator"}:
+        return "metric"
+    if names & {"Visualizer", "BaseVisBackend"}:
+        return "visualizer"
+    if "BaseLoop" in names:
+        return "loop"
+    return None

@@ -1,0 +1,355 @@
+"""The run tier: mmengine's real Runner on a private copy of the config, once, small and fast.
+
+The config's own loops, hooks, schedulers, optim wrapper, visualizer, log processor,
+evaluators, dataloaders, samplers, collate functions, dataset wrappers and pipelines run on
+data in the dataset's own format (synthetic, or the first samples of the real data when it
+is on this machine): two training iterations, one validation pass with the real evaluator,
+the test loop, a checkpoint written by the config's own CheckpointHook, then a fresh Runner
+resuming from it for one more iteration. The model is the one the build tier built (its
+weights are not the point). Everything is written into a temporary folder that is removed;
+network access stays blocked. Each failure is attributed to the component and key that
+caused it (:mod:`.components`, :mod:`.attribution`).
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...errors import ErrorInfo
+from .components import (CHECKPOINT, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator, check_hooks,
+                         check_schedulers, check_visualizer)
+from .private_config import LOADERS, PrivateConfig, RunChange
+
+WEIGHTS_ONLY_HINT = "Weights only load failed"
+
+
+@dataclass
+class RunResult:
+    failures: list[RunFailure] = field(default_factory=list)
+    stages: dict[str, str] = field(default_factory=dict)        # stage -> ok | failed | skipped: reason
+    data: dict[str, dict] = field(default_factory=dict)         # dataset key -> kind, samples, notes
+    skipped: dict[str, str] = field(default_factory=dict)       # loader -> why it did not run
+    metrics: dict[str, dict] = field(default_factory=dict)      # "val"/"test" -> metric name -> value
+    save_best: list[dict] = field(default_factory=list)         # {"key", "wanted", "produced"}
+    checkpoints: list[str] = field(default_factory=list)        # files the CheckpointHook wrote
+    changes: list[RunChange] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {"stages": self.stages, "data": self.data, "skipped": self.skipped,
+                "metrics": {k: sorted(v) for k, v in self.metrics.items()}, "checkpoints": self.checkpoints,
+                "changes": [c.to_dict() for c in self.changes], "seconds": round(self.seconds, 2)}
+
+
+def dry_run(ctx) -> RunResult:
+    from ..sandbox import no_network, quiet
+
+    result = RunResult()
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept():
+        private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir)
+        private.prepare()
+        result.changes = private.changes
+        try:
+            _run(ctx, private, result)
+        finally:
+            ctx.model.train()
+            vis = private.cfg.get("visualizer", None)
+            _release(names=[vis.get("name")] if hasattr(vis, "get") else [])
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _run(ctx, private: PrivateConfig, result: RunResult) -> None:
+    from .data_binding import bind_data
+
+    cfg = private.cfg
+    bind_data(ctx, private, result)
+    if "train_dataloader" in result.skipped:
+        result.stages["run"] = f"skipped: {result.skipped['train_dataloader']}"
+        return
+    for loader in LOADERS:
+        if loader in result.skipped and loader != "train_dataloader":
+            _drop_loader(cfg, loader)
+    failures = check_visualizer(cfg)  # first: hooks such as DetVisualizationHook look the visualizer up
+    failures += check_hooks(cfg)
+    for loader in LOADERS:
+        if cfg.get(loader, None) is not None:
+            failures += check_datasets(cfg, loader)[1]
+    failures += check_evaluator(cfg, "val_evaluator") + check_evaluator(cfg, "test_evaluator")
+    optimizer = _fresh_optimizer(ctx, cfg)
+    if optimizer is None and cfg.get("optim_wrapper", None) is not None:
+        result.stages["run"] = "skipped: the optim_wrapper does not build (DA304)"
+        result.failures += failures
+        return
+    failures += check_schedulers(cfg, optimizer)
+    result.failures += failures
+    if failures:
+        result.stages["run"] = f"stopped at build: {len(failures)} component(s) fail to build"
+        return
+    _train_val_test(ctx, private, result)
+    if result.checkpoints and not any(f.stage in ("train", "val", "build") for f in result.failures):
+        _resume(ctx, private, result)
+
+
+def _drop_loader(cfg, loader: str) -> None:
+    """A val or test loader whose data cannot be made: the run goes on without it."""
+    prefix = loader.split("_")[0]
+    for key in (loader, f"{prefix}_cfg", f"{prefix}_evaluator"):
+        cfg[key] = None
+
+
+def _fresh_optimizer(ctx, cfg):
+    """An optim wrapper built from the run's config over the model, for the schedulers to check."""
+    ow = cfg.get("optim_wrapper", None)
+    if ow is None:
+        return None
+    try:
+        import copy
+
+        from mmengine.optim import build_optim_wrapper
+
+        return build_optim_wrapper(ctx.model, copy.deepcopy(ow))
+    except Exception:  # noqa: BLE001 - DA304 reports it
+        return None
+
+
+def _runner(ctx, cfg, *, resume_from: str | None = None):
+    from mmengine.runner import Runner
+
+    kwargs = dict(
+        model=ctx.model, work_dir=cfg["work_dir"], train_dataloader=cfg.get("train_dataloader"),
+        val_dataloader=cfg.get("val_dataloader"), test_dataloader=cfg.get("test_dataloader"),
+        train_cfg=cfg.get("train_cfg"), val_cfg=cfg.get("val_cfg"), test_cfg=cfg.get("test_cfg"),
+        auto_scale_lr=cfg.get("auto_scale_lr"), optim_wrapper=cfg.get("optim_wrapper"),
+        param_scheduler=cfg.get("param_scheduler"), val_evaluator=cfg.get("val_evaluator"),
+        test_evaluator=cfg.get("test_evaluator"), default_hooks=cfg.get("default_hooks"),
+        custom_hooks=cfg.get("custom_hooks"), load_from=resume_from or cfg.get("load_from"),
+        resume=bool(resume_from), launcher="none", env_cfg=cfg.get("env_cfg", dict(dist_cfg=dict(backend="gloo"))),
+        log_processor=cfg.get("log_processor"), log_level="ERROR", visualizer=cfg.get("visualizer"),
+        default_scope=cfg.get("default_scope", "mmengine"), randomness=cfg.get("randomness", dict(seed=None)),
+        experiment_name=cfg.get("experiment_name") + ("-resume" if resume_from else ""), cfg=cfg)
+    return Runner(**kwargs)
+
+
+def _train_val_test(ctx, private: PrivateConfig, result: RunResult) -> None:
+    from .attribution import KeyIndex, attribute
+
+    cfg = private.cfg
+    try:
+        runner = _runner(ctx, cfg)
+    except Exception as exc:  # noqa: BLE001
+        result.failures.append(attribute(exc, "build", KeyIndex(), ctx.module_names, None, cfg))
+        result.stages["run"] = "stopped at build"
+        return
+    watch = _watch(runner, result)
+    index = KeyIndex()
+    with _all_detections(ctx.model):
+        for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test,
+                                                                                  "test_evaluator")):
+            if stage == "test" and cfg.get("test_dataloader", None) is None:
+                result.stages["test"] = "skipped: no test_dataloader"
+                continue
+            try:
+                if not index.keys:
+                    with contextlib.suppress(Exception):
+                        index.index_runner(runner, cfg)
+                call()
+                result.stages[stage] = "ok"
+            except Exception as exc:  # noqa: BLE001 - whatever the config's components raise
+                with contextlib.suppress(Exception):
+                    index.index_runner(runner, cfg)
+                at = watch.stage if stage == "train" else "test"
+                failure = attribute(exc, at, index, ctx.module_names, evaluator if at != "train" else None, cfg)
+                if failure.component == SAVE_BEST:
+                    failure.detail["produced"] = sorted(result.metrics.get("val", {}))
+                result.failures.append(failure)
+                result.stages[stage] = f"failed in {at}"
+                if stage == "train":
+                    break
+    _check_save_best(cfg, result)
+    work_dir = Path(cfg["work_dir"])
+    result.checkpoints = sorted(p.name for p in work_dir.glob("*.pth"))
+    if result.stages.get("train") == "ok" and not result.checkpoints:
+        result.failures.append(RunFailure(CHECKPOINT, "default_hooks.checkpoint", "checkpoint",
+                                          ErrorInfo("FileNotFoundError", "the CheckpointHook wrote no checkpoint"),
+                                          {}))
+    _release(runner)
+
+
+def _resume(ctx, private: PrivateConfig, result: RunResult) -> None:
+    """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration."""
+    from .attribution import KeyIndex, attribute
+
+    cfg = private.cfg
+    train = cfg["train_cfg"]
+    if "max_epochs" in train:
+        train["max_epochs"] = train["max_epochs"] + 1
+    elif "max_iters" in train:
+        train["max_iters"] = train["max_iters"] + 1
+    checkpoint = str(Path(cfg["work_dir"]) / _latest(result.checkpoints))
+    cfg["val_cfg"] = cfg["val_dataloader"] = cfg["val_evaluator"] = None  # validation already ran
+    for attempt in ("as training would", "weights-only loading off"):
+        env = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if attempt != "as training would" else {}
+        runner = None
+        try:
+            with _environ(env):
+                runner = _runner(ctx, cfg, resume_from=checkpoint)
+                runner.train()
+            result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
+            return
+        except Exception as exc:  # noqa: BLE001
+            failure = attribute(exc, "resume", KeyIndex(), ctx.module_names, None, cfg)
+            weights_only = WEIGHTS_ONLY_HINT in failure.error.message
+            if weights_only and not env:
+                result.failures.append(RunFailure(CHECKPOINT, "resume", "resume", failure.error,
+                                                  {"weights_only": True, "checkpoint": Path(checkpoint).name}))
+                continue
+            if failure.component == RUN:
+                failure = RunFailure(CHECKPOINT, "resume", "resume", failure.error, {"checkpoint": Path(checkpoint).name})
+            result.failures.append(failure)
+            result.stages["resume"] = "failed"
+            return
+        finally:
+            if runner is not None:
+                _release(runner)
+
+
+def _latest(names: list[str]) -> str:
+    import re
+
+    def number(name: str) -> int:
+        m = re.search(r"(\d+)", name)
+        return int(m.group(1)) if m else -1
+
+    return max(names, key=lambda n: (not n.startswith("best"), number(n)))
+
+
+def _check_save_best(cfg, result: RunResult) -> None:
+    """``save_best`` names metrics the validation must produce; compare with what it produced."""
+    hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None)
+    wanted = hook.get("save_best", None) if hasattr(hook, "get") else None
+    produced = result.metrics.get("val")
+    if not wanted or produced is None:
+        return
+    names = [wanted] if isinstance(wanted, str) else list(wanted)
+    missing = [n for n in names if n != "auto" and n not in produced]
+    result.save_best.append({"key": "default_hooks.checkpoint.save_best", "wanted": names, "missing": missing,
+                             "produced": sorted(produced)})
+
+
+def _watch(runner, result: RunResult):
+    """A hook of ours, first in every stage: which stage runs, and the metrics each pass produced."""
+    from mmengine.hooks import Hook
+
+    class Watch(Hook):
+        priority = "VERY_HIGH"
+        stage = "train"
+
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            self.stage = "train"
+
+        def before_val_epoch(self, runner):
+            self.stage = "val"
+
+        def after_val_epoch(self, runner, metrics=None):
+            result.metrics["val"] = dict(metrics or {})
+
+        def before_test_epoch(self, runner):
+            self.stage = "test"
+
+        def after_test_epoch(self, runner, metrics=None):
+            result.metrics["test"] = dict(metrics or {})
+
+    watch = Watch()
+    runner.register_hook(watch, priority="VERY_HIGH")
+    return watch
+
+
+@contextlib.contextmanager
+def _all_detections(model):
+    """Random weights score below any threshold: let every detection through for the run, so
+    that the evaluator computes its metrics (and their names can be checked)."""
+    saved = []
+    for m in model.modules():
+        test_cfg = getattr(m, "test_cfg", None)
+        for node in _dicts(test_cfg):
+            if isinstance(node.get("score_thr", None), (int, float)):
+                saved.append((node, node["score_thr"]))
+                node["score_thr"] = 0.0
+    try:
+        yield
+    finally:
+        for node, value in saved:
+            node["score_thr"] = value
+
+
+def _dicts(node, depth: int = 0):
+    if depth > 4 or not hasattr(node, "items"):
+        return
+    yield node
+    for v in list(node.values()):
+        yield from _dicts(v, depth + 1)
+
+
+def _release(runner=None, names=()) -> None:
+    """Forget the instances the Runner (or a component check) registered by name (logger,
+    message hub, visualizer, scope), close its log files, so the next audit in this process
+    starts as a fresh one."""
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import DefaultScope
+    from mmengine.visualization import Visualizer
+
+    names = set(names)
+    if runner is not None:
+        names |= {runner.experiment_name, getattr(runner.visualizer, "instance_name", None)}
+    for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
+        instances = getattr(cls, "_instance_dict", {})
+        for name in [n for n in instances if n in names]:
+            obj = instances.pop(name)
+            for handler in list(getattr(obj, "handlers", []) or []):
+                with contextlib.suppress(Exception):
+                    handler.close()
+                    obj.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _environ(extra: dict):
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextlib.contextmanager
+def _process_kept():
+    """The Runner sets the multiprocessing start method and OpenCV's thread count for the
+    process: give them back."""
+    import multiprocessing as mp
+
+    method = mp.get_start_method(allow_none=True)
+    try:
+        import cv2
+
+        threads = cv2.getNumThreads()
+    except Exception:  # noqa: BLE001
+        cv2 = None
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            mp.set_start_method(method, force=True)
+        if cv2 is not None:
+            with contextlib.suppress(Exception):
+                cv2.setNumThreads(threads)

@@ -1,0 +1,30 @@
+"""What the run tier's rules share: the failures of one kind of component, as findings."""
+from __future__ import annotations
+
+from ..errors import FactUnavailable
+from .declare import Violation
+
+
+def failures_of(ctx, component: str) -> list:
+    """The run's failures of one component kind; skipped (FactUnavailable) when the run did not run."""
+    result = ctx.run_result
+    stage = result.stages.get("run", "")
+    if stage.startswith("skipped"):
+        raise FactUnavailable("run_result", f"the run tier did not run: {stage[len('skipped: '):]}")
+    return [f for f in result.failures if f.component == component]
+
+
+def violation(failure, message: str, fix: str) -> Violation:
+    err = failure.error
+    evidence = {"stage": failure.stage, "exception": err.type,
+                "detail": err.message.splitlines()[0] if err.message else "", **failure.detail}
+    return Violation(message=message, key_path=failure.key_path or None, evidence=evidence, fix=fix,
+                     module_path=failure.detail.get("module"))
+
+
+def where(failure) -> str:
+    """' (while validating)' and the like, for messages."""
+    stage = {"build": "when the Runner builds it", "train": "in a training iteration", "val": "during validation",
+             "test": "during the test loop", "checkpoint": "when the checkpoint is written",
+             "resume": "when training resumes from the checkpoint"}.get(failure.stage, f"in {failure.stage}")
+    return stage

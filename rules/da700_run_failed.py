@@ -1,0 +1,43 @@
+from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.run import failures_of, violation, where
+
+
+@rule(code="DA700", name="run-failed", severity="error", tier="run", needs=("run_result",))
+def run_failed(ctx):
+    """The dry run of the Runner failed at a step no other DA7xx rule names.
+
+    ## What it does
+    The run tier (``--tier run``) runs mmengine's real ``Runner`` on a private copy of the config:
+    two training iterations, one validation pass, the test loop, a checkpoint and a resume.
+    Failures of a known component (a dataset, a transform, an evaluator, a hook, a scheduler, a
+    loop, the visualizer, the checkpoint) have their own rules; this one reports what is left:
+    the run could not be set up at all, or it failed somewhere the traceback does not tie to a
+    config key (the log processor, the environment set-up, a custom loop's own code).
+
+    ## Why is this bad?
+    Whatever stops this run stops the real training at the same step, after the job waited for
+    its GPUs. A failure is always a finding: a run that cannot be made is never reported as
+    passed.
+
+    ## Example
+    ```python
+    log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True, custom_cfg=[dict(data_src='loss')])
+    ```
+
+    ## Use instead
+    ```python
+    log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+    ```
+    """
+    try:
+        failures = failures_of(ctx, "run")
+    except FactUnavailable:
+        err = ctx.errors.get("run")
+        if err is None:
+            raise
+        yield Violation(message=f"the run could not be set up: {err.short()}", evidence={"exception": err.type,
+                        "detail": err.message.splitlines()[0] if err.message else ""},
+                        fix="run with --debug for the traceback")
+        return
+    for f in failures:
+        yield violation(f, f"the run failed {where(f)}: {f.error.short()}", "run with --debug for the traceback")
