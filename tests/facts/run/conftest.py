@@ -25,11 +25,12 @@ def declared_entry_points(tmp_path_factory):
 
     An editable install publishes the entry points of the pyproject it was installed from; when
     that install predates the ``detaudit.datasets`` group, a metadata folder written from this
-    tree's pyproject is put first on ``sys.path`` for the session (it shadows the older one)."""
+    tree's pyproject is put first on ``sys.path`` for the session (it shadows the older one).
+    Yields that folder (None when the install is current), for tests that start a subprocess."""
     from detaudit.facts.run import data
 
     if _group_installed():
-        yield
+        yield None
         return
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     site = tmp_path_factory.mktemp("site")
@@ -44,7 +45,7 @@ def declared_entry_points(tmp_path_factory):
     (info / "entry_points.txt").write_text("\n".join(lines))
     sys.path.insert(0, str(site))
     data.writers.cache_clear()
-    yield
+    yield site
     sys.path.remove(str(site))
     data.writers.cache_clear()
 

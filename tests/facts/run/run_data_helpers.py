@@ -72,3 +72,6 @@ def make_request(ds: dict, key_path: str, tmp_path: Path, **kw):
     Path(kw["base_dir"]).mkdir(parents=True, exist_ok=True)
     return DataRequest(key_path=key_path, dataset_type=ds["type"], dataset_class=cls, cfg=ds,
                        classes=tuple(meta), **kw)
+
+
+ROOT = Path(__file__).resolve().parents[3]
