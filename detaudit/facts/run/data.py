@@ -47,7 +47,7 @@ MODES = ("synthetic", "real", "auto")
 FORMAT_METHODS = ("load_data_list", "parse_data_info")
 
 __all__ = ["DataRequest", "PreparedData", "Unsupported", "DataSurvey", "prepare", "find_writer", "writers",
-           "configured_paths", "data_exists", "survey", "GROUP", "MODES"]
+           "configured_paths", "data_exists", "survey", "request_for", "GROUP", "MODES"]
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +159,40 @@ def prepare(request: DataRequest, mode: str = "auto") -> PreparedData:
                          + (", ".join(missing[:3]) if missing else "no data path configured")
                          + "): synthetic data")
     return out
+
+
+def request_for(ds: dict, key_path: str, folder, base_dir, **kw) -> DataRequest:
+    """A :class:`DataRequest` for one dataset dict of a loaded config: the type resolved through
+    mmdet's DATASETS registry (a class written as the type is taken as is), the class names from
+    ``metainfo.classes`` else the class's METAINFO, masks and semantic maps when the dataset's
+    pipeline loads them. Needs the registries set up as for a run."""
+    from mmdet.registry import DATASETS
+
+    written = ds.get("type")
+    if isinstance(written, type):
+        cls, name = written, written.__name__
+    else:
+        name = str(written)
+        try:
+            cls = DATASETS.get(name)
+        except Exception:  # noqa: BLE001 - an unknown scope resolves to nothing, like an unknown name
+            cls = None
+    meta = ds.get("metainfo") if isinstance(ds.get("metainfo"), dict) else {}
+    classes = meta.get("classes") or (getattr(cls, "METAINFO", None) or {}).get("classes") or ()
+    classes = (classes, ) if isinstance(classes, str) else tuple(classes)
+    masks = seg = False
+    for step in ds.get("pipeline") or ():
+        step_type = step.get("type") if isinstance(step, dict) else None
+        step_name = step_type.__name__ if isinstance(step_type, type) else str(step_type).rpartition(".")[2]
+        if step_name == "LoadPanopticAnnotations":
+            masks = masks or step.get("with_mask", True)
+            seg = seg or step.get("with_seg", True)
+        elif step_name.startswith("LoadAnnotations"):
+            masks, seg = masks or bool(step.get("with_mask")), seg or bool(step.get("with_seg"))
+    kw.setdefault("with_masks", bool(masks))
+    kw.setdefault("with_seg", bool(seg))
+    return DataRequest(key_path=key_path, dataset_type=name, dataset_class=cls, cfg=ds, classes=classes,
+                       folder=Path(folder), base_dir=Path(base_dir), **kw)
 
 
 def survey(request: DataRequest, prepared: PreparedData) -> DataSurvey:

@@ -2,10 +2,11 @@
 panoptic COCO (json + segment PNGs).
 
 Instance json: ``images`` (id, file_name, height, width), ``annotations`` (bbox as x, y, w, h,
-area, iscrowd, and a polygon ``segmentation`` for a mask model), ``categories`` with ids 1..C in
-the order of the config's class names. Images are JPEGs under ``data_prefix.img``; with semantic
-maps asked for and a ``data_prefix.seg`` configured, a label PNG per image (object pixels hold
-the class index, the rest 255) under it, named as CocoDataset looks for it.
+area, iscrowd and a polygon ``segmentation``: COCO's own files always carry one, so a pipeline
+that loads masks finds them whatever the request says), ``categories`` with ids 1..C in the order
+of the config's class names. Images are JPEGs under ``data_prefix.img``; when a ``data_prefix.seg``
+is configured, a label PNG per image (object pixels hold the class index, the rest 255) under
+it, named as CocoDataset looks for it.
 
 Panoptic json: ``annotations`` hold ``file_name`` (the PNG) and ``segments_info`` (id,
 category_id, iscrowd, bbox, area); categories carry ``isthing``. The PNG encodes a segment id as
@@ -31,7 +32,7 @@ def _write_json(path, obj) -> None:
     path.write_text(json.dumps(obj), encoding="utf-8")
 
 
-def coco_instances(scenes: list[Scene], names, with_masks: bool, suffix: str = ".jpg") -> dict:
+def coco_instances(scenes: list[Scene], names, with_masks: bool = True, suffix: str = ".jpg") -> dict:
     """The instance json of these scenes (file names ``<stem><suffix>``)."""
     images, annotations = [], []
     for i, scene in enumerate(scenes):
@@ -66,15 +67,14 @@ def write_coco(request: DataRequest) -> PreparedData:
     for scene in scenes:
         write_image(prefixes["img"] / f"{scene.name}.jpg", scene.image)
     notes = layout.notes + ([note] if note else [])
-    if request.with_seg:
-        if "seg" in prefixes and request.cfg.get("data_prefix", {}).get("seg"):
-            suffix = request.cfg.get("seg_map_suffix", ".png") or ".png"
-            for scene in scenes:
-                write_image(prefixes["seg"] / f"{scene.name}{suffix}", _semantic_map(scene))
-            notes.append("semantic maps written under data_prefix.seg")
-        else:
-            notes.append("semantic maps asked for, but the config's data_prefix has no 'seg' folder")
-    _write_json(ann, coco_instances(scenes, names, request.with_masks))
+    if layout.configured("seg"):
+        suffix = request.cfg.get("seg_map_suffix", ".png") or ".png"
+        for scene in scenes:
+            write_image(prefixes["seg"] / f"{scene.name}{suffix}", _semantic_map(scene))
+        notes.append("semantic maps written under data_prefix.seg")
+    elif request.with_seg:
+        notes.append("semantic maps asked for, but the config's data_prefix has no 'seg' folder")
+    _write_json(ann, coco_instances(scenes, names))
     if not request.cfg.get("ann_file"):
         notes.append(f"the config sets no ann_file: {request.type_name} will not find the annotations")
     return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)

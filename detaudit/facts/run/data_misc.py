@@ -2,7 +2,7 @@
 (``BaseSegDataset``, ``ADE20KSegDataset``, ``CocoSegDataset``) and ODVG (grounding-style jsonl).
 
 OpenMMLab 2.0 json: ``{"metainfo": {"classes": [...]}, "data_list": [{"img_path", "height", "width",
-"instances": [{"bbox", "bbox_label", "ignore_flag"}]}]}``. The dataset joins each ``data_prefix`` key
+"instances": [{"bbox", "bbox_label", "ignore_flag", "mask"}]}]}`` (a polygon per instance). The dataset joins each ``data_prefix`` key
 with the sample's field of the same name, so every configured key is written into each sample
 (``img_path`` relative to its prefix when that key is ``img_path``, else absolute).
 
@@ -40,10 +40,8 @@ def write_openmmlab_json(request: DataRequest) -> PreparedData:
         info["img_path"] = f"{scene.name}.jpg" if "img_path" in prefixes else str(path)
         instances = []
         for o in scene.objects:
-            inst = {"bbox": [float(v) for v in o.box], "bbox_label": o.label, "ignore_flag": 0}
-            if request.with_masks:
-                inst["mask"] = [o.polygon]
-            instances.append(inst)
+            instances.append({"bbox": [float(v) for v in o.box], "bbox_label": o.label, "ignore_flag": 0,
+                              "mask": [o.polygon]})
         data_list.append(dict(info, img_id=scene.name, height=scene.height, width=scene.width,
                               instances=instances))
     ann.parent.mkdir(parents=True, exist_ok=True)

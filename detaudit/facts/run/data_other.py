@@ -73,7 +73,8 @@ def crowdhuman_real(request: DataRequest, overrides: dict) -> tuple[dict, list[s
                 lines.append(line.strip())
             if len(lines) >= request.num_images:
                 break
-    prefix = (cfg.get("data_prefix") or {}).get("img", "")
+    given = cfg.get("data_prefix")
+    prefix = str((given.get("img") if isinstance(given, dict) else None) or "")
     img_dir = Path(prefix) if Path(prefix).is_absolute() else root / prefix
     sizes, unread = {}, 0
     for line in lines:

@@ -81,5 +81,10 @@ class Layout:
         self.overrides["data_prefix"] = fixed
         return out
 
+    def configured(self, key: str):
+        """The config's own ``data_prefix[key]`` (None when unset or data_prefix is no dict)."""
+        given = self.request.cfg.get("data_prefix", None)
+        return given.get(key) if isinstance(given, dict) else None
+
     def relative(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

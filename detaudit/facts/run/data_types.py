@@ -37,13 +37,16 @@ class DataRequest:
     base_dir: Path              # the directory training is launched from (relative data_root resolves against it)
     num_images: int = 4
     image_size: tuple[int, int] = (96, 128)   # (H, W)
-    with_masks: bool = False    # write masks/polygons too (a mask model)
-    with_seg: bool = False      # write semantic maps too (panoptic/semantic heads)
+    with_masks: bool = False    # write masks/polygons too (a mask model); formats that always carry them ignore it
+    with_seg: bool = False      # write semantic maps too (panoptic/semantic heads); ditto
     num_classes: int | None = None  # the model's class count: names placeholders when no class names are known
 
     @property
     def type_name(self) -> str:
-        """The type name without its registry scope (``mmdet.CocoDataset`` -> ``CocoDataset``)."""
+        """The type name without its registry scope (``mmdet.CocoDataset`` -> ``CocoDataset``); a
+        class written as the type (``read_base()`` configs) gives its name."""
+        if isinstance(self.dataset_type, type):
+            return self.dataset_type.__name__
         return str(self.dataset_type).rpartition(".")[2]
 
     @property

@@ -76,7 +76,7 @@ def write_voc(request: DataRequest) -> PreparedData:
     ids_file.parent.mkdir(parents=True, exist_ok=True)
     ids_file.write_text("".join(f"{s.name}\n" for s in scenes), encoding="utf-8")
     notes = layout.notes + ([note] if note else [])
-    if "sub_data_root" not in (request.cfg.get("data_prefix") or {}):
+    if layout.configured("sub_data_root") is None:
         notes.append("the config's data_prefix has no sub_data_root: the dataset reads annotations "
                      "relative to the working directory")
     return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)

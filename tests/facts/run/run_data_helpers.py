@@ -3,6 +3,7 @@ loading transforms on every sample."""
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -44,8 +45,10 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@lru_cache(maxsize=None)
 def mmdet_config(rel: str):
-    """A config of mmdet's own zoo (``_base_/datasets/coco_detection.py``)."""
+    """A config of mmdet's own zoo (``_base_/datasets/coco_detection.py``), loaded once (read it
+    through :func:`dataset_at`, which copies)."""
     from mmengine.config import Config
     from mmengine.utils import get_installed_path
 
@@ -75,3 +78,11 @@ def make_request(ds: dict, key_path: str, tmp_path: Path, **kw):
 
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+@lru_cache(maxsize=None)
+def config_file(path: Path):
+    """A config file, loaded once (read it through :func:`dataset_at`, which copies)."""
+    from mmengine.config import Config
+
+    return Config.fromfile(str(path))

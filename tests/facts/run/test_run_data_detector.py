@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from run_data_helpers import ROOT, build, dataset_at, load_every_sample, make_request, snapshot
+from run_data_helpers import ROOT, build, config_file, dataset_at, load_every_sample, make_request, snapshot
 
 pytestmark = pytest.mark.usefixtures("mmdet_ready")
 
@@ -20,9 +20,7 @@ PAIRED_LOADER = dict(type="LoadMultiSpectralImageFromFile")
 
 
 def _config(path):
-    from mmengine.config import Config
-
-    return Config.fromfile(str(path))
+    return config_file(path)
 
 
 @pytest.mark.parametrize("config, key_path, paired", [
