@@ -97,7 +97,48 @@ def coco_names(dataset) -> dict[str, int]:
     return counts
 
 
+# Annotation files above this size are read once and cut to a private prefix for a real run.
+CUT_ABOVE_BYTES = 8 << 20
+
+
+def coco_real(request: DataRequest, overrides: dict) -> tuple[dict, list[str]]:
+    """Real COCO-style data with a large annotation file: every build of the dataset in the run
+    (train, val, test, the resumed runner) would parse all of it to keep N samples. The file is
+    read once here and its first images are copied into the private folder, up to 2N images that
+    could survive the usual filters (an annotation of a configured class that is not a crowd, at
+    least ``filter_cfg.min_size`` pixels), so the first N samples after filtering are the same as
+    with the whole file; the images are still read in place."""
+    ann = Path(str(request.cfg.get("ann_file") or ""))
+    ann = ann if ann.is_absolute() else Path(overrides["data_root"]) / ann
+    if not ann.is_file() or ann.stat().st_size <= CUT_ABOVE_BYTES:
+        return {}, []
+    data = json.loads(ann.read_text(encoding="utf-8"))
+    wanted = {c["id"] for c in data.get("categories", []) if c.get("name") in set(request.class_names)}
+    filter_cfg = request.cfg.get("filter_cfg")
+    min_size = int(filter_cfg.get("min_size", 0) or 0) if isinstance(filter_cfg, dict) else 0
+    by_image: dict = {}
+    for a in data.get("annotations", []):
+        for seg in a.get("segments_info", [a]):
+            by_image.setdefault(a.get("image_id"), []).append(seg)
+    kept, candidates = [], 0
+    for img in data.get("images", []):
+        kept.append(img)
+        anns = by_image.get(img.get("id"), [])
+        if min(img.get("width", 0), img.get("height", 0)) >= min_size and \
+                any(x.get("category_id") in wanted and not x.get("iscrowd") for x in anns):
+            candidates += 1
+            if candidates >= 2 * request.num_images:
+                break
+    ids = {img.get("id") for img in kept}
+    cut = dict(data, images=kept, annotations=[a for a in data.get("annotations", []) if a.get("image_id") in ids])
+    path = Path(request.folder) / "real_annotations" / ann.name
+    _write_json(path, cut)
+    return {"ann_file": str(path)}, [f"{ann} ({ann.stat().st_size >> 20} MiB) read once: the run reads its first "
+                                     f"{len(kept)} images' annotations from a private copy"]
+
+
 write_coco.annotation_names = coco_names
+write_coco.real_overrides = coco_real
 
 
 def write_v3det(request: DataRequest) -> PreparedData:
@@ -112,6 +153,7 @@ def write_v3det(request: DataRequest) -> PreparedData:
 
 
 write_v3det.annotation_names = coco_names
+write_v3det.real_overrides = coco_real
 
 
 # ----------------------------------------------------------------------------- panoptic
@@ -176,3 +218,4 @@ def write_panoptic(request: DataRequest) -> PreparedData:
 
 
 write_panoptic.annotation_names = coco_names
+write_panoptic.real_overrides = coco_real

@@ -185,3 +185,38 @@ def test_the_survey_reads_voc_object_names_from_the_samples_xml(tmp_path):
     assert found.annotation_names["cat"] > 0 and found.annotation_names["Dog"] > 0
     assert found.unknown_names == ["Dog"] and found.classes_not_in_annotations == ["dog"]
     assert found.classes_without_boxes == ["dog"]
+
+
+def test_a_large_coco_file_is_cut_to_a_private_prefix_that_keeps_the_same_first_samples(tmp_path, monkeypatch):
+    from detaudit.facts.run import data_coco
+    from detaudit.facts.run.data import prepare, survey
+
+    launch = _user_tree(tmp_path, COCO, n=12)
+    ann = launch / "data/coco/annotations/instances_train.json"
+    data = json.loads(ann.read_text())
+    data["annotations"] = [a for a in data["annotations"] if a["image_id"] > 3]   # images 1-3: no boxes
+    ann.write_text(json.dumps(data))
+    before = snapshot(launch)
+    monkeypatch.setattr(data_coco, "CUT_ABOVE_BYTES", 0)
+    request = make_request(dict(COCO), "train_dataloader.dataset", tmp_path, base_dir=launch, num_images=2)
+    out = prepare(request, "real")
+    assert out.overrides["ann_file"].startswith(str(request.folder)) and any("read once" in n for n in out.notes)
+    cut = json.loads(open(out.overrides["ann_file"]).read())
+    assert [i["id"] for i in cut["images"]] == [1, 2, 3, 4, 5, 6, 7]          # up to 2N images with boxes
+    whole = build(request, dict_without(out, "ann_file"))
+    for filtered in (True, False):
+        extra = {} if filtered else dict(filter_cfg=None)
+        a, b = build(request, out, **extra), build(request, dict_without(out, "ann_file"), **extra)
+        assert [a.get_data_info(i)["img_path"] for i in range(len(a))] == \
+            [b.get_data_info(i)["img_path"] for i in range(len(b))]
+    assert len(whole) == 2 and whole.get_data_info(0)["img_id"] == 4
+    assert survey(request, out).boxes_per_class["cat"] >= 0
+    assert snapshot(launch) == before
+
+
+def dict_without(prepared, key):
+    """The same prepared data without one override (the config's own value applies)."""
+    from detaudit.facts.run.data import PreparedData
+
+    return PreparedData(overrides={k: v for k, v in prepared.overrides.items() if k != key}, kind=prepared.kind,
+                        samples=prepared.samples)
