@@ -347,3 +347,26 @@ def test_request_for_reads_type_classes_and_what_the_pipeline_loads(tmp_path):
     assert len(build(r, out)) == 4
     r = request_for(dict(type="nope.NoSuch"), "train_dataloader.dataset", tmp_path / "e", tmp_path)
     assert r.dataset_class is None and r.type_name == "NoSuch"
+
+
+@pytest.mark.parametrize("config", [
+    "mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py", "pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py",
+    "crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py", "htc/htc_r50_fpn_1x_coco.py",
+])
+def test_the_configs_own_pipelines_pack_every_synthetic_sample(tmp_path, config):
+    """Beyond loading: each dataset of the config, with its own full pipeline, yields packed inputs."""
+    from mmengine.registry import DefaultScope
+
+    from detaudit.facts.run.data import prepare, request_for
+    from detaudit.rule.config import datasets_under
+
+    cfg = mmdet_config(config)
+    for loader in ("train_dataloader", "val_dataloader"):
+        for i, (key_path, _) in enumerate(datasets_under(cfg[loader]["dataset"], f"{loader}.dataset")):
+            ds = dataset_at(cfg, key_path)
+            request = request_for(ds, key_path, tmp_path / f"{loader}{i}", tmp_path)
+            with DefaultScope.overwrite_default_scope("mmdet"):      # the pipeline's transforms are mmdet's
+                dataset = build(request, prepare(request, "synthetic"), pipeline=ds["pipeline"])
+                packed = [dataset[k] for k in range(len(dataset))]
+            for sample in packed:
+                assert sample["inputs"].ndim == 3 and sample["data_samples"].img_path.startswith(str(tmp_path))
