@@ -130,17 +130,17 @@ def prepare(request: DataRequest, mode: str = "auto") -> PreparedData:
     """Prepare the data of one dataset for a run (see the module docstring for the modes)."""
     if mode not in MODES:
         raise ValueError(f"data mode must be one of {', '.join(MODES)}, not {mode!r}")
+    folder = Path(request.folder)
+    for item in configured_paths(request):
+        if item.exists and item.path.is_dir() and _inside(folder, item.path):
+            raise ValueError(f"the data folder {folder} lies inside the configured {item.key} "
+                             f"{item.path}: nothing is ever written into the user's data")
     if mode == "real" or (mode == "auto" and data_exists(request)):
         try:
             _, writer = find_writer(request)
         except Unsupported:
             writer = None
         return prepare_real(request, writer)
-    folder = Path(request.folder)
-    for item in configured_paths(request):
-        if item.exists and item.path.is_dir() and _inside(folder, item.path):
-            raise ValueError(f"the data folder {folder} lies inside the configured {item.key} "
-                             f"{item.path}: synthetic data is never written into the user's data")
     name, writer = find_writer(request)
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)

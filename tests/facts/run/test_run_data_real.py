@@ -101,8 +101,10 @@ def test_the_synthetic_folder_may_not_lie_inside_the_users_data(tmp_path):
     (launch / "data/coco/annotations/instances_train.json").unlink()     # so that auto writes
     request = make_request(dict(COCO), "train_dataloader.dataset", tmp_path, base_dir=launch,
                            folder=launch / "data/coco/tmp")
-    with pytest.raises(ValueError, match="never written into the user's data"):
+    with pytest.raises(ValueError, match="nothing is ever written into the user's data"):
         prepare(request, "auto")
+    with pytest.raises(ValueError, match="nothing is ever written into the user's data"):
+        prepare(request, "real")
 
 
 def test_real_crowdhuman_without_its_size_cache_writes_nothing_next_to_the_data(tmp_path):
