@@ -74,6 +74,10 @@ def _load_pack(ep):
     return ep.load()
 
 
+# Loads any entry point the same light way (dataset writers of the detaudit.datasets group too).
+load_entry_point = _load_pack
+
+
 @lru_cache(maxsize=1)
 def all_rules() -> dict[str, Rule]:
     """Every registered rule by code, in code order. Duplicate codes are an error."""

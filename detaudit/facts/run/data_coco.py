@@ -1,0 +1,221 @@
+"""COCO-style writers: instance json (``CocoDataset`` and its subclasses), V3Det's label file, and
+panoptic COCO (json + segment PNGs).
+
+Instance json: ``images`` (id, file_name, height, width), ``annotations`` (bbox as x, y, w, h,
+area, iscrowd and a polygon ``segmentation``: COCO's own files always carry one, so a pipeline
+that loads masks finds them whatever the request says), ``categories`` with ids 1..C in the order
+of the config's class names. Images are JPEGs under ``data_prefix.img``; when a ``data_prefix.seg``
+is configured, a label PNG per image (object pixels hold the class index, the rest 255) under
+it, named as CocoDataset looks for it.
+
+Panoptic json: ``annotations`` hold ``file_name`` (the PNG) and ``segments_info`` (id,
+category_id, iscrowd, bbox, area); categories carry ``isthing``. The PNG encodes a segment id as
+R + 256 G + 256^2 B, the encoding panopticapi's ``rgb2id`` decodes. Thing and stuff classes come
+from the config's ``metainfo`` (``thing_classes``/``stuff_classes``), else the class's METAINFO.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .data_draw import Scene, image_size, make_scenes, object_mask, write_image
+from .data_paths import Layout
+from .data_types import DataRequest, PreparedData
+
+
+def _categories(names) -> list[dict]:
+    return [{"id": i + 1, "name": n, "supercategory": "object"} for i, n in enumerate(names)]
+
+
+def _write_json(path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj), encoding="utf-8")
+
+
+def coco_instances(scenes: list[Scene], names, with_masks: bool = True, suffix: str = ".jpg") -> dict:
+    """The instance json of these scenes (file names ``<stem><suffix>``)."""
+    images, annotations = [], []
+    for i, scene in enumerate(scenes):
+        images.append({"id": i + 1, "file_name": scene.name + suffix, "height": scene.height,
+                       "width": scene.width})
+        for obj in scene.objects:
+            x, y, w, h = obj.xywh
+            ann = {"id": len(annotations) + 1, "image_id": i + 1, "category_id": obj.label + 1,
+                   "bbox": [x, y, w, h], "area": round(w * h * 0.785, 2), "iscrowd": 0}
+            if with_masks:
+                ann["segmentation"] = [obj.polygon]
+            annotations.append(ann)
+    return {"images": images, "annotations": annotations, "categories": _categories(names)}
+
+
+def _semantic_map(scene: Scene):
+    import numpy as np
+
+    out = np.full((scene.height, scene.width), 255, np.uint8)
+    for obj in scene.objects:
+        out[object_mask(obj, scene.height, scene.width).astype(bool)] = min(obj.label, 254)
+    return out
+
+
+def write_coco(request: DataRequest) -> PreparedData:
+    layout = Layout(request)
+    size, note = image_size(request)
+    ann = layout.file("ann_file", "annotations/instances.json")
+    prefixes = layout.prefixes({"img": ""})
+    names = request.class_names
+    scenes = make_scenes(request, size)
+    for scene in scenes:
+        write_image(prefixes["img"] / f"{scene.name}.jpg", scene.image)
+    notes = layout.notes + ([note] if note else [])
+    if layout.configured("seg"):
+        suffix = request.cfg.get("seg_map_suffix", ".png") or ".png"
+        for scene in scenes:
+            write_image(prefixes["seg"] / f"{scene.name}{suffix}", _semantic_map(scene))
+        notes.append("semantic maps written under data_prefix.seg")
+    elif request.with_seg:
+        notes.append("semantic maps asked for, but the config's data_prefix has no 'seg' folder")
+    _write_json(ann, coco_instances(scenes, names))
+    if not request.cfg.get("ann_file"):
+        notes.append(f"the config sets no ann_file: {request.type_name} will not find the annotations")
+    return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)
+
+
+def coco_names(dataset) -> dict[str, int]:
+    """Every category name of the dataset's annotation file, with its annotation count over the
+    dataset's samples (0 for a category none of them uses); panoptic files count segments."""
+    data = json.loads(Path(dataset.ann_file).read_text(encoding="utf-8"))
+    names = {c["id"]: str(c.get("name")) for c in data.get("categories", [])}
+    counts = {n: 0 for n in names.values()}
+    ids = {dataset.get_data_info(i).get("img_id") for i in range(len(dataset))}
+    for ann in data.get("annotations", []):
+        if ann.get("image_id") not in ids:
+            continue
+        for seg in ann.get("segments_info", [ann]):
+            name = names.get(seg.get("category_id"))
+            if name is not None:
+                counts[name] += 1
+    return counts
+
+
+# Annotation files above this size are read once and cut to a private prefix for a real run.
+CUT_ABOVE_BYTES = 8 << 20
+
+
+def coco_real(request: DataRequest, overrides: dict) -> tuple[dict, list[str]]:
+    """Real COCO-style data with a large annotation file: every build of the dataset in the run
+    (train, val, test, the resumed runner) would parse all of it to keep N samples. The file is
+    read once here and its first images are copied into the private folder, up to 2N images that
+    could survive the usual filters (an annotation of a configured class that is not a crowd, at
+    least ``filter_cfg.min_size`` pixels), so the first N samples after filtering are the same as
+    with the whole file; the images are still read in place."""
+    ann = Path(str(request.cfg.get("ann_file") or ""))
+    ann = ann if ann.is_absolute() else Path(overrides["data_root"]) / ann
+    if not ann.is_file() or ann.stat().st_size <= CUT_ABOVE_BYTES:
+        return {}, []
+    data = json.loads(ann.read_text(encoding="utf-8"))
+    wanted = {c["id"] for c in data.get("categories", []) if c.get("name") in set(request.class_names)}
+    filter_cfg = request.cfg.get("filter_cfg")
+    min_size = int(filter_cfg.get("min_size", 0) or 0) if isinstance(filter_cfg, dict) else 0
+    by_image: dict = {}
+    for a in data.get("annotations", []):
+        for seg in a.get("segments_info", [a]):
+            by_image.setdefault(a.get("image_id"), []).append(seg)
+    kept, candidates = [], 0
+    for img in data.get("images", []):
+        kept.append(img)
+        anns = by_image.get(img.get("id"), [])
+        if min(img.get("width", 0), img.get("height", 0)) >= min_size and \
+                any(x.get("category_id") in wanted and not x.get("iscrowd") for x in anns):
+            candidates += 1
+            if candidates >= 2 * request.num_images:
+                break
+    ids = {img.get("id") for img in kept}
+    cut = dict(data, images=kept, annotations=[a for a in data.get("annotations", []) if a.get("image_id") in ids])
+    path = Path(request.folder) / "real_annotations" / ann.name
+    _write_json(path, cut)
+    return {"ann_file": str(path)}, [f"{ann} ({ann.stat().st_size >> 20} MiB) read once: the run reads its first "
+                                     f"{len(kept)} images' annotations from a private copy"]
+
+
+write_coco.annotation_names = coco_names
+write_coco.real_overrides = coco_real
+
+
+def write_v3det(request: DataRequest) -> PreparedData:
+    """V3Det: COCO json plus the label file its constructor reads the class names from."""
+    layout = Layout(request)
+    label_file = layout.file("label_file", "annotations/category_name_13204_v3det_2023_v1.txt")
+    label_file.parent.mkdir(parents=True, exist_ok=True)
+    label_file.write_text("".join(f"{n}\n" for n in request.class_names), encoding="utf-8")
+    out = write_coco(request)
+    out.overrides.update({k: v for k, v in layout.overrides.items() if k == "label_file"})
+    return out
+
+
+write_v3det.annotation_names = coco_names
+write_v3det.real_overrides = coco_real
+
+
+# ----------------------------------------------------------------------------- panoptic
+def _thing_stuff(request: DataRequest) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    meta = request.cfg.get("metainfo") or {}
+    own = getattr(request.dataset_class, "METAINFO", None) or {}
+    names = request.class_names
+    things = meta.get("thing_classes") or own.get("thing_classes")
+    stuff = meta.get("stuff_classes") or own.get("stuff_classes")
+    if things is None:
+        things = tuple(n for n in names if n not in set(stuff or ())) if stuff else names
+    things = tuple(n for n in names if n in set(things))
+    stuff = tuple(n for n in names if n not in set(things))
+    return things or names[:1], stuff
+
+
+def write_panoptic(request: DataRequest) -> PreparedData:
+    import numpy as np
+
+    layout = Layout(request)
+    size, note = image_size(request)
+    ann = layout.file("ann_file", "annotations/panoptic.json")
+    prefixes = layout.prefixes({"img": "images/", "seg": "panoptic/"})
+    names = request.class_names
+    things, stuff = _thing_stuff(request)
+    scenes = make_scenes(request, size, labels=len(things))
+    images, annotations = [], []
+    for i, scene in enumerate(scenes):
+        h, w = scene.height, scene.width
+        ids = np.zeros((h, w), np.int64)
+        categories: dict[int, int] = {}
+        if stuff:
+            ids[:] = 1
+            categories[1] = names.index(stuff[i % len(stuff)]) + 1
+        for obj in scene.objects:
+            seg_id = len(categories) + 1
+            ids[object_mask(obj, h, w).astype(bool)] = seg_id
+            categories[seg_id] = names.index(things[obj.label]) + 1
+        segments = []
+        for seg_id, cat in categories.items():
+            ys, xs = np.nonzero(ids == seg_id)
+            if not len(xs):
+                continue
+            x1, y1 = int(xs.min()), int(ys.min())
+            segments.append({"id": seg_id, "category_id": cat, "iscrowd": 0, "area": int(len(xs)),
+                             "bbox": [x1, y1, int(xs.max()) - x1 + 1, int(ys.max()) - y1 + 1]})
+        rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536 % 256], -1).astype(np.uint8)
+        write_image(prefixes["img"] / f"{scene.name}.jpg", scene.image)
+        write_image(prefixes["seg"] / f"{scene.name}.png", rgb[..., ::-1])   # cv2 writes BGR
+        images.append({"id": i + 1, "file_name": f"{scene.name}.jpg", "height": h, "width": w})
+        annotations.append({"image_id": i + 1, "file_name": f"{scene.name}.png", "segments_info": segments})
+    cats = [dict(c, isthing=int(c["name"] in things)) for c in _categories(names)]
+    _write_json(ann, {"images": images, "annotations": annotations, "categories": cats})
+    notes = layout.notes + ([note] if note else [])
+    notes.append(f"panoptic: {len(things)} thing and {len(stuff)} stuff classes")
+    try:
+        import panopticapi  # noqa: F401
+    except ImportError:
+        notes.append("panopticapi is not installed: LoadPanopticAnnotations and CocoPanopticMetric "
+                     "cannot be built on this machine")
+    return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)
+
+
+write_panoptic.annotation_names = coco_names
+write_panoptic.real_overrides = coco_real
