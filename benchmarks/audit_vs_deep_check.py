@@ -2,7 +2,7 @@
 baseline, alternating fresh processes in one invocation (these machines are shared and
 noisy, so only ratios measured side by side mean anything).
 
-    python benchmarks/audit_vs_deep_check.py [CONFIG] [--rounds N]
+    python benchmarks/audit_vs_deep_check.py [CONFIG] [--rounds N] [--tier TIER]
 
 Prints per-run figures, the medians and the ratios audit/baseline.
 """
@@ -38,10 +38,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", nargs="?", default=str(DEFAULT_CONFIG))
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tier", default=None, help="the audit's --tier (default: its own default)")
     args = ap.parse_args()
     py = sys.executable
     baseline_cmd = [py, str(ROOT / "benchmarks" / "deep_check_baseline.py"), args.config]
     audit_cmd = [py, "-m", "detaudit", args.config, "--format", "json", "-o", os.devnull]
+    if args.tier:
+        audit_cmd += ["--tier", args.tier]
     base, aud = [], []
     for i in range(args.rounds):
         # Alternate the order so that neither side always runs on a warmer machine.
@@ -57,7 +60,9 @@ def main() -> None:
     aw, ar, ac = (statistics.median(x[k] for x in aud) for k in range(3))
     print(f"\nconfig: {os.path.relpath(args.config, ROOT)}  rounds: {args.rounds}")
     print(f"baseline (deep check, 512x640, batch 2): wall {bw:.2f} s, cpu {bc:.2f} s, peak RSS {br:.0f} MiB")
-    print(f"detaudit full audit (tier train):        wall {aw:.2f} s, cpu {ac:.2f} s, peak RSS {ar:.0f} MiB")
+    tier = args.tier or "default"
+    print(f"detaudit full audit (tier {tier}):{' ' * max(1, 16 - len(tier))}wall {aw:.2f} s, cpu {ac:.2f} s, "
+          f"peak RSS {ar:.0f} MiB")
     print(f"ratio audit/baseline: wall {aw / bw:.2f}x, cpu {ac / bc:.2f}x, peak memory {ar / br:.2f}x")
     print(f"load average during the run: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
 

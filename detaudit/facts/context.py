@@ -354,8 +354,9 @@ class AuditContext:
         stage = result.stages.get("run", "")
         if stage.startswith("skipped"):
             self.run_skipped = stage[len("skipped: "):]
-        if result.failures:
-            self.errors["run"] = result.failures[0].error
+        failed = [f for f in result.failures if not f.detail.get("weights_only")]  # the environment, not the run
+        if failed:
+            self.errors["run"] = failed[0].error
         return result
 
     def release(self) -> None:

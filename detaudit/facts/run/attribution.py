@@ -39,14 +39,18 @@ class KeyIndex:
             if key is not None:
                 used.add(key)
                 self.add(hook, HOOK, key, hook=name)
-        for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
-            loader = getattr(runner, f"_{name}", None)
-            if loader is not None and not isinstance(loader, dict):
-                self.index_dataset(getattr(loader, "dataset", None), f"{name}.dataset", cfg)
+        for name in ("train", "val", "test"):
+            loop = getattr(runner, f"_{name}_loop", None)  # a built loop holds its built dataloader
+            loader = getattr(loop, "dataloader", None) if loop is not None and not isinstance(loop, dict) else None
+            if loader is not None:
+                self.index_dataset(getattr(loader, "dataset", None), f"{name}_dataloader.dataset", cfg)
+        if getattr(runner, "log_processor", None) is not None:
+            self.add(runner.log_processor, RUN, "log_processor", part="log_processor")
         schedulers = runner.param_schedulers
         if isinstance(schedulers, list):
             for i, s in enumerate(schedulers):
-                self.add(s, SCHEDULER, f"param_scheduler.{i}", scheduler=type(s).__name__)
+                if not isinstance(s, dict):
+                    self.add(s, SCHEDULER, f"param_scheduler.{i}", scheduler=type(s).__name__)
 
     def index_dataset(self, dataset, path: str, cfg, depth: int = 0) -> None:
         if dataset is None or depth > 8:
@@ -84,12 +88,18 @@ def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dic
     """The failure an exception stands for. ``stage``: train, val, test, checkpoint, resume."""
     from torch import nn
 
+    # mmengine re-raises a hook's TypeError as a new one (``raise TypeError(f'{e} in {hook}') from
+    # None``): the frames that say where it happened are on the original, in __context__
+    origin = exc
+    while origin.__context__ is not None and origin.__suppress_context__ and origin.__context__.__traceback__:
+        origin = origin.__context__
     info = ErrorInfo.from_exception(exc)
     frames = []
-    tb = exc.__traceback__
-    while tb is not None:
-        frames.append(tb.tb_frame)
-        tb = tb.tb_next
+    for e in (exc, origin) if origin is not exc else (exc,):
+        tb = e.__traceback__
+        while tb is not None:
+            frames.append(tb.tb_frame)
+            tb = tb.tb_next
     built = _runner_build(frames, info, cfg, stage)
     if built is not None:
         return built
@@ -102,7 +112,7 @@ def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dic
         if known is not None:
             component, key, detail = known
             if component == HOOK:
-                hook_stage = frame.f_code.co_name
+                hook_stage = _hook_stage(frames, owner) or frame.f_code.co_name
                 if detail.get("hook") == "CheckpointHook" and isinstance(exc, KeyError) and "best" in hook_stage:
                     return RunFailure(SAVE_BEST, f"{key}.save_best", stage, info, dict(detail, stage=hook_stage))
                 if detail.get("hook") == "CheckpointHook":
@@ -146,6 +156,12 @@ def _runner_build(frames, info: ErrorInfo, cfg, stage: str) -> RunFailure | None
     detail = {"argument": where.argument} if where is not None and where.argument else {}
     return RunFailure(component, where.key_path if where is not None else key, "build" if stage != "resume" else stage,
                       info, detail)
+
+
+def _hook_stage(frames, hook) -> str | None:
+    """The outermost stage method (``before_train_epoch``...) of this hook on the stack."""
+    return next((f.f_code.co_name for f in frames if f.f_locals.get("self") is hook
+                 and f.f_code.co_name.startswith(("before_", "after_"))), None)
 
 
 def _called_model(frames, module_names) -> bool:

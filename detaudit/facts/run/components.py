@@ -60,17 +60,19 @@ def check_hooks(cfg) -> list[RunFailure]:
     return out
 
 
-def check_visualizer(cfg) -> list[RunFailure]:
-    """The visualizer and each backend type, as written (remote backends are resolved, not built)."""
+def check_visualizer(cfg, written=None) -> list[RunFailure]:
+    """Each backend type of the visualizer as ``written`` (remote backends are resolved, never
+    built), then the visualizer of the run's copy ``cfg``."""
     from mmengine.registry import VISBACKENDS, VISUALIZERS
 
     vis = cfg.get("visualizer", None)
     if not is_mapping(vis):
         return []
     out = []
-    for i, backend in enumerate(vis.get("vis_backends", None) or []):
+    as_written = (written or cfg).get("visualizer", None)
+    for i, backend in enumerate(as_written.get("vis_backends", None) or [] if is_mapping(as_written) else []):
         name = node_type(backend)
-        if name and resolve(VISBACKENDS, backend.get("type")) is None:
+        if name and isinstance(backend.get("type"), str) and resolve(VISBACKENDS, backend.get("type")) is None:
             out.append(RunFailure(VISUALIZER, f"visualizer.vis_backends.{i}.type", "build",
                                   ErrorInfo("KeyError", f"{name} is not in the vis_backend registry"),
                                   {"argument": name}))

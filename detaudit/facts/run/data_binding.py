@@ -8,14 +8,14 @@ import copy
 import os
 from pathlib import Path
 
-from ...rule.config import datasets_under, is_mapping, node_type, type_name
+from ...rule.config import datasets_under, is_mapping, node_type
 from .private_config import LOADERS, RunChange
 
 EVALUATORS = {"val_dataloader": "val_evaluator", "test_dataloader": "test_evaluator"}
 
 
 def bind_data(ctx, private, result) -> None:
-    from .data import DataRequest, Unsupported, prepare
+    from .data import Unsupported, prepare, request_for, survey
 
     cfg = private.cfg
     written_ann: dict[str, str] = {}
@@ -24,12 +24,11 @@ def bind_data(ctx, private, result) -> None:
         if not is_mapping(dl) or not is_mapping(dl.get("dataset", None)):
             continue
         for n, (path, ds) in enumerate(datasets_under(dl["dataset"], f"{loader}.dataset")):
-            request = DataRequest(key_path=path, dataset_type=str(ds.get("type", "")),
-                                  dataset_class=_dataset_class(ds.get("type")), cfg=copy.deepcopy(ds),
-                                  classes=_classes(ds), folder=private.folder / "data" / f"{loader}_{n}",
-                                  base_dir=ctx.base_dir, with_masks=_loads(ds, "with_mask") or _model_has(ctx, "mask"),
-                                  with_seg=_loads(ds, "with_seg"))
-            request.folder.mkdir(parents=True, exist_ok=True)
+            folder = private.folder / "data" / f"{loader}_{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+            request = request_for(copy.deepcopy(ds), path, folder, ctx.base_dir, num_classes=_num_classes(ctx))
+            if _model_has(ctx, "mask"):
+                request.with_masks = True
             try:
                 prepared = prepare(request, mode=ctx.data_mode)
             except Unsupported as exc:
@@ -41,12 +40,28 @@ def bind_data(ctx, private, result) -> None:
                 private.changes.append(RunChange(f"{path}.{key}", was, value, f"{prepared.kind} data for the run"))
             result.data[path] = {"kind": prepared.kind, "samples": prepared.samples, "notes": list(prepared.notes),
                                  "type": node_type(ds)}
+            samples = prepared.samples
+            if prepared.kind == "real":  # what the real samples hold, for the data findings (DA711-DA713)
+                result.surveys[path] = survey(request, prepared)
+                samples = min(samples, result.surveys[path].samples)
+            _fit_batches(dl, loader, samples, private)
             ann = _ann_path(ds)
             if ann and loader not in written_ann:
                 written_ann[loader] = ann
     for loader, key in EVALUATORS.items():
         if loader in written_ann and loader not in result.skipped:
             _follow(cfg, key, written_ann[loader], private)
+
+
+def _fit_batches(dl, loader: str, samples: int, private) -> None:
+    """No more batches an epoch than the samples fill: mmengine's slicing does not check."""
+    size = dl.get("batch_size", 1) if isinstance(dl.get("batch_size", 1), int) else 1
+    batches = dl.get("num_batch_per_epoch", None)
+    if isinstance(batches, int) and samples >= 1 and batches * size > samples:
+        private.set(dl, "num_batch_per_epoch", max(1, samples // max(1, size)), f"{loader}.num_batch_per_epoch",
+                    f"the data holds {samples} sample(s)")
+        if samples < size:
+            private.set(dl, "batch_size", samples, f"{loader}.batch_size", f"the data holds {samples} sample(s)")
 
 
 def _follow(cfg, key: str, ann_file: str, private) -> None:
@@ -66,31 +81,12 @@ def _ann_path(ds) -> str | None:
     return ann if os.path.isabs(ann) else str(Path(root) / ann)
 
 
-def _dataset_class(name):
-    if not isinstance(name, str):
-        return name if isinstance(name, type) else None
-    from mmengine.registry import DATASETS
-
-    from .components import resolve
-
-    return resolve(DATASETS, name)
-
-
-def _classes(ds) -> tuple:
-    meta = ds.get("metainfo", None)
-    classes = meta.get("classes", None) if is_mapping(meta) else None
-    if isinstance(classes, str):
-        return (classes,)
-    if isinstance(classes, (list, tuple)) and classes:
-        return tuple(str(c) for c in classes)
-    cls = _dataset_class(ds.get("type"))
-    default = getattr(cls, "METAINFO", {}).get("classes", ()) if cls is not None else ()
-    return tuple(default or ())
-
-
-def _loads(ds, flag: str) -> bool:
-    return any(is_mapping(t) and type_name(t.get("type")) and "LoadAnnotations" in type_name(t.get("type"))
-               and bool(t.get(flag, False)) for t in ds.get("pipeline", None) or [])
+def _num_classes(ctx) -> int | None:
+    for m in ctx.model.modules():
+        n = getattr(m, "num_classes", None)
+        if isinstance(n, int) and n > 1:
+            return n
+    return None
 
 
 def _model_has(ctx, part: str) -> bool:

@@ -157,17 +157,21 @@ class PrivateConfig:
             return
         self.set(vis, "name", f"{self.cfg['experiment_name']}-visualizer", "visualizer.name", "its own instance")
         backends = vis.get("vis_backends", None)
-        for i, backend in enumerate(backends or []):
-            if not is_mapping(backend):
-                continue
+        if not isinstance(backends, list):
+            return
+        kept = []
+        for i, backend in enumerate(backends):
             path = f"visualizer.vis_backends.{i}"
-            if node_type(backend) not in LOCAL_VIS_BACKENDS:
-                # the type is checked against the registry first (components.py); a remote service is
-                # never contacted: the run logs locally instead
-                backends[i] = {"type": "LocalVisBackend", "save_dir": self.out(f"vis_{i}")}
-                self.changes.append(RunChange(path, _plain(backend), backends[i], "no remote logging service"))
-            else:
+            if is_mapping(backend) and node_type(backend) in LOCAL_VIS_BACKENDS:
                 self.set(backend, "save_dir", self.out(f"vis_{i}"), f"{path}.save_dir", "written into the run's folder")
+                kept.append(backend)
+            else:
+                # its type is checked against the registry on the config as written (components.py); a
+                # remote service is never contacted
+                self.changes.append(RunChange(path, _plain(backend), None, "no remote logging service in the run"))
+        if not kept and backends:
+            kept = [{"type": "LocalVisBackend", "save_dir": self.out("vis")}]
+        vis["vis_backends"] = kept
 
     def _outputs(self) -> None:
         roots = ("default_hooks", "custom_hooks", "val_evaluator", "test_evaluator")

@@ -37,6 +37,7 @@ class RunResult:
     metrics: dict[str, dict] = field(default_factory=dict)      # "val"/"test" -> metric name -> value
     save_best: list[dict] = field(default_factory=list)         # {"key", "wanted", "produced"}
     checkpoints: list[str] = field(default_factory=list)        # files the CheckpointHook wrote
+    surveys: dict[str, Any] = field(default_factory=dict)       # dataset key -> DataSurvey (real data only)
     changes: list[RunChange] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -76,8 +77,11 @@ def _run(ctx, private: PrivateConfig, result: RunResult) -> None:
     for loader in LOADERS:
         if loader in result.skipped and loader != "train_dataloader":
             _drop_loader(cfg, loader)
-    failures = check_visualizer(cfg)  # first: hooks such as DetVisualizationHook look the visualizer up
-    failures += check_hooks(cfg)
+    # the visualizer first, as the Runner does: hooks such as DetVisualizationHook look it up. Backend
+    # types are checked as written (the copy runs no remote backend)
+    failures = check_visualizer(cfg, written=ctx.cfg)
+    if not failures:
+        failures += check_hooks(cfg)
     for loader in LOADERS:
         if cfg.get(loader, None) is not None:
             failures += check_datasets(cfg, loader)[1]
