@@ -178,6 +178,8 @@ def locate_build_failure(message: str, node: Any, path: str) -> BuildFailure:
     if m:
         arg = m.group(1)
         key = next((f"{p}.{arg}" for p, d in candidates if arg in d), None)
+        if key is None:  # the class named is a base class (BaseDataset.__init__): any dict that sets it
+            key = next((f"{p}.{arg}" for p, d in walk_dicts(node, path) if arg in d), None)
         return BuildFailure(key or first, "unexpected-argument", cls=cls_name, argument=arg)
     m = MISSING_ARGUMENTS.search(message)
     if m:

@@ -52,7 +52,8 @@ def dry_run(ctx) -> RunResult:
 
     result = RunResult()
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept():
+    with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
+            _no_log_below_error():
         private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir)
         private.prepare()
         result.changes = private.changes
@@ -320,6 +321,20 @@ def _release(runner=None, names=()) -> None:
                 with contextlib.suppress(Exception):
                     handler.close()
                     obj.removeHandler(handler)
+
+
+@contextlib.contextmanager
+def _no_log_below_error():
+    """The Runner makes loggers of its own (and mmengine prints through whichever is current): the
+    report is the output, so nothing below ERROR is logged while the run runs."""
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
 
 
 @contextlib.contextmanager
