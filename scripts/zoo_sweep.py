@@ -150,7 +150,7 @@ def short_reason(reason: str) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tier", default="build", choices=("static", "build", "forward", "train"))
+    ap.add_argument("--tier", default="build", choices=("static", "build", "forward", "train", "run"))
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--max-memory", default="4G")
@@ -162,7 +162,8 @@ def main() -> int:
     ap.add_argument("--render-only", action="store_true",
                     help="re-triage and re-render the markdown from the existing JSON (after editing TRIAGE)")
     args = ap.parse_args()
-    default = "zoo-report-forward" if args.tier in ("forward", "train") else "zoo-report"
+    default = {"forward": "zoo-report-forward", "train": "zoo-report-forward", "run": "zoo-report-run"}.get(
+        args.tier, "zoo-report")
     out = Path(args.out) if args.out else ROOT / "docs" / default
     if args.render_only:
         data = json.loads(out.with_suffix(".json").read_text())
