@@ -5,6 +5,6 @@
 who says so), :mod:`.pretrained` and :mod:`.checkpoint` (weights and where they come from),
 :mod:`.optimizer`, :mod:`.synthetic` (the batch), :mod:`.forward` (predict and loss),
 :mod:`.step` (one training step), :mod:`.pipeline_probe` (the config's own test pipeline),
-:mod:`.imports` (``custom_imports``). :mod:`.sandbox` says what audited code may not do while
-it runs.
+:mod:`.imports` (``custom_imports``), :mod:`.run` (mmengine's Runner on a private copy of the
+config: the run tier). :mod:`.sandbox` says what audited code may not do while it runs.
 """

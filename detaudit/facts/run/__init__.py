@@ -1,5 +1,10 @@
-"""The run tier's fact family: what a real training run builds, tried on a private copy of the config.
+"""The run tier's fact family: mmengine's real Runner on a private copy of the config.
 
+:mod:`.runner` runs it (train, validation, test, checkpoint, resume) and collects a ``RunResult``;
+:mod:`.private_config` makes the copy small, short and private, recording each change;
 :mod:`.data` prepares the data a run reads: a tiny synthetic copy of each dataset in that dataset's
-own on-disk format, or the first few samples of the configured data when it exists on this machine.
+own on-disk format, or the first few samples of the configured data when it exists on this machine
+(:mod:`.data_binding` points the copy's datasets at it); :mod:`.components` builds each component from
+its own key before the Runner does, and :mod:`.attribution` ties an exception raised inside the Runner
+to the component and key that caused it.
 """
