@@ -318,3 +318,23 @@ def test_no_exec_never_copies_environment_values_into_the_report(tmp_path):
     assert "s3cr3t-token-value" not in proc.stdout + proc.stderr
     audit = json.loads(proc.stdout)["audits"][0]
     assert any(f["code"] == "DA201" and "missing.pth" in f["message"] for f in audit["findings"])
+
+
+def test_run_tier_writes_only_into_its_private_folder_and_leaves_real_data_untouched(tmp_path):
+    """The run tier runs mmengine's Runner (work dir, checkpoints, logs, visualizer, evaluator files) in a
+    worker under --timeout: everything goes into the private temporary folder, removed afterwards, and the
+    real data it reads in place is unchanged."""
+    rules = ROOT / "tests" / "fixtures" / "rules"
+    work = tmp_path / "work"
+    shutil.copytree(rules / "_data_", work / "_data_")
+    shutil.copytree(rules / "_base_", work / "_base_")
+    (work / "cfg").mkdir()
+    config = work / "cfg" / "real.py"
+    config.write_text("_base_ = ['../_base_/tiny_run_real.py']\n")
+    data, _ = _audit_and_prove(tmp_path, ["--jobs", "2", "--timeout", "900", "--max-memory", "6G", "--tier", "run",
+                                          "--data", "real",
+                                          "--select", "DA7", config], config_dir=work, cwd=work / "cfg")
+    (audit,) = data["audits"]
+    assert audit["tiers"]["run"] == "ok", audit["findings"]
+    assert {d["kind"] for d in audit["run"]["data"].values()} == {"real"}
+    assert audit["run"]["checkpoints"]
