@@ -41,6 +41,7 @@ def step_result(ctx) -> StepResult:
             _drop_grads_the_step_cannot_use(ow.optimizer, named.values())
             ow.step()
             ow.optimizer.zero_grad(set_to_none=True)
+            ow.optimizer.state.clear()  # momentum and moments: read by no rule, as large as the parameters
     except Exception as exc:  # noqa: BLE001
         ctx.errors["step"] = ErrorInfo.from_exception(exc)
         raise FactUnavailable("step_result", f"training step failed: {ctx.errors['step'].short()}")

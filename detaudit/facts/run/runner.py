@@ -199,6 +199,10 @@ def _resume(ctx, private: PrivateConfig, result: RunResult) -> None:
         train["max_iters"] = train["max_iters"] + 1
     checkpoint = str(Path(cfg["work_dir"]) / _latest(result.checkpoints))
     cfg["val_cfg"] = cfg["val_dataloader"] = cfg["val_evaluator"] = None  # validation already ran
+    cfg["train_dataloader"]["num_batch_per_epoch"] = 1  # one more iteration is what resuming has to show
+    hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None)
+    if hasattr(hook, "get"):  # writing was shown by the first run
+        hook["interval"], hook["save_last"] = 10 ** 6, False
     for attempt in ("as training would", "weights-only loading off"):
         env = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if attempt != "as training would" else {}
         runner = None
