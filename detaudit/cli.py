@@ -157,10 +157,14 @@ def parse_cfg_options(pairs: list[str]) -> dict:
 
 
 def _parse_value(value: str):
-    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples."""
-    from mmengine.config import DictAction
+    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples (read
+    without importing mmengine: --no-exec audits run without it)."""
+    from .load.data_config import parse_option_value
 
-    return DictAction._parse_iterable(value)
+    try:
+        return parse_option_value(value)
+    except ValueError as exc:
+        raise UsageError(f"--cfg-options: {exc}")
 
 
 def _outputs(args) -> list[tuple[str, str | None]]:
