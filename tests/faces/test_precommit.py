@@ -162,7 +162,7 @@ def test_light_hook_blocks_the_seed_stage2_commit_and_lets_the_fixed_one_through
 
 
 def test_full_hook_blocks_a_push_of_a_broken_config_and_pushes_the_fixed_one(tmp_path, hook_repo, env,
-                                                                             tiny_checkpoint):
+                                                                             tiny_checkpoint):  # noqa: F811
     """pre-push: the full audit in the user's environment (model built, forward, training step)."""
     remote = tmp_path / "remote.git"
     _git("init", "-q", "--bare", str(remote), cwd=tmp_path, env=env)
