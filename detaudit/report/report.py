@@ -14,7 +14,7 @@ from .result import jsonable
 if TYPE_CHECKING:
     from .result import AuditResult
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"   # 1.1: each audit says whether it was read from the result cache ("cached")
 
 
 @dataclass
@@ -67,4 +67,5 @@ def audit_to_dict(a) -> dict[str, Any]:
         "optimizer": a.optimizer,
         "losses": a.losses,
         "timings_s": a.timings,
+        "cached": bool(getattr(a, "cached", False)),
     }
