@@ -83,7 +83,7 @@ class ResultCache:
             entry = _digest(what)
             inputs = self._inputs(path, options.cfg_options or {}, Path(cwd))
             return entry, _digest({"what": what, "run": self.run_stamp(), "inputs": inputs})
-        except (OSError, ValueError, RecursionError, MemoryError):
+        except Exception:  # noqa: BLE001 - a config the cache cannot key is simply audited
             return None
 
     def run_stamp(self) -> str:
@@ -190,7 +190,7 @@ class ResultCache:
             path = self._entry_path(entry)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(str(path), json.dumps(doc))
-        except OSError:
+        except (OSError, TypeError, ValueError):
             return False   # a read-only or full cache folder only costs the next run its speed
         return True
 
