@@ -185,8 +185,9 @@ class ResultCache:
             return False
         from ..atomic import write_atomic
 
-        doc = {"detaudit_cache": FORMAT_VERSION, "key": digest, "config": result.config, "result": result.to_json()}
         try:
+            doc = {"detaudit_cache": FORMAT_VERSION, "key": digest, "config": result.config,
+                   "result": result.to_json()}
             path = self._entry_path(entry)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(str(path), json.dumps(doc))
