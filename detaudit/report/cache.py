@@ -318,9 +318,13 @@ def _path_stamps(strings: list[str], cwd: Path) -> dict:
     stamps = {}
     candidates = [cwd / os.path.expanduser(s) for s in strings]
     roots = [c for c in candidates if c.is_dir()][:20]
+    # the working directory and the folders above it change with every file saved there
+    # (an editor's swap file, `sed -i`): their mtimes would void the cache for nothing
+    busy = {cwd, *cwd.parents}
     for c in candidates + [r / s for r in roots for s in strings if not os.path.isabs(s)]:
         stamps[str(c)] = _stat(c)
-        stamps[str(c.parent)] = _stat(c.parent)
+        if c.parent not in busy:
+            stamps[str(c.parent)] = _stat(c.parent)
     return stamps
 
 
