@@ -136,8 +136,6 @@ class ResultCache:
         }
 
     def _custom_imports(self, sm, cfg_options: dict) -> dict:
-        from ..load.paths import package_root
-
         value = cfg_options.get("custom_imports") or sm.literal("custom_imports", None)
         imports = value.get("imports", []) if isinstance(value, dict) else []
         imports = [imports] if isinstance(imports, str) else imports
@@ -146,13 +144,13 @@ class ResultCache:
             if not isinstance(module, str) or not module:
                 continue
             top = module.split(".")[0]
-            root = package_root(top)
-            if root is None:
+            source = _top_level_source(top)
+            if source is None:
                 stamps[module] = None
-            elif {"site-packages", "dist-packages"} & set(root.parts):
-                stamps[module] = _installed_stamp(top, root)
+            elif {"site-packages", "dist-packages"} & set(source.parts):
+                stamps[module] = _installed_stamp(top, source)
             else:
-                stamps[module] = _tree_hash(root) if root.is_dir() else _file_hash(_module_file(root, top))
+                stamps[module] = _tree_hash(source) if source.is_dir() else _file_hash(source)
         return stamps
 
     def _model_cache_stamps(self) -> dict:
@@ -238,11 +236,19 @@ def _file_hash(path: Path | None):
     return hashlib.sha256(data).hexdigest() if data is not None else (_stat(path) if path else None)
 
 
-def _module_file(root: Path, top: str) -> Path | None:
-    for name in (f"{top}.py", f"{top}/__init__.py"):
-        if (root / name).is_file():
-            return root / name
-    return None
+def _top_level_source(top: str) -> Path | None:
+    """A top-level package's folder, or a top-level module's file, found without importing it."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return Path(spec.origin) if spec.origin and spec.origin not in ("built-in", "frozen") else None
 
 
 def _py_files(folder: Path):
@@ -269,14 +275,15 @@ def _tree_stamp(folder: Path) -> str:
     return h.hexdigest()
 
 
-def _installed_stamp(top: str, root: Path):
+def _installed_stamp(top: str, source: Path):
     from importlib import metadata
 
     try:
         dists = metadata.packages_distributions().get(top, [])
-        return {d: metadata.version(d) for d in dists} or _tree_stamp(root)
+        versions = {d: metadata.version(d) for d in dists}
     except Exception:  # noqa: BLE001 - odd metadata: fall back to the files
-        return _tree_stamp(root)
+        versions = {}
+    return versions or (_tree_stamp(source) if source.is_dir() else _stat(source))
 
 
 def _string_constants(data: bytes) -> set[str]:

@@ -87,6 +87,8 @@ def test_editing_a_base_file_audits_again(project, cache_dir):
 def test_the_checkpoint_appearing_or_changing_audits_again(project, cache_dir):
     (project / "configs" / "_base_" / "base.py").write_text(BASE.replace("work_dirs/stage1/epoch_1.pth", "ckpt.pth"))
     assert codes(audit(project, cache_dir)[0]) == ["DA201"]
+    (project / "notes.md").write_text("a file saved next to where the checkpoint will be\n")
+    assert audit(project, cache_dir)[0]["cached"] is True
     checkpoint = project / "ckpt.pth"
     checkpoint.write_bytes(b"weights")
     appeared, _ = audit(project, cache_dir)
@@ -103,6 +105,19 @@ def test_editing_a_custom_imports_module_audits_again(project, cache_dir):
     assert broken["cached"] is False and codes(broken) == ["DA005"]   # the config no longer loads
     assert audit(project, cache_dir)[0]["cached"] is True
     (project / "myproj" / "__init__.py").write_text("# the package's own file counts too\n")
+    assert audit(project, cache_dir)[0]["cached"] is False
+
+
+def test_a_single_module_custom_import_is_hashed_alone(project, cache_dir):
+    """``imports=['myplugin']`` with myplugin.py at the project's root: that file counts, the
+    other files beside it do not."""
+    (project / "configs" / "stage2.py").write_text(CONFIG.replace("myproj.models", "myplugin"))
+    plugin = project / "myplugin.py"
+    plugin.write_text("Y = 2\n")
+    assert audit(project, cache_dir)[0]["cached"] is False
+    (project / "scratch.py").write_text("# unrelated\n")
+    assert audit(project, cache_dir)[0]["cached"] is True
+    plugin.write_text("Y = 3\n")
     assert audit(project, cache_dir)[0]["cached"] is False
 
 
