@@ -29,7 +29,8 @@ def _check_parser() -> argparse.ArgumentParser:
     from .formats import NAMES
 
     p = _Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
-                epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them. "
+                epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
+                       "'detaudit cache clean' empties the result cache. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -73,6 +74,9 @@ def _check_parser() -> argparse.ArgumentParser:
     out.add_argument("-o", "--output", metavar="PATH", help="write the (single) report to PATH")
     out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    out.add_argument("--no-cache", action="store_true",
+                     help="audit every config again: neither read nor write the result cache "
+                          "(see 'detaudit cache clean')")
     return p
 
 
@@ -160,10 +164,14 @@ def parse_cfg_options(pairs: list[str]) -> dict:
 
 
 def _parse_value(value: str):
-    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples."""
-    from mmengine.config import DictAction
+    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples (read
+    without importing mmengine: --no-exec audits run without it)."""
+    from .load.data_config import parse_option_value
 
-    return DictAction._parse_iterable(value)
+    try:
+        return parse_option_value(value)
+    except ValueError as exc:
+        raise UsageError(f"--cfg-options: {exc}")
 
 
 def _outputs(args) -> list[tuple[str, str | None]]:
@@ -183,7 +191,9 @@ def _outputs(args) -> list[tuple[str, str | None]]:
     return outs
 
 
-def cmd_check(argv: list[str]) -> int:
+def cmd_check(argv: list[str], cache=None) -> int:
+    """Audit configs. ``cache`` is the ResultCache (report/cache.py) set up before the audit
+    moved the library caches, or None for no caching."""
     from .formats import render
     from .registry import unknown_selectors
     from .report.report import Report
@@ -221,7 +231,6 @@ def cmd_check(argv: list[str]) -> int:
                                       extend_select=args.extend_select, fail_on=args.fail_on, severity=severity,
                                       expect_frozen=args.expect_frozen, tier=args.tier)
     from .workers.options import RunOptions
-    from .workers.supervisor import run_audits
 
     report = Report(settings=settings)
     items = []
@@ -232,7 +241,9 @@ def cmd_check(argv: list[str]) -> int:
     # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
     options = RunOptions(cfg_options=cfg_options, input_size=args.input_size, debug=args.debug, data=args.data,
                          no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
-    report.audits.extend(run_audits(items, options, jobs=args.jobs, show_progress=sys.stderr.isatty()))
+    if args.no_cache:
+        cache = None
+    report.audits.extend(_audit_with_cache(items, options, args.jobs, cache))
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
@@ -253,6 +264,49 @@ def cmd_check(argv: list[str]) -> int:
         return EXIT_ERROR
     if report.failing() and not args.exit_zero:
         return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _audit_with_cache(items: list, options, jobs: int, cache) -> list:
+    """Results in input order: unchanged configs from the cache, the others audited (and stored)."""
+    from .workers.supervisor import run_audits
+
+    show_progress = sys.stderr.isatty()
+    if cache is None:
+        return run_audits(items, options, jobs=jobs, show_progress=show_progress)
+    results: list = [None] * len(items)
+    keys: dict[int, tuple[str, str]] = {}
+    todo = []
+    for i, (config, settings, source) in enumerate(items):
+        key = cache.key(config, settings, source, options)
+        hit = cache.get(*key) if key else None
+        if hit is not None:
+            results[i] = hit
+            continue
+        if key:
+            keys[i] = key
+        todo.append(i)
+    audited = run_audits([items[i] for i in todo], options, jobs=jobs, show_progress=show_progress) if todo else []
+    for i, result in zip(todo, audited):
+        results[i] = result
+        if i in keys:
+            cache.put(*keys[i], result)
+    return results
+
+
+def cmd_cache(argv: list[str], cache_dir) -> int:
+    p = _Parser(prog="detaudit cache", description="Manage the result cache (unchanged configs are answered "
+                                                 "from it; --no-cache bypasses it).")
+    p.add_argument("action", choices=("clean", "dir"), help="clean: remove every stored result; dir: print where "
+                                                            "results are stored")
+    args = p.parse_args(argv)
+    if args.action == "dir":
+        print(cache_dir)
+        return EXIT_OK
+    from .report.cache import ResultCache
+
+    count = ResultCache(cache_dir).clean()
+    print(f"detaudit: removed {count} cached result(s) from {cache_dir}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -359,10 +413,16 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
             return cmd_rules(argv[1:])
+        from .report.cache import ResultCache, default_dir, disabled_by_environment
+
+        cache_dir = default_dir()  # before the audit points XDG_CACHE_HOME at a private folder
+        if argv and argv[0] == "cache":
+            return cmd_cache(argv[1:], cache_dir)
+        cache = None if disabled_by_environment() else ResultCache(cache_dir)
         from .facts.sandbox import private_library_caches
 
         with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
-            return cmd_check(argv)
+            return cmd_check(argv, cache)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -12,8 +12,10 @@ def not_statically_readable(ctx):
     ``x.update(...)`` on known values, simple comprehensions. Each statement outside that
     subset (a function call, a loop, an ``if``, a class or function definition, an
     environment-variable substitution) is reported here with its file and line, and the
-    value it would have produced is left out of what the static rules see. Without
-    ``--no-exec`` this rule has nothing to report.
+    value it would have produced is left out of what the static rules see. So are the
+    ``_base_`` files of a package that is not installed where the audit runs
+    (``mmdet::...`` bases in the light pre-commit hook, which installs detaudit alone): one
+    finding names them. Without ``--no-exec`` this rule has nothing to report.
 
     ## Why is this bad?
     The static rules judge the config as read: a key set by code that was not run is seen

@@ -8,8 +8,14 @@ when the virtualenv lies inside the checkout: any path through ``site-packages``
 relative to its ``site-packages`` folder so that no absolute path leaves the machine. A
 finding without a line gets the line of its key path, else of ``model.<module path>``, else 1.
 
-The repository root is ``$GITHUB_WORKSPACE`` when the current directory lies inside it, else
-the nearest folder upwards holding ``.git``, else the current directory.
+The repository root is ``$GITHUB_WORKSPACE`` (GitHub Actions) or ``$CI_PROJECT_DIR`` (GitLab CI)
+when the current directory lies inside it, else the nearest folder upwards holding ``.git``,
+else the current directory.
+
+:func:`ci_findings` is what every CI format renders: each finding with its location and its
+fingerprint (the baseline's, with the config path relative to the repository root; a second
+finding with the same fingerprint gets ``:2``, and so on), so that SARIF, GitLab Code Quality,
+rdjson and JSON Lines name the same finding the same way.
 """
 from __future__ import annotations
 
@@ -28,10 +34,21 @@ class CiLocation:
     note: str | None    # where the finding really is, when it had to be moved
 
 
+@dataclass(frozen=True)
+class CiFinding:
+    config: str         # the audited config as the report shows it
+    config_uri: str     # the audited config relative to the repository root (as given when outside)
+    finding: object     # the Finding
+    where: CiLocation
+    fingerprint: str    # unique within the report
+
+
 def repo_root(cwd: Path | None = None) -> Path:
     cwd = Path(cwd or Path.cwd()).resolve()
-    workspace = os.environ.get("GITHUB_WORKSPACE")
-    if workspace:
+    for variable in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
+        workspace = os.environ.get(variable)
+        if not workspace:
+            continue
         ws = Path(workspace).resolve()
         if cwd == ws or ws in cwd.parents:
             return ws
@@ -119,3 +136,32 @@ def locate(finding, audit_config: str, cwd: Path, root: Path) -> CiLocation:
         note = f"located in {outside_name(str(path))}" + (f":{line}" if line else "")
         return CiLocation(_uri(config, root), _base_line(str(config)), None, note)
     return CiLocation(_uri(path, root), line or 1, column, None)
+
+
+def ci_findings(report, cwd: Path | None = None, root: Path | None = None) -> list[CiFinding]:
+    """Every finding of the report in report order, located and fingerprinted for CI."""
+    from ..report.baseline import fingerprint
+
+    cwd = Path(cwd or Path.cwd()).resolve()
+    root = Path(root).resolve() if root else repo_root(cwd)
+    out = []
+    seen: dict[str, int] = {}
+    for audit in report.audits:
+        for f in audit.findings:
+            fp = fingerprint(f, cwd, root)
+            seen[fp] = seen.get(fp, 0) + 1
+            if seen[fp] > 1:  # same code, config, key and module twice: keep them apart, as GitHub's ":N"
+                fp = f"{fp}:{seen[fp]}"
+            config_uri = audit.config
+            if not audit.config.startswith("<"):
+                config_path = (cwd / audit.config).resolve()
+                if _inside(config_path, root):
+                    config_uri = config_path.relative_to(root).as_posix()
+            out.append(CiFinding(audit.config, config_uri, f, locate(f, audit.config, cwd, root), fp))
+    return out
+
+
+def message_with_note(f, where: CiLocation) -> str:
+    """The finding's message (never empty), with where it really is when it had to be moved."""
+    text = next((str(t).strip() for t in (f.message, f.name, f.code) if t and str(t).strip()), "-")
+    return f"{text} ({where.note})" if where.note else text

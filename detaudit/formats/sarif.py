@@ -51,48 +51,39 @@ def _fallback_descriptor(code: str, name: str | None) -> dict:
 def to_sarif(report, *, cwd: Path | None = None, root: Path | None = None) -> dict:
     from .._version import __version__
     from ..registry import all_rules
-    from ..report.baseline import fingerprint
-    from ._ci import locate, repo_root
+    from ._ci import ci_findings
 
-    cwd = Path(cwd or Path.cwd()).resolve()
-    root = Path(root).resolve() if root else repo_root(cwd)
     rules = list(all_rules().values())
     descriptors = [_rule_descriptor(r) for r in rules]
     index = {r.code: i for i, r in enumerate(rules)}
     results = []
-    seen: dict[str, int] = {}
-    for audit in report.audits:
-        for f in audit.findings:
-            if f.code not in index:
-                index[f.code] = len(descriptors)
-                descriptors.append(_fallback_descriptor(f.code, f.name))
-            where = locate(f, audit.config, cwd, root)
-            message = _text(f.message, f.name, f.code)
-            if where.note:
-                message += f" ({where.note})"
-            if f.fix:
-                message += f"\nFix: {f.fix}"
-            region = {"startLine": where.line}
-            if where.column:
-                region["startColumn"] = where.column
-            properties = {"severity": f.severity, "config": audit.config}
-            if f.key_path:
-                properties["keyPath"] = f.key_path
-            if f.module_path:
-                properties["modulePath"] = f.module_path
-            fp = fingerprint(f, cwd, root)
-            seen[fp] = seen.get(fp, 0) + 1
-            if seen[fp] > 1:  # same code, config, key and module twice: keep alerts apart, as GitHub's ":N"
-                fp = f"{fp}:{seen[fp]}"
-            results.append({
-                "ruleId": f.code,
-                "ruleIndex": index[f.code],
-                "level": LEVELS.get(f.severity, "warning"),
-                "message": {"text": message},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": where.uri}, "region": region}}],
-                "partialFingerprints": {FINGERPRINT_KEY: fp},
-                "properties": properties,
-            })
+    for item in ci_findings(report, cwd, root):
+        f, where = item.finding, item.where
+        if f.code not in index:
+            index[f.code] = len(descriptors)
+            descriptors.append(_fallback_descriptor(f.code, f.name))
+        message = _text(f.message, f.name, f.code)
+        if where.note:
+            message += f" ({where.note})"
+        if f.fix:
+            message += f"\nFix: {f.fix}"
+        region = {"startLine": where.line}
+        if where.column:
+            region["startColumn"] = where.column
+        properties = {"severity": f.severity, "config": item.config}
+        if f.key_path:
+            properties["keyPath"] = f.key_path
+        if f.module_path:
+            properties["modulePath"] = f.module_path
+        results.append({
+            "ruleId": f.code,
+            "ruleIndex": index[f.code],
+            "level": LEVELS.get(f.severity, "warning"),
+            "message": {"text": message},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": where.uri}, "region": region}}],
+            "partialFingerprints": {FINGERPRINT_KEY: item.fingerprint},
+            "properties": properties,
+        })
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

@@ -15,7 +15,7 @@ def render(report, *, color: bool = False) -> str:
 
     out: list[str] = []
     for a in report.audits:
-        out.append(paint(f"== {a.config} ({a.status})", BOLD))
+        out.append(paint(f"== {a.config} ({a.status}{', cached' if getattr(a, 'cached', False) else ''})", BOLD))
         for f in a.findings:
             where = str(f.location) if f.location else a.config
             sev = paint(f"[{f.severity}]", COLORS[f.severity])

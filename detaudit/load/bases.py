@@ -44,6 +44,15 @@ class BaseError(Exception):
         self.line = line
 
 
+class PackageMissing(BaseError):
+    """A base lives in a package that is not installed in this environment (``mmdet::...``
+    without mmdet): a fact about the environment, not a mistake in the config."""
+
+    def __init__(self, message: str, package: str, line: int | None = None):
+        super().__init__(message, line)
+        self.package = package
+
+
 # --------------------------------------------------------------------------- which files
 def base_statement(tree: ast.Module) -> ast.Assign | None:
     """The first top-level ``_base_ = ...`` (mmengine reads only that one)."""
@@ -79,7 +88,7 @@ def resolve_base(entry: str, importer: Path) -> Path:
         raise BaseError(f"mmengine does not load configs of scope '{scope}' ({entry!r})")
     root = package_root(scope)
     if root is None:
-        raise BaseError(f"package '{scope}' is not installed, so '{entry}' cannot be found")
+        raise PackageMissing(f"package '{scope}' is not installed, so '{entry}' cannot be found", scope)
     return Path(os.path.abspath(root / ".mim" / "configs" / rel))
 
 
@@ -96,6 +105,9 @@ def resolve_read_base_import(module: str | None, level: int, importer: Path) -> 
     parts = module.split(".")
     root = package_root(parts[0]) if len(parts) > 1 else None
     if root is None:
+        if len(parts) > 1:
+            raise PackageMissing(f"package '{parts[0]}' is not installed, so base config module '{module}' "
+                                 "cannot be found", parts[0])
         raise BaseError(f"cannot locate base config module '{module}'")
     return root.joinpath(*parts[1:]).with_suffix(".py")
 

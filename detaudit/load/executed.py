@@ -1,7 +1,7 @@
 """Loading a config as training loads it: ``Config.fromfile`` (which runs the config's code and
 its ``custom_imports``), then ``--cfg-options``. Or, under ``--no-exec``, the static reading
-wrapped in a ``Config``. A config that does not load raises :class:`LoadFailed` with an
-``ErrorInfo`` pointing at the file and line to fix."""
+as a :class:`~detaudit.load.data_config.DataConfig` (no mmengine needed). A config that does
+not load raises :class:`LoadFailed` with an ``ErrorInfo`` pointing at the file and line to fix."""
 from __future__ import annotations
 
 import os
@@ -44,14 +44,14 @@ def load_executed(path: Path, display: Callable[[Path], str], read_files: Callab
 
 
 def load_static(path: Path, display: Callable[[Path], str]):
-    """--no-exec: (Config, StaticConfig) read from syntax trees, none of the config's code run."""
-    from mmengine.config import Config
-
+    """--no-exec: (DataConfig, StaticConfig) read from syntax trees, none of the config's code
+    run and neither mmengine nor torch imported."""
+    from .data_config import DataConfig
     from .static_reader import StaticConfigError, read_static
 
     try:
         read = read_static(path, display=display)
-        return Config(read.cfg, cfg_text="<read by --no-exec>", filename=str(path)), read
+        return DataConfig(read.cfg, filename=str(path)), read
     except StaticConfigError as exc:
         info = ErrorInfo("StaticConfigError", exc.message, file=exc.file, line=exc.line)
     except (KeyError, TypeError, ValueError, RecursionError, MemoryError) as exc:  # reserved keys, odd values
@@ -60,7 +60,8 @@ def load_static(path: Path, display: Callable[[Path], str]):
 
 
 def apply_cfg_options(cfg, options: dict) -> None:
-    """``--cfg-options KEY=VALUE``, merged as mmengine's tools merge them."""
+    """``--cfg-options KEY=VALUE``, merged as mmengine's tools merge them (into an mmengine
+    ``Config``, or a ``DataConfig`` read by --no-exec)."""
     try:
         cfg.merge_from_dict(options)
     except Exception as exc:  # noqa: BLE001

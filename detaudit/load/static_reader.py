@@ -8,8 +8,10 @@ them. Nothing is imported, nothing from the environment is substituted, no file 
 
 Whatever cannot be read that way (a function call, a loop, an ``if``, a class) becomes a
 :class:`StaticIssue`; the value it would have produced is left out, so the rest of the
-config still reads. A file that cannot be read at all (syntax error, missing or circular
-``_base_``) raises :class:`StaticConfigError` with the file and line.
+config still reads. So does a base in a package that is not installed here (``mmdet::``
+bases where only detaudit is installed, as in the light pre-commit hook). A file that cannot
+be read at all (syntax error, missing or circular ``_base_``) raises
+:class:`StaticConfigError` with the file and line.
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bases import (BASE_KEY, MAX_BASE_DEPTH, PLAIN, BaseError, MergeTypeError, base_entries, base_statement,
-                    is_pure_python, is_read_base, merge_into, resolve_base, resolve_read_base_import)
+from .bases import (BASE_KEY, MAX_BASE_DEPTH, PLAIN, BaseError, MergeTypeError, PackageMissing, base_entries,
+                    base_statement, is_pure_python, is_read_base, merge_into, resolve_base, resolve_read_base_import)
 from .static_eval import Env
 
 MAX_FILE_BYTES = 8 * 1024 * 1024     # a config larger than this is not a config
@@ -68,6 +70,15 @@ class StaticReader:
     def issue(self, file: Path, node, message: str, key: str | None = None) -> None:
         line = getattr(node, "lineno", None) if node is not None else None
         self.issues.append(StaticIssue(self.display(file), line, message, key))
+
+    def unread_base(self, path: Path, node, names: list[str], package: str) -> None:
+        """Bases in a package this environment lacks (the light pre-commit hook has no mmdet):
+        the rest is read, and the issue says which values are unknown."""
+        listed = ", ".join(f"'{n}'" for n in names)
+        one = len(names) == 1
+        self.issue(path, node, f"{'base' if one else 'bases'} {listed}: package '{package}' is not installed in this "
+                               f"environment, so the values {'it sets' if one else 'they set'} are unknown to the "
+                               f"static rules (install {package} here to read {'it' if one else 'them'})")
 
     # ------------------------------------------------------------------ one file
     def read(self, path: Path, stack: tuple) -> dict:
@@ -147,9 +158,13 @@ class StaticReader:
         except BaseError as exc:
             raise StaticConfigError(exc.message, shown, exc.line) from None
         merged: dict = {}
+        unread: dict[str, list[str]] = {}   # package -> its bases this environment cannot read
         for base in bases:
             try:
                 base_path = resolve_base(base, path)
+            except PackageMissing as exc:
+                unread.setdefault(exc.package, []).append(base)
+                continue
             except BaseError as exc:
                 raise StaticConfigError(f"cannot resolve _base_ '{base}': {exc.message}", shown,
                                         base_node.lineno) from None
@@ -158,6 +173,8 @@ class StaticReader:
             if duplicate:
                 raise StaticConfigError(f"duplicate keys among _base_ files: {duplicate}", shown, base_node.lineno)
             merged.update(base_cfg)
+        for package, names in unread.items():
+            self.unread_base(path, base_node, names, package)
         env = Env(self, path, lazy=False)
         env.names[BASE_KEY] = merged
         env.run(tree.body)
@@ -180,6 +197,9 @@ class StaticReader:
                                                 self.display(path), inner.lineno)
                     try:
                         module_path = resolve_read_base_import(inner.module, inner.level, path)
+                    except PackageMissing as exc:
+                        self.unread_base(path, inner, [inner.module], exc.package)
+                        continue
                     except BaseError as exc:
                         raise StaticConfigError(exc.message, self.display(path), inner.lineno) from None
                     base_cfg = self.read(module_path, stack + (path,))

@@ -14,7 +14,7 @@ from .result import jsonable
 if TYPE_CHECKING:
     from .result import AuditResult
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.1"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
 
 
 @dataclass
@@ -67,6 +67,7 @@ def audit_to_dict(a) -> dict[str, Any]:
         "optimizer": a.optimizer,
         "losses": a.losses,
         "timings_s": a.timings,
+        "cached": a.cached,
     }
     if a.run is not None:
         out["run"] = a.run

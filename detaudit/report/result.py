@@ -29,6 +29,7 @@ class AuditResult:
     run: dict | None = None                                # the run tier's summary, when it ran
     timings: dict[str, float] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
+    cached: bool = False     # read from the result cache (report/cache.py), not audited in this run
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -1,5 +1,6 @@
-"""SARIF (validated against the official SARIF 2.1.0 schema), GitHub annotations and JUnit XML,
-all rendered at once from one real audit run, as CI would run it."""
+"""SARIF (validated against the official SARIF 2.1.0 schema), GitHub annotations, JUnit XML,
+GitLab Code Quality, reviewdog's rdjson and JSON Lines, all rendered at once from one real audit
+run, as CI would run it (the seed's own stage-2 config: tests/formats/test_review_formats.py)."""
 from __future__ import annotations
 
 import json
@@ -50,13 +51,18 @@ def ci_run(tmp_path_factory):
                          "configs/broken_syntax.py",
                          "--input-size", "64x96", "--expect-frozen", "neck",
                          "--format", "sarif:reports/detaudit.sarif", "--format", "github",
-                         "--format", "junit:reports/junit.xml", "--format", "json:reports/report.json"])
+                         "--format", "junit:reports/junit.xml", "--format", "json:reports/report.json",
+                         "--format", "gitlab:reports/gl-code-quality.json", "--format", "rdjson:reports/rd.json",
+                         "--format", "json-lines:reports/findings.jsonl"])
     finally:
         os.chdir(old)
     return {"repo": repo, "code": code, "stdout": out.getvalue(), "stderr": err.getvalue(),
             "sarif": json.loads((repo / "reports" / "detaudit.sarif").read_text()),
             "report": json.loads((repo / "reports" / "report.json").read_text()),
-            "junit": ET.parse(repo / "reports" / "junit.xml").getroot()}
+            "junit": ET.parse(repo / "reports" / "junit.xml").getroot(),
+            "gitlab": (repo / "reports" / "gl-code-quality.json").read_bytes(),
+            "rdjson": json.loads((repo / "reports" / "rd.json").read_text()),
+            "jsonl": (repo / "reports" / "findings.jsonl").read_bytes()}
 
 
 def test_several_formats_at_once(ci_run):
@@ -212,3 +218,104 @@ def test_render_names():
     text = render("junit", Report())
     assert text.startswith("<?xml") and ET.fromstring(text.split("\n", 1)[1]).tag == "testsuites"
     assert render("github", Report()) == ""
+
+
+# ---------------------------------------------------------------- gitlab, rdjson, json-lines
+GITLAB_SCHEMA = Path(__file__).parents[1] / "fixtures" / "data" / "gitlab-codequality.schema.json"
+RDJSON_SCHEMA = Path(__file__).parents[1] / "fixtures" / "data" / "reviewdog-DiagnosticResult.json"
+JSONL_SCHEMA = ROOT / "detaudit" / "schema" / "json-lines.schema.json"
+
+
+def _sarif_by_fingerprint(ci_run) -> dict[str, dict]:
+    return {r["partialFingerprints"]["detauditFingerprint/v1"]: r for r in ci_run["sarif"]["runs"][0]["results"]}
+
+
+def _sarif_place(res) -> tuple[str, int]:
+    loc = res["locations"][0]["physicalLocation"]
+    return loc["artifactLocation"]["uri"], loc["region"]["startLine"]
+
+
+def test_gitlab_code_quality_validates_and_matches_sarif(ci_run):
+    raw = ci_run["gitlab"]
+    assert not raw.startswith(b"\xef\xbb\xbf"), "GitLab refuses a byte order mark"
+    issues = json.loads(raw.decode("utf-8"))
+    schema = json.loads(GITLAB_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema).validate(issues)
+    assert not jsonschema.Draft202012Validator(schema).is_valid([dict(issues[0], severity="error")])  # it bites
+    sarif = _sarif_by_fingerprint(ci_run)
+    assert len(issues) == len(sarif) and len({i["fingerprint"] for i in issues}) == len(issues)
+    for issue in issues:
+        res = sarif[issue["fingerprint"]]   # the same fingerprint names the same finding
+        assert issue["check_name"] == res["ruleId"] and issue["description"].startswith(res["ruleId"] + " ")
+        assert (issue["location"]["path"], issue["location"]["lines"]["begin"]) == _sarif_place(res)
+        assert issue["severity"] == {"error": "major", "warning": "minor", "note": "info"}[res["level"]]
+
+
+def test_rdjson_validates_and_follows_the_format(ci_run):
+    doc = ci_run["rdjson"]
+    schema = json.loads(RDJSON_SCHEMA.read_text())
+    jsonschema.Draft4Validator.check_schema(schema)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    assert not jsonschema.Draft4Validator(schema).is_valid({"diagnostics": [{"severity": "FATAL"}]})  # it bites
+    sarif = _sarif_by_fingerprint(ci_run)
+    assert len(doc["diagnostics"]) == len(sarif)
+    repo = ci_run["repo"]
+    for d in doc["diagnostics"]:
+        res = sarif[d["fingerprint"]]
+        start = d["location"]["range"]["start"]
+        assert (d["location"]["path"], start["line"]) == _sarif_place(res)
+        assert d["severity"] == {"error": "ERROR", "warning": "WARNING", "note": "INFO"}[res["level"]]
+        assert d["code"]["value"] == res["ruleId"] and d["code"]["url"].endswith(res["ruleId"])
+        assert d["source"]["name"] == "detaudit" and d["message"].strip()
+        if "column" in start:  # 1-based, counted in UTF-8 bytes: the key's text starts there
+            line = (repo / d["location"]["path"]).read_bytes().splitlines()[start["line"] - 1]
+            key = res["properties"].get("keyPath")
+            if key:
+                leaf = [p for p in key.split(".") if not p.isdigit()][-1].encode()
+                assert leaf in line[start["column"] - 1:], (key, line, start)
+
+
+def test_json_lines_follow_the_spec_and_the_shipped_schema(ci_run):
+    raw = ci_run["jsonl"]
+    text = raw.decode("utf-8")   # UTF-8, as JSON Lines requires
+    assert text.endswith("\n") and "\r" not in text
+    lines = text[:-1].split("\n")
+    schema = json.loads(JSONL_SCHEMA.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    sarif = _sarif_by_fingerprint(ci_run)
+    assert len(lines) == len(sarif)
+    report_findings = {(a["config"], f["code"], f["key_path"], f["module_path"]) for a in ci_run["report"]["audits"]
+                       for f in a["findings"]}
+    for line in lines:
+        record = json.loads(line)   # each line one JSON value on its own
+        jsonschema.Draft202012Validator(schema).validate(record)
+        res = sarif[record["fingerprint"]]
+        assert (record["path"], record["line"]) == _sarif_place(res) and record["code"] == res["ruleId"]
+        assert record["config"].startswith("configs/")
+        assert (record["config"], record["code"], record["key_path"], record["module_path"]) in report_findings
+    moved = [json.loads(x) for x in lines if json.loads(x)["moved_from"]]
+    assert moved and all(m["moved_from"].startswith("located in ") for m in moved)
+
+
+def test_ci_formats_of_an_empty_report():
+    assert render("json-lines", Report()) == ""
+    assert json.loads(render("gitlab", Report())) == []
+    assert json.loads(render("rdjson", Report()))["diagnostics"] == []
+
+
+def test_fingerprints_agree_with_the_baseline(ci_run, tmp_path):
+    """A baseline entry and the CI formats name a finding with the same fingerprint when the
+    baseline lies at the repository root."""
+    from detaudit.report import baseline
+    from detaudit.report.report import Report as R
+    from detaudit.report.result import AuditResult as A
+
+    audits = [A(config=a["config"], findings=[Finding(code=f["code"], name=f["name"], severity=f["severity"],
+                                                       message=f["message"], key_path=f["key_path"],
+                                                       module_path=f["module_path"], config=a["config"])
+                                               for f in a["findings"]]) for a in ci_run["report"]["audits"]]
+    repo = ci_run["repo"]
+    entries = baseline.entries_for(R(audits=audits), repo / "detaudit-baseline.json", cwd=repo)
+    plain = {fp.split(":")[0] for fp in _sarif_by_fingerprint(ci_run)}
+    assert {e["fingerprint"] for e in entries} == plain
