@@ -12,7 +12,7 @@ A config's result is stored under a key that covers everything the audit reads:
   ``data_root``), plus their parent folders, and of the torch and mmengine checkpoint caches
   (``torchvision://`` and ``open-mmlab://`` weights are looked up there);
 - the options (rule selection, severities, tier, expected-frozen modules and their source,
-  ``--cfg-options``, input size, ``--no-exec``), the working directory, the environment
+  ``--cfg-options``, input size, ``--no-exec``, ``--data``), the working directory, the environment
   variables the config substitutes (``{{$NAME:default}}``) and those naming model caches;
 - the versions of Python, torch, torchvision, mmengine, mmcv, mmdet and numpy, detaudit's
   version and the size and mtime of every source file of detaudit and of each rule pack.
@@ -79,7 +79,7 @@ class ResultCache:
                     "settings": asdict(settings), "frozen_source": frozen_source,
                     "cfg_options": repr(sorted((options.cfg_options or {}).items())),
                     "input_size": list(options.input_size) if options.input_size else None,
-                    "no_exec": bool(options.no_exec)}
+                    "no_exec": bool(options.no_exec), "data": options.data}
             entry = _digest(what)
             inputs = self._inputs(path, options.cfg_options or {}, Path(cwd))
             return entry, _digest({"what": what, "run": self.run_stamp(), "inputs": inputs})
