@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..load.paths import config_ref
+
 # The top-level keys that mmengine's Runner and mmdet's tools read. Other top-level names
 # (``train_pipeline``, ``backend_args``, ``dataset_type``...) are variables: the config's own
 # building blocks, read only through the keys above.
@@ -38,12 +40,8 @@ def where(loc: Any) -> str:
     file = str(getattr(loc, "file", loc))
     if getattr(loc, "origin", "config") == "cfg-options" or file == "<cfg-options>":
         return "--cfg-options"
-    marker = "/.mim/configs/"
-    if marker in file.replace("\\", "/"):
-        head, _, rest = file.replace("\\", "/").partition(marker)
-        file = f"{head.rstrip('/').rsplit('/', 1)[-1]}::{rest}"
     line = getattr(loc, "line", None)
-    return f"{file}:{line}" if line else file
+    return f"{config_ref(file)}:{line}" if line else config_ref(file)
 
 
 def short_type(t: Any) -> str:
