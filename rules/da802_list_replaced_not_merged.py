@@ -46,8 +46,9 @@ def list_replaced_not_merged(ctx):
     Finds lists of dicts (cascade ``bbox_head`` stages, pipelines, ``param_scheduler``,
     hooks...) that a child config or ``--cfg-options`` replaced, and compares each new
     element with the base element it stands for (same position and type, or the first of
-    its type). It lists, per element, the keys the base element had and the new one lacks,
-    with the base file:line. A lost key whose base value is the constructor's own default
+    its type). An element written as a patch (fewer than half of its base element's keys,
+    as if the list merged) that lacks keys of its base element is reported, with those keys
+    and the base file:line; an element written out in full is a deliberate rewrite. A lost key whose base value is the constructor's own default
     (read from its signature; under ``--no-exec``, a base value of ``None``) costs nothing
     and is not listed. Lists whose elements are complete, and lists that change shape on
     purpose (other types), are left alone. An element without ``type`` is reported with
@@ -96,6 +97,8 @@ def list_replaced_not_merged(ctx):
         seen.add((r.loc, r.old_loc))
         losses = []
         for i, new, old in _pairs(r.old, r.new):
+            if new.type is not None and 2 * len(new.keys) >= len(old.keys):
+                continue  # written out in full, not as a patch: a deliberate rewrite
             lost = [k for k in old.keys if k not in new.keys]
             sig = constructors.signature(new.type or old.type, f"{r.key_path}.{i}") if constructors and lost else None
             lost = [k for k in lost if not _harmless(k, old, sig)]

@@ -1,5 +1,6 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import DATALOADERS, datasets_under, is_mapping, node_type, walk_dicts
+from detaudit.rule.config import (DATALOADERS, datasets_under, is_mapping, is_prompt_detector, node_type,
+                                  walk_dicts)
 from detaudit.rule.merge import where
 
 LEGACY_META_KEYS = {"CLASSES": "classes", "PALETTE": "palette"}
@@ -50,7 +51,9 @@ def class_names_not_a_sequence(ctx):
     ``CLASSES``/``PALETTE`` keys of MMDetection 2.x, which 3.x datasets ignore; a
     ``palette`` with fewer colours than classes; and datasets of one dataloader (or of one
     ``ConcatDataset``) whose class lists differ (a dataset without ``metainfo.classes``
-    counts with its type's default classes, read from the class when executing is allowed).
+    counts with its type's default classes, read from the class when executing is allowed;
+    text-prompted detectors such as GLIP and Grounding DINO, which take each dataset's own
+    classes as prompts, are left out of that comparison).
     A string that names a file (``classes='classes.txt'``) is read by mmengine as that
     file's lines and is left alone.
 
@@ -114,7 +117,8 @@ def class_names_not_a_sequence(ctx):
                          f"ignore '{kind}', so the dataset keeps its default {value}"),
                 key_path=f"{path}.{kind}", evidence={"key": kind, "read_instead": value},
                 fix=f"rename {kind} to {value}")
-    yield from _disagreeing_datasets(cfg, constructors)
+    if not is_prompt_detector(cfg.get("model", None)):  # text-prompted models take each dataset's classes
+        yield from _disagreeing_datasets(cfg, constructors)
 
 
 def _disagreeing_datasets(cfg, constructors):

@@ -43,7 +43,8 @@ def evaluator_data_mismatch(ctx):
     ## What it does
     Compares ``val_evaluator``/``test_evaluator`` with the dataset of ``val_dataloader``/
     ``test_dataloader``: a metric's ``ann_file`` that differs from the dataset's ``ann_file``
-    joined with its ``data_root`` (as mmengine joins them); a COCO-style metric with an
+    joined with its ``data_root`` (as mmengine joins them; a panoptic dataset's instance
+    metric reads the instance file of the same images by design); a COCO-style metric with an
     ``ann_file`` over a VOC dataset; and ``format_only=True`` without ``outfile_prefix``.
     An ``ann_file`` kept from a base metric whose type was changed is DA801's.
 
@@ -101,6 +102,8 @@ def _mismatches(cfg, sm, kept):
                     key_path=f"{path}.ann_file", evidence={"metric": kind, "dataset": ds_type, "ann_file": ann},
                     fix="use VOCMetric(metric='mAP') for a VOC dataset, or a CocoDataset with its COCO json")
                 continue
+            if ("Panoptic" in ds_type) != ("Panoptic" in kind):
+                continue  # instance metrics of a panoptic model read the instance file of the same images
             expected = _joined(ds)
             if expected is None or posixpath.normpath(ann) == expected:
                 continue

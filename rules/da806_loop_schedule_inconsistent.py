@@ -33,7 +33,9 @@ def loop_schedule_inconsistent(ctx):
       they step once, at the very end;
     - hooks (``checkpoint``, ``logger``, ``param_scheduler``) and ``log_processor`` counting
       epochs under an iteration-based loop (warning);
-    - ``val_begin`` beyond ``max_epochs``/``max_iters``: validation never runs (warning);
+    - ``val_begin`` beyond ``max_epochs``/``max_iters``: validation never runs (warning;
+      not when every val metric only writes result files, ``format_only=True``, where
+      skipping validation during training is the point);
     - ``resume=True`` together with ``load_from`` (warning): mmengine resumes from
       ``load_from``, not from the latest checkpoint of the work dir.
 
@@ -77,6 +79,14 @@ def loop_schedule_inconsistent(ctx):
             fix="to continue an interrupted run set load_from=None (resume finds the latest checkpoint in "
                 "work_dir); to start from weights set resume=False",
             severity="warning")
+
+
+def _format_only(cfg) -> bool:
+    """Whether validation would only write result files (every val metric has format_only=True):
+    configs then put val_begin past the end on purpose, to skip it during training."""
+    ev = cfg.get("val_evaluator", None)
+    metrics = ev if isinstance(ev, (list, tuple)) else [ev]
+    return bool(metrics) and all(is_mapping(m) and m.get("format_only", False) is True for m in metrics)
 
 
 def _at(history, key: str) -> str:
@@ -135,7 +145,7 @@ def _loop_checks(cfg, unit, length, loop_key, history):
                 fix="set log_processor = dict(by_epoch=False)", severity="warning")
     tc = cfg.get("train_cfg")
     begin = _num(tc.get("val_begin", None))
-    if begin is not None and _num(length) is not None and begin > length:
+    if begin is not None and _num(length) is not None and begin > length and not _format_only(cfg):
         yield Violation(
             message=(f"train_cfg.val_begin={begin} is beyond {loop_key.rsplit('.', 1)[-1]}={length}: validation "
                      f"never runs"),

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import DATALOADERS, datasets_under, is_mapping, node_type, transforms_in, walk_dicts
 
-# Models that predict masks without a key named mask_head.
+# Models that predict masks without a key named mask_head (type name prefixes).
 MASK_MODELS = ("SparseInst", "Mask2Former", "MaskFormer")
 MASK_HEAD_PREFIXES = ("RTMDetIns",)
 # Models with a mask head trained from boxes alone.
@@ -17,11 +17,15 @@ def _needs(model) -> tuple[str | None, str | None]:
     mask = seg = None
     if not is_mapping(model) or node_type(model) in BOX_SUPERVISED:
         return None, None
-    if node_type(model) in MASK_MODELS:
+    if node_type(model).startswith(MASK_MODELS):
         mask = "model"
     for path, d in walk_dicts(model, "model"):
-        if is_mapping(d.get("mask_head", None)) and mask is None:
+        head = d.get("mask_head", None)
+        heads = head if isinstance(head, (list, tuple)) else [head]  # cascades: one per stage
+        if any(is_mapping(h) for h in heads) and mask is None:
             mask = f"{path}.mask_head"
+        if (d.get("mask_on", False) is True or is_mapping(d.get("roi_mask_head", None))) and mask is None:
+            mask = path  # a Detectron2 model wrapped for mmdet
         if node_type(d).startswith(MASK_HEAD_PREFIXES) and mask is None:
             mask = path
         if is_mapping(d.get("semantic_head", None)) and seg is None:
@@ -156,7 +160,8 @@ def pipeline_model_mismatch(ctx):
                     key_path=f"{first}.with_seg", evidence={"seg_head": needs_seg, "loader": first},
                     fix=f"set with_seg=True in {first} (and the dataset's seg data_prefix)")
             uses_masks = any(node_type(t) in MASK_AUGMENTS or t.get("by_mask", False) for _, t in transforms)
-            if masks and not needs_mask and not uses_masks and node_type(cfg.get("model")) not in BOX_SUPERVISED:
+            model_type = node_type(cfg.get("model", None))
+            if masks and not needs_mask and not uses_masks and model_type and model_type not in BOX_SUPERVISED:
                 yield Violation(
                     message=(f"{ds_path}'s train pipeline loads masks ({first}) but the model has no mask head: "
                              f"decoding and augmenting them costs time and memory for nothing"),

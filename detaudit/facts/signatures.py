@@ -26,6 +26,14 @@ from typing import Any
 
 # Keys the registry consumes itself, never passed to a constructor.
 REGISTRY_KEYS = frozenset({"type", "_scope_", "_delete_"})
+# Keys the code that builds from a registry takes out before the constructor sees the rest:
+# mmengine's build_optim_wrapper (the constructor and its paramwise_cfg), Runner.register_hook
+# (a hook's priority), the scheduler builder (convert_to_iter_based).
+BUILDER_KEYS = {
+    "OPTIM_WRAPPERS": frozenset({"constructor", "paramwise_cfg"}),
+    "HOOKS": frozenset({"priority"}),
+    "PARAM_SCHEDULERS": frozenset({"convert_to_iter_based"}),
+}
 
 _TASK_UTILS_WORDS = ("coder", "assigner", "sampler", "generator", "calculator", "_cost", "cost")
 
@@ -82,7 +90,7 @@ class Signature:
 
     def accepts(self, key: str) -> bool | None:
         """Whether a config key can be passed; None when the constructor takes any keyword."""
-        if key in REGISTRY_KEYS:
+        if key in REGISTRY_KEYS or key in BUILDER_KEYS.get(self.registry, ()):
             return True
         return None if self.params is None else key in self.params
 
