@@ -30,7 +30,8 @@ def _check_parser() -> argparse.ArgumentParser:
 
     p = _Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
-                       "'detaudit cache clean' empties the result cache. "
+                       "'detaudit cache clean' empties the result cache; "
+                       "'detaudit show CONFIG [KEY ...]' shows where each value comes from. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -385,6 +386,32 @@ def cmd_rules(argv: list[str]) -> int:
     return EXIT_OK
 
 
+def cmd_show(argv: list[str]) -> int:
+    from .show import render_json, render_text, show
+
+    p = _Parser(prog="detaudit show",
+                description="Show the value of config keys and the file:line of every assignment that produced it "
+                            "(base files, the child, --cfg-options), discarded values included. Builds no model.")
+    p.add_argument("config", metavar="CONFIG")
+    p.add_argument("keys", nargs="*", metavar="KEY", help="dotted key paths (default: every key)")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of stdout")
+    p.add_argument("--no-exec", action="store_true", help="read the config without executing any of its code")
+    p.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="override config keys, as mmengine tools do (put it last)")
+    args = p.parse_args(argv)
+    path = Path(args.config)
+    if not path.is_file():
+        raise UsageError(f"config not found: {args.config}")
+    result = show(str(path), args.keys, cfg_options=parse_cfg_options(args.cfg_options), no_exec=args.no_exec)
+    text = (render_json if args.format == "json" else render_text)(result, args.keys)
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_FINDINGS if result.missing or result.load_error else EXIT_OK
+
+
 def _exit_now(code: int) -> None:
     """End the process once the report is out, without the interpreter's teardown: unloading
     torch and mmdet module by module costs about a second, and audited code may have started
@@ -422,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
         from .facts.sandbox import private_library_caches
 
         with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
+            if argv and argv[0] == "show":
+                return cmd_show(argv[1:])
             return cmd_check(argv, cache)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)

@@ -1,4 +1,6 @@
-from detaudit.rule import Violation, rule
+from detaudit.rule import FactUnavailable, Violation, rule
+
+from ._legacy_nested import nested_leftovers
 
 # MMDetection 2.x top-level key -> what MMDetection 3.x / mmengine reads instead.
 LEGACY_KEYS = {
@@ -31,32 +33,44 @@ def _is_legacy(key, value) -> bool:
     return True
 
 
-@rule(code="DA003", name="legacy-config-key", severity="warning", tier="static")
+@rule(code="DA003", name="legacy-config-key", severity="error", tier="static", needs=("constructors", "source_map"))
 def legacy_config_key(ctx):
-    """The config sets an MMDetection 2.x key that 3.x silently ignores.
+    """The config uses an MMDetection 2.x key, argument, transform or hook that 3.x ignores or rejects.
 
     ## What it does
     Looks for top-level keys that MMDetection 2.x read and mmengine-based 3.x does not:
     ``data=dict(train=...)``, ``optimizer``, ``optimizer_config``, ``lr_config``,
     ``momentum_config``, ``runner``, ``total_epochs``, ``evaluation``,
     ``checkpoint_config``, ``log_config``, ``workflow``, ``dist_params``, ``resume_from``,
-    ``fp16`` and ``gpu_ids``, and names the 3.x key that does the job.
+    ``fp16`` and ``gpu_ids`` (warnings: 3.x ignores them). Inside the dicts the runner
+    builds it looks for 2.x habits that 3.x rejects (errors): dataset arguments
+    ``img_prefix``, ``seg_prefix``, ``classes=`` and a string ``data_prefix``; dataloader
+    arguments ``samples_per_gpu``/``workers_per_gpu``; pipeline transforms ``Collect``,
+    ``DefaultFormatBundle``, ``ImageToTensor`` and ``Normalize``; transform arguments
+    ``img_scale``, ``flip_ratio``, ``multiscale_mode`` where the 3.x transform does not take
+    them (read from its signature when executing is allowed); 2.x hooks such as
+    ``TensorboardLoggerHook`` in ``custom_hooks``. Each finding names the 3.x form.
 
     ## Why is this bad?
-    Nothing fails: the runner simply never reads them. A learning rate put in
+    Top-level 2.x keys fail silently: the runner never reads them. A learning rate put in
     ``optimizer=dict(lr=...)``, a gradient clip in ``optimizer_config`` or an epoch count
-    in ``runner`` looks applied but training uses the base config's values instead.
+    in ``runner`` looks applied but training uses the base config's values instead. Nested
+    ones stop training when the runner builds the dataset, the pipeline or the hooks
+    (``unexpected keyword argument 'img_prefix'``, ``Collect is not in the transform
+    registry``), or, for ``Normalize``, normalize every image twice.
 
     ## Example
     ```python
     optimizer = dict(type='SGD', lr=0.0025, momentum=0.9, weight_decay=1e-4)
     runner = dict(type='EpochBasedRunner', max_epochs=24)
+    train_dataloader = dict(dataset=dict(img_prefix='train2017/'))
     ```
 
     ## Use instead
     ```python
     optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.0025, momentum=0.9, weight_decay=1e-4))
     train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=24)
+    train_dataloader = dict(dataset=dict(data_prefix=dict(img='train2017/')))
     ```
 
     ## References
@@ -77,4 +91,25 @@ def legacy_config_key(ctx):
             key_path=key,
             evidence={"key": key, "value": shown, "replacement": replacement},
             fix=f"move it to {replacement}",
+            severity="warning",  # ignored, not rejected
         )
+    try:
+        constructors = ctx.constructors
+    except FactUnavailable:
+        constructors = None  # --no-exec: the known 3.x transforms that take a 2.x-looking argument
+
+    def accepts(type_value, key_path, node, key):
+        sig = constructors.signature(type_value, key_path, node) if constructors is not None else None
+        return sig.accepts(key) if sig is not None else None
+
+    seen = set()
+    sm = ctx.source_map
+    found = sorted(nested_leftovers(cfg, accepts), key=lambda hit: hit[0].startswith("test_"))
+    for key_path, what, modern, why in found:
+        written = (sm.locate(key_path), what)
+        if written in seen:  # test_dataloader = val_dataloader: the same line, reported once
+            continue
+        seen.add(written)
+        yield Violation(
+            message=f"{key_path}: {what} is MMDetection 2.x: {why}; use {modern}",
+            key_path=key_path, evidence={"legacy": what, "replacement": modern}, fix=f"use {modern}")

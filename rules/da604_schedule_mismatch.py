@@ -1,6 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from detaudit.rule.config import is_mapping, type_name
+from detaudit.rule.config import is_mapping, train_loop, type_name
 
 INFINITE = 1e8  # mmengine's schedulers default end to a huge number: "until training stops"
 # Schedulers whose shape is laid out over [begin, end): stopping early truncates them.
@@ -9,20 +9,13 @@ SHAPED = ("CosineAnnealing", "Poly", "OneCycle", "CosineRestart", "Linear")
 
 def _loop(cfg):
     """(unit, length, key path) of the training loop: ('epoch', 12, 'train_cfg.max_epochs')."""
-    tc = cfg.get("train_cfg", None)
-    if not is_mapping(tc):
+    loop = train_loop(cfg)
+    if loop is None:
         return None
-    kind = type_name(tc.get("type", None)) or ""
-    epochs, iters = tc.get("max_epochs", None), tc.get("max_iters", None)
-    if "Epoch" in kind or (not kind and tc.get("by_epoch", True) and epochs is not None):
-        unit, length, key = "epoch", epochs, "train_cfg.max_epochs"
-    elif "Iter" in kind or (not kind and iters is not None):
-        unit, length, key = "iter", iters, "train_cfg.max_iters"
-    else:
-        return None
+    length = loop[1]
     if not isinstance(length, (int, float)) or isinstance(length, bool) or length <= 0:
         return None
-    return unit, length, key
+    return loop
 
 
 def _variable_hint(cfg, max_name: str, length) -> str:

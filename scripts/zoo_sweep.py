@@ -97,10 +97,22 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch."),
     ("DA403", r"sklearn",
      "True defect here: PAA's loss imports scikit-learn, which is not installed."),
+    # Config-merge and consistency rules (DA8xx): every finding is listed, warnings too.
+    ("DA801", r"val_evaluator .*type changed from VOCMetric .* to CocoMetric .*does not accept eval_mode",
+     "True defect in mmdet 3.3.0's zoo: the COCO-format VOC config turns the base's `VOCMetric` into a "
+     "`CocoMetric` without `_delete_=True`, so the merged metric keeps `eval_mode='11points'`; building it "
+     "(`METRICS.build(cfg.val_evaluator)`) raises `TypeError: CocoMetric.__init__() got an unexpected keyword "
+     "argument 'eval_mode'`, so training stops when the runner builds its validation loop."),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
 ]
+
+
+def needs_triage(finding: dict) -> bool:
+    """Errors, and every finding of the config-merge rules (which must be quiet on the zoo
+    unless the zoo config has the defect)."""
+    return finding["severity"] == "error" or finding["code"].startswith("DA8")
 
 
 def zoo_root() -> Path:
@@ -229,7 +241,7 @@ def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
     for d in data["audits"]:
         d["report_status"], d["reason"] = classify(d)
         for f in d["findings"]:
-            f["triage"] = triage(f["code"], f["message"], d["config"]) if f["severity"] == "error" else None
+            f["triage"] = triage(f["code"], f["message"], d["config"]) if needs_triage(f) else None
     out.parent.mkdir(parents=True, exist_ok=True)
     data["json_name"] = out.with_suffix(".json").name
     if write_json:
@@ -245,13 +257,13 @@ def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
         for d in forward["audits"]:
             d["report_status"], d["reason"] = classify(d)
             for f in d["findings"]:
-                f["triage"] = triage(f["code"], f["message"], d["config"]) if f["severity"] == "error" else None
+                f["triage"] = triage(f["code"], f["message"], d["config"]) if needs_triage(f) else None
     text = render_markdown(data, all_rules())
     if forward is not None:
         text += render_forward_summary(forward, sibling)
     out.with_suffix(".md").write_text(text)
     bad = sum(1 for d in data["audits"] if d["internal_errors"] or d["report_status"] == "crashed")
-    untriaged = sum(1 for d in data["audits"] for f in d["findings"] if f["severity"] == "error" and not f["triage"])
+    untriaged = sum(1 for d in data["audits"] for f in d["findings"] if needs_triage(f) and not f["triage"])
     print(f"{len(data['audits'])} configs in {data['wall_s']:.0f} s; internal errors/crashes: {bad}; "
           f"untriaged errors: {untriaged}", file=sys.stderr)
     print(f"wrote {out.with_suffix('.md')}" + (f" and {out.with_suffix('.json')}" if write_json else ""),
@@ -365,12 +377,13 @@ def render_markdown(data: dict, rules: dict) -> str:
         for d in sorted(audits, key=lambda d: -d["timings_s"].get("total", 0.0))[:10]:
             lines.append(f"| `{d['config']}` | {d['timings_s'].get('total', 0.0):.1f} | {d['report_status']} |")
     lines += ["", "## Triage of error-level findings", "",
-              "Every error-level finding, grouped by rule and explanation. An error without an explanation "
-              "is listed under *untriaged*: it is either a new true defect to explain here or a rule to fix.", ""]
+              "Every error-level finding, and every finding of the config-merge rules (DA8xx) whatever its "
+              "severity, grouped by rule and explanation. One without an explanation is listed under "
+              "*untriaged*: it is either a new true defect to explain here or a rule to fix.", ""]
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for d in audits:
         for f in d["findings"]:
-            if f["severity"] == "error":
+            if needs_triage(f):
                 groups[(f["code"], f["triage"] or "UNTRIAGED")].append(dict(f, config=d["config"]))
     if not groups:
         lines.append("No error-level findings.")

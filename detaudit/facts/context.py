@@ -180,6 +180,32 @@ class AuditContext:
         return sm
 
     @fact("static")
+    def key_history(self):
+        from .merge import key_history
+
+        return key_history(self)
+
+    @fact("static")
+    def type_changes(self):
+        from .merge import type_changes
+
+        return type_changes(self)
+
+    @fact("static")
+    def replaced_lists(self):
+        from .merge import replaced_lists
+
+        return replaced_lists(self)
+
+    @fact("static")
+    def constructors(self):
+        if self.no_exec:  # resolving a type imports the modules that register it
+            raise FactUnavailable("constructors", NO_EXEC_REASON)
+        from .signatures import Constructors
+
+        return Constructors(self.cfg.get("default_scope", None))
+
+    @fact("static")
     def pretrained_sources(self):
         from .pretrained import config_sources
 

@@ -215,6 +215,9 @@ class ValueModel(Protocol):
     def dict_of(self, entry: Any) -> Any: ...           # the dict value an entry holds
     def with_dict(self, entry: Any, d: Any) -> Any: ...  # the entry, holding d instead
     def type_name(self, entry: Any) -> str: ...
+    # the entry, remembering that it took the place of ``old``: how = "merge" (a dict merged
+    # into old's dict), "replace" (a value replaced old), "delete" (``_delete_=True`` threw old away)
+    def record(self, entry: Any, old: Any, how: str) -> Any: ...
 
 
 class MergeTypeError(TypeError):
@@ -229,14 +232,18 @@ def merge_into(child: Any, base: Any, model: ValueModel) -> Any:
     out = model.copy(base)
     for key, entry in model.items(child):
         old = model.get(out, key)
+        how = "replace"  # a value that is not a dict replaces the base's, whatever it was
         if model.is_dict(entry) and old is not None:
             entry, delete = model.take_delete(entry)
+            how = "delete" if delete else "merge"
             if not delete:
                 if not model.is_dict(old):
                     raise MergeTypeError(
                         f"{key} is a dict in the child config but a {model.type_name(old)} in the base config; "
                         f"set {DELETE_KEY}=True to replace it")
                 entry = model.with_dict(entry, merge_into(model.dict_of(entry), model.dict_of(old), model))
+        if old is not None:
+            entry = model.record(entry, old, how)
         model.put(out, key, entry)
     return out
 
@@ -249,7 +256,7 @@ def update_nested(target: Any, other: Any, model: ValueModel) -> None:
         if old is not None and model.is_dict(old) and model.is_dict(entry):
             update_nested(model.dict_of(old), model.dict_of(entry), model)
         else:
-            model.put(target, key, entry)
+            model.put(target, key, entry if old is None else model.record(entry, old, "replace"))
 
 
 def merge_nested(other: Any, target: Any, model: ValueModel) -> Any:
@@ -258,10 +265,16 @@ def merge_nested(other: Any, target: Any, model: ValueModel) -> Any:
     out = model.copy(target)
     for key, entry in model.items(other):
         old = model.get(out, key)
+        how = "replace"
         if model.is_dict(entry):
             entry, delete = model.take_delete(entry)
             if old is not None and model.is_dict(old) and not delete:
                 entry = model.with_dict(entry, merge_nested(model.dict_of(entry), model.dict_of(old), model))
+                how = "merge"
+            elif delete:
+                how = "delete"
+        if old is not None:
+            entry = model.record(entry, old, how)
         model.put(out, key, entry)
     return out
 
@@ -301,6 +314,9 @@ class PlainDicts:
 
     def type_name(self, entry):
         return type(entry).__name__
+
+    def record(self, entry, old, how):
+        return entry  # plain values keep no history
 
 
 PLAIN = PlainDicts()

@@ -46,9 +46,10 @@ class Override:
 class Node:
     """A config value as far as the syntax tree tells: a dict, a list or a leaf."""
 
-    __slots__ = ("kind", "slots", "delete", "const", "symbol", "src", "configdict", "dropped")
+    __slots__ = ("kind", "slots", "delete", "const", "symbol", "src", "configdict", "dropped", "text")
 
-    def __init__(self, kind: str, src: Path | None = None, const: Any = _UNKNOWN, symbol: str | None = None):
+    def __init__(self, kind: str, src: Path | None = None, const: Any = _UNKNOWN, symbol: str | None = None,
+                 text: str | None = None):
         self.kind = kind                      # "dict" | "list" | "leaf"
         self.slots: dict[str, Slot] = {}
         self.delete = False                   # dict(_delete_=True, ...)
@@ -57,6 +58,12 @@ class Node:
         self.src = src                        # file the value was written in
         self.configdict = False               # came out of a loaded config (ConfigDict semantics)
         self.dropped = False                  # a module/function/import: not part of the config
+        self.text = text                      # the source of a leaf that is not a literal, for display
+
+    @property
+    def known(self) -> bool:
+        """Whether the leaf's literal value is known."""
+        return self.const is not _UNKNOWN
 
     def copy(self, deep: bool = True) -> "Node":
         return copy_node(self, deep, {})
@@ -65,23 +72,55 @@ class Node:
 def copy_node(node: Node, deep: bool, memo: dict) -> Node:
     if id(node) in memo:
         return memo[id(node)]
-    new = Node(node.kind, node.src, node.const, node.symbol)
+    new = Node(node.kind, node.src, node.const, node.symbol, node.text)
     memo[id(node)] = new
     new.delete, new.configdict, new.dropped = node.delete, node.configdict, node.dropped
     for k, s in node.slots.items():
-        new.slots[k] = Slot(s.loc, copy_node(s.value, deep, memo) if deep else s.value, s.src)
+        new.slots[k] = s.rebound(copy_node(s.value, deep, memo) if deep else s.value)
     return new
 
 
 class Slot:
-    """A key bound to a value, and where that binding was written."""
+    """A key bound to a value, where that binding was written, and what it took the place of.
 
-    __slots__ = ("loc", "value", "src")
+    ``prior`` is the binding this one replaced or merged over (None for the first), ``how``
+    says what became of the prior one: ``"merge"`` (a dict merged into it, its keys live on),
+    ``"replace"`` (a new value took its place), ``"delete"`` (a dict with ``_delete_=True``
+    threw it away). ``stamp`` orders bindings: every statement of every file gets the next
+    number as the files are read (bases first), ``--cfg-options`` come last; bindings made
+    by one statement share it."""
 
-    def __init__(self, loc: SourceLocation, value: Node, src: Path | None):
+    __slots__ = ("loc", "value", "src", "prior", "how", "stamp")
+
+    def __init__(self, loc: SourceLocation, value: Node, src: Path | None, stamp: int = 0,
+                 prior: "Slot | None" = None, how: str | None = None):
         self.loc = loc
         self.value = value
         self.src = src
+        self.stamp = stamp
+        self.prior = prior
+        self.how = how
+
+    def rebound(self, value: Node) -> "Slot":
+        """The same binding holding another value (a copy or a merged dict)."""
+        return Slot(self.loc, value, self.src, self.stamp, self.prior, self.how)
+
+    def over(self, old: "Slot", how: str) -> "Slot":
+        """This binding, recorded as having taken the place of ``old`` (``how``: merge,
+        replace, delete). A binding that already replaced another in its own file (a name
+        assigned twice) keeps that, with ``old`` under the earliest one."""
+        if self.prior is None:
+            return Slot(self.loc, self.value, self.src, self.stamp, old, how)
+        return Slot(self.loc, self.value, self.src, self.stamp, self.prior.over(old, how), self.how)
+
+    def chain(self) -> list["Slot"]:
+        """Every binding at this key, oldest first, this one last."""
+        out, slot, seen = [], self, set()
+        while slot is not None and id(slot) not in seen and len(out) < MAX_DEPTH:
+            seen.add(id(slot))
+            out.append(slot)
+            slot = slot.prior
+        return out[::-1]
 
 
 def mark_configdict(node: Node, seen=None) -> None:
@@ -147,14 +186,17 @@ class NodeModel:
             return entry, False
         value = entry.value.copy(deep=False)
         value.delete = False
-        return Slot(entry.loc, value, entry.src), True
+        return entry.rebound(value), True
 
     def dict_of(self, entry):
         return entry.value
 
     def with_dict(self, entry, d):
         d.src = entry.value.src
-        return Slot(entry.loc, d, entry.src)
+        return entry.rebound(d)
+
+    def record(self, entry, old, how):
+        return entry.over(old, how)
 
     def type_name(self, entry):
         return {"dict": "dict", "list": "list"}.get(entry.value.kind, type(entry.value.const).__name__

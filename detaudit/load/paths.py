@@ -39,3 +39,13 @@ def display_path(path: str | os.PathLike | None, base: str | os.PathLike) -> str
         return os.path.relpath(Path(base, path).resolve(), Path(base).resolve())
     except (ValueError, OSError):
         return str(path)
+
+
+def config_ref(file: str | os.PathLike) -> str:
+    """A config file as a ``_base_`` entry would name it: a file of an installed package's
+    configs as ``mmdet::_base_/models/x.py``, any other file as given."""
+    text = str(file).replace("\\", "/")
+    head, marker, rest = text.partition("/.mim/configs/")
+    if not marker:
+        return str(file)
+    return f"{head.rstrip('/').rsplit('/', 1)[-1]}::{rest}"

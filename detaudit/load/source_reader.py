@@ -16,7 +16,7 @@ from .bases import (BASE_KEY, BaseError, MergeTypeError, base_entries, base_stat
                     merge_into, merge_nested, resolve_base, resolve_read_base_import, update_nested)
 
 from .nodes import (NODES, Node, Override, Slot, SourceLocation, child_of, const_key, dotted_name, key_of,
-                    mark_configdict, set_base_ref, target_path, truthy, type_of)
+                    mark_configdict, set_base_ref, source_text, target_path, truthy, type_of)
 
 if TYPE_CHECKING:
     from .sourcemap import SourceMap
@@ -34,6 +34,7 @@ class SourceReader:
         self.is_lazy: dict[Path, bool] = {}
         self.overrides: list[Override] = []
         self._shown: dict[Path, str] = {}
+        self.stamp = 0  # the statement being read, counted across files (Slot.stamp)
 
     def shown(self, path: Path) -> str:
         if path not in self._shown:
@@ -120,7 +121,7 @@ class FileRun:
         return SourceLocation(self.file, getattr(node, "lineno", 1), getattr(node, "col_offset", 0) + 1)
 
     def slot(self, node: ast.AST, value: Node) -> Slot:
-        return Slot(self.loc(node), value, self.path)
+        return Slot(self.loc(node), value, self.path, self.reader.stamp)
 
     # ---------------------------------------------------------------- statements
     def block(self, stmts) -> None:
@@ -131,6 +132,7 @@ class FileRun:
                 continue
 
     def statement(self, stmt: ast.stmt) -> None:
+        self.reader.stamp += 1
         if isinstance(stmt, ast.Assign):
             if not self.lazy and any(isinstance(t, ast.Name) and t.id == "_base_" for t in stmt.targets):
                 return
@@ -210,7 +212,7 @@ class FileRun:
             elif container.kind == "list" and isinstance(key, int):
                 idx = key if key >= 0 else len(container.slots) + key
                 if 0 <= idx < len(container.slots):
-                    container.slots[str(idx)] = self.slot(target, value)
+                    container.slots[str(idx)] = self.slot(target, value).over(container.slots[str(idx)], "replace")
         elif isinstance(target, (ast.Tuple, ast.List)) and value.kind == "list" \
                 and len(value.slots) == len(target.elts):
             for t, s in zip(target.elts, value.slots.values()):
@@ -220,7 +222,8 @@ class FileRun:
         old = container.slots.get(key)
         if self.lazy and path and old is not None:
             self.note_override(path, old, value, where)
-        container.slots[key] = self.slot(where, value)
+        new = self.slot(where, value)
+        container.slots[key] = new if old is None else new.over(old, "replace")
 
     def note_override(self, path: str, old: Slot, value: Node, where: ast.AST) -> None:
         prev = old.value
@@ -288,8 +291,10 @@ class FileRun:
                     target.slots = merge_nested(other, target, NODES).slots
                 elif target.configdict:
                     update_nested(target, other, NODES)
-                else:
-                    target.slots.update(other.slots)
+                else:  # a plain dict's update replaces each key
+                    for k, new in other.slots.items():
+                        old = target.slots.get(k)
+                        target.slots[k] = new if old is None else new.over(old, "replace")
             elif name == "pop" and call.args:
                 key = const_key(call.args[0])
                 if key is not None:
@@ -326,6 +331,12 @@ class FileRun:
 
     # ---------------------------------------------------------------- expressions
     def expr(self, node: ast.AST) -> Node:
+        value = self._expr(node)
+        if value.kind == "leaf" and not value.known and value.text is None and value.symbol is None:
+            value.text = source_text(node)  # shown where the value cannot be read as a literal
+        return value
+
+    def _expr(self, node: ast.AST) -> Node:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, str):
                 m = _BASE_REF.match(node.value)
@@ -392,6 +403,17 @@ class FileRun:
                 return out
             if isinstance(left.const, (int, float, str)) and type(left.const) is type(right.const):
                 return Node("leaf", self.path, const=left.const + right.const)
+            return Node("leaf", self.path)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            left, right = self.expr(node.left), self.expr(node.right)
+            seq, times = (left, right.const) if left.kind == "list" else (right, left.const)
+            if seq.kind == "list" and isinstance(times, int) and not isinstance(times, bool) \
+                    and 0 <= times * len(seq.slots) <= 10_000:
+                out = Node("list", self.path)  # [dict(...)] * 3: one dict, bound three times
+                for _ in range(times):
+                    for s in seq.slots.values():
+                        out.slots[str(len(out.slots))] = s
+                return out
             return Node("leaf", self.path)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             v = self.expr(node.operand)

@@ -16,6 +16,10 @@ follows the two ways mmengine assembles a config:
 A key inherited unchanged points into the base file that set it; ``--cfg-options``
 overrides point at ``<cfg-options>``. Replacements of an inherited dict in pure-Python
 configs are recorded (:attr:`SourceMap.overrides`) for the rule that reports lost keys.
+
+Every binding also remembers the one it merged over, replaced or threw away, so the map
+holds each key's whole history (:meth:`SourceMap.history`, :mod:`.history`): base files,
+the child, ``--cfg-options``, values that ``_delete_`` or a replaced list discarded included.
 """
 from __future__ import annotations
 
@@ -23,10 +27,13 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from .nodes import MAX_DEPTH, Node, Override, SourceLocation, literal_value
+from . import history as _history
+from .nodes import MAX_DEPTH, Node, Override, Slot, SourceLocation, literal_value
 from .source_reader import SourceReader
 
 __all__ = ["SourceMap", "SourceLocation", "Override"]
+
+CFG_OPTIONS_STAMP = 1 << 40  # after every statement of every file
 
 
 # --------------------------------------------------------------------------- the map
@@ -38,6 +45,7 @@ class SourceMap:
         self.overrides: list[Override] = []
         self.lazy = False
         self.unresolved: list[tuple[str, str, int]] = []  # (base or module, file, line)
+        self._histories: dict[str, list] | None = None
 
     def locate(self, key_path: str | None) -> SourceLocation | None:
         """The location of the key, or of its nearest set ancestor."""
@@ -63,16 +71,44 @@ class SourceMap:
         self._where[key_path] = loc
 
     def add_cfg_options(self, options: dict) -> None:
-        """``--cfg-options KEY=VALUE`` replaces the value at KEY (and everything under it)."""
-        for key, value in options.items():
+        """``--cfg-options KEY=VALUE`` replaces the value at KEY (and everything under it);
+        a dict value merges into a dict, as ``Config.merge_from_dict`` does."""
+        loc = SourceLocation(file="<cfg-options>", line=0, origin="cfg-options")
+        if self.root is not None:
+            for n, (key, value) in enumerate(options.items()):
+                _apply_option(self.root, key.split("."), value, loc, CFG_OPTIONS_STAMP + n)
+            self._where.clear()
+            _flatten(self.root, "", self._where, set(), 0)
+            self._histories = None
+            return
+        for key, value in options.items():  # no tree (the config could not be read): locations only
             prefix = key + "."
             for k in [k for k in self._where if k.startswith(prefix)]:
                 del self._where[k]
-            loc = SourceLocation(file="<cfg-options>", line=0, origin="cfg-options")
             self.set(key, loc)
             if isinstance(value, dict):
                 for sub in _dict_paths(value, key):
                     self.set(sub, loc)
+
+    # ------------------------------------------------------------------ histories
+    def history(self, key_path: str) -> list:
+        """Every :class:`~detaudit.load.history.Assignment` of this exact key path, oldest
+        first: base files, the child, ``--cfg-options``, discarded values included (empty
+        when the map does not know the key)."""
+        return list(self.histories().get(key_path, ()))
+
+    def histories(self) -> dict[str, list]:
+        if self._histories is None:
+            self._histories = _history.histories(self.root) if self.root is not None else {}
+        return self._histories
+
+    def type_changes(self) -> list:
+        """:class:`~detaudit.load.history.TypeChange` of every dict whose type a later file changed."""
+        return _history.type_changes(self.root) if self.root is not None else []
+
+    def replaced_lists(self) -> list:
+        """:class:`~detaudit.load.history.ListReplacement` of every list a later binding replaced."""
+        return _history.replaced_lists(self.root) if self.root is not None else []
 
     def literal(self, key_path: str, default=None):
         """The value at ``key_path`` when the syntax tree gives it as literals (strings,
@@ -115,6 +151,46 @@ class SourceMap:
                     ov.final_keys = list(node.slots)
                     sm.overrides.append(ov)
         return sm
+
+
+def _value_node(value, loc: SourceLocation, stamp: int) -> Node:
+    if isinstance(value, dict):
+        node = Node("dict")
+        for k, v in value.items():
+            node.slots[str(k)] = Slot(loc, _value_node(v, loc, stamp), None, stamp)
+        return node
+    if isinstance(value, (list, tuple)):
+        node = Node("list")
+        for i, v in enumerate(value):
+            node.slots[str(i)] = Slot(loc, _value_node(v, loc, stamp), None, stamp)
+        return node
+    return Node("leaf", const=value)
+
+
+def _apply_option(node: Node, parts: list[str], value, loc: SourceLocation, stamp: int) -> None:
+    """One ``--cfg-options`` key over the tree: dicts on the way are entered (or created), list
+    items by index; at the end a dict merges key by key and anything else replaces."""
+    for depth, part in enumerate(parts[:-1]):
+        slot = node.slots.get(part)
+        if slot is None or slot.value.kind == "leaf":
+            if node.kind != "dict" or depth > MAX_DEPTH:
+                return
+            new = Slot(loc, Node("dict"), None, stamp)
+            node.slots[part] = new if slot is None else new.over(slot, "replace")
+        else:  # the tree may share a value between keys (one metainfo dict in three loaders): edit a copy
+            node.slots[part] = slot.rebound(slot.value.copy(deep=False))
+        node = node.slots[part].value
+    last = parts[-1]
+    old = node.slots.get(last)
+    if node.kind == "list" and old is None:
+        return  # mmengine refuses an index past the end (the load reports it)
+    if isinstance(value, dict) and old is not None and old.value.kind == "dict":
+        node.slots[last] = old.rebound(old.value.copy(deep=False))
+        for k, v in value.items():
+            _apply_option(node.slots[last].value, [str(k)], v, loc, stamp)
+        return
+    new = Slot(loc, _value_node(value, loc, stamp), None, stamp)
+    node.slots[last] = new if old is None else new.over(old, "replace")
 
 
 def _dict_paths(d: dict, prefix: str):

@@ -185,3 +185,55 @@ def locate_build_failure(message: str, node: Any, path: str) -> BuildFailure:
     if m:
         return BuildFailure(first, "missing-argument", cls=cls_name, missing=re.findall(r"'(\w+)'", m.group(1)))
     return BuildFailure(first, "other", cls=cls_name)
+
+
+# --------------------------------------------------------------------------- loops and pipelines
+def train_loop(cfg) -> tuple[str, Any, str] | None:
+    """(unit, length, key path) of the training loop, e.g. ('epoch', 12, 'train_cfg.max_epochs');
+    the length may be None when the loop does not say. None when there is no recognizable loop."""
+    tc = cfg.get("train_cfg", None)
+    if not is_mapping(tc):
+        return None
+    kind = type_name(tc.get("type", None)) or ""
+    epochs, iters = tc.get("max_epochs", None), tc.get("max_iters", None)
+    if "Epoch" in kind or (not kind and tc.get("by_epoch", True) and epochs is not None):
+        return "epoch", epochs, "train_cfg.max_epochs"
+    if "Iter" in kind or (not kind and iters is not None):
+        return "iter", iters, "train_cfg.max_iters"
+    return None
+
+
+def transforms_in(pipeline: Any, path: str, depth: int = 0) -> Iterator[tuple[str, Any]]:
+    """(key path, transform dict) of every transform of a pipeline, nested ones included
+    (``MultiScaleFlipAug``/``TestTimeAug`` ``transforms``, ``RandomChoice``, ``MultiBranch``
+    branches...)."""
+    if depth > 8:
+        return
+    if isinstance(pipeline, (list, tuple)):
+        for i, t in enumerate(pipeline):
+            yield from transforms_in(t, f"{path}.{i}", depth + 1)
+    elif is_mapping(pipeline):
+        if "type" in pipeline:
+            yield path, pipeline
+        for k in list(pipeline.keys()):
+            v = pipeline[k]
+            if isinstance(v, (list, tuple)) or (is_mapping(v) and k != "type"):
+                if k in ("init_cfg", "backend_args", "meta_keys"):
+                    continue
+                yield from transforms_in(v, f"{path}.{k}", depth + 1)
+
+
+def dataloader_pipelines(cfg, loaders=DATALOADERS) -> Iterator[tuple[str, str, Any, list]]:
+    """(loader, key path of the pipeline, the dataset dict holding it, pipeline) for every
+    dataset behind each dataloader, wrappers included (a ``MultiImageMixDataset``'s own
+    pipeline runs after its inner dataset's)."""
+    for loader in loaders:
+        dl = cfg.get(loader, None)
+        if not is_mapping(dl):
+            continue
+        for path, ds in walk_dicts(dl.get("dataset", None), f"{loader}.dataset"):
+            if ".pipeline" in path:
+                continue
+            pipeline = ds.get("pipeline", None)
+            if isinstance(pipeline, (list, tuple)):
+                yield loader, f"{path}.pipeline", ds, list(pipeline)

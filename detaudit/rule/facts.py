@@ -84,6 +84,32 @@ class AuditFacts(Protocol):
         """The ``# detaudit: ignore[...]`` comments of the audited file, parsed (malformed ones too)."""
 
     @_fact("static")
+    def key_history(self):
+        """``KeyHistory``: key path -> every assignment that produced its value, oldest first (base
+        files, the child, ``--cfg-options``), each with its file:line and status (set, merged,
+        overridden, or discarded by ``_delete_``/a replaced list, for keys no longer in the
+        config too); ``origins(path)`` says which file:line each key of a dict came from.
+        Read from syntax trees: also under ``--no-exec``."""
+
+    @_fact("static")
+    def type_changes(self):
+        """``TypeChange`` per dict whose ``type`` a later file changed (no ``_delete_``) while keys
+        written for the earlier type stayed: key path, old and new type with their file:line,
+        the kept keys with theirs. Also under ``--no-exec``."""
+
+    @_fact("static")
+    def replaced_lists(self):
+        """``ListReplacement`` per list a later binding replaced whole (mmengine never merges
+        lists): where, and each element's type and keys on both sides. Also under ``--no-exec``."""
+
+    @_fact("static")
+    def constructors(self):
+        """``Constructors``: ``signature(type, key_path, dict)`` -> which keys the type accepts, read
+        from its constructor where it resolves (the registry of that key path), ``**kwargs``
+        followed to the parent class or to the inner type they build. Resolving imports
+        library code: unavailable under ``--no-exec``."""
+
+    @_fact("static")
     def custom_import_errors(self):
         """``custom_imports`` module -> why it does not import (``ErrorInfo``), or None when it does.
         Importing is executing: unavailable under ``--no-exec``."""

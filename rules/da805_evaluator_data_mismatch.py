@@ -1,0 +1,115 @@
+import posixpath
+
+from detaudit.rule import Violation, rule
+from detaudit.rule.config import datasets_under, is_mapping, node_type
+from detaudit.rule.merge import short_type, where
+
+PAIRS = (("val_evaluator", "val_dataloader"), ("test_evaluator", "test_dataloader"))
+
+
+def _metrics(evaluator, key):
+    """(key path, metric dict) of an evaluator given as a dict, a list, or an Evaluator(metrics=...)."""
+    if isinstance(evaluator, (list, tuple)):
+        return [(f"{key}.{i}", m) for i, m in enumerate(evaluator) if is_mapping(m)]
+    if is_mapping(evaluator):
+        inner = evaluator.get("metrics", None)
+        if node_type(evaluator) == "Evaluator" and inner is not None:
+            return _metrics(inner, f"{key}.metrics")
+        return [(key, evaluator)]
+    return []
+
+
+def _is_voc(dataset_type: str) -> bool:
+    return "VOC" in dataset_type or dataset_type == "XMLDataset"
+
+
+def _joined(ds) -> str | None:
+    """The annotation file a dataset reads: ``ann_file`` under ``data_root`` unless absolute
+    (mmengine's ``BaseDataset._join_prefix``)."""
+    ann = ds.get("ann_file", None)
+    if not isinstance(ann, str) or not ann:
+        return None
+    root = ds.get("data_root", None)
+    if isinstance(root, str) and root and not posixpath.isabs(ann) and "://" not in ann:
+        ann = posixpath.join(root, ann)
+    return posixpath.normpath(ann)
+
+
+@rule(code="DA805", name="evaluator-data-mismatch", severity="error", tier="static",
+      needs=("source_map", "type_changes"))
+def evaluator_data_mismatch(ctx):
+    """The evaluator does not evaluate the data its dataloader loads.
+
+    ## What it does
+    Compares ``val_evaluator``/``test_evaluator`` with the dataset of ``val_dataloader``/
+    ``test_dataloader``: a metric's ``ann_file`` that differs from the dataset's ``ann_file``
+    joined with its ``data_root`` (as mmengine joins them; a panoptic dataset's instance
+    metric reads the instance file of the same images by design); a COCO-style metric with an
+    ``ann_file`` over a VOC dataset; and ``format_only=True`` without ``outfile_prefix``.
+    An ``ann_file`` kept from a base metric whose type was changed is DA801's.
+
+    ## Why is this bad?
+    A COCO metric scores predictions against its own ``ann_file``, not against the
+    dataset: when a child config points the dataset at new annotations and leaves the
+    evaluator on the base's ``instances_val2017.json``, validation either crashes (image ids
+    that do not exist) or, worse, reports numbers for the wrong ground truth. A metric with
+    ``format_only=True`` and no ``outfile_prefix`` fails when it is built.
+
+    ## Example
+    ```python
+    val_dataloader = dict(dataset=dict(data_root='data/cats/', ann_file='annotations/val.json'))
+    val_evaluator = dict(type='CocoMetric')   # ann_file: the base's data/coco/annotations/instances_val2017.json
+    ```
+
+    ## Use instead
+    ```python
+    val_dataloader = dict(dataset=dict(data_root='data/cats/', ann_file='annotations/val.json'))
+    val_evaluator = dict(type='CocoMetric', ann_file='data/cats/annotations/val.json')
+    ```
+    """
+    sm = ctx.source_map
+    seen = set()
+    for v in _mismatches(ctx.cfg, sm, {(c.key_path, k) for c in ctx.type_changes for k in c.kept}):
+        leaf = v.key_path.rsplit(".", 1)[-1]
+        written = (sm.locate(v.key_path), leaf, str(v.evidence))
+        if written in seen:  # test_evaluator = val_evaluator over test_dataloader = val_dataloader: once
+            continue
+        seen.add(written)
+        yield v
+
+
+def _mismatches(cfg, sm, kept):
+    for ev_key, dl_key in PAIRS:
+        dl = cfg.get(dl_key, None)
+        datasets = list(datasets_under(dl.get("dataset", None), f"{dl_key}.dataset")) if is_mapping(dl) else []
+        for path, metric in _metrics(cfg.get(ev_key, None), ev_key):
+            kind = node_type(metric)
+            if metric.get("format_only", False) is True and not metric.get("outfile_prefix", None):
+                yield Violation(
+                    message=(f"{path} ({kind}) has format_only=True but no outfile_prefix: the metric asserts "
+                             f"outfile_prefix is set when it is built"),
+                    key_path=f"{path}.format_only", evidence={"metric": kind},
+                    fix="set outfile_prefix='./work_dirs/results/...'")
+            ann = metric.get("ann_file", None)
+            if not isinstance(ann, str) or not ann or (path, "ann_file") in kept or len(datasets) != 1:
+                continue
+            ds_path, ds = datasets[0]
+            ds_type = node_type(ds)
+            if _is_voc(ds_type) and "VOC" not in kind:
+                yield Violation(
+                    message=(f"{path} is a {kind} with ann_file {ann!r}, but {ds_path} is a {ds_type}: the "
+                             f"metric scores against that COCO file, not the VOC annotations the loader reads"),
+                    key_path=f"{path}.ann_file", evidence={"metric": kind, "dataset": ds_type, "ann_file": ann},
+                    fix="use VOCMetric(metric='mAP') for a VOC dataset, or a CocoDataset with its COCO json")
+                continue
+            if ("Panoptic" in ds_type) != ("Panoptic" in kind):
+                continue  # instance metrics of a panoptic model read the instance file of the same images
+            expected = _joined(ds)
+            if expected is None or posixpath.normpath(ann) == expected:
+                continue
+            yield Violation(
+                message=(f"{path}.ann_file is {ann!r} ({where(sm.locate(f'{path}.ann_file'))}) but {ds_path} reads "
+                         f"{expected!r} (data_root + ann_file, {where(sm.locate(f'{ds_path}.ann_file'))}): "
+                         f"the {short_type(kind)} scores predictions on these images against other annotations"),
+                key_path=f"{path}.ann_file", evidence={"evaluator_ann_file": ann, "dataset_ann_file": expected},
+                fix=f"set {path}.ann_file={expected!r}")
