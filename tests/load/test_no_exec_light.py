@@ -62,7 +62,13 @@ def test_every_rule_fixture_reads_the_same_without_the_heavy_packages(tmp_path, 
     assert full.returncode == 0, full.stderr[-2000:]
     light, heavy = json.loads(light_out.read_text()), json.loads(full_out.read_text())
     assert len(light["audits"]) > 100
-    assert findings_by_config(light) == findings_by_config(heavy)
+    # fixtures based on mmdet's own configs cannot read them without mmdet: compare the others, and
+    # check that exactly those are the ones that name a scope:: base
+    scoped = {a["config"] for a in light["audits"]
+              if any(f["code"] == "DA094" and "is not installed" in f["message"] for f in a["findings"])}
+    assert scoped == {a["config"] for a in light["audits"] if "::" in (ROOT / a["config"]).read_text()}
+    local = lambda report: {k: v for k, v in findings_by_config(report).items() if k not in scoped}  # noqa: E731
+    assert local(light) == local(heavy)
     assert light["summary"]["by_code"].get("DA101") and light["summary"]["by_code"].get("DA201")
 
 
