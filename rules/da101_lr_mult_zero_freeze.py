@@ -54,7 +54,7 @@ def lr_mult_zero_freeze(ctx):
         yield from _static_lr_mult_zero(ctx)
         return
 
-    zero = lr_mult_zero(ctx.config_value, [p.name for p in ctx.params])
+    zero = lr_mult_zero(ctx.config_value, lambda: [p.name for p in ctx.params])
     if not zero:
         return
     lrs = ctx.param_lr

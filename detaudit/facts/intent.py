@@ -29,7 +29,7 @@ def collect_intents(ctx) -> list[FreezeIntent]:
         return [n for n in names if n.startswith(prefix) or n == module]
 
     # 1. paramwise_cfg lr_mult=0
-    for key, pnames in lr_mult_zero(ctx.config_value, names).items():
+    for key, pnames in lr_mult_zero(ctx.config_value, lambda: names).items():
         by_module: dict[str, list[str]] = defaultdict(list)
         for n in pnames:
             by_module[module_for_key(n, key)].append(n)

@@ -70,14 +70,15 @@ def module_for_key(name: str, key: str) -> str:
 
 def lr_mult_zero(config_value, param_names) -> dict[str, list[str]]:
     """custom key -> names of the parameters whose effective ``lr_mult`` is 0.
-    ``config_value`` reads the config (``ctx.config_value``)."""
+    ``config_value`` reads the config (``ctx.config_value``); ``param_names`` is called for the
+    parameter names only when some key sets ``lr_mult=0`` (a config without one needs no model)."""
     keys = config_value("optim_wrapper.paramwise_cfg.custom_keys", None) or {}
     zero_keys = {k for k, v in keys.items()
                  if isinstance(v, dict) and v.get("lr_mult", None) is not None and float(v["lr_mult"]) == 0.0}
     if not zero_keys:
         return {}
     out: dict[str, list[str]] = defaultdict(list)
-    for name in param_names:
+    for name in param_names():
         key = effective_custom_key(name, keys)
         if key in zero_keys:
             out[key].append(name)
