@@ -29,7 +29,8 @@ def _check_parser() -> argparse.ArgumentParser:
     from .formats import NAMES
 
     p = _Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
-                epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them. "
+                epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -71,6 +72,61 @@ def _check_parser() -> argparse.ArgumentParser:
     out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
     out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     return p
+
+
+def _logs_parser() -> argparse.ArgumentParser:
+    from .formats import NAMES
+
+    p = _Parser(prog="detaudit logs", description="Audit a training run from what mmengine wrote into its work dir: "
+                "the scalar logs, the config as it ran, the checkpoints (rules DA9xx).",
+                epilog="Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
+    p.add_argument("work_dirs", nargs="+", metavar="WORK_DIR", help="work dirs (or one launch folder inside one)")
+    p.add_argument("--config", metavar="PATH", help="the run's config (default: the one mmengine saved with the run)")
+    p.add_argument("--expect-losses", type=_modules, action="extend", default=[], metavar="KEY[,KEY]",
+                   help="loss keys the run must log (default: those of the first logged iteration)")
+    p.add_argument("--expect-frozen", type=_modules, action="extend", default=[], metavar="MODULE[,MODULE]",
+                   help="modules that must not have changed, besides those the config freezes")
+    p.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                   help="override keys of the run's config, e.g. load_from=PATH (put it last)")
+    p.add_argument("--select", type=_codes, help="codes or prefixes to run (default ALL)")
+    p.add_argument("--ignore", type=_codes, help="codes or prefixes to skip")
+    p.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
+                   help="change a rule's severity (error, warning, info)")
+    p.add_argument("--fail-on", choices=WORST_FIRST, default="error",
+                   help="lowest severity that makes the exit code 1 (default error)")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
+    p.add_argument("--format", action="append", default=[], metavar="FORMAT[:PATH]",
+                   help=f"one of {', '.join(NAMES)}; repeat for several, FORMAT:PATH writes to a file")
+    p.add_argument("-o", "--output", metavar="PATH", help="write the (single) report to PATH")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    return p
+
+
+def cmd_logs(argv: list[str]) -> int:
+    from .logs.audit import WorkDirError, audit_work_dir
+    from .registry import unknown_selectors
+    from .report.report import Report
+    from .settings import Settings
+
+    args = _logs_parser().parse_args(argv)
+    outputs = _outputs(args)
+    severity = _severities(args.severity)
+    bad = unknown_selectors((args.select or []) + (args.ignore or []) + list(severity))
+    if bad:
+        raise UsageError(f"unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')")
+    if args.config and len(args.work_dirs) > 1:
+        raise UsageError("--config applies to one work dir")
+    settings = Settings(select=args.select or ["ALL"], ignore=args.ignore or [], fail_on=args.fail_on,
+                        expect_frozen=args.expect_frozen, severity=severity)
+    report = Report(settings=settings)
+    for work_dir in args.work_dirs:
+        try:
+            report.audits.append(audit_work_dir(work_dir, settings, config=args.config,
+                                                cfg_options=parse_cfg_options(args.cfg_options),
+                                                expect_losses=args.expect_losses, debug=args.debug))
+        except WorkDirError as exc:
+            raise UsageError(str(exc))
+    return _emit(report, outputs, exit_zero=args.exit_zero)
 
 
 def _jobs(value: str) -> int:
@@ -181,18 +237,12 @@ def _outputs(args) -> list[tuple[str, str | None]]:
 
 
 def cmd_check(argv: list[str]) -> int:
-    from .formats import render
     from .registry import unknown_selectors
     from .report.report import Report
 
     args = _check_parser().parse_args(argv)
     outputs = _outputs(args)
-    severity = {}
-    for item in args.severity:
-        code, _, level = item.partition("=")
-        if level not in WORST_FIRST:
-            raise UsageError(f"--severity expects CODE=error|warning|info, got {item!r}")
-        severity[code.strip().upper()] = level
+    severity = _severities(args.severity)
     bad = unknown_selectors((args.select or []) + (args.ignore or []) + (args.extend_select or []) + list(severity))
     if bad:
         raise UsageError(f"unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')")
@@ -234,11 +284,28 @@ def cmd_check(argv: list[str]) -> int:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
         _apply_baseline(args.baseline, report)
+    return _emit(report, outputs, exit_zero=args.exit_zero, statistics=args.statistics)
+
+
+def _severities(items: list[str]) -> dict[str, str]:
+    severity = {}
+    for item in items:
+        code, _, level = item.partition("=")
+        if level not in WORST_FIRST:
+            raise UsageError(f"--severity expects CODE=error|warning|info, got {item!r}")
+        severity[code.strip().upper()] = level
+    return severity
+
+
+def _emit(report, outputs, *, exit_zero: bool, statistics: bool = False) -> int:
+    """Print or write the report in every format asked for; the exit code."""
+    from .formats import render
+
     for a in report.audits:
         for msg in a.internal_errors:
             print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
     for fmt, path in outputs:
-        if args.statistics and fmt == "text" and path is None:
+        if statistics and fmt == "text" and path is None:
             text = _statistics(report)
         else:
             text = render(fmt, report, color=(path is None and fmt == "text" and sys.stdout.isatty()))
@@ -248,7 +315,7 @@ def cmd_check(argv: list[str]) -> int:
             sys.stdout.write(text)
     if any(a.internal_errors for a in report.audits):
         return EXIT_ERROR
-    if report.failing() and not args.exit_zero:
+    if report.failing() and not exit_zero:
         return EXIT_FINDINGS
     return EXIT_OK
 
@@ -359,6 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         from .facts.sandbox import private_library_caches
 
         with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
+            if argv and argv[0] == "logs":
+                return cmd_logs(argv[1:])
             return cmd_check(argv)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)

@@ -6,12 +6,17 @@ was not requested (skipped, with the reason), and lists the facts to compute bef
 runs: those a rule watching the audit itself asks for (``needs=EVERY_FACT``: the supervisor's
 DA091-DA093 must see every step run). Every other fact is computed when the first rule that
 declares it reads it, and no rule can read one it did not declare (:mod:`detaudit.check`).
+
+Two kinds of audit share the rules. A config audit runs every rule but those of the
+``training`` tier, whose facts only a real run has; a training audit (DetAuditHook's checks
+during training, ``detaudit logs`` after it) runs the rules of that tier only.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .rule import EVERY_FACT, FACT_TIERS, Rule, tier_rank
+from .rule.facts import TRAINING_TIER
 
 # The steps a training run goes through, in order: what a rule watching the audit needs run.
 TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result", "loss_result", "step_result")
@@ -29,9 +34,14 @@ class Plan:
         return frozenset(self.order)
 
 
-def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str) -> Plan:
+def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str, audit: str = "config") -> Plan:
+    """``audit``: ``"config"`` (every rule but the training tier's) or ``"training"`` (only those)."""
+    if audit not in ("config", "training"):
+        raise ValueError(f"audit must be 'config' or 'training', not {audit!r}")
     plan = Plan()
     for r in sorted(rules, key=lambda r: (tier_rank(r.tier), r.code)):
+        if (r.tier == TRAINING_TIER) != (audit == "training"):
+            continue  # the other kind of audit's rule: neither run nor skipped here
         plan.order.append(r.code)
         if tier_rank(r.tier) > tier_rank(max_tier):
             plan.skipped.append({"code": r.code, "reason": f"tier '{r.tier}' not requested (--tier {cli_tier})"})
