@@ -36,8 +36,14 @@ def module_evidence(frozen, state) -> dict:
 
 
 def loss_location(ctx, key: str):
-    """(config key path, module path) of the loss that logs ``key``, or (None, None)."""
+    """(config key path, module path) of the loss that logs ``key``, or (None, None): also when
+    the run's config does not load (DA001 says why), since the logs alone prove the finding."""
+    from detaudit.rule import FactUnavailable
+
     from ._losses import loss_config_path, module_of_path
 
-    path = loss_config_path(ctx, key)
+    try:
+        path = loss_config_path(ctx, key)
+    except FactUnavailable:
+        return None, None
     return path, module_of_path(path)
