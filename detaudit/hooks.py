@@ -43,8 +43,9 @@ class DetAuditHook(Hook):
     ``check_iter`` (and every ``interval`` iterations if set).
 
     Args:
-        check_iter (int): the iteration (1-based) after which the frozen modules, the loss
-            terms and the gradients are first checked. Default 1.
+        check_iter (int): the iteration after which the frozen modules, the loss terms and the
+            gradients are first checked, counted from this launch's first (1: the first
+            iteration, also of a resumed run). Default 1.
         interval (int, optional): check again every ``interval`` iterations after
             ``check_iter``. Default None (once).
         expect_losses (list[str], optional): loss keys every iteration must log, finite.
@@ -81,6 +82,7 @@ class DetAuditHook(Hook):
         self._once: list = []
         self._latest: list = []
         self._check_seconds = 0.0
+        self._first_iter = 0
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -88,6 +90,7 @@ class DetAuditHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     def _due(self, iteration: int) -> bool:
+        """``iteration`` counts from this launch's first (a resumed run is checked too)."""
         if iteration == self.check_iter:
             return True
         return bool(self.interval) and iteration > self.check_iter and (iteration - self.check_iter) % self.interval == 0
@@ -97,6 +100,7 @@ class DetAuditHook(Hook):
         from .runtime import Watch, audit_runner
 
         start = time.perf_counter()
+        self._first_iter = runner.iter  # 0, or where a resumed run starts again
         model = self._model(runner)
         model.train()  # the state the iterations run in (the loop calls it again)
         try:
@@ -118,11 +122,12 @@ class DetAuditHook(Hook):
         self._before = result
         self._before.timings["hook_before_train"] = round(time.perf_counter() - start, 3)
         self._log(runner, "before the first iteration", result.findings, single_process=True)
-        skipped = len(result.skipped)
-        runner.logger.info(f"DetAuditHook: before the first iteration: {self._counts(result.findings)}; "
-                           f"{len(result.ran)} rule(s) ran on the Runner's objects, {skipped} skipped "
-                           f"({time.perf_counter() - start:.2f} s); watching {len(self._watch.names)} frozen "
-                           f"tensor(s) of {', '.join(g.module for g in self._watch.groups) or 'no module'}")
+        if is_main_process():
+            modules = ", ".join(dict.fromkeys(g.module for g in self._watch.groups)) or "no module"
+            runner.logger.info(f"DetAuditHook before the first iteration: {self._counts(result.findings)}; "
+                               f"{len(result.ran)} rule(s) ran on the Runner's objects, {len(result.skipped)} skipped "
+                               f"({time.perf_counter() - start:.2f} s); watching {len(self._watch.names)} frozen "
+                               f"tensor(s) of {modules}")
         self._write(runner)
         self._stop_if_failing(runner, result.findings, "before the first iteration")
 
@@ -132,7 +137,7 @@ class DetAuditHook(Hook):
             return
         iteration = runner.iter + 1
         self._watch.record_losses(iteration, outputs)
-        if self._due(iteration):
+        if self._due(iteration - self._first_iter):
             self._check(runner, iteration)
 
     def _check(self, runner, iteration: int) -> None:
@@ -178,6 +183,8 @@ class DetAuditHook(Hook):
 
     # ------------------------------------------------------------------ output
     def _log(self, runner, where: str, findings: list, single_process: bool = False) -> None:
+        if not is_main_process():
+            return  # the findings were gathered: the first process speaks for all
         world = get_world_size()
         for f in sort_findings(findings):
             ranks = f.evidence.get("ranks") if isinstance(f.evidence, dict) else None
@@ -192,6 +199,8 @@ class DetAuditHook(Hook):
     def _log_losses(self, runner, where: str) -> None:
         import math
 
+        if not is_main_process():
+            return
         log = self._watch.losses
         present = [k for k in log.expected if k in log.series and log.series[k].last_iter == log.last_iter
                    and not log.series[k].nonfinite]
@@ -253,5 +262,6 @@ class DetAuditHook(Hook):
         report = f" Report: {path}." if path else ""
         message = (f"DetAuditHook(fail_on={self.fail_on!r}) stopped training {where}: {len(failing)} finding(s) at or "
                    f"above {self.fail_on}: {listed}{more}.{report}")
-        runner.logger.error(message)
+        if is_main_process():
+            runner.logger.error(message)
         raise DetAuditStop(message)

@@ -70,7 +70,7 @@ class Watch:
     def __init__(self, model, intents, *, expect_losses=(), expect_losses_source: str = "", rank: int = 0):
         self.model = model
         self.groups = frozen_groups(intents, model)
-        self.names = [n for g in self.groups for n in g.params + g.buffers]
+        self.names = list(dict.fromkeys(n for g in self.groups for n in g.params + g.buffers))
         start = time.perf_counter()
         self.before = digests(model, self.names)
         self.digest_seconds = time.perf_counter() - start
