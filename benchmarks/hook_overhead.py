@@ -15,8 +15,9 @@ is timed separately. Printed:
   costs for the rest of the run (the target is under 2%);
 - one check (digests of every frozen tensor + the training rules), in seconds and as a share of
   the iteration it follows;
-- mean iteration time with the hook over without it, outside the first iteration (the run-level
-  A/B figure; noisy on a shared machine, hence the load average next to it).
+- median iteration time with the hook over without it, outside the first iteration, in wall and
+  in this process's CPU time (the run-level A/B figure; noisy on a shared machine, hence the load
+  average next to it).
 """
 from __future__ import annotations
 
@@ -68,16 +69,16 @@ def train(name: str, variant: str, folder: Path) -> dict:
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    stamps: list[float] = []
+    stamps: list[tuple[float, float]] = []  # (wall, this process's CPU time)
 
     class IterationClock(Hook):
         priority = "HIGHEST"
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            stamps.append(time.perf_counter())
+            stamps.append((time.perf_counter(), time.process_time()))
 
         def after_train_epoch(self, runner):
-            stamps.append(time.perf_counter())
+            stamps.append((time.perf_counter(), time.process_time()))
 
     config = "stage2_kaist_domain_ft_fixed.py" if variant == "without" else "stage2_kaist_domain_ft_audited.py"
     cfg = Config.fromfile(str(CONFIGS / config))
@@ -101,7 +102,8 @@ def train(name: str, variant: str, folder: Path) -> dict:
 
         hook.after_train_iter = timed
     runner.train()
-    out = {"iterations": [b - a for a, b in zip(stamps, stamps[1:])], "own": own,
+    out = {"iterations": [b[0] - a[0] for a, b in zip(stamps, stamps[1:])],
+           "cpu": [b[1] - a[1] for a, b in zip(stamps, stamps[1:])], "own": own,
            "before_train": hook._before.timings.get("hook_before_train") if hook is not None else None}
     del runner, hook
     gc.collect()
@@ -133,13 +135,14 @@ def main() -> None:
                 print(f"round {r + 1}/{args.rounds} {v}: iterations {[round(t, 2) for t in results[v][-1]['iterations']]} s",
                       flush=True)
 
-    def steady(v):  # iteration times after the first, pooled over the rounds
-        return [t for run in results[v] for t in run["iterations"][1:]]
+    def steady(v, key="iterations"):  # iteration times after the first, pooled over the rounds
+        return [t for run in results[v] for t in run[key][1:]]
 
-    base = statistics.mean(steady("without"))
+    base = statistics.median(steady("without"))
     print(f"\nstage 2 (fixed recipe), {args.iters} iterations x {args.rounds} rounds per variant; load average "
           f"{min(load):.1f}..{max(load):.1f} on {os.cpu_count()} CPUs")
-    print(f"mean iteration without the hook: {base:.3f} s")
+    print(f"median iteration without the hook: {base:.3f} s wall, {statistics.median(steady('without', 'cpu')):.3f} s "
+          f"CPU")
     before = [run["before_train"] for run in results["with"]]
     print(f"before_train audit (one-off): {statistics.mean(before):.2f} s")
     outside = [t for run in results["with"] + results["every_iteration"] for t, check in run["own"] if not check]
@@ -148,9 +151,11 @@ def main() -> None:
           f"{statistics.mean(outside) / base:.5%} of an iteration")
     print(f"one check (digests + rules): {statistics.mean(checks):.3f} s = {statistics.mean(checks) / base:.2%} of the "
           f"iteration it follows")
+    cpu_base = statistics.median(steady("without", "cpu"))
     for v in ("with", "every_iteration"):
-        mean = statistics.mean(steady(v))
-        print(f"mean iteration with the hook ({v.replace('_', ' ')}): {mean:.3f} s, ratio {mean / base:.4f}")
+        wall, cpu = statistics.median(steady(v)), statistics.median(steady(v, "cpu"))
+        print(f"median iteration with the hook ({v.replace('_', ' ')}): {wall:.3f} s wall (ratio {wall / base:.4f}), "
+              f"{cpu:.3f} s CPU (ratio {cpu / cpu_base:.4f})")
 
 
 if __name__ == "__main__":

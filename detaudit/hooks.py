@@ -83,6 +83,7 @@ class DetAuditHook(Hook):
         self._latest: list = []
         self._check_seconds = 0.0
         self._first_iter = 0
+        self._known: dict = {}
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -110,6 +111,7 @@ class DetAuditHook(Hook):
                 self._intents = list(ctx.freeze_intents)
             except Exception:  # noqa: BLE001 - no intents known: nothing to hold still
                 self._intents = []
+            self._known = {"source_map": ctx.source_map} if ctx.has("source_map") else {}
             ctx.release()
             self._watch = Watch(model, self._intents, expect_losses=self.expect_losses,
                                 expect_losses_source="DetAuditHook(expect_losses=...)", rank=get_rank())
@@ -150,7 +152,7 @@ class DetAuditHook(Hook):
         model = self._model(runner)
         watch.compare_now(iteration, lr_by_param(model, getattr(runner, "optim_wrapper", None)))
         result = audit_watch(runner.cfg, model, self._intents, watch, self.settings,
-                             expect_frozen_source=self.frozen_source)
+                             expect_frozen_source=self.frozen_source, known=self._known)
         if watch.coverage is not None and watch.coverage_named_at is None:
             watch.coverage_named_at = iteration
             self._once = [f for f in result.findings if f.code == "DA907"]

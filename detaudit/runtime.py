@@ -136,7 +136,7 @@ class Watch:
                 rates = [lr_of[p] for p in group.params if p in lr_of]
                 state.lr_now = max(rates) if rates else None
         self.frozen = FrozenState(reference="before_train", current=f"after iteration {iteration}",
-                                  method="BLAKE2b digest per tensor", modules=states)
+                                  method="SHA-256 digest per tensor", modules=states)
         return self.frozen
 
     # ------------------------------------------------------------------ the training source
@@ -164,11 +164,12 @@ class Watch:
 
 
 def audit_watch(cfg, model, intents, watch: Watch, settings: Settings, *, expect_frozen_source: str,
-                base_dir=None) -> AuditResult:
-    """The ``training`` tier's rules over what ``watch`` holds now."""
+                base_dir=None, known: dict | None = None) -> AuditResult:
+    """The ``training`` tier's rules over what ``watch`` holds now; ``known``: facts kept from the
+    audit before the first iteration (the source map), not computed again at every check."""
     ctx = runner_context(cfg, model, settings=settings, expect_frozen_source=expect_frozen_source,
                          training=watch, base_dir=base_dir)
-    ctx.seed(freeze_intents=intents)
+    ctx.seed(freeze_intents=intents, **(known or {}))
     plan = make_plan(_rules(settings), max_tier=ctx.max_tier, cli_tier=ctx.cli_tier, audit="training")
     try:
         return run_rules(ctx, plan, severity_overrides=settings.severity)
