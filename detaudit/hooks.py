@@ -148,7 +148,7 @@ class DetAuditHook(Hook):
         start = time.perf_counter()
         watch = self._watch
         if watch.coverage is None and watch.coverage_named_at is None:
-            watch.stop_watching_gradients(iteration)
+            watch.stop_watching_gradients(iteration - self._first_iter)  # the iterations watched
         model = self._model(runner)
         watch.compare_now(iteration, lr_by_param(model, getattr(runner, "optim_wrapper", None)))
         result = audit_watch(runner.cfg, model, self._intents, watch, self.settings,

@@ -105,3 +105,15 @@ def test_unreadable_records_are_skipped_not_fatal(tmp_path):
     r = run_cli("logs", work, "--select", "DA904", "--config",
                 FIXTURES / "DA904" / "fires" / "20240101_120000" / "vis_data" / "config.py")
     assert r.returncode == 1 and "loss_bbox is nan at iteration 4" in r.stdout
+
+
+def test_the_python_api_gives_the_same_report():
+    import detaudit
+
+    report = detaudit.audit_logs(FIXTURES / "DA904" / "fires", select=["DA904"])
+    assert not report.ok and {f.code for f in report.findings} == {"DA904"}  # loss_bbox and the total
+    validate_report(json.loads(report.to_json()))
+    from detaudit.load.workdir import WorkDirError
+
+    with pytest.raises(WorkDirError):
+        detaudit.audit_logs(FIXTURES / "DA904" / "no-such-run")
