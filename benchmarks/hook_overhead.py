@@ -105,7 +105,7 @@ def train(name: str, variant: str, folder: Path) -> dict:
     out = {"iterations": [b[0] - a[0] for a, b in zip(stamps, stamps[1:])],
            "cpu": [b[1] - a[1] for a, b in zip(stamps, stamps[1:])], "own": own,
            "before_train": hook._before.timings.get("hook_before_train") if hook is not None else None}
-    del runner, hook
+    del runner
     gc.collect()
     return out
 

@@ -167,8 +167,12 @@ def test_fixed_stage2_proves_the_freeze_and_the_losses_and_catches_macl_switched
 def test_two_processes_compare_their_digests_and_agree(project):
     """torchrun with two CPU processes over gloo: each process checks its own replica, the
     findings are gathered, and the first process logs and writes them."""
+    import socket
     cwd = str(project)
-    _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', '29517',
+    with socket.socket() as s:  # a free port: other runs may share the machine
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    _run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2', '--master_port', port,
           '-m', 'detector.train', 'as_written_hooked.py', '--launcher', 'pytorch', '--work-dir', 'work_dirs/ddp',
           '--cfg-options'] + SMOKE + ['train_cfg.max_epochs=2', "train_dataloader.dataset.data_root=data4/KAIST_processed/"],
          cwd)
