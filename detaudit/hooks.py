@@ -139,8 +139,15 @@ class DetAuditHook(Hook):
             return
         iteration = runner.iter + 1
         self._watch.record_losses(iteration, outputs)
-        if self._due(iteration - self._first_iter):
+        if not self._due(iteration - self._first_iter):
+            return
+        try:
             self._check(runner, iteration)
+        except DetAuditStop:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the audit must not be what breaks a training run
+            runner.logger.warning(f"DetAuditHook: the check after iteration {iteration} failed "
+                                  f"({type(exc).__name__}: {exc}); training goes on")
 
     def _check(self, runner, iteration: int) -> None:
         from .runtime import audit_watch, lr_by_param
@@ -153,10 +160,10 @@ class DetAuditHook(Hook):
         watch.compare_now(iteration, lr_by_param(model, getattr(runner, "optim_wrapper", None)))
         result = audit_watch(runner.cfg, model, self._intents, watch, self.settings,
                              expect_frozen_source=self.frozen_source, known=self._known)
-        if watch.coverage is not None and watch.coverage_named_at is None:
-            watch.coverage_named_at = iteration
-            self._once = [f for f in result.findings if f.code == "DA907"]
         findings = self._gather(result.findings)
+        if watch.coverage is not None and watch.coverage_named_at is None:
+            watch.coverage_named_at = iteration  # named once: later checks skip DA907
+            self._once = [f for f in findings if f.code == "DA907"]
         once = {f.fingerprint for f in self._once}
         self._latest = [f for f in findings if f.fingerprint not in once]
         self._runtime = result

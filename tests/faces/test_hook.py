@@ -150,6 +150,20 @@ def test_a_failing_audit_does_not_stop_the_training(tmp_path, monkeypatch):
            "without it" in _log_text(runner)
 
 
+def test_a_failing_check_does_not_stop_the_training(tmp_path, monkeypatch):
+    from detaudit import runtime
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("check exploded")
+
+    monkeypatch.setattr(runtime, "audit_watch", broken)
+    monkeypatch.chdir(tmp_path)
+    runner = _runner(tmp_path, custom_hooks=[dict(type="DetAuditHook", interval=1)])
+    runner.train()
+    assert runner.iter == 4
+    assert _log_text(runner).count("DetAuditHook: the check after iteration") == 4
+
+
 def test_the_audit_leaves_the_runners_logger_as_it_found_it(tmp_path, monkeypatch):
     """The audit silences mmengine's logger while it reads the load_from checkpoint; the run's
     own INFO lines must still reach its log afterwards."""
