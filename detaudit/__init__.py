@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._version import __version__  # noqa: E402
 
-__all__ = ["audit", "check_frozen", "Finding", "Report", "Violation", "rule", "__version__"]
+__all__ = ["audit", "audit_logs", "check_frozen", "Finding", "Report", "Violation", "rule", "__version__"]
 
 from .findings import Finding  # noqa: E402
 from .report.report import Report  # noqa: E402
@@ -20,6 +20,15 @@ def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="train", c
 
     return _audit(config, select=select, ignore=ignore, expect_frozen=expect_frozen, tier=tier,
                   cfg_options=cfg_options, **kwargs)
+
+
+def audit_logs(work_dir, *, select=None, ignore=None, expect_frozen=(), expect_losses=(), config=None,
+               cfg_options=None, **kwargs):
+    """Audit a training run from its work dir (``detaudit logs``) and return a :class:`Report`."""
+    from .api import audit_logs as _audit_logs
+
+    return _audit_logs(work_dir, select=select, ignore=ignore, expect_frozen=expect_frozen,
+                       expect_losses=expect_losses, config=config, cfg_options=cfg_options, **kwargs)
 
 
 def check_frozen(model, *modules: str):

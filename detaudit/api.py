@@ -30,6 +30,19 @@ def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen
     return Report(audits=[result], settings=settings)
 
 
+def audit_logs(work_dir, *, select=None, ignore=None, expect_frozen=(), expect_losses=(), config=None,
+               cfg_options=None, severity=None, fail_on="error", debug=False) -> Report:
+    """A training run audited from its work dir (the DA9xx rules); raises
+    :class:`~detaudit.load.workdir.WorkDirError` when ``work_dir`` holds no run."""
+    from .logs.audit import audit_work_dir
+
+    settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []), fail_on=fail_on,
+                        expect_frozen=list(expect_frozen), severity=dict(severity or {}))
+    result = audit_work_dir(work_dir, settings, config=config, cfg_options=dict(cfg_options or {}),
+                            expect_losses=list(expect_losses), expect_frozen_source="expect_frozen", debug=debug)
+    return Report(audits=[result], settings=settings)
+
+
 def check_frozen(model, *modules: str) -> list[Finding]:
     """DA102 (and DA103 by mode) on an already built model, without a config."""
     from torch.nn.modules.batchnorm import _BatchNorm

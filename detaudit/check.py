@@ -14,8 +14,8 @@ from .findings import sort_findings
 from .plan import Plan
 from .report.result import AuditResult, to_finding
 from .report.tables import tables
-from .rule import CLI_TIERS, EVERY_FACT, TIERS, tier_rank
-from .rule.facts import ALWAYS_READABLE, FACT_TIERS
+from .rule import CLI_TIERS, EVERY_FACT, tier_rank
+from .rule.facts import ALWAYS_READABLE, CONFIG_TIERS, FACT_TIERS
 
 if TYPE_CHECKING:
     from .facts.context import AuditContext
@@ -92,8 +92,8 @@ def tier_status(ctx: AuditContext) -> dict[str, str]:
     deepest = CLI_TIERS[ctx.cli_tier]
     out = {}
     blocked = False
-    for tier in TIERS:
-        if tier_rank(tier) > tier_rank(deepest):
+    for tier in CONFIG_TIERS:
+        if tier_rank(tier) > tier_rank(deepest) or tier in ctx.refused:
             out[tier] = "skipped"
             continue
         if blocked or (ctx.no_exec and tier != "static"):

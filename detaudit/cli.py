@@ -4,62 +4,52 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import glob
 import os
 import sys
-from pathlib import Path
 
+from .cli_support import (EXIT_ERROR, EXIT_OK, Parser, UsageError, codes_arg, emit, expand_configs, jobs_arg,
+                          memory_arg, modules_arg, parse_cfg_options, seconds_arg, severities, size_arg)
+from .cli_support import outputs as output_specs
 from .findings import WORST_FIRST
-from .atomic import write_atomic
 from .rule.facts import CLI_TIERS
-
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-
-
-class UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one clear line, exit 2
-        raise UsageError(message)
 
 
 def _check_parser() -> argparse.ArgumentParser:
     from .formats import NAMES
 
-    p = _Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
+    p = Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
                        "'detaudit cache clean' empties the result cache; "
-                       "'detaudit show CONFIG [KEY ...]' shows where each value comes from. "
+                       "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
-    sel.add_argument("--select", type=_codes, help="codes or prefixes to run (default ALL)")
-    sel.add_argument("--ignore", type=_codes, help="codes or prefixes to skip")
-    sel.add_argument("--extend-select", type=_codes, help="codes or prefixes added to --select")
+    sel.add_argument("--select", type=codes_arg, help="codes or prefixes to run (default ALL)")
+    sel.add_argument("--ignore", type=codes_arg, help="codes or prefixes to skip")
+    sel.add_argument("--extend-select", type=codes_arg, help="codes or prefixes added to --select")
     sel.add_argument("--severity", action="append", default=[], metavar="CODE=LEVEL",
                      help="change a rule's severity (error, warning, info)")
     sel.add_argument("--fail-on", choices=WORST_FIRST, default=None,
                      help="lowest severity that makes the exit code 1 (default error)")
     sel.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
-    sel.add_argument("--expect-frozen", type=_modules, action="extend", default=[], metavar="MODULE[,MODULE]",
+    sel.add_argument("--expect-frozen", type=modules_arg, action="extend", default=[], metavar="MODULE[,MODULE]",
                      help="modules that must not train (e.g. backbone); repeat or separate with commas")
     run = p.add_argument_group("what to run")
     run.add_argument("--tier", choices=tuple(CLI_TIERS), default="train",
                      help="deepest tier to run (default train)")
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
-    run.add_argument("--input-size", type=_size, metavar="HxW", help="synthetic image size (default: derived)")
+    run.add_argument("--input-size", type=size_arg, metavar="HxW", help="synthetic image size (default: derived)")
     run.add_argument("--data", choices=("auto", "synthetic", "real"), default="auto",
                      help="the run tier's data: the configured data when it is on this machine (auto), a tiny "
                           "synthetic copy in the dataset's own format (synthetic), or only the configured data (real)")
     scale = p.add_argument_group("many and untrusted configs")
-    scale.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+    scale.add_argument("--jobs", "-j", type=jobs_arg, default=1, metavar="N",
                        help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
-    scale.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+    scale.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
                        help="stop a config's audit after SECONDS (DA091); runs audits in workers")
-    scale.add_argument("--max-memory", type=_memory, metavar="SIZE",
+    scale.add_argument("--max-memory", type=memory_arg, metavar="SIZE",
                        help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
     scale.add_argument("--no-exec", action="store_true",
                        help="read configs without executing any of their code: static rules only (DA094)")
@@ -81,132 +71,15 @@ def _check_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _jobs(value: str) -> int:
-    if value.strip().lower() == "auto":
-        return max(1, os.cpu_count() or 1)
-    try:
-        n = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of jobs or 'auto', got {value!r}")
-    if not 1 <= n <= 256:
-        raise argparse.ArgumentTypeError(f"--jobs {n} out of range (1..256)")
-    return n
-
-
-def _seconds(value: str) -> float:
-    try:
-        t = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}")
-    if not 0 < t <= 7 * 24 * 3600:
-        raise argparse.ArgumentTypeError(f"--timeout {value} out of range")
-    return t
-
-
-def _memory(value: str) -> int:
-    from .workers.options import parse_size
-
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc))
-
-
-def _codes(value: str) -> list[str]:
-    return [c.strip().upper() for c in value.split(",") if c.strip()]
-
-
-def _modules(value: str) -> list[str]:
-    return [m.strip() for m in value.split(",") if m.strip()]
-
-
-def _size(value: str) -> tuple[int, int]:
-    try:
-        h, w = (int(x) for x in value.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected HxW like 128x160, got {value!r}")
-    if not (16 <= h <= 4096 and 16 <= w <= 4096):
-        raise argparse.ArgumentTypeError(f"input size {value} out of range (16..4096 per side)")
-    return h, w
-
-
-def expand_configs(items: list[str]) -> list[Path]:
-    """Files as given; folders to their *.py configs (skipping _base_ folders); globs expanded."""
-    found: list[Path] = []
-    for item in items:
-        if any(ch in item for ch in "*?["):
-            matches = sorted(glob.glob(item, recursive=True))
-            if not matches:
-                raise UsageError(f"no config matches {item!r}")
-            found += [Path(m) for m in matches if Path(m).is_file()]
-            continue
-        path = Path(item)
-        if path.is_dir():
-            files = sorted(q for q in path.rglob("*.py")
-                           if "_base_" not in q.relative_to(path).parts and q.name != "__init__.py")
-            if not files:
-                raise UsageError(f"no config files (*.py) under folder {item}")
-            found += files
-        elif path.exists():
-            found.append(path)
-        else:
-            raise UsageError(f"config not found: {item}")
-    return found
-
-
-def parse_cfg_options(pairs: list[str]) -> dict:
-    options = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise UsageError(f"--cfg-options expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        options[key] = _parse_value(value)
-    return options
-
-
-def _parse_value(value: str):
-    """mmengine's DictAction rules: ints, floats, booleans, None, lists and tuples (read
-    without importing mmengine: --no-exec audits run without it)."""
-    from .load.data_config import parse_option_value
-
-    try:
-        return parse_option_value(value)
-    except ValueError as exc:
-        raise UsageError(f"--cfg-options: {exc}")
-
-
-def _outputs(args) -> list[tuple[str, str | None]]:
-    from .formats import NAMES
-
-    specs = args.format or ["text"]
-    outs = []
-    for spec in specs:
-        fmt, _, path = spec.partition(":")
-        if fmt not in NAMES:
-            raise UsageError(f"unknown format {fmt!r} (choose from {', '.join(NAMES)})")
-        outs.append((fmt, path or None))
-    if args.output:
-        if len(outs) != 1 or outs[0][1]:
-            raise UsageError("-o/--output takes one format; use FORMAT:PATH for several")
-        outs = [(outs[0][0], args.output)]
-    return outs
-
-
 def cmd_check(argv: list[str], cache=None) -> int:
     """Audit configs. ``cache`` is the ResultCache (report/cache.py) set up before the audit
     moved the library caches, or None for no caching."""
-    from .formats import render
     from .registry import unknown_selectors
     from .report.report import Report
 
     args = _check_parser().parse_args(argv)
-    outputs = _outputs(args)
-    severity = {}
-    for item in args.severity:
-        code, _, level = item.partition("=")
-        if level not in WORST_FIRST:
-            raise UsageError(f"--severity expects CODE=error|warning|info, got {item!r}")
-        severity[code.strip().upper()] = level
+    outputs = output_specs(args)
+    severity = severities(args.severity)
     bad = unknown_selectors((args.select or []) + (args.ignore or []) + (args.extend_select or []) + list(severity))
     if bad:
         raise UsageError(f"unknown rule code or prefix: {', '.join(bad)} (see 'detaudit rules')")
@@ -249,23 +122,7 @@ def cmd_check(argv: list[str], cache=None) -> int:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
         _apply_baseline(args.baseline, report)
-    for a in report.audits:
-        for msg in a.internal_errors:
-            print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
-    for fmt, path in outputs:
-        if args.statistics and fmt == "text" and path is None:
-            text = _statistics(report)
-        else:
-            text = render(fmt, report, color=(path is None and fmt == "text" and sys.stdout.isatty()))
-        if path:
-            write_atomic(path, text)
-        else:
-            sys.stdout.write(text)
-    if any(a.internal_errors for a in report.audits):
-        return EXIT_ERROR
-    if report.failing() and not args.exit_zero:
-        return EXIT_FINDINGS
-    return EXIT_OK
+    return emit(report, outputs, exit_zero=args.exit_zero, statistics=args.statistics)
 
 
 def _audit_with_cache(items: list, options, jobs: int, cache) -> list:
@@ -295,22 +152,6 @@ def _audit_with_cache(items: list, options, jobs: int, cache) -> list:
     return results
 
 
-def cmd_cache(argv: list[str], cache_dir) -> int:
-    p = _Parser(prog="detaudit cache", description="Manage the result cache (unchanged configs are answered "
-                                                 "from it; --no-cache bypasses it).")
-    p.add_argument("action", choices=("clean", "dir"), help="clean: remove every stored result; dir: print where "
-                                                            "results are stored")
-    args = p.parse_args(argv)
-    if args.action == "dir":
-        print(cache_dir)
-        return EXIT_OK
-    from .report.cache import ResultCache
-
-    count = ResultCache(cache_dir).clean()
-    print(f"detaudit: removed {count} cached result(s) from {cache_dir}", file=sys.stderr)
-    return EXIT_OK
-
-
 def _write_baseline(path: str, report) -> int:
     from .report import baseline
 
@@ -337,81 +178,6 @@ def _apply_baseline(path: str, report) -> None:
               f"reported; run --write-baseline {path} to drop it", file=sys.stderr)
 
 
-def _statistics(report) -> str:
-    from collections import Counter
-
-    from .registry import all_rules
-
-    counts = Counter(f.code for f in report.findings)
-    rules = all_rules()
-    lines = [f"{n:>5}  {code}  {rules[code].name if code in rules else ''}" for code, n in counts.most_common()]
-    return "\n".join(lines) + ("\n" if lines else "no findings\n")
-
-
-def cmd_rule(argv: list[str]) -> int:
-    import json
-
-    from .registry import find_rule
-
-    p = _Parser(prog="detaudit rule", description="Explain one rule.")
-    p.add_argument("code", metavar="CODE|NAME")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    args = p.parse_args(argv)
-    r = find_rule(args.code)
-    if r is None:
-        raise UsageError(f"no rule {args.code!r} (see 'detaudit rules')")
-    if args.format == "json":
-        print(json.dumps(dict(r.to_dict(), doc=r.doc), indent=2))
-    else:
-        print(f"{r.code} {r.name} [{r.severity}, tier {r.tier}, from {r.origin}]\n\n{r.doc}")
-    return EXIT_OK
-
-
-def cmd_rules(argv: list[str]) -> int:
-    import json
-
-    from tabulate import tabulate
-
-    from .registry import all_rules
-
-    p = _Parser(prog="detaudit rules", description="List every rule.")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    args = p.parse_args(argv)
-    rules = all_rules().values()
-    if args.format == "json":
-        print(json.dumps([r.to_dict() for r in rules], indent=2))
-    else:
-        print(tabulate([[r.code, r.name, r.severity, r.tier, r.origin, r.summary] for r in rules],
-                       headers=["code", "name", "severity", "tier", "origin", "summary"], tablefmt="simple"))
-    return EXIT_OK
-
-
-def cmd_show(argv: list[str]) -> int:
-    from .show import render_json, render_text, show
-
-    p = _Parser(prog="detaudit show",
-                description="Show the value of config keys and the file:line of every assignment that produced it "
-                            "(base files, the child, --cfg-options), discarded values included. Builds no model.")
-    p.add_argument("config", metavar="CONFIG")
-    p.add_argument("keys", nargs="*", metavar="KEY", help="dotted key paths (default: every key)")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of stdout")
-    p.add_argument("--no-exec", action="store_true", help="read the config without executing any of its code")
-    p.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
-                   help="override config keys, as mmengine tools do (put it last)")
-    args = p.parse_args(argv)
-    path = Path(args.config)
-    if not path.is_file():
-        raise UsageError(f"config not found: {args.config}")
-    result = show(str(path), args.keys, cfg_options=parse_cfg_options(args.cfg_options), no_exec=args.no_exec)
-    text = (render_json if args.format == "json" else render_text)(result, args.keys)
-    if args.output:
-        write_atomic(args.output, text)
-    else:
-        sys.stdout.write(text)
-    return EXIT_FINDINGS if result.missing or result.load_error else EXIT_OK
-
-
 def _exit_now(code: int) -> None:
     """End the process once the report is out, without the interpreter's teardown: unloading
     torch and mmdet module by module costs about a second, and audited code may have started
@@ -436,21 +202,25 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(argv)
     debug = "--debug" in argv
     try:
+        from . import commands
+
         if argv and argv[0] == "rule":
-            return cmd_rule(argv[1:])
+            return commands.cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
-            return cmd_rules(argv[1:])
+            return commands.cmd_rules(argv[1:])
         from .report.cache import ResultCache, default_dir, disabled_by_environment
 
         cache_dir = default_dir()  # before the audit points XDG_CACHE_HOME at a private folder
         if argv and argv[0] == "cache":
-            return cmd_cache(argv[1:], cache_dir)
+            return commands.cmd_cache(argv[1:], cache_dir)
         cache = None if disabled_by_environment() else ResultCache(cache_dir)
         from .facts.sandbox import private_library_caches
 
         with private_library_caches():  # yapf/matplotlib caches must not land in the user's home
             if argv and argv[0] == "show":
-                return cmd_show(argv[1:])
+                return commands.cmd_show(argv[1:])
+            if argv and argv[0] == "logs":
+                return commands.cmd_logs(argv[1:])
             return cmd_check(argv, cache)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)

@@ -6,13 +6,22 @@ was not requested (skipped, with the reason), and lists the facts to compute bef
 runs: those a rule watching the audit itself asks for (``needs=EVERY_FACT``: the supervisor's
 DA091-DA093 must see every step run). Every other fact is computed when the first rule that
 declares it reads it, and no rule can read one it did not declare (:mod:`detaudit.check`).
+
+Two kinds of audit share the rules. A config audit runs every rule but those of the
+``training`` tier, whose facts only a real run has; a training audit (DetAuditHook's checks
+during training, ``detaudit logs`` after it) runs the rules of that tier, and those that report
+why the run's config did not load or build.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from .rule import EVERY_FACT, FACT_TIERS, Rule, tier_rank
+from .rule.facts import TRAINING_TIER
 
+# The facts that say why a step failed: a training audit loads (and may build) the run's config
+# too, so the rules reporting these failures run in both kinds of audit.
+FAILURE_FACTS = ("load_error", "build_error", "custom_import_errors")
 # The steps a training run goes through, in order: what a rule watching the audit needs run.
 TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result", "loss_result", "step_result")
 
@@ -29,9 +38,16 @@ class Plan:
         return frozenset(self.order)
 
 
-def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str) -> Plan:
+def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str, audit: str = "config") -> Plan:
+    """``audit``: ``"config"`` (every rule but the training tier's) or ``"training"`` (only those)."""
+    if audit not in ("config", "training"):
+        raise ValueError(f"audit must be 'config' or 'training', not {audit!r}")
     plan = Plan()
     for r in sorted(rules, key=lambda r: (tier_rank(r.tier), r.code)):
+        if r.tier == TRAINING_TIER and audit == "config":
+            continue  # a training audit's rule: neither run nor skipped here
+        if audit == "training" and r.tier != TRAINING_TIER and not _reports_failures(r):
+            continue
         plan.order.append(r.code)
         if tier_rank(r.tier) > tier_rank(max_tier):
             plan.skipped.append({"code": r.code, "reason": f"tier '{r.tier}' not requested (--tier {cli_tier})"})
@@ -42,3 +58,7 @@ def make_plan(rules: list[Rule], *, max_tier: str, cli_tier: str) -> Plan:
                 if name not in plan.eager and tier_rank(FACT_TIERS.get(name, "static")) <= tier_rank(max_tier):
                     plan.eager.append(name)
     return plan
+
+
+def _reports_failures(r: Rule) -> bool:
+    return r.needs != EVERY_FACT and any(name in FAILURE_FACTS for name in r.needs)

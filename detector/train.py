@@ -4,7 +4,8 @@
                                     [--cfg-options KEY=VALUE ...] [--launcher {none,pytorch,slurm,mpi}]
 
 Distributed training works as with mmdet's ``tools/train.py``, e.g.
-``torchrun --nproc_per_node=2 -m detector.train CONFIG --launcher pytorch``.
+``torchrun --nproc_per_node=2 -m detector.train CONFIG --launcher pytorch``. Without CUDA the
+processes talk over gloo on the CPU (see :func:`cpu_distributed`).
 """
 import argparse
 import os
@@ -63,6 +64,24 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
+def cpu_distributed(cfg) -> None:
+    """Make ``--launcher pytorch`` work on a machine without CUDA: mmengine's launcher selects
+    a CUDA device before it starts the process group, and its DDP wrapper names one. So start
+    the group over gloo here (mmengine then uses it as it is), and wrap without device ids."""
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') == 'none' or torch.cuda.is_available():
+        return
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+        type='MMDistributedDataParallel', broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.setdefault('device_ids', None)
+    cfg.model_wrapper_cfg = wrapper
+
+
 def main(argv: Optional[Sequence[str]] = None):
     """Run training; returns the ``Runner`` (useful to tests and scripts)."""
     args = parse_args(argv)
@@ -74,6 +93,7 @@ def main(argv: Optional[Sequence[str]] = None):
 
     register_all_modules(init_default_scope=False)
     cfg = build_config(args)
+    cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:

@@ -110,6 +110,17 @@ def tiny_car(path):
     torch.save(_mmengine_like(_build().state_dict(), ["car"]), path)
 
 
+def tiny_backbone_moved(path):
+    """``tiny_weights_only`` after a training that moved its backbone: one convolution's weights
+    and one BatchNorm layer's running mean differ, everything else is bitwise the same."""
+    import torch
+
+    state = _build().state_dict()
+    state["backbone.layer2.0.conv1.weight"] = state["backbone.layer2.0.conv1.weight"] + 1e-3
+    state["backbone.layer2.0.bn1.running_mean"] = state["backbone.layer2.0.bn1.running_mean"] + 0.5
+    torch.save(_mmengine_like(state, ["person"]), path)
+
+
 def resnet18_backbone(path):
     """A backbone-only checkpoint with torchvision-style names (``layer1.0.conv1.weight``)."""
     import torch
@@ -123,7 +134,7 @@ def not_a_checkpoint(path):
 
 
 GENERATORS = {f.__name__: f for f in (tiny_full, tiny_weights_only, tiny_ddp_prefix, tiny_model_prefix, tiny_neck32, tiny_3classes,
-                                      tiny_car, resnet18_backbone, not_a_checkpoint)}
+                                      tiny_car, tiny_backbone_moved, resnet18_backbone, not_a_checkpoint)}
 
 
 class GeneratedFiles:

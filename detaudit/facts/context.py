@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ErrorInfo, FactUnavailable
 from ..load.paths import display_path
-from ..rule.facts import CLI_TIERS, tier_rank
+from ..rule.facts import CLI_TIERS, FACT_TIERS, TRAINING_TIER, tier_rank
 
 NO_EXEC_REASON = ("--no-exec: the config's code and the modules it imports are not executed "
                   "(no model, optimizer or forward)")
@@ -63,7 +63,8 @@ class AuditContext:
     def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
                  expect_frozen_source: str = "--expect-frozen", input_size=None,
                  tier: str = "train", base_dir: str | os.PathLike | None = None, no_exec: bool = False,
-                 selected_codes=frozenset(), known_codes=frozenset(), data_mode: str = "auto"):
+                 selected_codes=frozenset(), known_codes=frozenset(), data_mode: str = "auto", training=None,
+                 tune_allocator: bool = True):
         from .forward import large_allocations_to_mmap
 
         self.config_arg = config
@@ -73,6 +74,12 @@ class AuditContext:
         self.input_size_arg = input_size
         self.cli_tier = tier
         self.max_tier = CLI_TIERS[tier]
+        # A real training run (DetAuditHook's observations, or a work dir for `detaudit logs`):
+        # the source of the facts of the ``training`` tier (see facts/training.py).
+        self.training = training
+        if training is not None:
+            self.max_tier = TRAINING_TIER
+        self.refused: dict[str, str] = {}  # tier -> why none of its facts is computed in this audit
         self.base_dir = Path(base_dir) if base_dir else Path.cwd()
         self.no_exec = bool(no_exec)  # the config is read as data (load/static_reader.py), nothing deeper
         self.selected_codes = frozenset(selected_codes)
@@ -92,7 +99,8 @@ class AuditContext:
         # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
         self.cancelled: str | None = None
         self.interruption: dict | None = None
-        large_allocations_to_mmap()
+        if tune_allocator:  # not inside someone's training process (DetAuditHook): it is theirs
+            large_allocations_to_mmap()
         if isinstance(config, (str, os.PathLike)):
             self.config_path: Path | None = Path(config)
         else:
@@ -106,10 +114,30 @@ class AuditContext:
     def display(self, path) -> str:
         return display_path(path, self.base_dir)
 
+    def seed(self, **facts) -> None:
+        """Facts already computed elsewhere (the Runner's model and optimizer wrapper inside
+        DetAuditHook): they are used as they are, never computed again."""
+        unknown = [name for name in facts if name not in FACT_TIERS]
+        if unknown:
+            raise ValueError(f"not facts: {unknown}")
+        for name, value in facts.items():
+            self._facts[name] = value
+            self._failed.pop(name, None)
+
+    def refuse(self, tier_or_fact: str, reason: str) -> None:
+        """No fact of this tier (or this one fact) is computed in this audit, for ``reason``
+        (the rules that need one are reported as skipped with it)."""
+        if tier_or_fact in FACT_TIERS:
+            self._failed[tier_or_fact] = reason
+        else:
+            self.refused[tier_or_fact] = reason
+
     def refusal(self, tier: str) -> str | None:
         """Why no fact of ``tier`` may be computed any more, if so. Static facts (the config, the
         source map, pretrained sources) run no model code, so they stay available to report what
         was found before a stop."""
+        if tier in self.refused:
+            return self.refused[tier]
         if tier_rank(tier) <= tier_rank("static"):
             return None
         if self.cancelled:
@@ -384,6 +412,29 @@ class AuditContext:
         if failed:
             self.errors["run"] = failed[0].error
         return result
+
+    # ------------------------------------------------------------------ training (a real run)
+    def _training_run(self, name: str):
+        if self.training is None:
+            raise FactUnavailable(name, "no training run to read: DetAuditHook watches one from inside, "
+                                        "`detaudit logs WORK_DIR` reads one afterwards")
+        return self.training
+
+    @fact("training")
+    def frozen_state(self):
+        return self._training_run("frozen_state").frozen_state(self)
+
+    @fact("training")
+    def loss_log(self):
+        return self._training_run("loss_log").loss_log(self)
+
+    @fact("training")
+    def lr_log(self):
+        return self._training_run("lr_log").lr_log(self)
+
+    @fact("training")
+    def grad_coverage(self):
+        return self._training_run("grad_coverage").grad_coverage(self)
 
     def release(self) -> None:
         """Drop the model, graph and optimizer so that auditing many configs keeps memory flat."""

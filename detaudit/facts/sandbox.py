@@ -40,6 +40,8 @@ def quiet():
 
             logger = MMLogger.get_current_instance()
             old = logger.level
+            # restored after: inside a training (DetAuditHook) this is the run's own logger
+            old_handlers = [(h, h.level) for h in logger.handlers]
             logger.setLevel(logging.ERROR)
             for h in logger.handlers:
                 h.setLevel(logging.ERROR)
@@ -50,6 +52,8 @@ def quiet():
         finally:
             if logger is not None:
                 logger.setLevel(old)
+                for h, level in old_handlers:
+                    h.setLevel(level)
 
 
 class NetworkBlocked(OSError):

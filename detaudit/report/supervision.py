@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..errors import AuditTimeout, is_memory_error
 from ..findings import Finding, Location
-from ..rule import TIERS, Violation
+from ..rule import Violation
+from ..rule.facts import CONFIG_TIERS
 from .result import AuditResult, to_finding
 
 TIMEOUT_CODE, MEMORY_CODE, CRASH_CODE = "DA091", "DA092", "DA093"
@@ -64,7 +65,7 @@ def failure_result(config: str, settings, code: str, message: str, evidence: dic
     display = config
     selected = select_rules(settings.select, settings.ignore, settings.extend_select)
     result = AuditResult(config=display, status="failed")
-    result.tiers = {t: ("failed" if t == "static" else "skipped") for t in TIERS}
+    result.tiers = {t: ("failed" if t == "static" else "skipped") for t in CONFIG_TIERS}
     reason = f"the audit did not finish ({message.split(':')[0]})"
     result.skipped = [{"code": r.code, "reason": reason} for r in selected if r.code != code]
     if any(r.code == code for r in selected):

@@ -13,7 +13,9 @@ Tiers, cheapest first: ``static`` (the config read), ``build`` (the model built 
 ``checkpoint`` (``load_from`` read), ``optimizer`` (the config's ``optim_wrapper`` built),
 ``forward`` (predict and loss on a synthetic batch), ``train`` (one backward and optimizer
 step), ``run`` (mmengine's real Runner on a private copy of the config: what training builds
-around the model, run once).
+around the model, run once). The last tier, ``training``, is not a depth of the config audit:
+its facts describe a real training run, observed from inside by ``DetAuditHook`` or read afterwards
+from its work dir by ``detaudit logs``; only those two audits compute them, and only they run its rules.
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ from typing import TYPE_CHECKING, Any, Mapping, Protocol
 if TYPE_CHECKING:
     from ..errors import ErrorInfo
 
-TIERS = ("static", "build", "checkpoint", "optimizer", "forward", "train", "run")
+TIERS = ("static", "build", "checkpoint", "optimizer", "forward", "train", "run", "training")
+# The tiers of a config audit (what a report's ``tiers`` lists); ``training`` is a real run's.
+CONFIG_TIERS = TIERS[:-1]
+TRAINING_TIER = "training"
 # What ``--tier`` accepts, and the deepest internal tier each one includes.
 CLI_TIERS = {"static": "static", "build": "optimizer", "forward": "forward", "train": "train", "run": "run"}
 
@@ -195,6 +200,29 @@ class AuditFacts(Protocol):
         training iterations, validation, test, checkpoint, resume): each component that failed,
         with the key to edit (``failures``), the metrics each evaluator produced, what the run
         changed to be small and private (``changes``), and the data it read (``data``)."""
+
+    # ------------------------------------------------------------------ training (a real run)
+    @_fact("training")
+    def frozen_state(self):
+        """``FrozenState``: for each module a freeze intent names, its parameters and norm-layer
+        buffers compared tensor by tensor between a reference and now: since ``before_train``
+        by digest (DetAuditHook), or between the ``load_from`` checkpoint (else the run's first
+        checkpoint) and its last checkpoint (``detaudit logs``)."""
+
+    @_fact("training")
+    def loss_log(self):
+        """``LossLog``: every loss term the run logged, per iteration, and the keys expected
+        (``expect_losses``, else the loss keys of the first logged iteration)."""
+
+    @_fact("training")
+    def lr_log(self):
+        """``LrLog``: the learning rate the run logged per iteration, next to the value the
+        config's ``param_scheduler`` gives at that iteration (``detaudit logs``)."""
+
+    @_fact("training")
+    def grad_coverage(self):
+        """``GradientCoverage``: trainable parameters that received no gradient during the
+        iterations watched (DetAuditHook)."""
 
 
 FACT_TIERS: dict[str, str] = {name: member.fget.tier for name, member in vars(AuditFacts).items()

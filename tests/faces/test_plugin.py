@@ -106,7 +106,7 @@ def test_marker_fixture_and_options(pytester):
         def test_unknown_marker_option():
             pass
 
-        @pytest.mark.detaudit(config="configs/stage2_broken.py", select=["DA9"])
+        @pytest.mark.detaudit(config="configs/stage2_broken.py", select=["DA99"])
         def test_unknown_code():
             pass
 
@@ -141,7 +141,7 @@ def test_marker_fixture_and_options(pytester):
     assert "fail_on must be one of error, warning, info, got 'bogus'" in text
     assert "detaudit: config not found: configs/nope.py" in text
     assert "detaudit marker: unknown option(s) conf" in text
-    assert "detaudit: unknown rule code or prefix: DA9" in text
+    assert "detaudit: unknown rule code or prefix: DA99" in text
     assert "neck: 209,408 of 209,408 parameters are trainable although @pytest.mark.detaudit(expect_frozen=...) " \
            "says it is frozen" in text
     assert "detaudit_report needs a @pytest.mark.detaudit(config=...) marker" in text

@@ -85,7 +85,7 @@ def test_invalid_tables(tmp_path, table, expected):
 
 @pytest.mark.parametrize("content,expected", [
     ("[tool.detaudit\nselect = ['DA1']\n", "invalid TOML"),
-    ("[tool.detaudit]\nselect = ['DA9']\n", "unknown rule code or prefix: DA9"),
+    ("[tool.detaudit]\nselect = ['DA99']\n", "unknown rule code or prefix: DA99"),
     ("[tool.detaudit]\nper-file-ignores = {'a.py' = ['XY123']}\n", "unknown rule code or prefix: XY123"),
 ])
 def test_cli_exits_2_with_one_line_on_bad_settings(tmp_path, monkeypatch, capsys, content, expected):

@@ -1,9 +1,19 @@
 """Functional tests of every registered rule: a docstring in the ruff layout, a fixture that
 makes it fire and one that keeps it quiet (and where it really ran, not skipped).
 
-Fixtures live in ``fixtures/<CODE>/fires*.py`` and ``quiet*.py``. A fixture may carry:
-``# fixture-args: <detaudit options>``, ``# fixture-expect: <substring of a message>`` and
-``# fixture-env: NAME=VALUE`` (the environment training would run in).
+Fixtures live in ``fixtures/<CODE>/fires*`` and ``quiet*``, of three kinds:
+
+- a config (``fires.py``), audited as ``detaudit CONFIG`` audits it;
+- for a rule of the ``training`` tier, a config that is trained for a few iterations in
+  mmengine's Runner with DetAuditHook (``_base_/tiny_run.py``): the findings are the hook's;
+- a work dir (a folder ``fires_x/``, laid out as mmengine writes one), audited as
+  ``detaudit logs`` audits it. It is copied to a temporary folder first, where the files its
+  ``# fixture-file: NAME={generated:X}`` lines name are put; its launch config is read from
+  the fixture itself, so that ``_base_`` paths hold.
+
+A fixture may carry ``# fixture-args: <options>`` (those of ``detaudit`` or ``detaudit logs``),
+``# fixture-expect: <substring of a message>`` and ``# fixture-env: NAME=VALUE`` (the environment
+training would run in); a work dir carries them in ``fixture.txt``.
 """
 from __future__ import annotations
 
@@ -22,27 +32,38 @@ RULES = all_rules()
 def _fixtures(kind: str):
     out = []
     for code in RULES:
-        for path in sorted((FIXTURES / code).glob(f"{kind}*.py")):
-            out.append(pytest.param(code, path, id=f"{code}-{path.stem}"))
+        for path in sorted((FIXTURES / code).glob(f"{kind}*")):
+            if path.suffix == ".py" or path.is_dir():
+                out.append(pytest.param(code, path, id=f"{code}-{path.stem}"))
     return out
 
 
 def _directives(path: Path, name: str) -> list[str]:
     prefix = f"# fixture-{name}:"
+    if path.is_dir():
+        path = path / "fixture.txt"
     return [line[len(prefix):].strip() for line in path.read_text(errors="replace").splitlines()
             if line.startswith(prefix)]
 
 
-def audit_fixture(code: str, path: Path, monkeypatch, request=None):
-    from detaudit.api import audit
-    from detaudit.cli import _check_parser, parse_cfg_options
-
+def _args(path: Path, request) -> list[str]:
     args = []
     for line in _directives(path, "args"):
         if "{generated:" in line:  # files written at test time (tests/tiny_checkpoints.py)
             line = request.getfixturevalue("generated_files").expand(line)
         args += shlex.split(line)
-    ns = _check_parser().parse_args([str(path)] + args)  # path first: --cfg-options takes several values
+    return args
+
+
+def audit_fixture(code: str, path: Path, monkeypatch, request=None):
+    if path.is_dir():
+        return audit_work_dir_fixture(code, path, monkeypatch, request)
+    if RULES[code].tier == "training":
+        return train_fixture(code, path, monkeypatch, request)
+    from detaudit.api import audit
+    from detaudit.cli import _check_parser, parse_cfg_options
+
+    ns = _check_parser().parse_args([str(path)] + _args(path, request))  # path first: --cfg-options takes several values
     for line in _directives(path, "env"):
         name, _, value = line.partition("=")
         monkeypatch.setenv(name.strip(), value.strip())
@@ -55,6 +76,49 @@ def audit_fixture(code: str, path: Path, monkeypatch, request=None):
     return report.audits[0]
 
 
+def audit_work_dir_fixture(code: str, path: Path, monkeypatch, request):
+    """``detaudit logs`` on a copy of the work dir, with its generated files put in."""
+    import shutil
+
+    from detaudit.cli_support import parse_cfg_options
+    from detaudit.commands import _logs_parser
+    from detaudit.logs.audit import audit_work_dir
+    from detaudit.settings import Settings
+
+    work_dir = request.getfixturevalue("tmp_path") / path.name
+    shutil.copytree(path, work_dir)
+    for line in _directives(path, "file"):
+        name, _, source = line.partition("=")
+        generated = request.getfixturevalue("generated_files").expand(source.strip())
+        shutil.copyfile(generated, work_dir / name.strip())
+    configs = sorted(path.glob("*/vis_data/config.py"))
+    ns = _logs_parser().parse_args([str(work_dir)] + _args(path, request))
+    monkeypatch.chdir(path)
+    return audit_work_dir(work_dir, Settings(select=[code], expect_frozen=ns.expect_frozen),
+                          config=ns.config or (configs[-1] if configs else None),
+                          cfg_options=parse_cfg_options(ns.cfg_options), expect_losses=ns.expect_losses)
+
+
+def train_fixture(code: str, path: Path, monkeypatch, request):
+    """Train the config for its few iterations with DetAuditHook (only ``code`` selected); the
+    hook's result."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    tmp = request.getfixturevalue("tmp_path")
+    monkeypatch.chdir(tmp)
+    cfg = Config.fromfile(str(path))
+    cfg.work_dir = str(tmp / "work_dir")
+    cfg.experiment_name = f"{code}-{path.stem}-{tmp.name}"  # mmengine keys its logger and visualizer on it
+    hooks = [h for h in cfg.get("custom_hooks", []) if h.get("type") == "DetAuditHook"]
+    assert hooks, f"{path.name}: a training-tier fixture needs DetAuditHook in custom_hooks"
+    hooks[0]["select"] = [code]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    hook = next(h for h in runner._hooks if type(h).__name__ == "DetAuditHook")
+    return hook.combined()
+
+
 @pytest.mark.parametrize("code", list(RULES))
 def test_rule_is_documented_and_has_fixtures(code):
     r = RULES[code]
@@ -62,8 +126,8 @@ def test_rule_is_documented_and_has_fixtures(code):
     missing = [s for s in DOC_SECTIONS if not sections.get(s)]
     assert not missing, f"{code} doc lacks sections: {missing}"
     assert r.summary and not r.summary.startswith("##"), f"{code} doc needs a one-line summary first"
-    assert list((FIXTURES / code).glob("fires*.py")), f"{code} has no firing fixture in {FIXTURES / code}"
-    assert list((FIXTURES / code).glob("quiet*.py")), f"{code} has no quiet fixture in {FIXTURES / code}"
+    assert list((FIXTURES / code).glob("fires*")), f"{code} has no firing fixture in {FIXTURES / code}"
+    assert list((FIXTURES / code).glob("quiet*")), f"{code} has no quiet fixture in {FIXTURES / code}"
 
 
 @pytest.mark.parametrize("code,path", _fixtures("fires"))
