@@ -26,7 +26,8 @@ def test_seed_exits_1_and_report_validates(seed_run):
     validate_report(data)
     audit = data["audits"][0]
     assert audit["status"] == "completed"
-    assert audit["tiers"] == {t: "ok" for t in ("static", "build", "checkpoint", "optimizer", "forward", "train")}
+    assert audit["tiers"] == {**{t: "ok" for t in ("static", "build", "checkpoint", "optimizer", "forward", "train")},
+                              "run": "skipped"}  # the default tier is train
 
 
 def test_seed_reports_lr_mult_freeze_and_unfrozen_backbone(seed_run):
