@@ -42,7 +42,7 @@ def main() -> None:
     args = ap.parse_args()
     py = sys.executable
     baseline_cmd = [py, str(ROOT / "benchmarks" / "deep_check_baseline.py"), args.config]
-    audit_cmd = [py, "-m", "detaudit", args.config, "--format", "json", "-o", os.devnull]
+    audit_cmd = [py, "-m", "detaudit", args.config, "--no-cache", "--format", "json", "-o", os.devnull]
     if args.tier:
         audit_cmd += ["--tier", args.tier]
     base, aud = [], []

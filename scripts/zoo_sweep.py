@@ -166,6 +166,8 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=300.0)
     ap.add_argument("--max-memory", default="4G")
+    ap.add_argument("--select", default=None,
+                    help="codes or prefixes to run (default ALL); e.g. DA0,DA7 for the run tier's own rules")
     ap.add_argument("--limit", type=int, help="audit only the first N configs (for trying the script)")
     ap.add_argument("--sample", action="store_true", help="audit the representative sample only")
     ap.add_argument("--out", default=None,
@@ -190,7 +192,7 @@ def main() -> int:
     configs = [root / s for s in SAMPLE] if args.sample else zoo_configs(root)
     if args.limit:
         configs = configs[:args.limit]
-    settings = Settings(tier=args.tier)
+    settings = Settings(tier=args.tier, select=args.select.split(",") if args.select else ["ALL"])
     options = RunOptions(timeout=args.timeout, max_memory=parse_size(args.max_memory))
     loads: list[tuple[float, float]] = []
     start = time.monotonic()
@@ -221,7 +223,7 @@ def main() -> int:
         "zoo": str(root),
         "configs": len(results),
         "settings": {"tier": args.tier, "jobs": args.jobs, "timeout_s": args.timeout, "max_memory": args.max_memory,
-                     "sample": args.sample},
+                     "sample": args.sample, "select": settings.select},
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after,
                     "load_samples": loads},
         "wall_s": round(wall, 1),
