@@ -13,6 +13,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -42,7 +43,8 @@ def main() -> None:
     args = ap.parse_args()
     py = sys.executable
     baseline_cmd = [py, str(ROOT / "benchmarks" / "deep_check_baseline.py"), args.config]
-    audit_cmd = [py, "-m", "detaudit", args.config, "--no-cache", "--format", "json", "-o", os.devnull]
+    report = os.path.join(tempfile.mkdtemp(prefix="detaudit-bench-"), "report.json")
+    audit_cmd = [py, "-m", "detaudit", args.config, "--no-cache", "--format", "json", "-o", report]
     if args.tier:
         audit_cmd += ["--tier", args.tier]
     base, aud = [], []

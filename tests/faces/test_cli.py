@@ -103,3 +103,24 @@ def test_report_is_written_atomically_to_a_file(tmp_path):
     data = json.loads(out.read_text())
     assert data["summary"]["by_code"] == {"DA201": 1}
     assert [p.name for p in out.parent.iterdir()] == ["r.json"]  # no temporary file left behind
+
+
+def test_a_report_written_to_a_device_writes_through_it(tmp_path):
+    """-o /dev/null must not replace the device with a regular file (the atomic rename would)."""
+    import os
+    import stat
+
+    from detaudit.atomic import write_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    write_atomic(fifo, "report\n")
+    reader.join(timeout=10)
+    assert got == ["report\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
+    write_atomic(os.devnull, "report\n")
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
