@@ -254,3 +254,33 @@ def private_library_caches():
             else:
                 os.environ[key] = value
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def silenced_output():
+    """Both standard streams to /dev/null (Python and C level) while a component that narrates its
+    work runs (mmengine's Runner and pycocotools print progress on every dataset and checkpoint):
+    what matters of it reaches the report as facts and findings."""
+    import sys
+
+    streams = []
+    for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            stream.flush()
+        try:
+            streams.append((fd, os.dup(fd)))
+        except OSError:
+            continue
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd, _ in streams:
+        os.dup2(devnull, fd)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                stream.flush()
+        for fd, saved in streams:
+            os.dup2(saved, fd)
+            os.close(saved)
+        os.close(devnull)

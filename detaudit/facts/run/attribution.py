@@ -113,7 +113,8 @@ def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dic
             component, key, detail = known
             if component == HOOK:
                 hook_stage = _hook_stage(frames, owner) or frame.f_code.co_name
-                if detail.get("hook") == "CheckpointHook" and isinstance(exc, KeyError) and "best" in hook_stage:
+                in_best = "best" in frame.f_code.co_name  # CheckpointHook._save_best_checkpoint looking a metric up
+                if detail.get("hook") == "CheckpointHook" and isinstance(exc, KeyError) and in_best:
                     return RunFailure(SAVE_BEST, f"{key}.save_best", stage, info, dict(detail, stage=hook_stage))
                 if detail.get("hook") == "CheckpointHook":
                     return RunFailure(CHECKPOINT, key, stage, info, dict(detail, stage=hook_stage))

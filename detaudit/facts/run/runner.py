@@ -48,12 +48,12 @@ class RunResult:
 
 
 def dry_run(ctx) -> RunResult:
-    from ..sandbox import no_network, quiet
+    from ..sandbox import no_network, quiet, silenced_output
 
     result = RunResult()
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
-            _no_log_below_error():
+            _no_log_below_error(), silenced_output():
         private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir)
         private.prepare()
         result.changes = private.changes
