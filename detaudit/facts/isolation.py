@@ -24,7 +24,8 @@ import sys
 import warnings
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
+
+from ..errors import is_environment_code
 
 _active: list["Isolation"] = []
 _finished: list["Isolation"] = []  # the last audit's, for the worker that ran it
@@ -52,49 +53,28 @@ def last_finished() -> Isolation | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _environment() -> tuple[frozenset, tuple[Path, ...]]:
-    """(top-level names, folders) of the environment: the standard library, installed
-    distributions (an editable install or a source checkout of mmdet shadowing the installed
-    one keeps its name), detaudit itself and its rule packs."""
-    import importlib.metadata
-    import site
-    import sysconfig
-
-    names = set(sys.builtin_module_names) | set(getattr(sys, "stdlib_module_names", ()))
-    with contextlib.suppress(Exception):
-        names |= set(importlib.metadata.packages_distributions())
-    folders = {Path(__file__).resolve().parents[1]}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        with contextlib.suppress(KeyError, TypeError):
-            folders.add(Path(sysconfig.get_paths()[key]).resolve())
-    with contextlib.suppress(AttributeError):
-        folders.update(Path(p).resolve() for p in site.getsitepackages())
-    with contextlib.suppress(AttributeError, TypeError):
-        folders.add(Path(site.getusersitepackages()).resolve())
+def _rule_pack_names() -> frozenset:
+    """Rule packs are detaudit's, wherever they live."""
+    names = set()
     with contextlib.suppress(Exception):
         from ..registry import rule_packs
 
-        for package, _, _ in rule_packs():
-            names.add(package.split(".")[0])
-    return frozenset(names), tuple(folders)
+        names = {package.split(".")[0] for package, _, _ in rule_packs()}
+    return frozenset(names)
 
 
 def is_environment(name: str, module) -> bool:
-    """Whether a module belongs to the environment (kept across audits) rather than to the
-    audited project (dropped after the audit that imported it)."""
-    names, folders = _environment()
-    if name.split(".")[0] in names:
+    """Whether a module belongs to the environment (kept across audits: the standard library,
+    installed packages, detaudit and its rule packs) rather than to the audited project
+    (dropped after the audit that imported it)."""
+    if name.split(".")[0] in _rule_pack_names():
         return True
     where = getattr(module, "__file__", None)
     if where is None:
         where = next(iter(getattr(module, "__path__", None) or ()), None)
-    if not isinstance(where, str):
-        return False
-    try:
-        path = Path(where).resolve()
-    except (OSError, RuntimeError, ValueError):
-        return False
-    return any(path == f or f in path.parents for f in folders)
+        if where is None:  # made in memory (Cython's shared module, __mp_main__): nobody's project code
+            return True
+    return is_environment_code(name, where if isinstance(where, str) else None)
 
 
 # ---------------------------------------------------------------------------- registries
@@ -160,29 +140,80 @@ def _snapshot_registries() -> list[_RegistryState]:
             for r in all_registries()]
 
 
-def _restore_registries(saved: list[_RegistryState], kept_new_modules: set[str], dropped: set[str]) -> None:
-    """Each registry as it was, plus what environment modules first imported by the audit
-    registered (they stay imported). Children added by dropped modules go with them."""
+@contextlib.contextmanager
+def _registrations_recorded(registered_by: dict):
+    """Record which module registers each name during the audit: ``(id(registry), name) -> module``.
+    A project may register an installed package's class (an alias): the class's own module
+    does not say whose registration it is."""
+    registry_cls = _registry_class()
+    original = getattr(registry_cls, "_register_module", None)
+    if original is None:
+        yield
+        return
+
+    def recording(self, module, module_name=None, force=False):
+        original(self, module, module_name, force)
+        names = [module_name] if isinstance(module_name, str) else list(module_name or [module.__name__])
+        caller = _registering_module()
+        for name in names:
+            registered_by[(id(self), name)] = caller
+
+    registry_cls._register_module = recording
+    try:
+        yield
+    finally:
+        registry_cls._register_module = original
+
+
+def _registering_module() -> str | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not name.startswith("mmengine.registry") and name != __name__:
+            return name
+        frame = frame.f_back
+    return None
+
+
+def _restore_registries(saved: list[_RegistryState], dropped: set[str], registered_by: dict) -> None:
+    """Each registry as it was, plus what the environment's modules registered (they stay
+    imported): a registration goes when the registering module or the registered class's
+    module goes. Children added by dropped modules go with them."""
+    staying = set(sys.modules) - dropped
     dropped_tops = {name.split(".")[0] for name in dropped}
     registry_cls = _registry_class()
-    registries_of_dropped = set() if registry_cls is None else {
-        id(r) for name in dropped if name in sys.modules for r in registries_in(sys.modules[name], registry_cls)}
+    held = {}  # id(registry) -> whether a staying module holds it (imports count: mmdet's MODELS is everybody's)
+    if registry_cls is not None:
+        for name, module in list(sys.modules.items()):
+            for r in registries_in(module, registry_cls):
+                held[id(r)] = held.get(id(r), False) or name not in dropped
 
-    def keep(obj) -> bool:
-        return getattr(obj, "__module__", None) in kept_new_modules
+    def goes(reg, name, obj) -> bool:
+        caller = registered_by.get((id(reg), name))
+        owner = getattr(obj, "__module__", None)
+        return (caller is not None and caller not in staying) or (isinstance(owner, str) and owner not in staying)
 
     def keep_child(child) -> bool:
-        return id(child) not in registries_of_dropped and str(getattr(child, "scope", "")).split(".")[0] \
-            not in dropped_tops
+        if id(child) in held:
+            return held[id(child)]
+        return str(getattr(child, "scope", "")).split(".")[0] not in dropped_tops
+
+    def restored(reg, before: dict) -> dict:
+        classes = {}
+        for name, obj in reg._module_dict.items():
+            if not goes(reg, name, obj):
+                classes[name] = obj
+            elif name in before:
+                classes[name] = before[name]  # what a force=True registration replaced
+        for name, obj in before.items():
+            classes.setdefault(name, obj)
+        return classes
 
     seen = set()
     for state in saved:
         reg = state.registry
         seen.add(id(reg))
-        classes = dict(state.classes)
-        for name, obj in reg._module_dict.items():
-            if name not in state.classes and keep(obj):
-                classes[name] = obj
+        classes = restored(reg, state.classes)
         reg._module_dict.clear()
         reg._module_dict.update(classes)
         children = dict(state.children)
@@ -192,11 +223,11 @@ def _restore_registries(saved: list[_RegistryState], kept_new_modules: set[str],
         reg._children.clear()
         reg._children.update(children)
         reg._imported = state.imported
-    # registries the environment created during the audit (kept children): only its own classes
-    for reg in all_registries():
+    for reg in all_registries():  # registries the environment created during the audit
         if id(reg) not in seen:
-            for name in [n for n, obj in reg._module_dict.items() if getattr(obj, "__module__", None) in dropped]:
-                del reg._module_dict[name]
+            classes = restored(reg, {})
+            reg._module_dict.clear()
+            reg._module_dict.update(classes)
 
 
 def _default_scopes():
@@ -210,22 +241,25 @@ def _default_scopes():
 def fresh_imports():
     """Around one audit: afterwards, ``sys.modules``, ``sys.path``, every registry and
     mmengine's default scopes are as before, but for what the environment added."""
+    with contextlib.suppress(ImportError):
+        import mmengine.registry  # noqa: F401 - loading any config imports it: registrations are recorded from the start
     before = dict(sys.modules)
     path = list(sys.path)
     registries = _snapshot_registries()
+    registered_by: dict = {}
     scopes = _default_scopes()
     scopes_before = dict(scopes) if scopes is not None else None
     state = Isolation(before=frozenset(before))
     _active.append(state)
     try:
-        yield state
+        with _registrations_recorded(registered_by):
+            yield state
     finally:
         _active.remove(state)
         new = {name: m for name, m in list(sys.modules.items()) if before.get(name) is not m}
         dropped = {name for name, m in new.items() if not is_environment(name, m)}
-        kept_new = set(new) - dropped
         # registries first: which registry a dropped module holds is read off sys.modules
-        _restore_registries(registries, kept_new, dropped)
+        _restore_registries(registries, dropped, registered_by)
         for name in dropped:
             sys.modules.pop(name, None)
             _registries_in.pop(id(new[name]), None)

@@ -73,30 +73,63 @@ def test_reused_workers_match_each_alone(in_project, alone):
         assert [signature(r) for r in results] == [alone[c] for c in order]
 
 
-def test_registries_come_back_as_they_were(in_project):
-    """A force=True registration replacing mmdet's class, a project registry added as a child of
-    mmdet's, and the project's modules: all gone after the audit; mmdet's own classes intact."""
+def test_registries_come_back_as_they_were(tmp_path, monkeypatch):
+    """A project module replacing mmdet's class (force=True), registering mmdet's class under an
+    alias and adding its own registry as a child of mmdet's: all undone after the audit, and the
+    project's modules are gone; mmdet's own classes and what mmcv registers stay."""
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
     from detaudit.facts.isolation import fresh_imports
 
+    (tmp_path / "patchy_project.py").write_text(textwrap.dedent("""\
+        from mmdet.models.dense_heads import RPNHead
+        from mmdet.registry import MODELS
+        from mmengine.registry import Registry
+
+        @MODELS.register_module(name='RPNHead', force=True)
+        class PatchedRPNHead(RPNHead):
+            pass
+
+        MODELS.register_module(name='RPNHeadAlias', module=RPNHead)
+        PROJECT_MODELS = Registry('project model', parent=MODELS, scope='patchy_project')
+        """))
+    monkeypatch.syspath_prepend(str(tmp_path))
     register_all_modules(init_default_scope=False)
+    before = {k: dict(v._module_dict) for k, v in [("mmdet", MODELS), *MODELS._children.items()]}
     rpn_head = MODELS.get("RPNHead")
-    children = dict(MODELS._children)
     with fresh_imports() as state:
         import importlib
 
-        module = importlib.import_module("proj_old")
-        MODELS.register_module(name="RPNHead", module=module.LeakProposalHead, force=True)
-        from mmengine.registry import Registry
+        module = importlib.import_module("patchy_project")
+        assert MODELS.get("RPNHead") is module.PatchedRPNHead and "patchy_project" in MODELS._children
+    assert MODELS.get("RPNHead") is rpn_head and "RPNHeadAlias" not in MODELS.module_dict
+    assert "patchy_project" not in MODELS._children
+    assert {k: dict(v._module_dict) for k, v in [("mmdet", MODELS), *MODELS._children.items()]} == before
+    assert state.dropped == ["patchy_project"] and "patchy_project" not in sys.modules
+    with fresh_imports():  # imported again: registers again, no "already registered"
+        importlib.import_module("patchy_project")
 
-        module.PROJECT_MODELS = Registry("project model", parent=MODELS, scope="proj_old")
-        assert MODELS.get("RPNHead") is module.LeakProposalHead
-    assert MODELS.get("RPNHead") is rpn_head
-    assert "LeakProposalHead" not in MODELS.module_dict
-    assert dict(MODELS._children) == children
-    assert "proj_old" in state.dropped and "proj_old" not in sys.modules
+
+def test_what_installed_packages_register_during_an_audit_stays():
+    """mmcv registers torch's classes (Conv2d...) in mmengine's MODELS when mmcv.cnn is first
+    imported: that module stays imported, so its registrations must stay too (in a fresh
+    interpreter, where mmcv.cnn was never imported)."""
+    import subprocess
+
+    script = textwrap.dedent("""\
+        import sys
+        from detaudit.facts.isolation import fresh_imports
+        from mmengine.registry import MODELS
+        assert 'mmcv.cnn' not in sys.modules and 'Conv2d' not in MODELS.module_dict
+        with fresh_imports() as state:
+            import mmcv.cnn
+        assert 'Conv2d' in MODELS.module_dict and 'mmcv.cnn' in sys.modules and not state.dropped
+        print('ok')
+        """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
 def test_an_import_that_worked_in_an_earlier_audit_is_imported_again(tmp_path, monkeypatch):
