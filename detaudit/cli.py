@@ -69,7 +69,8 @@ def _check_parser() -> argparse.ArgumentParser:
                      help=f"one of {', '.join(NAMES)}; repeat for several, FORMAT:PATH writes to a file")
     out.add_argument("-o", "--output", metavar="PATH", help="write the (single) report to PATH")
     out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
-    out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    out.add_argument("--debug", action="store_true",
+                     help="show the tracebacks of the audited code's failures (stderr) and of internal errors")
     return p
 
 
@@ -237,6 +238,8 @@ def cmd_check(argv: list[str]) -> int:
     for a in report.audits:
         for msg in a.internal_errors:
             print(f"detaudit: {a.config}: {msg}", file=sys.stderr)
+    if args.debug:
+        _print_tracebacks(report)
     for fmt, path in outputs:
         if args.statistics and fmt == "text" and path is None:
             text = _statistics(report)
@@ -251,6 +254,13 @@ def cmd_check(argv: list[str]) -> int:
     if report.failing() and not args.exit_zero:
         return EXIT_FINDINGS
     return EXIT_OK
+
+
+def _print_tracebacks(report) -> None:
+    """--debug: the traceback of each step that failed in the audited code (stderr; the report stays as it is)."""
+    for a in report.audits:
+        for phase, text in a.tracebacks.items():
+            print(f"detaudit: {a.config}: traceback of the failed {phase} step:\n{text.rstrip()}\n", file=sys.stderr)
 
 
 def _write_baseline(path: str, report) -> int:

@@ -43,6 +43,8 @@ def audit_one(config, settings: Settings, options: RunOptions | None = None, *,
             add_supervision_findings(ctx, result, rules, settings.severity, options.max_memory)
             # Inline "# detaudit: ignore[...]" comments, honoured by every face.
             suppress.apply(ctx, result, rules, settings.severity)
+            if options.debug:  # what DA001/DA002/DA40x point at, in full
+                result.tracebacks = {phase: info.traceback for phase, info in ctx.errors.items() if info.traceback}
             return result
         finally:
             ctx.release()

@@ -28,6 +28,8 @@ class AuditResult:
     losses: dict[str, float | None] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
+    # --debug only: the traceback of each failed step (load, build, predict, ...), for the user's eyes
+    tracebacks: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
