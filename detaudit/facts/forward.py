@@ -86,9 +86,10 @@ def run_pass(ctx, kind: str, run):
     completed: list[set[str]] = []  # per failed size: the modules whose forward finished
     for size in sizes[start:]:
         tracker = ModuleTracker(ctx.module_names)
+        reads = ParameterReads(ctx.model)
         failed = climb = False
         try:
-            with quiet(), no_network(), tracker:
+            with quiet(), no_network(), tracker, reads:
                 value = run(size)
         except BaseException as exc:  # noqa: BLE001 - audited code may raise anything
             if isinstance(exc, KeyboardInterrupt):
@@ -102,6 +103,7 @@ def run_pass(ctx, kind: str, run):
             climb = larger_input_may_fix(exc, info)
         finally:
             ctx.modules_called_by[kind] = tracker.called
+            ctx.params_read_by[kind] = reads.names()
         if failed:
             release_memory(after_error=True)  # outside the except block: its traceback is gone
             if climb:
@@ -251,6 +253,48 @@ class ModuleTracker:
         if exc is not None and self.stack:
             self.deepest = self.stack[-1] or "<model>"
         return False
+
+
+class ParameterReads:
+    """Records which of the model's parameters a pass reads as tensors: every parameter among
+    the arguments of a torch function (``F.conv2d(x, self.weight)``, ``torch.bmm(q, emb.weight.t())``,
+    ``emb.weight[idx]``). A weight read directly, without calling its module, is used too."""
+
+    def __init__(self, model):
+        self.by_id = {id(p): n for n, p in model.named_parameters()}
+        self.seen: set[int] = set()
+        self._mode = None
+
+    def names(self) -> set[str]:
+        return {self.by_id[i] for i in self.seen if i in self.by_id}
+
+    def __enter__(self):
+        self._mode = _reads_mode(self.seen)
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._mode.__exit__(exc_type, exc, tb)
+        return False
+
+
+def _reads_mode(seen: set[int]):
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    parameter = torch.nn.Parameter
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, parameter):
+                    seen.add(id(value))
+                elif isinstance(value, (list, tuple)):
+                    seen.update(id(v) for v in value if isinstance(v, parameter))
+            return func(*args, **kwargs)
+
+    return Reads()
 
 
 def large_allocations_to_mmap() -> None:
