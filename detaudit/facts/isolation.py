@@ -25,7 +25,7 @@ import warnings
 import weakref
 from dataclasses import dataclass, field
 
-from ..errors import is_environment_code
+from ..errors import environment, is_environment_code
 
 _active: list["Isolation"] = []
 _finished: list["Isolation"] = []  # the last audit's, for the worker that ran it
@@ -236,12 +236,21 @@ def _default_scopes():
     return getattr(scope_cls, "_instance_dict", None)
 
 
+def warm_caches() -> None:
+    """Read once what is installed and which loaded modules hold registries (~0.5 s): the
+    fork server does it, so that every worker forked from it starts with the answers."""
+    environment()
+    _rule_pack_names()
+    all_registries()
+
+
 # ---------------------------------------------------------------------------- the context
 @contextlib.contextmanager
 def fresh_imports():
     """Around one audit: afterwards, ``sys.modules``, ``sys.path``, every registry and
     mmengine's default scopes are as before, but for what the environment added."""
-    with contextlib.suppress(ImportError):
+    with contextlib.suppress(ImportError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # what importing torch's and mmengine's modules warns is not the report's
         import mmengine.registry  # noqa: F401 - loading any config imports it: registrations are recorded from the start
     before = dict(sys.modules)
     path = list(sys.path)
