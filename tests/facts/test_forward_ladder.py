@@ -23,7 +23,8 @@ def fake_ctx():
     import torch
 
     return SimpleNamespace(model=torch.nn.Linear(1, 1), module_names={}, input_sizes=list(SIZES), forward_size=None,
-                           forward_retries=[], modules_called_by={}, errors={}, selected_codes={"DA403"})
+                           forward_retries=[], modules_called_by={}, params_read_by={}, errors={},
+                           selected_codes={"DA403"})
 
 
 def ladder(errors: dict):
