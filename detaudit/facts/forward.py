@@ -5,8 +5,9 @@ Sizes are tried smallest first (:func:`input_sizes`): a model that cannot run th
 (SSD's extra layers, DETR-style query counts) fails with a size, shape or index error and is
 retried larger. Any other failure (a missing package or GPU, memory, a blocked download, a
 bug) stops the ladder at once; the first error is reported with every size tried, unless the
-larger size got past it (see :func:`reported_failure`). Which modules ran, and the innermost one running when an exception
-escaped, are recorded for the rules.
+larger size got past it (see :func:`reported_failure`). Which modules ran, which parameters
+were read, and the innermost module running when an exception escaped, are recorded for the
+rules.
 """
 from __future__ import annotations
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 from ..errors import environment, is_environment_code
 
-_active: list["Isolation"] = []
 _finished: list["Isolation"] = []  # the last audit's, for the worker that ran it
 
 
@@ -37,14 +36,6 @@ class Isolation:
 
     before: frozenset = frozenset()
     dropped: list[str] = field(default_factory=list)
-
-    def imported_during(self, name: str) -> bool:
-        return name in sys.modules and name not in self.before
-
-
-def current() -> Isolation | None:
-    """The isolation of the audit running now, if any."""
-    return _active[-1] if _active else None
 
 
 def last_finished() -> Isolation | None:
@@ -251,7 +242,8 @@ def fresh_imports():
     mmengine's default scopes are as before, but for what the environment added."""
     with contextlib.suppress(ImportError), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # what importing torch's and mmengine's modules warns is not the report's
-        import mmengine.registry  # noqa: F401 - loading any config imports it: registrations are recorded from the start
+        # loading any config imports it anyway; imported now, registrations are recorded from the start
+        import mmengine.registry  # noqa: F401
     before = dict(sys.modules)
     path = list(sys.path)
     registries = _snapshot_registries()
@@ -259,12 +251,10 @@ def fresh_imports():
     scopes = _default_scopes()
     scopes_before = dict(scopes) if scopes is not None else None
     state = Isolation(before=frozenset(before))
-    _active.append(state)
     try:
         with _registrations_recorded(registered_by):
             yield state
     finally:
-        _active.remove(state)
         new = {name: m for name, m in list(sys.modules.items()) if before.get(name) is not m}
         dropped = {name for name, m in new.items() if not is_environment(name, m)}
         # registries first: which registry a dropped module holds is read off sys.modules
