@@ -64,7 +64,8 @@ def _check_parser() -> argparse.ArgumentParser:
                      help=f"one of {', '.join(NAMES)}; repeat for several, FORMAT:PATH writes to a file")
     out.add_argument("-o", "--output", metavar="PATH", help="write the (single) report to PATH")
     out.add_argument("--statistics", action="store_true", help="print counts per rule instead of findings")
-    out.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    out.add_argument("--debug", action="store_true",
+                     help="show the tracebacks of the audited code's failures (stderr) and of internal errors")
     out.add_argument("--no-cache", action="store_true",
                      help="audit every config again: neither read nor write the result cache "
                           "(see 'detaudit cache clean')")
@@ -122,7 +123,16 @@ def cmd_check(argv: list[str], cache=None) -> int:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
         _apply_baseline(args.baseline, report)
+    if args.debug:
+        _print_tracebacks(report)
     return emit(report, outputs, exit_zero=args.exit_zero, statistics=args.statistics)
+
+
+def _print_tracebacks(report) -> None:
+    """--debug: the traceback of each step that failed in the audited code (stderr; the report stays as it is)."""
+    for a in report.audits:
+        for phase, text in a.tracebacks.items():
+            print(f"detaudit: {a.config}: traceback of the failed {phase} step:\n{text.rstrip()}\n", file=sys.stderr)
 
 
 def _audit_with_cache(items: list, options, jobs: int, cache) -> list:

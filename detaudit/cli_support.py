@@ -75,27 +75,40 @@ def size_arg(value: str) -> tuple[int, int]:
 
 
 def expand_configs(items: list[str]) -> list[Path]:
-    """Files as given; folders to their *.py configs (skipping _base_ folders); globs expanded."""
+    """Files as given; folders to their *.py configs (skipping _base_ folders); globs expanded.
+    What a folder or glob expands to is filtered to configs (``load/discover.py``): model code,
+    scripts and partial configs another one inherits are skipped with a note on stderr."""
+    from .load.discover import select_configs
+
     found: list[Path] = []
     for item in items:
         if any(ch in item for ch in "*?["):
             matches = sorted(glob.glob(item, recursive=True))
             if not matches:
                 raise UsageError(f"no config matches {item!r}")
-            found += [Path(m) for m in matches if Path(m).is_file()]
+            found += _configs_only([Path(m) for m in matches if Path(m).is_file()], select_configs)
             continue
         path = Path(item)
         if path.is_dir():
             files = sorted(q for q in path.rglob("*.py")
                            if "_base_" not in q.relative_to(path).parts and q.name != "__init__.py")
-            if not files:
-                raise UsageError(f"no config files (*.py) under folder {item}")
-            found += files
+            configs = _configs_only(files, select_configs)
+            if not configs:
+                more = f" ({len(files)} .py file(s), none of them a config)" if files else ""
+                raise UsageError(f"no config files (*.py) under folder {item}{more}")
+            found += configs
         elif path.exists():
             found.append(path)
         else:
             raise UsageError(f"config not found: {item}")
     return found
+
+
+def _configs_only(files: list[Path], select_configs) -> list[Path]:
+    configs, skipped = select_configs(files)
+    for path, why in skipped:
+        print(f"detaudit: skipped {path}: {why}", file=sys.stderr)
+    return configs
 
 
 def parse_cfg_options(pairs: list[str]) -> dict:

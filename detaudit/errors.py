@@ -3,6 +3,9 @@
 limits, this machine)."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -31,44 +34,148 @@ class ErrorInfo:
     @classmethod
     def from_exception(cls, exc: BaseException, *, module: str | None = None,
                        prefer_files: tuple[str, ...] = ()) -> "ErrorInfo":
+        """``file``/``line``: the innermost frame in one of ``prefer_files`` (the config and the
+        files it reads), else the innermost frame of the audited project's code (the config or
+        a module it imported: not the standard library, an installed package or detaudit)."""
         file = line = None
         if isinstance(exc, SyntaxError) and exc.filename:
             file, line = exc.filename, exc.lineno
         else:
-            frames = traceback.extract_tb(exc.__traceback__)
-            # Prefer the innermost frame in one of the audited files, else the innermost.
-            chosen = None
-            for fr in frames:
-                if prefer_files and fr.filename in prefer_files:
-                    chosen = fr
-            if chosen is not None:
-                file, line = chosen.filename, chosen.lineno
+            frame = project_frame(exc, prefer_files)
+            if frame is not None:
+                file, line = frame
         message = str(exc).strip() or type(exc).__name__
         if len(message) > 2000:
             message = message[:2000] + " …"
         return cls(type=type(exc).__name__, message=message, file=file, line=line, module=module,
                    traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
+    def where(self) -> str:
+        """``file:line`` as the user would open it (relative to the working directory when under it)."""
+        if not self.file:
+            return ""
+        path = self.file
+        with contextlib.suppress(ValueError):
+            rel = os.path.relpath(path)
+            if not rel.startswith(".."):
+                path = rel
+        return f"{path}:{self.line}" if self.line else path
+
     def short(self) -> str:
         first = self.message.splitlines()[0] if self.message else ""
+        if not first or first == self.type:  # a bare `raise RuntimeError()`: say where instead
+            return f"{self.type} (no message) raised at {self.where()}" if self.file else f"{self.type} (no message)"
         return f"{self.type}: {first}"
+
+
+def project_frame(exc: BaseException, prefer_files: tuple[str, ...] = ()) -> tuple[str, int] | None:
+    """(file, line) of the frame to show for ``exc``: the innermost in ``prefer_files``, else the
+    innermost in the audited project's code. Paths are compared absolute: mmengine compiles a
+    lazy-import config under the path it was given, often relative to the working directory."""
+    preferred = {_absolute(f) for f in prefer_files}
+    chosen = project = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        filename, lineno = code.co_filename, tb.tb_lineno
+        if filename and not filename.startswith("<"):
+            absolute = _absolute(filename)
+            if absolute in preferred:
+                chosen = (filename, lineno)
+            elif not is_environment_code(tb.tb_frame.f_globals.get("__name__", ""), absolute):
+                project = (filename, lineno)
+        tb = tb.tb_next
+    return chosen or project
+
+
+def _absolute(path: str) -> str:
+    try:
+        return os.path.realpath(os.path.abspath(path))
+    except (OSError, ValueError):
+        return path
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> tuple[frozenset, tuple[str, ...]]:
+    """(top-level module names, folders) of the environment the audited code runs in: the
+    standard library, installed distributions (a source checkout of mmdet shadowing the
+    installed one keeps its name) and detaudit itself."""
+    import importlib.metadata
+    import site
+    import sys
+    import sysconfig
+
+    names = set(sys.builtin_module_names) | set(getattr(sys, "stdlib_module_names", ()))
+    with contextlib.suppress(Exception):
+        names |= set(importlib.metadata.packages_distributions())
+    folders = {os.path.dirname(os.path.abspath(__file__))}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        with contextlib.suppress(KeyError, TypeError):
+            folders.add(sysconfig.get_paths()[key])
+    with contextlib.suppress(AttributeError):
+        folders.update(site.getsitepackages())
+    with contextlib.suppress(AttributeError, TypeError):
+        folders.add(site.getusersitepackages())
+    return frozenset(names), tuple(sorted({_absolute(f) for f in folders if f}))
+
+
+def is_environment_code(module_name: str, path: str | None) -> bool:
+    """Whether code (a module's name, its file) is the environment's rather than the audited project's."""
+    names, folders = environment()
+    if module_name and module_name.split(".")[0] in names and module_name != "__main__":
+        return True
+    if not path:
+        return False
+    absolute = _absolute(path)
+    return any(absolute == f or absolute.startswith(f + os.sep) for f in folders)
 
 
 class AuditTimeout(Exception):
     """Raised inside a worker when the config's time budget is spent (--timeout)."""
 
 
+# torch's CPU allocator and oneDNN (which says only "could not create a primitive" when its
+# scratch memory cannot be allocated; "... primitive descriptor" is an unsupported layout instead)
 _MEMORY_PATTERNS = re.compile(r"can't allocate memory|cannot allocate memory|out of memory|std::bad_alloc|"
-                              r"DefaultCPUAllocator", re.IGNORECASE)
+                              r"DefaultCPUAllocator|could not create a primitive(?! descriptor)", re.IGNORECASE)
+
+# what torch says when code asks for CUDA on a machine without it (CPU build, no driver, no GPU)
+_NO_GPU_PATTERNS = re.compile(r"Torch not compiled with CUDA enabled|Found no NVIDIA driver|No CUDA GPUs are "
+                              r"available|CUDA driver initialization failed|no CUDA-capable device|Cannot "
+                              r"initialize CUDA without ATen_cuda library|Cannot access accelerator device",
+                              re.IGNORECASE)
+
+# what a tensor too small for the model says: a kernel larger than the feature map, more
+# queries than tokens (topk), shapes that do not line up at a low resolution
+_SIZE_PATTERNS = re.compile(r"size|shape|dimension|out of (?:range|bounds)|must match|mismatch|smaller than|"
+                            r"larger than|greater than|too small|kernel|index|expected .*got|reshape|padd|empty",
+                            re.IGNORECASE)
 
 
 def is_memory_error(info: ErrorInfo | None) -> bool:
     return info is not None and (info.type == "MemoryError" or bool(_MEMORY_PATTERNS.search(info.message or "")))
 
 
+def needs_gpu(info: ErrorInfo | None) -> bool:
+    """The code asked for CUDA (a hard-coded ``.cuda()``, ``torch.cuda...``) on a machine without it."""
+    return info is not None and bool(_NO_GPU_PATTERNS.search(info.message or ""))
+
+
+def is_size_error(info: ErrorInfo | None) -> bool:
+    """An error a larger synthetic input may fix: an index error, or a shape, size or index
+    complaint (never memory, a missing GPU or a missing package)."""
+    if info is None or is_memory_error(info) or needs_gpu(info):
+        return False
+    if info.type == "IndexError":
+        return True
+    return info.type in ("RuntimeError", "ValueError", "AssertionError") and \
+        bool(_SIZE_PATTERNS.search(info.message if info.message != info.type else ""))
+
+
 def not_the_models_fault(info: ErrorInfo | None) -> str | None:
     """Why a failed step says nothing about the config, if so: the audit's own memory cap or
-    time limit (DA092, DA091 report those), or an op without a CPU kernel on this machine."""
+    time limit (DA092, DA091 report those), an op without a CPU kernel, or model code that
+    needs a GPU on this machine without one."""
     if info is None:
         return None
     if is_memory_error(info):
@@ -78,4 +185,9 @@ def not_the_models_fault(info: ErrorInfo | None) -> str | None:
     if "implementation for device cpu not found" in (info.message or ""):
         op = (info.message or "").split(":", 1)[0].strip()
         return f"mmcv has no CPU kernel for {op or 'an op it uses'}; it runs on GPU only"
+    if needs_gpu(info):
+        where = f" at {info.where()}" if info.file else ""
+        module = f" in module '{info.module}'" if info.module else ""
+        return (f"the model's code asks for CUDA{module}{where} ({info.short()}): it needs a GPU, "
+                f"and this machine has none")
     return None

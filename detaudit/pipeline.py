@@ -12,6 +12,7 @@ from typing import Callable
 
 from .check import run_rules
 from .facts.context import AuditContext
+from .facts.isolation import fresh_imports
 from .facts.sandbox import process_state_kept, refuse_local_imports
 from .plan import make_plan
 from .registry import all_rules, select_rules
@@ -34,15 +35,19 @@ def audit_one(config, settings: Settings, options: RunOptions | None = None, *,
     plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
     if on_context is not None:
         on_context(ctx)  # the worker keeps it to stop the audit at --timeout
-    try:
-        with process_state_kept(), _import_guard(ctx):
-            result = run_rules(ctx, plan, severity_overrides=settings.severity, debug=options.debug)
-        add_supervision_findings(ctx, result, rules, settings.severity, options.max_memory)
-        # Inline "# detaudit: ignore[...]" comments, honoured by every face.
-        suppress.apply(ctx, result, rules, settings.severity)
-        return result
-    finally:
-        ctx.release()
+    # the registries and modules of a fresh process, for this config and the next
+    with fresh_imports():
+        try:
+            with process_state_kept(), _import_guard(ctx):
+                result = run_rules(ctx, plan, severity_overrides=settings.severity, debug=options.debug)
+            add_supervision_findings(ctx, result, rules, settings.severity, options.max_memory)
+            # Inline "# detaudit: ignore[...]" comments, honoured by every face.
+            suppress.apply(ctx, result, rules, settings.severity)
+            if options.debug:  # what DA001/DA002/DA40x point at, in full
+                result.tracebacks = {phase: info.traceback for phase, info in ctx.errors.items() if info.traceback}
+            return result
+        finally:
+            ctx.release()
 
 
 def _import_guard(ctx: AuditContext):

@@ -90,6 +90,10 @@ def model_build_error(ctx):
                         key_path=where.key_path, evidence=dict(evidence, missing=args, cls=cls_name),
                         fix=f"set {', '.join(args)} under {where.key_path}")
         return
-    yield Violation(message=f"model failed to build: {err.short()}", key_path=where.key_path,
-                    evidence=dict(evidence, cls=cls_name),
-                    fix="run with --debug for the full traceback")
+    raised_at = err.where() if err.file else None
+    message = f"model failed to build: {err.short()}"
+    if raised_at and raised_at not in message:
+        message += f" (raised at {raised_at})"
+    yield Violation(message=message, key_path=where.key_path,
+                    evidence=dict(evidence, cls=cls_name, raised_at=raised_at),
+                    fix="fix the file and line the message names; run with --debug for the full traceback")

@@ -4,7 +4,7 @@ from detaudit.rule import Violation, rule
 
 
 @rule(code="DA106", name="frozen-random-init", severity="error", tier="checkpoint",
-      needs=("checkpoint", "freeze_intents", "params", "build_report"))
+      needs=("checkpoint", "freeze_intents", "params", "build_report", "seed_independent_params"))
 def frozen_random_init(ctx):
     """Frozen parameters that no pretrained source covers: training builds on frozen random weights.
 
@@ -13,8 +13,11 @@ def frozen_random_init(ctx):
     ``frozen_stages``, ``requires_grad=False`` norms, freeze hooks) and checks where its
     values come from: a ``Pretrained`` ``init_cfg`` on the module or one of its parents
     (declared in the config, even when the file is not cached here: DA205 covers that), or
-    the ``load_from`` checkpoint, which must hold a tensor of that name and shape. The rest
-    is reported per top-level module, with the freeze that froze it.
+    the ``load_from`` checkpoint, which must hold a tensor of that name and shape. A value
+    that initialization sets on purpose is not random either: when ``init_weights()`` writes
+    over the constructor's random values a value that does not depend on the seed (learned
+    proposal boxes frozen at the whole image), the model is built again under another seed to
+    tell. The rest is reported per top-level module, with the freeze that froze it.
 
     A semi-supervised teacher updated from the student by ``MeanTeacherHook`` is not
     reported: its weights move through the hook, not through gradients.
@@ -55,6 +58,10 @@ def frozen_random_init(ctx):
         uncovered = [p for p in uncovered if p.name not in matched]
         if not uncovered:
             return
+    constant = ctx.seed_independent_params  # set on purpose by init_weights(): not random
+    uncovered = [p for p in uncovered if p.name not in constant]
+    if not uncovered:
+        return
 
     intents = {}
     for intent in ctx.freeze_intents:

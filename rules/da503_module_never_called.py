@@ -4,16 +4,17 @@ from ._losses import params_in_loss_graph
 
 
 @rule(code="DA503", name="module-never-called", severity="warning", tier="forward",
-      needs=("loss_result", "model", "modules_called", "predict_result", "params"))
+      needs=("loss_result", "model", "modules_called", "params_read", "predict_result", "params"))
 def module_never_called(ctx):
     """A module with parameters runs in neither the loss nor the predict forward.
 
     ## What it does
     Records which modules execute while the model computes its losses and its predictions
     on a synthetic batch, and reports each module that owns parameters when neither it nor
-    any of its submodules ran and none of its parameters feeds the loss directly (so an
-    embedding read through ``.weight`` counts as used). The largest such module is reported,
-    not each of its children.
+    any of its submodules ran and none of its parameters was read by either pass: a
+    weight read directly (an embedding's ``.weight`` in a ``bmm``, frozen or read only at
+    predict time) counts as used. The largest such module is reported, not each of its
+    children.
 
     ## Why is this bad?
     The module is registered, counted in the parameter total, saved in every checkpoint,
@@ -34,7 +35,7 @@ def module_never_called(ctx):
     ctx.predict_result  # both forwards must have run in full: a failure makes this rule skipped
     ctx.loss_result
     called = ctx.modules_called
-    in_graph = params_in_loss_graph(ctx)
+    in_graph = params_in_loss_graph(ctx) | ctx.params_read  # a weight read directly is used
     model = ctx.model
     names = {id(m): n for n, m in model.named_modules()}
     reported: list[str] = []

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, rule
 
-from detaudit.rule.config import (TAXONOMY_DEFAULTS, counts_object_classes, dataset_leaves, is_prompt_detector,
-                                metainfo_classes, module_key, type_name)
+from detaudit.rule.config import (TAXONOMY_DEFAULTS, benchmark_at_own_paths, counts_object_classes, dataset_leaves,
+                                  is_prompt_detector, metainfo_classes, module_key, proposal_heads, type_name)
 
 
 def _registry_metainfo(dataset_type):
@@ -48,14 +48,16 @@ def dataset_classes(ds) -> tuple[set[int], int, str] | None:
 
 def class_heads(model) -> list[tuple[str, object, int]]:
     """(module path, module, num_classes) for modules whose class count should match the
-    dataset: every module with an integer ``num_classes`` except RPN, semantic, re-id and
-    tracking heads, and not the submodules (losses...) of one already listed."""
+    dataset: every module with an integer ``num_classes`` except proposal heads (by their role
+    in the detector, whatever their type), semantic, re-id and tracking heads, and not the
+    submodules (losses...) of one already listed."""
     out = []
+    proposing = proposal_heads(model)
     for name, module in model.named_modules():
         n = getattr(module, "num_classes", None)
         if not name or not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             continue
-        if "RPN" in type(module).__name__ or not counts_object_classes(name):
+        if any(name == p or name.startswith(p + ".") for p in proposing) or not counts_object_classes(name):
             continue
         if any(name.startswith(p + ".") and n == k for p, _, k in out):
             continue
@@ -75,12 +77,16 @@ def num_classes_mismatch(ctx):
     """A head's ``num_classes`` differs from the number of classes of a dataset.
 
     ## What it does
-    Compares the ``num_classes`` of every head in the built model (RPN, semantic
-    segmentation, re-identification and tracking heads excluded; text-prompted
-    detectors such as GLIP and Grounding DINO skipped) with the classes of the dataset
-    behind each of ``train_dataloader``, ``val_dataloader`` and ``test_dataloader``:
-    ``metainfo.classes`` when the config gives them, otherwise the dataset type's
-    default classes. Panoptic datasets also accept their thing and stuff counts.
+    Compares the ``num_classes`` of every head in the built model with the classes of the
+    dataset behind each of ``train_dataloader``, ``val_dataloader`` and ``test_dataloader``:
+    ``metainfo.classes`` when the config gives them, otherwise the dataset type's default
+    classes. Panoptic datasets also accept their thing and stuff counts. Proposal heads are
+    excluded by their role, whatever their type (a detector's ``rpn_head``, the head of an
+    ``RPN`` detector, which forces one class), and so are semantic segmentation,
+    re-identification and tracking heads; text-prompted detectors such as GLIP and Grounding
+    DINO are skipped. Heads of the same size that mismatch the same datasets (cascade stages,
+    a mask head) are one finding; when the datasets are a benchmark at its own paths, the fix
+    names the heads.
 
     ## Why is this bad?
     A head with more outputs than the dataset has classes trains the extra logits only
@@ -104,29 +110,50 @@ def num_classes_mismatch(ctx):
     cfg = ctx.cfg
     if is_prompt_detector(cfg.get("model", None)):
         return
-    loaders = []
+    loaders = {}  # dataset key path -> (dataloader, (fitting sizes, classes, source), dataset dict)
     for loader, path, ds in dataset_leaves(cfg):
         info = dataset_classes(ds)
         if info is not None:
-            loaders.append((loader, path, info))
+            loaders[path] = (loader, info, ds)
     if not loaders:
         return
     heads = class_heads(ctx.model)
+    # one finding per root cause: heads of the same size that mismatch the same datasets
+    groups: dict[tuple, list[tuple[str, object]]] = {}
     for name, module, n in heads:
-        bad = [(loader, path, info) for loader, path, info in loaders if n not in info[0]]
-        if not bad:
-            continue
+        bad = tuple(path for path, (_, info, _) in loaders.items() if n not in info[0])
+        if bad:
+            groups.setdefault((n, bad), []).append((name, module))
+    for (n, paths), members in groups.items():
+        bad = [(loaders[p][0], p, loaders[p][1]) for p in paths]
+        names = [name for name, _ in members]
+        types = ", ".join(dict.fromkeys(type(module).__name__ for _, module in members))
         counts = sorted({info[1] for _, _, info in bad})
         described = "; ".join(f"{path}: {info[1]} class{'es' if info[1] != 1 else ''} from {info[2]}"
                               for _, path, info in bad[:3])
+        if len(names) == 1:
+            subject = f"{names[0]} ({types}) has"
+        elif len(names) <= 3:
+            subject = f"{', '.join(names)} ({types}) have"
+        else:
+            subject = f"{names[0]}, {names[1]} and {len(names) - 2} more heads ({types}) have"
+        benchmarks = all(benchmark_at_own_paths(loaders[p][2]) for p in paths)
+        if benchmarks and len(counts) == 1:
+            fix = (f"the datasets are the benchmark at its own paths, so their {counts[0]} classes are right: set "
+                   f"num_classes={counts[0]} on {', '.join(names)} (or, to train other classes, give the "
+                   "datasets metainfo=dict(classes=...) and data of those classes)")
+        else:
+            fix = ((f"set num_classes={counts[0]} on {', '.join(names)}" if len(counts) == 1 else
+                    "give every dataloader's dataset the same metainfo.classes and match num_classes to it")
+                   + " (or give the datasets metainfo=dict(classes=...) with the classes the head was sized for)")
         yield Violation(
-            message=(f"{name} ({type(module).__name__}) has num_classes={n} but the dataset of "
+            message=(f"{subject} num_classes={n} but the dataset of "
                      f"{', '.join(dict.fromkeys(l for l, _, _ in bad))} has "
                      f"{' / '.join(str(c) for c in counts)} class{'es' if counts != [1] else ''} ({described})"),
-            key_path=_key_for(ctx, name), module_path=name,
-            evidence={"num_classes": n, "dataset_classes": {path: info[1] for _, path, info in bad},
-                      "class_source": {path: info[2] for _, path, info in bad}},
-            fix=(f"set {name}.num_classes={counts[0]}" if len(counts) == 1 else
-                 "give every dataloader's dataset the same metainfo.classes and match num_classes to it")
-            + " (or give the datasets metainfo=dict(classes=...) with the classes the head was sized for)",
+            key_path=_key_for(ctx, names[0]), module_path=names[0],
+            evidence={"num_classes": n, "heads": names, "dataset_classes": {path: info[1] for _, path, info in bad},
+                      "class_source": {path: info[2] for _, path, info in bad},
+                      "benchmark_at_own_paths": benchmarks},
+            fix=fix,
         )
+

@@ -1,40 +1,7 @@
 from detaudit.rule import Violation, rule
 
-from detaudit.rule.config import counts_object_classes, dataset_leaves, is_prompt_detector, metainfo_classes, type_name
-
-# Benchmark dataset types whose default classes are the benchmark's: name -> (head sizes
-# that fit the default classes (all classes first, then things / stuff of panoptic sets),
-# words that the paths of the real benchmark data contain).
-BENCHMARKS = {
-    "CocoDataset": ((80,), ("coco",)),
-    "CocoPanopticDataset": ((133, 80, 53), ("coco",)),
-    "VOCDataset": ((20,), ("voc",)),
-    "CityscapesDataset": ((8,), ("cityscapes",)),
-    "LVISV05Dataset": ((1230,), ("lvis", "coco")),
-    "LVISV1Dataset": ((1203,), ("lvis", "coco")),
-    "LVISDataset": ((1230,), ("lvis", "coco")),
-    "Objects365V1Dataset": ((365,), ("objects365", "object365", "obj365")),
-    "Objects365V2Dataset": ((365,), ("objects365", "object365", "obj365")),
-    "WIDERFaceDataset": ((1,), ("wider",)),
-    "DeepFashionDataset": ((15,), ("fashion",)),
-    "CrowdHumanDataset": ((1,), ("crowdhuman",)),
-    "ADE20KPanopticDataset": ((150, 100, 50), ("ade",)),
-    "ADE20KInstanceDataset": ((100,), ("ade",)),
-}
-# MOTChallengeDataset is left out on purpose: its 13 default classes are the MOT annotation
-# taxonomy (distractors, occluders...) that MOTChallengeMetric needs on the evaluation split,
-# not the classes of the detector's head.
-
-
-def _paths(ds) -> str:
-    parts = [ds.get("data_root", None), ds.get("ann_file", None)]
-    prefix = ds.get("data_prefix", None)
-    if hasattr(prefix, "values"):
-        parts += list(prefix.values())
-    elif isinstance(prefix, str):
-        parts.append(prefix)
-    return " ".join(p for p in parts if isinstance(p, str))
-
+from detaudit.rule.config import (BENCHMARKS, counts_object_classes, dataset_leaves, dataset_paths,
+                                  is_prompt_detector, metainfo_classes, type_name)
 
 def _head_class_counts(model_cfg, path="model"):
     """(key path, num_classes) set in the config under ``model`` for heads that count object classes."""
@@ -59,9 +26,11 @@ def dataset_metainfo_missing(ctx):
     Checks every dataset behind ``train_dataloader``, ``val_dataloader`` and
     ``test_dataloader`` whose type is one of mmdet's benchmark datasets (``CocoDataset``,
     ``VOCDataset``, ``CityscapesDataset``...) and that sets no ``metainfo.classes``. It
-    reports the dataset when the config shows it is not the benchmark: its paths never
-    mention the benchmark (``data/KAIST_processed/``), or the model's heads are sized for
-    another number of classes than the benchmark's default.
+    reports the dataset when its paths show it is not the benchmark: they never mention the
+    benchmark (``data/KAIST_processed/``); heads sized for another number of classes than
+    the benchmark's default are named as a second sign. A benchmark at its own paths (COCO
+    at ``data/coco/``) keeps its classes: a head sized otherwise is the head's mistake,
+    reported once by DA601.
 
     ## Why is this bad?
     Without ``metainfo.classes`` the dataset keeps the benchmark's class list (COCO's 80).
@@ -92,15 +61,13 @@ def dataset_metainfo_missing(ctx):
             continue
         fitting, words = BENCHMARKS[kind]
         default_count = fitting[0]
-        paths = _paths(ds)
-        reasons = []
-        if paths and not any(w in paths.lower() for w in words):
-            reasons.append(f"its paths ({paths}) are not the {kind.replace('Dataset', '')} benchmark's")
+        paths = dataset_paths(ds)
+        if not paths or any(w in paths.lower() for w in words):
+            continue  # the benchmark itself (or nothing to tell by): its classes are right, DA601 judges heads
+        reasons = [f"its paths ({paths}) are not the {kind.replace('Dataset', '')} benchmark's"]
         other = sorted({n for _, n in head_counts if n not in fitting})
         if other:
             reasons.append(f"the model's heads have num_classes={'/'.join(map(str, other))}")
-        if not reasons:
-            continue
         yield Violation(
             message=(f"{path} ({kind}) has no metainfo.classes, so it uses {kind}'s {default_count} default "
                      f"classes, but {' and '.join(reasons)}"),

@@ -34,8 +34,9 @@ class BuildReport:
     synthetic_caps: list[tuple[str, Any, Any]] = field(default_factory=list)  # (key, config value, cap)
 
 
-def build_model(cfg, base_dir: Path):
-    """(model, BuildReport). Raises whatever the model's construction raises."""
+def build_model(cfg, base_dir: Path, *, seed: int = 0, before_init=None):
+    """(model, BuildReport). Raises whatever the model's construction raises. ``before_init``,
+    if given, is called with the constructed model before ``init_weights()``."""
     import copy
 
     import torch
@@ -49,7 +50,7 @@ def build_model(cfg, base_dir: Path):
 
         register_all_modules(init_default_scope=False)
     init_default_scope(cfg.get("default_scope", "mmdet") or "mmdet")
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     report = BuildReport()
     try:  # the caps apply to a copy: the rules read the config's own values
         model_cfg = copy.deepcopy(cfg.model)
@@ -61,6 +62,8 @@ def build_model(cfg, base_dir: Path):
         model = ENGINE_MODELS.build(model_cfg)
     model = revert_sync_batchnorm(model)
     report.pretrained = strip_unavailable_pretrained(model, base_dir)
+    if before_init is not None:
+        before_init(model)
     try:
         with _without_init_info_tracking(model):
             model.init_weights()
@@ -73,6 +76,50 @@ def build_model(cfg, base_dir: Path):
     start_of_training_info()
     model.train()
     return model, report
+
+
+def seed_independent_params(ctx) -> frozenset[str]:
+    """The frozen parameters that no ``Pretrained`` init covers and that initialization sets
+    on purpose: ``init_weights()`` writes over the constructor's random values a value that
+    does not depend on the seed (EmbeddingRPNHead's whole-image proposal boxes). The model is
+    built again under another seed to tell. A norm layer's 1 or 0, as constructed or as a
+    zero-init of the residual branch writes it, is a neutral default, not a design: frozen
+    without a pretrained source it is still reported."""
+    import torch
+
+    from .sandbox import no_network, quiet
+
+    covered = [r["module"] for r in ctx.build_report.pretrained]
+    candidates = {p.name for p in ctx.params if not p.requires_grad
+                  and not any(m == "" or p.name == m or p.name.startswith(m + ".") for m in covered)}
+    if not candidates:
+        return frozenset()
+    constructed = {}
+
+    def keep_constructed(model):
+        for name, param in model.named_parameters():
+            if name in candidates:
+                constructed[name] = param.detach().clone()
+
+    try:
+        with quiet(), no_network():
+            other, _ = build_model(ctx.cfg, ctx.base_dir, seed=1, before_init=keep_constructed)
+    except Exception:  # noqa: BLE001 - cannot tell: nothing is taken for constant
+        return frozenset()
+    mine, theirs = dict(ctx.model.named_parameters()), dict(other.named_parameters())
+    found = set()
+    with torch.no_grad():
+        for name in candidates:
+            a, b, before = mine.get(name), theirs.get(name), constructed.get(name)
+            if a is None or b is None or before is None or a.shape != b.shape or before.shape != b.shape:
+                continue
+            # the constructor's values were random (not one repeated value like a norm layer's
+            # 1 or 0, which zero_init_residual-style inits then overwrite with another constant)
+            randomized = before.numel() > 1 and not bool((before == before.flatten()[0]).all())
+            if randomized and torch.equal(a, b) and not torch.equal(before, b):
+                found.add(name)
+    del other, theirs
+    return frozenset(found)
 
 
 def param_table(model) -> list[ParamInfo]:

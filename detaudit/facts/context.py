@@ -95,6 +95,7 @@ class AuditContext:
         self.forward_retries: list[dict] = []
         self.input_unsupported: str | None = None  # why the synthetic batch cannot stand for the input
         self.modules_called_by: dict[str, set[str]] = {}
+        self.params_read_by: dict[str, set[str]] = {}
         self.static_read = None
         # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
         self.cancelled: str | None = None
@@ -301,6 +302,12 @@ class AuditContext:
         return param_table(self.model)
 
     @fact("build")
+    def seed_independent_params(self) -> frozenset[str]:
+        from .build import seed_independent_params
+
+        return seed_independent_params(self)
+
+    @fact("build")
     def freeze_intents(self):
         from .intent import collect_intents
 
@@ -363,6 +370,13 @@ class AuditContext:
             with contextlib.suppress(FactUnavailable):
                 getattr(self, name)
         return set().union(*self.modules_called_by.values())
+
+    @fact("forward")
+    def params_read(self) -> set[str]:
+        for name in ("predict_result", "loss_result"):
+            with contextlib.suppress(FactUnavailable):
+                getattr(self, name)
+        return set().union(*self.params_read_by.values())
 
     @fact("forward")
     def pipeline_probe(self):

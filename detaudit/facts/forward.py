@@ -2,10 +2,12 @@
 size that works.
 
 Sizes are tried smallest first (:func:`input_sizes`): a model that cannot run that small
-(SSD's extra layers, DETR-style query counts) is retried larger, and a failure is reported from
-the largest attempt with every size tried. A failure that a larger input cannot fix (a missing
-package, memory, a blocked download) stops the ladder at once. Which modules ran, and the
-innermost one running when an exception escaped, are recorded for the rules.
+(SSD's extra layers, DETR-style query counts) fails with a size, shape or index error and is
+retried larger. Any other failure (a missing package or GPU, memory, a blocked download, a
+bug) stops the ladder at once; the first error is reported with every size tried, unless the
+larger size got past it (see :func:`reported_failure`). Which modules ran, which parameters
+were read, and the innermost module running when an exception escaped, are recorded for the
+rules.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ErrorInfo, FactUnavailable, not_the_models_fault
+from ..errors import ErrorInfo, FactUnavailable, is_size_error, not_the_models_fault
 from .sandbox import NetworkBlocked, no_network, quiet
 from .synthetic import DEFAULT_LONG_SIDE
 
@@ -69,8 +71,11 @@ def synthetic_batch(ctx, training: bool, size=None):
 
 def run_pass(ctx, kind: str, run):
     """``run(size)`` at the smallest size that works, starting from the size an earlier pass
-    settled on. Fails with the largest attempt's error when no size works, or at once when
-    a larger input cannot help (a missing package, memory, a blocked download)."""
+    settled on. A larger size is tried only after an error a larger input can fix (a size,
+    shape or index error); anything else (a missing package, memory, a missing GPU, a blocked
+    download, a plain bug) is reported at once. When no size works the first error is
+    reported, unless a larger size got past it or failed for a reason that is not the
+    model's (memory, a GPU): see :func:`reported_failure`."""
     from .synthetic import unsupported_input
 
     ctx.input_unsupported = unsupported_input(ctx.model)
@@ -78,14 +83,14 @@ def run_pass(ctx, kind: str, run):
         raise FactUnavailable(f"{kind}_result", ctx.input_unsupported)
     sizes = ctx.input_sizes
     start = sizes.index(ctx.forward_size) if ctx.forward_size in sizes else 0
-    first = last = None
-    tried = []
+    failures: list[ErrorInfo] = []
+    completed: list[set[str]] = []  # per failed size: the modules whose forward finished
     for size in sizes[start:]:
-        tried.append("x".join(map(str, size)))
         tracker = ModuleTracker(ctx.module_names)
-        failed = hopeless = False
+        reads = ParameterReads(ctx.model)
+        failed = climb = False
         try:
-            with quiet(), no_network(), tracker:
+            with quiet(), no_network(), tracker, reads:
                 value = run(size)
         except BaseException as exc:  # noqa: BLE001 - audited code may raise anything
             if isinstance(exc, KeyboardInterrupt):
@@ -93,35 +98,67 @@ def run_pass(ctx, kind: str, run):
             module = deepest_module_in_traceback(exc, ctx.module_names) or tracker.deepest
             info = ErrorInfo.from_exception(exc, module=module)
             info.extra["input_size"] = list(size)
-            first = first or info
-            last = info
+            failures.append(info)
+            completed.append(tracker.completed)
             failed = True
-            hopeless = isinstance(exc, (ImportError, MemoryError, NetworkBlocked))
+            climb = larger_input_may_fix(exc, info)
         finally:
             ctx.modules_called_by[kind] = tracker.called
+            ctx.params_read_by[kind] = reads.names()
         if failed:
             release_memory(after_error=True)  # outside the except block: its traceback is gone
-            if hopeless:
-                break
-            continue
+            if climb:
+                continue
+            break
         ctx.forward_size = size
-        if first is not None:
+        if failures:
+            first = failures[0]
             ctx.forward_retries.append({"pass": kind, "failed_at": first.extra["input_size"],
                                         "ran_at": list(size), "error": first.short()})
         return value
-    # The largest size's error: a smaller size can fail only because it is too small.
-    last.extra["sizes_tried"] = tried
-    if last is not first:
-        last.extra["smallest_size_error"] = first.short()
-    ctx.errors[kind] = last
+    reported = reported_failure(failures, completed)
+    ctx.errors[kind] = reported
     what, code = {"predict": ("predict", "DA402"), "loss": ("loss forward", "DA403")}[kind]
-    excuse = not_the_models_fault(last)
+    excuse = not_the_models_fault(reported)
     if excuse:  # the audit's limits or this machine: DA402/DA403 skip it too
         raise FactUnavailable(f"{kind}_result", f"the {what} could not run here: {excuse}")
     label = f"{what} failed"
     if code in ctx.selected_codes:
         label += f" ({code})"  # point at the finding only when the report has it
-    raise FactUnavailable(f"{kind}_result", f"{label}: {last.short()}")
+    raise FactUnavailable(f"{kind}_result", f"{label}: {reported.short()}")
+
+
+def larger_input_may_fix(exc: BaseException, info: ErrorInfo) -> bool:
+    """Whether to try the next, larger size after ``exc``: only for a size, shape or index
+    error. Each size costs more memory than the last, so memory, a missing GPU or package and
+    plain bugs stop the ladder."""
+    if isinstance(exc, (ImportError, MemoryError, NetworkBlocked)) or not_the_models_fault(info):
+        return False
+    return is_size_error(info)
+
+
+def reported_failure(failures: list[ErrorInfo], completed: list[set[str]] | None = None) -> ErrorInfo:
+    """The error to report from the sizes tried: the first (smallest size), unless the larger
+    size got past it (the module that failed at the smallest size ran through: the first error
+    was the small input's, as SSD's extra layers' kernels at 160 px) or failed for a reason
+    that is not the model's (its memory, a missing GPU): then the larger size's error. Either
+    way it names every size tried and the other error."""
+    first, last = failures[0], failures[-1]
+    got_past = bool(completed) and first.module is not None and first.module in completed[-1]
+    larger = last is not first and (got_past or not_the_models_fault(last))
+    reported, other = (last, first) if larger else (first, last)
+    reported.extra["sizes_tried"] = ["x".join(map(str, f.extra["input_size"])) for f in failures]
+    if other is not reported and _signature(other) != _signature(reported):
+        key = "first_error" if other is first else "larger_size_error"
+        reported.extra[key] = {"input_size": other.extra["input_size"], "error": other.short()}
+    return reported
+
+
+def _signature(info: ErrorInfo) -> tuple[str, str]:
+    """The same failure at another size: type and message, numbers aside."""
+    import re
+
+    return info.type, re.sub(r"\d+", "N", info.message.splitlines()[0] if info.message else "")
 
 
 def predict_result(ctx):
@@ -188,6 +225,7 @@ class ModuleTracker:
         self.names = names
         self.stack: list[str] = []
         self.called: set[str] = set()
+        self.completed: set[str] = set()
         self.deepest: str | None = None
         self._handles = []
 
@@ -202,6 +240,8 @@ class ModuleTracker:
 
         def post(mod, args, out):
             name = self.names.get(id(mod))
+            if name is not None:
+                self.completed.add(name)
             if name is not None and self.stack and self.stack[-1] == name:
                 self.stack.pop()
 
@@ -214,6 +254,48 @@ class ModuleTracker:
         if exc is not None and self.stack:
             self.deepest = self.stack[-1] or "<model>"
         return False
+
+
+class ParameterReads:
+    """Records which of the model's parameters a pass reads as tensors: every parameter among
+    the arguments of a torch function (``F.conv2d(x, self.weight)``, ``torch.bmm(q, emb.weight.t())``,
+    ``emb.weight[idx]``). A weight read directly, without calling its module, is used too."""
+
+    def __init__(self, model):
+        self.by_id = {id(p): n for n, p in model.named_parameters()}
+        self.seen: set[int] = set()
+        self._mode = None
+
+    def names(self) -> set[str]:
+        return {self.by_id[i] for i in self.seen if i in self.by_id}
+
+    def __enter__(self):
+        self._mode = _reads_mode(self.seen)
+        self._mode.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._mode.__exit__(exc_type, exc, tb)
+        return False
+
+
+def _reads_mode(seen: set[int]):
+    import torch
+    from torch.overrides import TorchFunctionMode
+
+    parameter = torch.nn.Parameter
+
+    class Reads(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            for value in (*args, *kwargs.values()):
+                if isinstance(value, parameter):
+                    seen.add(id(value))
+                elif isinstance(value, (list, tuple)):
+                    seen.update(id(v) for v in value if isinstance(v, parameter))
+            return func(*args, **kwargs)
+
+    return Reads()
 
 
 def large_allocations_to_mmap() -> None:

@@ -11,7 +11,10 @@ from .sandbox import no_network, quiet
 
 
 def import_error(module: str) -> ErrorInfo | None:
-    """Import ``module`` (as ``import_modules_from_strings`` does); why it fails, or None."""
+    """Import ``module`` (as ``import_modules_from_strings`` does); why it fails, or None. A
+    module already in ``sys.modules`` was imported by this audit's own load (each audit starts
+    with the modules of a fresh process, :mod:`~detaudit.facts.isolation`) or belongs to the
+    environment: it imported fine."""
     if module in sys.modules:
         return None
     try:

@@ -44,6 +44,7 @@ def step_result(ctx) -> StepResult:
             ow.optimizer.state.clear()  # momentum and moments: read by no rule, as large as the parameters
     except Exception as exc:  # noqa: BLE001
         ctx.errors["step"] = ErrorInfo.from_exception(exc)
+        ctx.errors["step"].extra["input_size"] = list(ctx.input_size)
         raise FactUnavailable("step_result", f"training step failed: {ctx.errors['step'].short()}")
     finally:
         loss.total = loss.total.detach()

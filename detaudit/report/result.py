@@ -30,6 +30,8 @@ class AuditResult:
     timings: dict[str, float] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
     cached: bool = False     # read from the result cache (report/cache.py), not audited in this run
+    # --debug only: the traceback of each failed step (load, build, predict, ...), for the user's eyes
+    tracebacks: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -35,11 +35,19 @@ def add_supervision_findings(ctx, result, rules, severity_overrides: dict, max_m
                 continue
             limit = (f"the --max-memory limit of {format_size(max_memory)}" if max_memory
                      else "the memory available (no --max-memory limit was set)")
+            size = info.extra.get("input_size")
+            at = f" at {'x'.join(map(str, size))} px" if size else ""
+            first = info.extra.get("first_error")
+            after = (f", after {first['error']} at {'x'.join(map(str, first['input_size']))} px" if first else "")
+            evidence = {"phase": key, "limit_bytes": max_memory, "exception": info.type, "detail": info.message[:500]}
+            if size:
+                evidence.update(input_size=size, sizes_tried=info.extra.get("sizes_tried", []))
+            if first:
+                evidence["first_error"] = first
             result.findings.append(to_finding(ctx, selected[MEMORY_CODE], Violation(
-                message=f"ran out of memory while {_PHASES.get(key, key)}: the audit exceeded {limit} "
-                        f"({info.short()})",
-                evidence={"phase": key, "limit_bytes": max_memory, "exception": info.type,
-                          "detail": info.message[:500]},
+                message=f"ran out of memory while {_PHASES.get(key, key)}{at}{after}: the audit exceeded "
+                        f"{limit} ({info.short()})",
+                evidence=evidence,
                 fix=MEMORY_FIX,
                 file=ctx.display_path), severity_overrides))
             break

@@ -123,6 +123,67 @@ def is_prompt_detector(model_cfg: Any) -> bool:
     return is_mapping(model_cfg) and type_name(model_cfg.get("type")) in PROMPT_DETECTORS
 
 
+def proposal_heads(model) -> list[str]:
+    """Module paths of the heads that propose regions (objectness, one class by design), by their
+    role in the detector rather than by their type: whatever a detector holds as ``rpn_head``,
+    and the ``bbox_head`` of mmdet's ``RPN`` detector, which forces ``num_classes=1`` on any
+    head it is given (an FCOS or RetinaNet head used as RPN)."""
+    found = []
+    for path, module in model.named_modules():
+        if path.rsplit(".", 1)[-1] == "rpn_head":
+            found.append(path)
+        if any(c.__name__ == "RPN" and c.__module__.startswith("mmdet.") for c in type(module).__mro__):
+            head = getattr(module, "bbox_head", None)
+            if head is not None:
+                found.append(f"{path}.bbox_head" if path else "bbox_head")
+    return found
+
+
+# Benchmark dataset types whose default classes are the benchmark's: name -> (head sizes
+# that fit the default classes (all classes first, then things / stuff of panoptic sets),
+# words that the paths of the real benchmark data contain).
+BENCHMARKS = {
+    "CocoDataset": ((80,), ("coco",)),
+    "CocoPanopticDataset": ((133, 80, 53), ("coco",)),
+    "VOCDataset": ((20,), ("voc",)),
+    "CityscapesDataset": ((8,), ("cityscapes",)),
+    "LVISV05Dataset": ((1230,), ("lvis", "coco")),
+    "LVISV1Dataset": ((1203,), ("lvis", "coco")),
+    "LVISDataset": ((1230,), ("lvis", "coco")),
+    "Objects365V1Dataset": ((365,), ("objects365", "object365", "obj365")),
+    "Objects365V2Dataset": ((365,), ("objects365", "object365", "obj365")),
+    "WIDERFaceDataset": ((1,), ("wider",)),
+    "DeepFashionDataset": ((15,), ("fashion",)),
+    "CrowdHumanDataset": ((1,), ("crowdhuman",)),
+    "ADE20KPanopticDataset": ((150, 100, 50), ("ade",)),
+    "ADE20KInstanceDataset": ((100,), ("ade",)),
+}
+# MOTChallengeDataset is left out on purpose: its 13 default classes are the MOT annotation
+# taxonomy (distractors, occluders...) that MOTChallengeMetric needs on the evaluation split,
+# not the classes of the detector's head.
+
+
+def dataset_paths(ds) -> str:
+    """The paths a dataset config reads (data_root, ann_file, data_prefix), space-separated."""
+    parts = [ds.get("data_root", None), ds.get("ann_file", None)]
+    prefix = ds.get("data_prefix", None)
+    if hasattr(prefix, "values"):
+        parts += list(prefix.values())
+    elif isinstance(prefix, str):
+        parts.append(prefix)
+    return " ".join(p for p in parts if isinstance(p, str))
+
+
+def benchmark_at_own_paths(ds) -> bool:
+    """A benchmark dataset type without ``metainfo.classes`` whose paths are the benchmark's
+    (COCO at data/coco/): its default classes are the right ones."""
+    kind = type_name(ds.get("type", None))
+    if kind not in BENCHMARKS or metainfo_classes(ds) is not None:
+        return False
+    paths = dataset_paths(ds).lower()
+    return bool(paths) and any(w in paths for w in BENCHMARKS[kind][1])
+
+
 def counts_object_classes(path: str) -> bool:
     """Whether a module/key path names a head whose ``num_classes`` should equal the
     dataset's object classes (RPN, semantic, re-id and tracking heads do not)."""

@@ -140,6 +140,12 @@ class AuditFacts(Protocol):
         """``ParamInfo`` (name, numel, requires_grad, shape) of every parameter after ``train()``."""
 
     @_fact("build")
+    def seed_independent_params(self):
+        """Names of the frozen parameters no ``Pretrained`` init covers whose values after
+        initialization do not depend on the random seed (a constant ``init_weights()`` writes
+        on purpose), found by building the model a second time under another seed."""
+
+    @_fact("build")
     def freeze_intents(self):
         """``FreezeIntent`` per module something says must not train, with the source that says so."""
 
@@ -178,6 +184,11 @@ class AuditFacts(Protocol):
     @_fact("forward")
     def modules_called(self):
         """Names of the modules predict or the loss executed."""
+
+    @_fact("forward")
+    def params_read(self):
+        """Names of the parameters predict or the loss read as tensors (passed to a torch
+        function or read through ``.weight``), whether or not their module was called."""
 
     @_fact("forward")
     def pipeline_probe(self):

@@ -23,10 +23,15 @@ def forward_failure(ctx, kind: str, what: str):
     else:
         message = f"{what} raised {err.short()}" + (f" in module '{err.module}'" if err.module else "")
         message += f" (synthetic input tried at {', '.join(sizes)})" if len(sizes) > 1 else ""
+        larger = err.extra.get("larger_size_error")
+        if larger:
+            message += f"; at {'x'.join(map(str, larger['input_size']))} it fails with {larger['error']}"
         fix = "run with --debug for the traceback; the metainfo was complete, so look at the module named here"
-    return Violation(
-        message=message, module_path=err.module, key_path="model",
-        evidence={"exception": err.type, "detail": err.message.splitlines()[0] if err.message else "",
-                  "module": err.module, "input_size": err.extra.get("input_size"), "sizes_tried": sizes},
-        fix=fix,
-    )
+    evidence = {"exception": err.type, "detail": err.message.splitlines()[0] if err.message else "",
+                "module": err.module, "input_size": err.extra.get("input_size"), "sizes_tried": sizes}
+    if err.file:
+        evidence["raised_at"] = err.where()
+    for key in ("first_error", "larger_size_error"):  # the other size's error, when it differs
+        if err.extra.get(key):
+            evidence[key] = err.extra[key]
+    return Violation(message=message, module_path=err.module, key_path="model", evidence=evidence, fix=fix)

@@ -36,6 +36,10 @@ def _preload() -> None:
                 from detaudit.registry import all_rules
 
                 all_rules()
+            with contextlib.suppress(Exception):
+                from detaudit.facts.isolation import warm_caches
+
+                warm_caches()
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)

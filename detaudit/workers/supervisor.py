@@ -3,7 +3,8 @@
 Workers are forked from a fork server that has already imported torch, mmengine, mmdet and
 the rule packs (``workers/preload.py``): imports are paid once per run, and a worker that
 dies is replaced in milliseconds. Each worker audits one config at a time and is reused
-for the next; its state is reset per config (working directory, environment, ``sys.path``).
+for the next; its state is reset per config (working directory, environment, ``sys.path``,
+registries and imported modules).
 
 The supervisor (this module, in the parent process) never trusts a worker:
 
@@ -14,8 +15,10 @@ The supervisor (this module, in the parent process) never trusts a worker:
   (``RLIMIT_AS``), so an allocation that would exceed it fails inside the audit (DA092); the
   supervisor also watches resident memory and kills a worker that grows past the limit;
 - a worker that dies (segfault, ``os._exit``, OOM killer) is a DA093 finding for its config;
-- a worker is replaced after a timeout, a memory failure or a death, and recycled after
-  ``RECYCLE_AFTER`` configs, so no config inherits a damaged process.
+- a worker is replaced after a timeout, a memory failure or a death, after a config that
+  imported modules of its own project (``custom_imports``: their registrations and any patch
+  they made must not reach the next config), and recycled after ``RECYCLE_AFTER`` configs,
+  so no config inherits a damaged process.
 
 Results come back in input order, as soon as every earlier config is done.
 """
@@ -187,7 +190,8 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                     elif kind == "done" and worker.task is not None:
                         result = AuditResult.from_json(message[2])
                         finish(worker, result)
-                        recycle = (worker.done >= RECYCLE_AFTER or _was_interrupted(result))
+                        ran_project_code = len(message) > 3 and bool(message[3])
+                        recycle = worker.done >= RECYCLE_AFTER or _was_interrupted(result) or ran_project_code
                         if recycle:
                             worker.stop()
                             replace(worker)

@@ -1,6 +1,8 @@
 """The worker side of ``--jobs``/``--timeout``/``--max-memory``: a process that audits the
 configs it receives one at a time, under the per-config limits, and sends each result back
-as JSON. Its state is reset per config (working directory, environment, ``sys.path``)."""
+as JSON. Its state is reset per config (working directory, environment, ``sys.path``; the
+registries and modules in :func:`~detaudit.pipeline.audit_one`), and the worker is replaced
+after a config that imported its project's own modules."""
 from __future__ import annotations
 
 import os
@@ -42,7 +44,17 @@ def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
             return
         conn.send(("start", task.index, rss_bytes(os.getpid())))
         result = _run_task(task)
-        conn.send(("done", task.index, result.to_json()))
+        conn.send(("done", task.index, result.to_json(), _ran_project_code()))
+
+
+def _ran_project_code() -> bool:
+    """Whether the config just audited imported modules of its project: they were dropped
+    from this process, but what they may have patched elsewhere was not, so the supervisor
+    replaces this worker (a fork of the preloaded server costs milliseconds)."""
+    from ..facts.isolation import last_finished
+
+    state = last_finished()
+    return bool(state and state.dropped)
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -135,3 +135,23 @@ def test_da106_leaves_a_mean_teacher_teacher_alone():
     without_hook = audit(str(config), select=["DA106"], tier="build", cfg_options={"custom_hooks": []}).audits[0]
     [finding] = without_hook.findings
     assert finding.module_path == "teacher" and "keep their random initialization" in finding.message
+
+
+def test_heads_too_large_for_a_benchmark_are_one_finding_on_the_head_side(monkeypatch):
+    """One cause (cascade heads sized for another vocabulary over COCO at its own paths), one
+    finding: DA601 names every head and tells to edit them; DA602 does not blame COCO."""
+    result = audit_in(FIXTURES / "DA601", "fires_heads_share_a_size.py", monkeypatch, select=["DA601", "DA602"],
+                      tier="build")
+    (finding,) = result.findings
+    assert finding.code == "DA601" and finding.key_path == "model.roi_head.bbox_head.0.num_classes"
+    assert finding.evidence["heads"] == ["roi_head.bbox_head.0", "roi_head.bbox_head.1", "roi_head.bbox_head.2"]
+    assert finding.fix.startswith("the datasets are the benchmark at its own paths, so their 80 classes are right: "
+                                  "set num_classes=80 on roi_head.bbox_head.0")
+
+
+def test_frozen_constant_boxes_leave_only_the_random_features_to_da106(monkeypatch):
+    result = audit_in(FIXTURES / "DA106", "fires_frozen_random_embedding.py", monkeypatch, select=["DA106"],
+                      tier="build")
+    (finding,) = result.findings
+    assert finding.evidence["frozen_uncovered"] == 320
+    assert all("init_proposal_features" in name for name in finding.evidence["examples"])
