@@ -79,6 +79,7 @@ RUNNER_BUILDS = {
     "register_hooks": (HOOK, None), "register_custom_hooks": (HOOK, "custom_hooks"),
     "register_default_hooks": (HOOK, "default_hooks"),
 }
+COLLATE_FUNCTIONS = ("pseudo_collate", "default_collate", "yolov5_collate", "collate")
 LOADER_OF_STAGE = {"build_train_loop": "train_dataloader", "build_val_loop": "val_dataloader",
                    "build_test_loop": "test_dataloader"}
 
@@ -103,6 +104,10 @@ def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dic
     built = _runner_build(frames, info, cfg, stage)
     if built is not None:
         return built
+    collate = next((f.f_code.co_name for f in frames if f.f_code.co_name in COLLATE_FUNCTIONS), None)
+    if collate is not None:  # putting the samples of a batch together failed: what the pipeline packs
+        loader = {"val": "val_dataloader", "test": "test_dataloader"}.get(stage, "train_dataloader")
+        return RunFailure(DATALOADER, f"{loader}.collate_fn", stage, info, {"part": "collate_fn", "function": collate})
     deepest_module = None
     for frame in reversed(frames):  # innermost first
         owner = frame.f_locals.get("self")

@@ -53,8 +53,10 @@ def check_hooks(cfg) -> list[RunFailure]:
     for path, hook in entries:
         if not is_mapping(hook):
             continue
+        built = copy.deepcopy(hook)
+        built.pop("priority", None)  # the Runner takes it off before building (register_hook)
         try:
-            HOOKS.build(copy.deepcopy(hook))
+            HOOKS.build(built)
         except Exception as exc:  # noqa: BLE001 - a hook's constructor may raise anything
             out.append(_failure(HOOK, exc, hook, path, hook=node_type(hook)))
     return out

@@ -19,6 +19,7 @@ def bind_data(ctx, private, result) -> None:
 
     cfg = private.cfg
     written_ann: dict[str, str] = {}
+    loader_samples: dict[str, int] = {}  # samples each loader's datasets hold together
     for loader in LOADERS:
         dl = cfg.get(loader, None)
         if not is_mapping(dl) or not is_mapping(dl.get("dataset", None)):
@@ -44,10 +45,13 @@ def bind_data(ctx, private, result) -> None:
             if prepared.kind == "real":  # what the real samples hold, for the data findings (DA711-DA713)
                 result.surveys[path] = survey(request, prepared)
                 samples = min(samples, result.surveys[path].samples)
-            _fit_batches(dl, loader, samples, private)
+            loader_samples[loader] = loader_samples.get(loader, 0) + samples
             ann = _ann_path(ds)
             if ann and loader not in written_ann:
                 written_ann[loader] = ann
+    for loader, samples in loader_samples.items():
+        if loader not in result.skipped:
+            _fit_batches(cfg[loader], loader, samples, private)
     for loader, key in EVALUATORS.items():
         if loader in written_ann and loader not in result.skipped:
             _follow(cfg, key, written_ann[loader], private)
@@ -56,7 +60,7 @@ def bind_data(ctx, private, result) -> None:
 def _fit_batches(dl, loader: str, samples: int, private) -> None:
     """No more batches an epoch than the samples fill: mmengine's slicing does not check."""
     size = dl.get("batch_size", 1) if isinstance(dl.get("batch_size", 1), int) else 1
-    batches = dl.get("num_batch_per_epoch", None)
+    batches = dl.get("num_batch_per_epoch", None)  # not set for multi-source samplers: nothing to fit
     if isinstance(batches, int) and samples >= 1 and batches * size > samples:
         private.set(dl, "num_batch_per_epoch", max(1, samples // max(1, size)), f"{loader}.num_batch_per_epoch",
                     f"the data holds {samples} sample(s)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...rule.config import is_mapping, node_type, walk_dicts
+from ...rule.config import datasets_under, is_mapping, node_type, walk_dicts
 
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 LONG_SIDE = 160            # images are scaled so that the long side of a configured size is this
@@ -30,6 +30,8 @@ SIZE_KEYS = ("scale", "scales", "img_scale", "crop_size", "size")
 OUTPUT_KEYS = ("out_dir", "save_dir", "outfile_prefix", "output_dir", "test_out_dir", "out_file", "save_path")
 LOCAL_VIS_BACKENDS = ("LocalVisBackend", "TensorboardVisBackend")
 NORMS_NEEDING_A_GROUP = ("SyncBN", "MMSyncBN", "NaiveSyncBN")
+# Samplers whose batches are composed by source_ratio from the batch size: a smaller batch leaves a source out.
+MULTI_SOURCE_SAMPLERS = ("GroupMultiSourceSampler", "MultiSourceSampler")
 
 
 @dataclass
@@ -109,12 +111,15 @@ class PrivateConfig:
             if loader.get("pin_memory", False):
                 self.set(loader, "pin_memory", False, f"{name}.pin_memory", "CPU run")
             size = loader.get("batch_size", None)
-            if isinstance(size, int) and size > MAX_BATCH:
+            multi_source = node_type(loader.get("sampler", None)) in MULTI_SOURCE_SAMPLERS
+            if isinstance(size, int) and size > MAX_BATCH and not multi_source:
                 self.set(loader, "batch_size", MAX_BATCH, f"{name}.batch_size", f"at most {MAX_BATCH} samples a batch")
-            for path, ds in walk_dicts(loader.get("dataset", None), f"{name}.dataset"):
-                if "type" in ds and ds.get("serialize_data", True) and "pipeline" in ds:
+            for path, ds in datasets_under(loader.get("dataset", None), f"{name}.dataset"):
+                if ds.get("serialize_data", True):
                     # serializing a dataset ends with a full garbage collection: ~1 s each in a torch process
                     self.set(ds, "serialize_data", False, f"{path}.serialize_data", "a few samples need no sharing")
+            if multi_source:  # it composes each batch from several datasets: slicing would leave them out
+                continue
             batches = TRAIN_BATCHES if name == "train_dataloader" else EVAL_BATCHES
             self.set(loader, "num_batch_per_epoch", batches, f"{name}.num_batch_per_epoch",
                      f"{batches} batch(es) an epoch")

@@ -23,7 +23,7 @@ from typing import Any
 from ...errors import ErrorInfo
 from .components import (CHECKPOINT, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator, check_hooks,
                          check_schedulers, check_visualizer)
-from .private_config import LOADERS, PrivateConfig, RunChange
+from .private_config import LOADERS, TRAIN_BATCHES, PrivateConfig, RunChange
 
 WEIGHTS_ONLY_HINT = "Weights only load failed"
 
@@ -152,31 +152,30 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult) -> None:
         result.failures.append(attribute(exc, "build", KeyIndex(), ctx.module_names, None, cfg))
         result.stages["run"] = "stopped at build"
         return
-    watch = _watch(runner, result)
+    watch = _watch(runner, result, ctx.model)
     index = KeyIndex()
-    with _all_detections(ctx.model):
-        for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test,
-                                                                                  "test_evaluator")):
-            if stage == "test" and cfg.get("test_dataloader", None) is None:
-                result.stages["test"] = "skipped: no test_dataloader"
-                continue
-            try:
-                if not index.keys:
-                    with contextlib.suppress(Exception):
-                        index.index_runner(runner, cfg)
-                call()
-                result.stages[stage] = "ok"
-            except Exception as exc:  # noqa: BLE001 - whatever the config's components raise
+    for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test, "test_evaluator")):
+        if stage == "test" and cfg.get("test_dataloader", None) is None:
+            result.stages["test"] = "skipped: no test_dataloader"
+            continue
+        try:
+            if not index.keys:
                 with contextlib.suppress(Exception):
                     index.index_runner(runner, cfg)
-                at = watch.stage if stage == "train" else "test"
-                failure = attribute(exc, at, index, ctx.module_names, evaluator if at != "train" else None, cfg)
-                if failure.component == SAVE_BEST:
-                    failure.detail["produced"] = sorted(result.metrics.get("val", {}))
-                result.failures.append(failure)
-                result.stages[stage] = f"failed in {at}"
-                if stage == "train":
-                    break
+            call()
+            result.stages[stage] = "ok"
+        except Exception as exc:  # noqa: BLE001 - whatever the config's components raise
+            with contextlib.suppress(Exception):
+                index.index_runner(runner, cfg)
+            at = watch.stage if stage == "train" else "test"
+            failure = attribute(exc, at, index, ctx.module_names, evaluator if at != "train" else None, cfg)
+            if failure.component == SAVE_BEST:
+                failure.detail["produced"] = sorted(result.metrics.get("val", {}))
+            result.failures.append(failure)
+            result.stages[stage] = f"failed in {at}"
+            if stage == "train":
+                break
+    watch.thresholds.restore()
     _check_save_best(cfg, result)
     work_dir = Path(cfg["work_dir"])
     result.checkpoints = sorted(p.name for p in work_dir.glob("*.pth"))
@@ -252,50 +251,75 @@ def _check_save_best(cfg, result: RunResult) -> None:
                              "produced": sorted(produced)})
 
 
-def _watch(runner, result: RunResult):
-    """A hook of ours, first in every stage: which stage runs, and the metrics each pass produced."""
+class RunawayEpoch(RuntimeError):
+    """The training epoch went on past every batch the run asked for: it would never end."""
+
+
+def _watch(runner, result: RunResult, model):
+    """A hook of ours, first in every stage: which stage runs, the metrics each pass produced, an
+    epoch that does not end, and every detection let through while validating and testing."""
     from mmengine.hooks import Hook
+
+    limit = 3 * TRAIN_BATCHES  # iterations a run may take before its epoch is called endless
 
     class Watch(Hook):
         priority = "VERY_HIGH"
         stage = "train"
+        iterations = 0
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             self.stage = "train"
+            self.iterations += 1
+            if self.iterations > limit:
+                sampler = type(getattr(runner.train_dataloader, "sampler", None)).__name__
+                raise RunawayEpoch(f"the training epoch did not end after {limit} iterations (the run asks for "
+                                   f"{TRAIN_BATCHES}): its sampler ({sampler}) never ends an epoch")
 
         def before_val_epoch(self, runner):
             self.stage = "val"
+            thresholds.lower()
 
         def after_val_epoch(self, runner, metrics=None):
+            thresholds.restore()
             result.metrics["val"] = dict(metrics or {})
 
         def before_test_epoch(self, runner):
             self.stage = "test"
+            thresholds.lower()
 
         def after_test_epoch(self, runner, metrics=None):
+            thresholds.restore()
             result.metrics["test"] = dict(metrics or {})
 
+    thresholds = _ScoreThresholds(model)
     watch = Watch()
+    watch.thresholds = thresholds
     runner.register_hook(watch, priority="VERY_HIGH")
     return watch
 
 
-@contextlib.contextmanager
-def _all_detections(model):
-    """Random weights score below any threshold: let every detection through for the run, so
-    that the evaluator computes its metrics (and their names can be checked)."""
-    saved = []
-    for m in model.modules():
-        test_cfg = getattr(m, "test_cfg", None)
-        for node in _dicts(test_cfg):
-            if isinstance(node.get("score_thr", None), (int, float)):
-                saved.append((node, node["score_thr"]))
-                node["score_thr"] = 0.0
-    try:
-        yield
-    finally:
-        for node, value in saved:
+class _ScoreThresholds:
+    """Random weights score below any threshold: while validating and testing, let every detection
+    through so that the evaluator computes its metrics (and their names can be checked). Training
+    (a teacher's pseudo-labels) keeps the config's thresholds."""
+
+    def __init__(self, model):
+        self.model = model
+        self.saved: list = []
+
+    def lower(self) -> None:
+        if self.saved:
+            return
+        for m in self.model.modules():
+            for node in _dicts(getattr(m, "test_cfg", None)):
+                if isinstance(node.get("score_thr", None), (int, float)):
+                    self.saved.append((node, node["score_thr"]))
+                    node["score_thr"] = 0.0
+
+    def restore(self) -> None:
+        for node, value in self.saved:
             node["score_thr"] = value
+        self.saved = []
 
 
 def _dicts(node, depth: int = 0):
