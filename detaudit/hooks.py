@@ -98,7 +98,7 @@ class DetAuditHook(Hook):
 
     # ------------------------------------------------------------------ before the first iteration
     def before_train(self, runner) -> None:
-        from .runtime import Watch, audit_runner
+        from .runtime import Watch, audit_runner, runner_datasets
 
         start = time.perf_counter()
         self._first_iter = runner.iter  # 0, or where a resumed run starts again
@@ -106,7 +106,7 @@ class DetAuditHook(Hook):
         model.train()  # the state the iterations run in (the loop calls it again)
         try:
             result, ctx = audit_runner(runner.cfg, model, getattr(runner, "optim_wrapper", None), self.settings,
-                                       expect_frozen_source=self.frozen_source)
+                                       expect_frozen_source=self.frozen_source, datasets=runner_datasets(runner))
             try:
                 self._intents = list(ctx.freeze_intents)
             except Exception:  # noqa: BLE001 - no intents known: nothing to hold still

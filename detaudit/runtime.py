@@ -39,11 +39,11 @@ def _rules(settings: Settings):
 
 
 def runner_context(cfg, model, *, settings: Settings, expect_frozen_source: str, training=None,
-                   base_dir=None) -> AuditContext:
+                   base_dir=None, tier: str = "train") -> AuditContext:
     """A context whose model and config are the Runner's: built, loaded and frozen already."""
     ctx = AuditContext(cfg, expect_frozen=settings.expect_frozen, expect_frozen_source=expect_frozen_source,
                        base_dir=base_dir or os.getcwd(), training=training, tune_allocator=False,
-                       selected_codes=[r.code for r in _rules(settings)])
+                       selected_codes=[r.code for r in _rules(settings)], tier=tier)
     ctx.seed(cfg=cfg, load_error=None, model=model, build_error=None)
     for tier in ("forward", "train"):
         ctx.refuse(tier, SYNTHETIC_NOT_RUN)
@@ -52,10 +52,12 @@ def runner_context(cfg, model, *, settings: Settings, expect_frozen_source: str,
 
 
 def audit_runner(cfg, model, optim_wrapper, settings: Settings, *, expect_frozen_source: str,
-                 base_dir=None) -> tuple[AuditResult, AuditContext]:
-    """The config audit's rules on the Runner's objects; the context is kept for the checks."""
+                 base_dir=None, datasets=()) -> tuple[AuditResult, AuditContext]:
+    """The config audit's rules on the Runner's objects; the context is kept for the checks.
+    ``datasets``: (key path, dataset) the Runner built, surveyed for the data rules (DA711-DA713)."""
     ctx = runner_context(cfg, model, settings=settings, expect_frozen_source=expect_frozen_source,
-                         base_dir=base_dir)
+                         base_dir=base_dir, tier="run")
+    ctx.seed(run_result=_surveyed(cfg, datasets, ctx.base_dir))
     if optim_wrapper is not None and not isinstance(optim_wrapper, dict):
         ctx.seed(optim_wrapper=optim_wrapper)
     else:  # the Runner builds it in train(); before that it is still a config
@@ -175,6 +177,51 @@ def audit_watch(cfg, model, intents, watch: Watch, settings: Settings, *, expect
         return run_rules(ctx, plan, severity_overrides=settings.severity)
     finally:
         ctx.release()
+
+
+def _surveyed(cfg, datasets, base_dir):
+    """A run result holding only what the Runner's own datasets hold: the dry run itself is training."""
+    from .facts.run.data import survey_built
+    from .facts.run.runner import RunResult
+
+    result = RunResult(stages={"run": "skipped: inside training the Runner itself runs; the dry run is "
+                                      "`detaudit --tier run`"})
+    for key, dataset in datasets:
+        ds_cfg = cfg
+        for part in key.split("."):
+            ds_cfg = ds_cfg[int(part)] if isinstance(ds_cfg, (list, tuple)) else ds_cfg.get(part, None)
+            if ds_cfg is None:
+                break
+        if hasattr(ds_cfg, "get"):
+            try:
+                result.surveys[key] = survey_built(dataset, ds_cfg, key, base_dir)
+            except Exception:  # noqa: BLE001 - a dataset the survey cannot read: no data finding for it
+                continue
+    return result
+
+
+def runner_datasets(runner) -> list[tuple[str, object]]:
+    """(key path, dataset) of the real datasets behind the loaders the Runner has built by ``before_train``."""
+    out = []
+    for name in ("train", "val", "test"):
+        loop = getattr(runner, f"_{name}_loop", None)
+        loader = getattr(loop, "dataloader", None) if loop is not None and not isinstance(loop, dict) else None
+        if loader is not None:
+            out += _leaves(getattr(loader, "dataset", None), f"{name}_dataloader.dataset")
+    return out
+
+
+def _leaves(dataset, path: str, depth: int = 0) -> list[tuple[str, object]]:
+    if dataset is None or depth > 8:
+        return []
+    if type(dataset).__name__ == "_SlicedDataset":
+        return _leaves(getattr(dataset, "_dataset", None), path, depth + 1)
+    inner = getattr(dataset, "datasets", None)
+    if isinstance(inner, (list, tuple)):
+        return [x for i, d in enumerate(inner) for x in _leaves(d, f"{path}.datasets.{i}", depth + 1)]
+    if getattr(dataset, "dataset", None) is not None and hasattr(dataset.dataset, "get_data_info"):
+        return _leaves(dataset.dataset, f"{path}.dataset", depth + 1)
+    return [(path, dataset)] if hasattr(dataset, "get_data_info") else []
 
 
 def lr_by_param(model, optim_wrapper) -> dict[str, float]:

@@ -179,3 +179,28 @@ def test_the_audit_leaves_the_runners_logger_as_it_found_it(tmp_path, monkeypatc
     assert report["audits"][0]["tiers"]["checkpoint"] == "ok" and "checkpoint" in report["audits"][0]["timings_s"]
     assert [h.level for h in runner.logger.handlers] == levels
     assert "Saving checkpoint at 4 iterations" in _log_text(runner)  # an INFO line after the audit
+
+
+def test_before_train_surveys_the_runners_own_datasets(tmp_path, monkeypatch):
+    """The Runner's real datasets, read before the first iteration: annotations that never name the
+    configured class (DA711) stop a fail_on='error' training with that finding."""
+    import detaudit.hooks  # noqa: F401 - what custom_imports=['detaudit.hooks'] does at load time
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    rules = Path(__file__).parents[1] / "fixtures" / "rules"
+    monkeypatch.chdir(rules / "DA711")  # the real data's relative data_root resolves from here
+    cfg = Config.fromfile(str(rules / "DA711" / "fires_other_name.py"))
+    cfg.custom_hooks = [dict(type="DetAuditHook", fail_on="error", select=["DA711"])]
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        cfg[name].num_workers, cfg[name].persistent_workers = 0, False
+    # images without a box of the configured class stay, so the Runner builds the loaders and trains
+    cfg.train_dataloader.dataset.filter_cfg = dict(filter_empty_gt=False)
+    cfg.work_dir, cfg.experiment_name, cfg.log_level = str(tmp_path / "w"), f"survey-{tmp_path.name}", "INFO"
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(RuntimeError, match="DA711"):
+        runner.train()
+    report = json.loads((tmp_path / "w" / "detaudit.json").read_text())
+    validate_report(report)
+    hits = [f for f in report["audits"][0]["findings"] if f["code"] == "DA711"]
+    assert hits and "'pedestrian'" in hits[0]["message"]

@@ -203,3 +203,18 @@ def survey(request: DataRequest, prepared: PreparedData) -> DataSurvey:
     except Unsupported:
         writer = None
     return survey_dataset(request, prepared, getattr(writer, "annotation_names", None))
+
+
+def survey_built(dataset, ds_cfg: dict, key_path: str, base_dir) -> DataSurvey:
+    """What a dataset the Runner built already holds (DetAuditHook, before the first iteration): the
+    same survey as for the run tier's real data, read through the writer of its type."""
+    import tempfile
+
+    from .data_real import survey_of
+
+    request = request_for(dict(ds_cfg), key_path, Path(tempfile.gettempdir()), base_dir)
+    try:
+        _, writer = find_writer(request)
+    except Unsupported:
+        writer = None
+    return survey_of(dataset, request.class_names, getattr(writer, "annotation_names", None))

@@ -154,8 +154,14 @@ def survey_dataset(request: DataRequest, prepared: PreparedData, names_fn=None) 
             out.filtered_away, dataset = True, unfiltered
     if dataset is None:
         return out
+    return survey_of(dataset, request.class_names, names_fn, out)
+
+
+def survey_of(dataset, class_names, names_fn=None, out: DataSurvey | None = None) -> DataSurvey:
+    """What the samples of a built dataset hold (DetAuditHook reads the Runner's own datasets)."""
+    out = out or DataSurvey()
     out.samples = len(dataset)
-    classes = [str(c) for c in (dataset.metainfo.get("classes") or request.class_names)]
+    classes = [str(c) for c in (dataset.metainfo.get("classes") or class_names)]
     counts = {c: 0 for c in classes}
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
