@@ -45,5 +45,5 @@ def syncbn_norm_eval(ctx):
             key_path=f"{path}.norm_eval",
             evidence={"norm_cfg": type_name(norm.get("type")), "norm_eval": True,
                       "module_type": type_name(node.get("type"))},
-            fix=f"use norm_cfg=dict(type='BN') with norm_eval=True, or keep SyncBN and set norm_eval=False",
+            fix="use norm_cfg=dict(type='BN') with norm_eval=True, or keep SyncBN and set norm_eval=False",
         )

@@ -28,7 +28,9 @@ def save_best_metric_missing(ctx):
     result = ctx.run_result
     failures = failures_of(ctx, "save_best")
     reported = set()
-    for check in result.save_best:
+    for check in result.monitored:
+        if check["hook"] != "CheckpointHook":
+            continue
         for name in check["missing"]:
             reported.add(name)
             yield _missing(check["key"], name, check["produced"])

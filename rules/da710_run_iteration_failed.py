@@ -33,6 +33,13 @@ def run_iteration_failed(ctx):
     for f in failures_of(ctx, "iteration"):
         module = f.detail.get("module")
         inside = f" in '{module}'" if module else ""
+        name = f.detail.get("metainfo")
+        if name:  # the pipeline packs no such metainfo: the pipeline is what to edit
+            yield violation(f, f"the model fails {where(f)} on the batch the config's own data produces: it reads "
+                               f"'{name}' from the samples' metainfo{inside}, and {f.detail['transform']} "
+                               f"({f.detail['packer']}) lists '{name}' in meta_keys but no step before it sets it",
+                            f"add the step that sets '{name}' to the pipeline (or drop what needs it)")
+            continue
         yield violation(f, f"the model fails {where(f)} on the batch the config's own data produces: "
                            f"{f.error.short()}{inside}",
                         "compare what the pipeline packs with what the model reads (masks, metainfo, shapes); "

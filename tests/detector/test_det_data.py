@@ -11,7 +11,7 @@ from mmdet.registry import DATASETS
 from mmengine.dataset import pseudo_collate
 
 from detector import (AnnotationError, DetectorDataError, EmptySplitError, MissingModalityError)
-from detector.make_synthetic_data import _write_png, _write_voc_xml, generate, main
+from detector.make_synthetic_data import _write_png, _write_voc_xml, main
 
 SMALL = (160, 128)
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 import torch
-from det_helpers import auditor_batch, build_model, load_config
+from det_helpers import auditor_batch, build_model
 from mmengine.optim import build_optim_wrapper
 
 from detector import MultiSpectralFasterRCNN

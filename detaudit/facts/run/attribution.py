@@ -68,7 +68,7 @@ class KeyIndex:
         pipeline = getattr(dataset, "pipeline", None)
         for i, transform in enumerate(getattr(pipeline, "transforms", None) or []):
             self.add(transform, PIPELINE, f"{path}.pipeline.{i}", step=i, transform=type(transform).__name__,
-                     pipeline=f"{path}.pipeline")
+                     pipeline=f"{path}.pipeline", meta_keys=list(getattr(transform, "meta_keys", None) or ()))
 
 
 # The Runner's build methods, and the component and config key each builds.
@@ -137,8 +137,34 @@ def attribute(exc: BaseException, stage: str, index: KeyIndex, module_names: dic
         if isinstance(owner, nn.Module) and deepest_module is None:
             deepest_module = module_names.get(id(owner))
     if deepest_module is not None or _called_model(frames, module_names):
+        unproduced = _unproduced_metainfo(exc, stage, index)
+        if unproduced is not None:
+            pipeline, detail = unproduced
+            return RunFailure(ITERATION, pipeline, stage, info, dict(detail, module=deepest_module))
         return RunFailure(ITERATION, "model", stage, info, {"module": deepest_module})
     return RunFailure(RUN, "", stage, info, {})
+
+
+def _unproduced_metainfo(exc: BaseException, stage: str, index: KeyIndex) -> tuple[str, dict] | None:
+    """The model looked up (``KeyError``, or an assertion on its line) a metainfo name that the
+    pipeline's packing step lists in ``meta_keys``: the packer skips names no earlier step set
+    (mmdet's PackDetInputs does), so the fix is the pipeline."""
+    import linecache
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    failing_line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb is not None else ""
+    text = f"{exc.args[0] if isinstance(exc, KeyError) and exc.args else exc} {failing_line}"
+    loader = {"val": "val_dataloader", "test": "test_dataloader"}.get(stage, "train_dataloader")
+    for component, key, detail in index.keys.values():
+        if component != PIPELINE or not key.startswith(loader + "."):
+            continue
+        named = [n for n in detail.get("meta_keys", ()) if n == text.split(" ", 1)[0] or f"'{n}'" in text
+                 or f'"{n}"' in text]
+        if named:
+            return detail["pipeline"], {"metainfo": named[0], "packer": key, "transform": detail["transform"]}
+    return None
 
 
 def _runner_build(frames, info: ErrorInfo, cfg, stage: str) -> RunFailure | None:

@@ -35,7 +35,7 @@ class RunResult:
     data: dict[str, dict] = field(default_factory=dict)         # dataset key -> kind, samples, notes
     skipped: dict[str, str] = field(default_factory=dict)       # loader -> why it did not run
     metrics: dict[str, dict] = field(default_factory=dict)      # "val"/"test" -> metric name -> value
-    save_best: list[dict] = field(default_factory=list)         # {"key", "wanted", "produced"}
+    monitored: list[dict] = field(default_factory=list)         # metrics hooks look up: {"key", "hook", "wanted", ...}
     checkpoints: list[str] = field(default_factory=list)        # files the CheckpointHook wrote
     surveys: dict[str, Any] = field(default_factory=dict)       # dataset key -> DataSurvey (real data only)
     changes: list[RunChange] = field(default_factory=list)
@@ -176,7 +176,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult) -> None:
             if stage == "train":
                 break
     watch.thresholds.restore()
-    _check_save_best(cfg, result)
+    _check_monitored(cfg, result)
     work_dir = Path(cfg["work_dir"])
     result.checkpoints = sorted(p.name for p in work_dir.glob("*.pth"))
     if result.stages.get("train") == "ok" and not result.checkpoints:
@@ -238,17 +238,31 @@ def _latest(names: list[str]) -> str:
     return max(names, key=lambda n: (not n.startswith("best"), number(n)))
 
 
-def _check_save_best(cfg, result: RunResult) -> None:
-    """``save_best`` names metrics the validation must produce; compare with what it produced."""
-    hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None)
-    wanted = hook.get("save_best", None) if hasattr(hook, "get") else None
+# Hooks that look a validation metric up by name, and the argument that names it. CheckpointHook raises
+# KeyError on a name the evaluator does not produce; EarlyStoppingHook only warns and never stops.
+METRIC_LOOKUPS = {"CheckpointHook": "save_best", "EarlyStoppingHook": "monitor"}
+
+
+def _check_monitored(cfg, result: RunResult) -> None:
+    """Compare the metric names hooks look up with those the validation produced."""
+    from ...rule.config import is_mapping, type_name
+
     produced = result.metrics.get("val")
-    if not wanted or produced is None:
+    if produced is None:
         return
-    names = [wanted] if isinstance(wanted, str) else list(wanted)
-    missing = [n for n in names if n != "auto" and n not in produced]
-    result.save_best.append({"key": "default_hooks.checkpoint.save_best", "wanted": names, "missing": missing,
-                             "produced": sorted(produced)})
+    default_hooks = cfg.get("default_hooks", None) or {}
+    hooks = [(f"default_hooks.{name}", h) for name, h in default_hooks.items()] if is_mapping(default_hooks) else []
+    hooks += [(f"custom_hooks.{i}", h) for i, h in enumerate(cfg.get("custom_hooks", None) or [])]
+    for key, hook in hooks:
+        hook_type = type_name(hook.get("type", None)) if is_mapping(hook) else None
+        option = METRIC_LOOKUPS.get(hook_type)
+        wanted = hook.get(option, None) if option else None
+        if not wanted:
+            continue
+        names = [wanted] if isinstance(wanted, str) else list(wanted)
+        missing = [n for n in names if n != "auto" and n not in produced]
+        result.monitored.append({"key": f"{key}.{option}", "hook": hook_type, "wanted": names, "missing": missing,
+                                 "produced": sorted(produced)})
 
 
 class RunawayEpoch(RuntimeError):
