@@ -9,6 +9,7 @@ generic word such as ``type`` or ``pipeline``). ``test_`` and ``val_`` loader an
 key (every fixture sets ``test_dataloader = val_dataloader``). Findings every fixture gets for
 this machine (DA205 weights not cached, DA603 paths missing, DA202) never count. Prints one line
 per fixture and the total; ``--codes`` restricts the count to findings of those code prefixes.
+The manifest's ``caught_static`` pins the static tier's catch (tests/e2e/test_real_mistakes.py).
 """
 from __future__ import annotations
 
