@@ -6,21 +6,26 @@ import os
 from pathlib import Path
 
 
-def package_root(package: str) -> Path | None:
-    """The folder of an installed top-level package, found without importing it."""
+def top_level_source(name: str) -> Path | None:
+    """The folder of an installed top-level package, or the file of a top-level module, found
+    without importing it (None for built-in modules and names that are not installed)."""
     import importlib.util
 
     try:
-        spec = importlib.util.find_spec(package)
+        spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
         return None
     if spec is None:
         return None
     if spec.submodule_search_locations:
         return Path(list(spec.submodule_search_locations)[0])
-    if spec.origin:
-        return Path(spec.origin).parent
-    return None
+    return Path(spec.origin) if spec.origin and spec.origin not in ("built-in", "frozen") else None
+
+
+def package_root(package: str) -> Path | None:
+    """The folder of an installed top-level package (a module's: the folder holding it)."""
+    source = top_level_source(package)
+    return source if source is None or source.is_dir() else source.parent
 
 
 def mmdet_config_root() -> Path | None:

@@ -260,6 +260,26 @@ class FileRun:
             return child_of(container, key)
         return None
 
+    def dict_arguments(self, call: ast.Call) -> Node:
+        """The dict that ``dict(...)``, ``.update(...)`` or ``.merge(...)`` is given: a positional
+        mapping, then ``**mapping`` and keyword arguments in order; ``_delete_`` marks it."""
+        out = Node("dict", self.path)
+        for arg in call.args[:1]:
+            v = self.expr(arg)
+            if v.kind == "dict":
+                out.slots.update(v.slots)
+                out.delete = v.delete
+        for kw in call.keywords:
+            if kw.arg is None:
+                v = self.expr(kw.value)
+                if v.kind == "dict":
+                    out.slots.update(v.slots)
+            elif kw.arg == "_delete_":
+                out.delete = truthy(kw.value)
+            else:
+                out.slots[kw.arg] = self.slot(kw, self.expr(kw.value))
+        return out
+
     def method_call(self, call: ast.Call) -> None:
         func = call.func
         if not isinstance(func, ast.Attribute):
@@ -270,21 +290,7 @@ class FileRun:
         name = func.attr
         if target.kind == "dict":
             if name in ("update", "merge"):
-                other = Node("dict", self.path)
-                for arg in call.args[:1]:
-                    v = self.expr(arg)
-                    if v.kind == "dict":
-                        other.slots.update(v.slots)
-                        other.delete = v.delete
-                for kw in call.keywords:
-                    if kw.arg is None:
-                        v = self.expr(kw.value)
-                        if v.kind == "dict":
-                            other.slots.update(v.slots)
-                    elif kw.arg == "_delete_":
-                        other.delete = truthy(kw.value)
-                    else:
-                        other.slots[kw.arg] = self.slot(kw, self.expr(kw.value))
+                other = self.dict_arguments(call)
                 if name == "merge":
                     if other.delete:
                         target.slots.clear()
@@ -429,21 +435,7 @@ class FileRun:
         short = fname.split(".")[-1] if fname else None
         if short in ("dict", "ConfigDict") and fname in ("dict", "ConfigDict", "mmengine.ConfigDict",
                                                          "mmengine.config.ConfigDict"):
-            out = Node("dict", self.path)
-            for arg in node.args[:1]:
-                v = self.expr(arg)
-                if v.kind == "dict":
-                    out.slots.update(v.slots)
-            for kw in node.keywords:
-                if kw.arg is None:
-                    v = self.expr(kw.value)
-                    if v.kind == "dict":
-                        out.slots.update(v.slots)
-                elif kw.arg == "_delete_":
-                    out.delete = truthy(kw.value)
-                else:
-                    out.slots[kw.arg] = self.slot(kw, self.expr(kw.value))
-            return out
+            return self.dict_arguments(node)
         if short == "deepcopy" and node.args:
             return self.expr(node.args[0]).copy(deep=True)
         if short == "copy" and isinstance(node.func, ast.Attribute) and not node.args:

@@ -136,6 +136,8 @@ class ResultCache:
         }
 
     def _custom_imports(self, sm, cfg_options: dict) -> dict:
+        from ..load.paths import top_level_source
+
         value = cfg_options.get("custom_imports") or sm.literal("custom_imports", None)
         imports = value.get("imports", []) if isinstance(value, dict) else []
         imports = [imports] if isinstance(imports, str) else imports
@@ -144,7 +146,7 @@ class ResultCache:
             if not isinstance(module, str) or not module:
                 continue
             top = module.split(".")[0]
-            source = _top_level_source(top)
+            source = top_level_source(top)
             if source is None:
                 stamps[module] = None
             elif {"site-packages", "dist-packages"} & set(source.parts):
@@ -234,21 +236,6 @@ def _stat(path: Path):
 def _file_hash(path: Path | None):
     data = _read(path) if path is not None else None
     return hashlib.sha256(data).hexdigest() if data is not None else (_stat(path) if path else None)
-
-
-def _top_level_source(top: str) -> Path | None:
-    """A top-level package's folder, or a top-level module's file, found without importing it."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(top)
-    except (ImportError, ValueError):
-        return None
-    if spec is None:
-        return None
-    if spec.submodule_search_locations:
-        return Path(list(spec.submodule_search_locations)[0])
-    return Path(spec.origin) if spec.origin and spec.origin not in ("built-in", "frozen") else None
 
 
 def _py_files(folder: Path):
