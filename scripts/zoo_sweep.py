@@ -233,6 +233,9 @@ def main() -> int:
                          "forward)")
     ap.add_argument("--render-only", action="store_true",
                     help="re-triage and re-render the markdown from the existing JSON (after editing TRIAGE)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the audits an interrupted sweep already journalled (OUT.partial.jsonl) and audit "
+                         "only the rest")
     args = ap.parse_args()
     default = {"forward": "zoo-report-forward", "train": "zoo-report-forward", "run": "zoo-report-run"}.get(
         args.tier, "zoo-report")
@@ -271,22 +274,40 @@ def main() -> int:
             print(f"[{done}/{total}] {now:6.0f} s  load {os.getloadavg()[0]:.2f}  last: {result.config}",
                   file=sys.stderr, flush=True)
 
+    # Every finished audit is journalled at once: a sweep of the run tier takes hours, and one that is
+    # interrupted resumes (--resume) instead of starting over.
+    journal = out.with_suffix(".partial.jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done: dict[str, dict] = {}
+    if args.resume and journal.exists():
+        for line in journal.read_text().splitlines():
+            d = json.loads(line)
+            done[d["config"]] = d
+    else:
+        journal.write_text("")
     load_before = os.getloadavg()
-    items = [(str(p), settings, "--expect-frozen") for p in configs]
+    items = [(str(p), settings, "--expect-frozen") for p in configs if str(p.relative_to(root)) not in done]
+    print(f"{len(done)} audits resumed from {journal}, {len(items)} to run", file=sys.stderr)
     cwd = os.getcwd()
     os.chdir(root)  # display paths relative to the zoo; nothing is written there
     try:
-        results = list(audit_many(items, options, jobs=args.jobs, progress=progress))
+        with journal.open("a") as log:
+            for a in audit_many(items, options, jobs=args.jobs, progress=progress):
+                d = audit_to_dict(a)
+                d["internal_errors"] = list(a.internal_errors)
+                done[d["config"]] = d
+                log.write(json.dumps(d, default=str) + "\n")
+                log.flush()
     finally:
         os.chdir(cwd)
     wall = time.monotonic() - start
     load_after = os.getloadavg()
 
-    report = Report(audits=results, settings=settings)
+    report = Report(audits=[], settings=settings)
     data = {
         "tool": report.to_dict()["tool"],
         "zoo": str(root),
-        "configs": len(results),
+        "configs": len(configs),
         "settings": {"tier": args.tier, "jobs": args.jobs, "timeout_s": args.timeout, "max_memory": args.max_memory,
                      "sample": args.sample, "select": settings.select, "projects": bool(args.projects),
                      "commit": commit},
@@ -294,13 +315,12 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after,
                     "load_samples": loads},
         "wall_s": round(wall, 1),
-        "audits": [],
+        "resumed": len(configs) - len(items),
+        "audits": [done[str(p.relative_to(root))] for p in configs],
     }
-    for a in results:
-        d = audit_to_dict(a)
-        d["internal_errors"] = list(a.internal_errors)
-        data["audits"].append(d)
-    return write_outputs(data, out)
+    status = write_outputs(data, out)
+    journal.unlink()
+    return status
 
 
 def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
@@ -418,7 +438,9 @@ def render_markdown(data: dict, rules: dict) -> str:
         + ", ".join(f"{p['package']} {p['version']}" for p in data["tool"]["rule_packs"]),
         f"- wall time: **{data['wall_s'] / 60:.1f} min** on {m['cpus']} CPUs; load average (1 min) "
         f"before {m['load_before'][0]:.2f}, during median {statistics.median(loads):.2f} "
-        f"(max {max(loads):.2f}), after {m['load_after'][0]:.2f}: other work shared the machine",
+        f"(max {max(loads):.2f}), after {m['load_after'][0]:.2f}: other work shared the machine"
+        + (f"; {data['resumed']} audits were kept from an interrupted sweep (`--resume`) and are not in this "
+           "wall time" if data.get("resumed") else ""),
         f"- tracebacks / internal errors: **{len(internal)}**; crashed workers: **{status.get('crashed', 0)}**",
         "",
         "## Status",
