@@ -40,6 +40,11 @@ def run_iteration_failed(ctx):
                                f"({f.detail['packer']}) lists '{name}' in meta_keys but no step before it sets it",
                             f"add the step that sets '{name}' to the pipeline (or drop what needs it)")
             continue
+        if f.error.type in ("ImportError", "ModuleNotFoundError"):
+            yield violation(f, f"the model fails {where(f)}: it needs a package that is not installed: "
+                               f"{f.error.short()}{inside}",
+                            "install the package the message names in the training environment")
+            continue
         yield violation(f, f"the model fails {where(f)} on the batch the config's own data produces: "
                            f"{f.error.short()}{inside}",
                         "compare what the pipeline packs with what the model reads (masks, metainfo, shapes); "

@@ -1,17 +1,24 @@
 """What the run tier's rules share: the failures of one kind of component, as findings."""
 from __future__ import annotations
 
-from ..errors import FactUnavailable
+from ..errors import FactUnavailable, not_the_models_fault
 from .declare import Violation
 
 
 def failures_of(ctx, component: str) -> list:
-    """The run's failures of one component kind; skipped (FactUnavailable) when the run did not run."""
+    """The run's failures of one component kind; skipped (FactUnavailable) when the run did not run.
+    A failure that says nothing about the config (an op with no CPU kernel, code that needs a GPU,
+    the audit's own limits) is not one: the rule is skipped with it as the reason, as the forward
+    tier's rules are."""
     result = ctx.run_result
     stage = result.stages.get("run", "")
     if stage.startswith("skipped"):
         raise FactUnavailable("run_result", f"the run tier did not run: {stage[len('skipped: '):]}")
-    return [f for f in result.failures if f.component == component]
+    failures = [f for f in result.failures if f.component == component]
+    kept = [f for f in failures if not not_the_models_fault(f.error)]
+    if failures and not kept:
+        raise FactUnavailable("run_result", f"the run stopped because {not_the_models_fault(failures[0].error)}")
+    return kept
 
 
 def violation(failure, message: str, fix: str) -> Violation:

@@ -146,3 +146,13 @@ def test_quiet(code, path, monkeypatch, request):
     assert code in result.ran, f"{code} did not run on {path.name}: {result.skipped}"
     hits = [f.message for f in result.findings if f.code == code]
     assert not hits, f"{code} fired on quiet fixture {path.name}: {hits}"
+
+
+def test_a_failure_that_is_the_machines_skips_the_run_rule(monkeypatch, request):
+    """An op without a CPU kernel stops the run on this machine only: DA710 is skipped with the
+    reason, as the forward tier's rules are, and the audit reports no error."""
+    result = audit_fixture("DA710", FIXTURES / "DA710" / "skipped_no_cpu_kernel.py", monkeypatch, request)
+    assert not [f for f in result.findings if f.code == "DA710"]
+    reasons = {s["code"]: s["reason"] for s in result.skipped}
+    assert "no CPU kernel for fake_roi_forward_impl" in reasons.get("DA710", ""), result.skipped
+    assert result.tiers["run"] == "failed"

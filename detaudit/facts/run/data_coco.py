@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .data_draw import Scene, image_size, make_scenes, object_mask, write_image
+from .data_draw import Scene, image_size, make_scenes, object_mask, write_image, write_proposals
 from .data_paths import Layout
 from .data_types import DataRequest, PreparedData
 
@@ -75,6 +75,9 @@ def write_coco(request: DataRequest) -> PreparedData:
     elif request.with_seg:
         notes.append("semantic maps asked for, but the config's data_prefix has no 'seg' folder")
     _write_json(ann, coco_instances(scenes, names))
+    if request.cfg.get("proposal_file"):  # precomputed proposals (Fast R-CNN): the dataset loads them for every image
+        write_proposals(layout.file("proposal_file", "proposals/proposals.pkl"), scenes, prefixes["img"])
+        notes.append("proposal_file written with the data (ground-truth boxes, shifted copies and background boxes)")
     if not request.cfg.get("ann_file"):
         notes.append(f"the config sets no ann_file: {request.type_name} will not find the annotations")
     return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)

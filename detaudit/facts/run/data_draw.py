@@ -1,6 +1,6 @@
 """Synthetic images with objects whose boxes, polygons and masks agree, shared by the writers.
 
-Each image holds one to three filled ellipses on a noisy gradient; an object's polygon is the
+Each image holds one to three filled ellipses on a noisy gradient (a crowd at least two); an object's polygon is the
 ellipse's outline through its four extreme points, so the polygon's bounding box is exactly the
 object's box. Labels cycle through the class list across the images, so the first images name the
 first classes. The same request always gives the same images.
@@ -86,9 +86,10 @@ def object_mask(obj: Obj, height: int, width: int):
 
 
 def make_scenes(request: DataRequest, size: tuple[int, int] | None = None, *, min_box: int = 0,
-                max_objects: int = 3, labels: int | None = None) -> list[Scene]:
-    """``request.num_images`` scenes named ``<stem>_000000 ...``; boxes at least ``min_box`` + 2
-    pixels on each side; labels cycle through ``labels`` (default: the class names)."""
+                min_objects: int = 1, max_objects: int = 3, labels: int | None = None) -> list[Scene]:
+    """``request.num_images`` scenes named ``<stem>_000000 ...``, each with ``min_objects`` to
+    ``max_objects`` objects; boxes at least ``min_box`` + 2 pixels on each side; labels cycle
+    through ``labels`` (default: the class names)."""
     import numpy as np
 
     h, w = size or image_size(request)[0]
@@ -102,7 +103,7 @@ def make_scenes(request: DataRequest, size: tuple[int, int] | None = None, *, mi
         image = np.repeat(ramp[None, :, None], h, 0).repeat(3, 2)
         image += rng.normal(0, 8, size=image.shape).astype(np.float32)
         objects: list[Obj] = []
-        want = 1 + int(rng.integers(0, max(1, max_objects)))
+        want = min_objects + int(rng.integers(0, max(1, max_objects - min_objects + 1)))
         for _ in range(30 * want):
             if len(objects) == want:
                 break
@@ -124,6 +125,37 @@ def make_scenes(request: DataRequest, size: tuple[int, int] | None = None, *, mi
         scenes.append(Scene(name=f"{request.stem}_{i:06d}", image=np.clip(image, 0, 255).astype(np.uint8),
                             objects=objects))
     return scenes
+
+
+def write_proposals(path: Path, scenes: list[Scene], image_dir: Path, suffix: str = ".jpg") -> None:
+    """A proposal file as ``BaseDetDataset.load_proposals`` reads it: a pickle of
+    ``{"<image folder>/<file>": {"bboxes": (n, 4) float32 x1y1x2y2, "scores": (n,) float32}}``
+    holding each object's box, shifted copies of it and a few background boxes, best first."""
+    import pickle
+
+    import numpy as np
+
+    out = {}
+    for i, scene in enumerate(scenes):
+        rng = np.random.default_rng(i)
+        h, w = scene.height, scene.width
+        boxes = []
+        for o in scene.objects:
+            x1, y1, x2, y2 = o.box
+            bw, bh = x2 - x1, y2 - y1
+            boxes.append(o.box)
+            shifts = rng.uniform(-0.2, 0.2, (3, 2))
+            boxes += [(x1 + dx * bw, y1 + dy * bh, x2 + dx * bw, y2 + dy * bh) for dx, dy in shifts]
+        for _ in range(8):
+            bw, bh = rng.uniform(0.1, 0.5) * w, rng.uniform(0.1, 0.5) * h
+            x1, y1 = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
+            boxes.append((x1, y1, x1 + bw, y1 + bh))
+        bboxes = np.clip(np.array(boxes, np.float32), 0, [w - 1, h - 1, w - 1, h - 1]).astype(np.float32)
+        scores = np.linspace(0.99, 0.05, len(bboxes), dtype=np.float32)
+        out[f"{image_dir.name}/{scene.name}{suffix}"] = {"bboxes": bboxes, "scores": scores}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        pickle.dump(out, f)
 
 
 def write_image(path: Path, image) -> None:

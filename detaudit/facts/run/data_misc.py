@@ -2,9 +2,10 @@
 (``BaseSegDataset``, ``ADE20KSegDataset``, ``CocoSegDataset``) and ODVG (grounding-style jsonl).
 
 OpenMMLab 2.0 json: ``{"metainfo": {"classes": [...]}, "data_list": [{"img_path", "height", "width",
-"instances": [{"bbox", "bbox_label", "ignore_flag", "mask"}]}]}`` (a polygon per instance). The dataset joins each ``data_prefix`` key
-with the sample's field of the same name, so every configured key is written into each sample
-(``img_path`` relative to its prefix when that key is ``img_path``, else absolute).
+"instances": [{"bbox", "bbox_label", "ignore_flag", "mask"}]}]}`` (a polygon per instance). The
+dataset joins each ``data_prefix`` key with the sample's field of the same name, so every configured
+key is written into each sample (``img_path`` relative to its prefix when that key is ``img_path``,
+else absolute).
 
 Semantic segmentation: images ``<data_prefix.img_path>/<name><img_suffix>`` and label maps
 ``<data_prefix.seg_map_path>/<name><seg_map_suffix>``; ``BaseSegDataset`` with an ``ann_file`` reads

@@ -31,7 +31,8 @@ def write_crowdhuman(request: DataRequest) -> PreparedData:
     odgt = layout.file("ann_file", "annotation_train.odgt")
     img_dir = layout.prefixes({"img": "Images/"})["img"]
     names = request.class_names
-    scenes = make_scenes(request, size)
+    # a crowd: CrowdDet's assigner gives each proposal its two best boxes, and an image needs two to pick from
+    scenes = make_scenes(request, size, min_objects=2, max_objects=4)
     lines, sizes = [], {}
     for scene in scenes:
         write_image(img_dir / f"{scene.name}.jpg", scene.image)

@@ -219,7 +219,8 @@ def _resume(ctx, private: PrivateConfig, result: RunResult) -> None:
                                                   {"weights_only": True, "checkpoint": Path(checkpoint).name}))
                 continue
             if failure.component == RUN:
-                failure = RunFailure(CHECKPOINT, "resume", "resume", failure.error, {"checkpoint": Path(checkpoint).name})
+                failure = RunFailure(CHECKPOINT, "resume", "resume", failure.error,
+                                     {"checkpoint": Path(checkpoint).name})
             result.failures.append(failure)
             result.stages["resume"] = "failed"
             return

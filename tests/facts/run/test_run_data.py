@@ -196,6 +196,43 @@ def test_images_grow_to_the_filters_min_size(tmp_path):
     assert any("min_size=200" in n for n in out.notes)
 
 
+@pytest.mark.parametrize("config", ["fast_rcnn/fast-rcnn_r50_fpn_1x_coco.py",
+                                    "cascade_rpn/cascade-rpn_fast-rcnn_r50-caffe_fpn_1x_coco.py"])
+def test_a_proposal_file_is_written_for_every_image(tmp_path, config):
+    """Fast R-CNN reads precomputed proposals: the dataset loads one entry per image, keyed as it
+    looks them up, and the config's own LoadProposals transform reads them."""
+    from mmdet.registry import TRANSFORMS
+
+    from detaudit.facts.run.data import prepare
+
+    ds = dataset_at(mmdet_config(config), "train_dataloader.dataset")
+    assert ds.get("proposal_file")
+    request = make_request(ds, "train_dataloader.dataset", tmp_path)
+    out = prepare(request, "synthetic")
+    assert any("proposal_file" in n for n in out.notes)
+    dataset = build(request, out)
+    step = next(t for t in ds["pipeline"] if t["type"] == "LoadProposals")
+    load = TRANSFORMS.build(step)
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        result = load(dict(info))
+        boxes = result["proposals"]
+        assert boxes.ndim == 2 and boxes.shape[1] == 4 and len(boxes) > len(info["instances"])
+        assert (boxes[:, 2] > boxes[:, 0]).all() and (boxes[:, 3] > boxes[:, 1]).all()
+        assert (boxes[:, 2] <= info["width"]).all() and (boxes[:, 3] <= info["height"]).all()
+
+
+def test_a_crowd_holds_at_least_two_people(tmp_path):
+    """CrowdDet's assigner pairs each proposal with its two best boxes: an image of one person is
+    not a CrowdHuman image, and would fail it."""
+    from detaudit.facts.run.data import prepare
+
+    ds = dataset_at(mmdet_config("crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py"), "train_dataloader.dataset")
+    request = make_request(ds, "train_dataloader.dataset", tmp_path)
+    dataset = build(request, prepare(request, "synthetic"))
+    assert min(len(dataset.get_data_info(i)["instances"]) for i in range(len(dataset))) >= 2
+
+
 # ----------------------------------------------------------------------------- which writer
 def test_lvis_is_unsupported_with_the_reason(tmp_path):
     from detaudit.facts.run.data import Unsupported, prepare
