@@ -127,6 +127,16 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch."),
     ("DA403", r"sklearn",
      "True defect here: PAA's loss imports scikit-learn, which is not installed."),
+    # Run tier (scripts/zoo_sweep.py --tier run): the config's own Runner, datasets, pipelines and evaluators.
+    ("DA702", r"albumentations is not installed",
+     "True defect here: the pipeline's `Albu` step needs albumentations, which is not installed; the Runner "
+     "fails to build the training pipeline the same way."),
+    ("DA703", r"cityscapesscripts",
+     "True defect here: `CityScapesMetric` needs cityscapesscripts, which is not installed; the Runner fails to "
+     "build the evaluator the same way."),
+    ("DA710", r"needs a package that is not installed: ModuleNotFoundError: No module named 'torchvision'",
+     "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch "
+     "(the forward tier reports the same as DA402/DA403)."),
     # Config-merge and consistency rules (DA8xx): every finding is listed, warnings too.
     ("DA801", r"val_evaluator .*type changed from VOCMetric .* to CocoMetric .*does not accept eval_mode",
      "True defect in mmdet 3.3.0's zoo: the COCO-format VOC config turns the base's `VOCMetric` into a "

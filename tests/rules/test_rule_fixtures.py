@@ -156,3 +156,14 @@ def test_a_failure_that_is_the_machines_skips_the_run_rule(monkeypatch, request)
     reasons = {s["code"]: s["reason"] for s in result.skipped}
     assert "no CPU kernel for fake_roi_forward_impl" in reasons.get("DA710", ""), result.skipped
     assert result.tiers["run"] == "failed"
+
+
+def test_a_size_failure_repeats_the_run_larger(monkeypatch, request):
+    """The quiet fixture is quiet because the run was repeated at larger images, and the report says so."""
+    from detaudit.facts.run.private_config import LARGER_SIDES, LONG_SIDE
+
+    result = audit_fixture("DA710", FIXTURES / "DA710" / "quiet_fails_small_runs_larger.py", monkeypatch, request)
+    assert result.tiers["run"] == "ok"
+    retries = [c for c in result.run["changes"] if c["key"] == "images"]
+    assert [r["now"] for r in retries] == [f"long side {LARGER_SIDES[0]} px"], retries
+    assert f"at {LONG_SIDE} px" in retries[0]["why"] and "selected index k out of range" in retries[0]["why"]

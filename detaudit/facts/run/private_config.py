@@ -21,6 +21,7 @@ from ...rule.config import datasets_under, is_mapping, node_type, walk_dicts
 
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 LONG_SIDE = 160            # images are scaled so that the long side of a configured size is this
+LARGER_SIDES = (320, 640)  # ... or these, when the model fails on a size (a DETR's 900 queries need positions)
 MAX_BATCH = 2
 TRAIN_BATCHES = 2          # batches per training epoch (num_batch_per_epoch)
 EVAL_BATCHES = 1           # batches per validation or test pass
@@ -48,10 +49,11 @@ class RunChange:
 class PrivateConfig:
     """Builds the copy, recording each change."""
 
-    def __init__(self, cfg, folder: Path, base_dir: Path):
+    def __init__(self, cfg, folder: Path, base_dir: Path, long_side: int = LONG_SIDE):
         self.cfg = copy.deepcopy(cfg)
         self.folder = folder
         self.base_dir = base_dir
+        self.long_side = long_side
         self.changes: list[RunChange] = []
 
     def set(self, node, key, value, path: str, why: str) -> None:
@@ -212,23 +214,29 @@ class PrivateConfig:
                 if isinstance(node.get("pipeline", None), list):
                     yield f"{path}.pipeline", node["pipeline"]
 
-    def _scale(self, pipeline: list, path: str) -> None:
-        factor = None
+    def _scale(self, pipeline: list, path: str, factor: float | None = None) -> float | None:
+        """Scale every size in the pipeline by one factor, set by its first size above the long side,
+        so that the branches of a RandomChoice keep their proportions (a crop stays smaller than the
+        resize before it)."""
         for i, step in enumerate(pipeline):
+            if isinstance(step, list):  # RandomChoice's transforms: a list of pipelines
+                factor = self._scale(step, f"{path}.{i}", factor)
+                continue
             if not is_mapping(step):
                 continue
             for key in SIZE_KEYS:
                 value = step.get(key, None)
                 largest = _largest(value)
-                if largest is None or largest <= LONG_SIDE:
+                if largest is None or (factor is None and largest <= self.long_side):
                     continue
-                factor = factor or LONG_SIDE / largest
+                factor = factor or self.long_side / largest
                 self.set(step, key, _scaled(value, factor), f"{path}.{i}.{key}",
-                         f"images scaled by {factor:.3f} (long side {LONG_SIDE} px)")
+                         f"images scaled by {factor:.3f} (long side {self.long_side} px)")
             for key in ("transforms", "transforms_list"):  # RandomChoice / RandomApply / TTA wrappers
                 inner = step.get(key, None)
                 if isinstance(inner, list):
-                    self._scale([t for t in inner if is_mapping(t)], f"{path}.{i}.{key}")
+                    factor = self._scale(inner, f"{path}.{i}.{key}", factor)
+        return factor
 
 
 def _largest(value) -> float | None:

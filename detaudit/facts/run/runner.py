@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import ErrorInfo
-from .components import (CHECKPOINT, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator, check_hooks,
-                         check_schedulers, check_visualizer)
-from .private_config import LOADERS, TRAIN_BATCHES, PrivateConfig, RunChange
+from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator,
+                         check_hooks, check_schedulers, check_visualizer)
+from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, TRAIN_BATCHES, PrivateConfig, RunChange
 
 WEIGHTS_ONLY_HINT = "Weights only load failed"
 
@@ -48,13 +48,35 @@ class RunResult:
 
 
 def dry_run(ctx) -> RunResult:
+    """The run at images scaled to LONG_SIDE; again larger (LARGER_SIDES) while the model fails on a
+    size (too few feature-map positions for a DETR's queries, a feature map below a kernel), as the
+    forward tier retries a larger synthetic input. A retry is listed first among the changes."""
+    from ...errors import is_size_error
+
+    start = time.perf_counter()
+    result = _dry_run_at(ctx, LONG_SIDE)
+    side, retries = LONG_SIDE, []
+    for larger in LARGER_SIDES:
+        small = next((f for f in result.failures if f.component == ITERATION and is_size_error(f.error)), None)
+        if small is None:
+            break
+        retries.append(RunChange("images", f"long side {side} px", f"long side {larger} px",
+                                 f"the model failed ({small.stage}) at {side} px on a size ({small.error.short()}): "
+                                 f"the run was repeated larger"))
+        result = _dry_run_at(ctx, larger)
+        side = larger
+    result.changes[:0] = retries
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _dry_run_at(ctx, long_side: int) -> RunResult:
     from ..sandbox import no_network, quiet, silenced_output
 
     result = RunResult()
-    start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
             _no_log_below_error(), silenced_output():
-        private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir)
+        private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir, long_side)
         private.prepare()
         result.changes = private.changes
         try:
@@ -63,7 +85,6 @@ def dry_run(ctx) -> RunResult:
             ctx.model.train()
             vis = private.cfg.get("visualizer", None)
             _release(names=[vis.get("name")] if hasattr(vis, "get") else [])
-    result.seconds = time.perf_counter() - start
     return result
 
 

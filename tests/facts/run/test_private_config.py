@@ -1,0 +1,51 @@
+"""The run's private copy of a config: sizes scaled down by one factor per pipeline, RandomChoice's
+nested pipelines included, so that a branch keeps its proportions."""
+from __future__ import annotations
+
+import pytest
+
+from run_data_helpers import mmdet_config
+
+pytestmark = pytest.mark.usefixtures("mmdet_ready")
+
+
+def _private(cfg, tmp_path, long_side=None):
+    from detaudit.facts.run.private_config import LONG_SIDE, PrivateConfig
+
+    private = PrivateConfig(cfg, tmp_path, tmp_path, long_side or LONG_SIDE)
+    private.prepare()
+    return private
+
+
+def _sizes(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("scale", "scales", "crop_size"):
+                yield key, value
+            else:
+                yield from _sizes(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _sizes(value)
+
+
+def _longest(value):
+    return max(_longest(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+@pytest.mark.parametrize("long_side", [160, 320])
+def test_detrs_random_choice_branches_are_scaled_by_one_factor(tmp_path, long_side):
+    cfg = mmdet_config("dino/dino-4scale_r50_8xb2-12e_coco.py")
+    written = cfg.train_dataloader.dataset.pipeline[3].transforms  # RandomChoice: [[resize], [resize, crop, resize]]
+    private = _private(cfg, tmp_path, long_side)
+    scaled = private.cfg.train_dataloader.dataset.pipeline[3].transforms
+    before, after = list(_sizes(written)), list(_sizes(scaled))
+    assert len(before) == len(after) == 4          # two resizes, one resize + crop + resize
+    factor = long_side / 1333
+    for (key, was), (_, now) in zip(before, after):
+        assert abs(_longest(now) - _longest(was) * factor) <= 1.5, (key, was, now)
+    # the crop branch keeps its crop smaller than the first resize's long side
+    crop = dict(after)["crop_size"]
+    assert max(crop) < long_side
+    assert sum(c.key_path.startswith("train_dataloader.dataset.pipeline.3.transforms.") for c in private.changes) == 4
+    assert cfg.train_dataloader.dataset.pipeline[3].transforms[1][1].crop_size == (384, 600)  # the config is not touched
