@@ -4,7 +4,8 @@ fast, in a temporary folder, and to write nothing anywhere else.
 Every change is recorded as a :class:`RunChange` (key, value before, value after, why), and
 the report lists them: what was redirected (work dir, output paths, data), shortened (the
 schedule: one epoch of two batches, or two iterations), made small (image sizes scaled to a
-160-pixel long side, batches of at most two, no worker processes) or replaced because it
+160-pixel long side, or a larger one when the run is repeated after a size error; batches of at
+most two, no worker processes) or replaced because it
 cannot run here (remote visualizer backends, SyncBN, AMP). Types and arguments that are not
 about time, size or place are left exactly as written, so that what fails here fails in
 training too.
