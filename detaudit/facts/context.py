@@ -95,6 +95,7 @@ class AuditContext:
         self.forward_retries: list[dict] = []
         self.input_unsupported: str | None = None  # why the synthetic batch cannot stand for the input
         self.modules_called_by: dict[str, set[str]] = {}
+        self.modules_as_built: frozenset[str] = frozenset()  # every module name, aliases included, at build
         self.params_read_by: dict[str, set[str]] = {}
         self.static_read = None
         # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
@@ -274,6 +275,7 @@ class AuditContext:
                 raise
             self.errors["build"] = ErrorInfo.from_exception(exc)
             raise FactUnavailable("model", f"model failed to build (DA002): {self.errors['build'].short()}")
+        self.modules_as_built = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
         return model
 
     @fact("build")

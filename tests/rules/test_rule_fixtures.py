@@ -167,3 +167,18 @@ def test_a_size_failure_repeats_the_run_larger(monkeypatch, request):
     retries = [c for c in result.run["changes"] if c["key"] == "images"]
     assert [r["now"] for r in retries] == [f"long side {LARGER_SIDES[0]} px"], retries
     assert f"at {LONG_SIDE} px" in retries[0]["why"] and "selected index k out of range" in retries[0]["why"]
+
+
+def test_a_model_changed_by_the_forward_tier_is_built_afresh_for_the_run(monkeypatch):
+    """Training builds its optimizer before the model's first forward: so does the run, on a fresh build
+    when the forward tier's loss pass changed the model, and again for the resume (a new process in
+    training); the report lists both."""
+    from detaudit.api import audit
+
+    path = FIXTURES / "DA700" / "quiet_model_changes_at_first_forward.py"
+    monkeypatch.chdir(path.parent)
+    monkeypatch.syspath_prepend(str(path.parent))
+    result = audit(str(path), select=["DA700", "DA403"], tier="run", input_size=(64, 96)).audits[0]
+    assert result.tiers["forward"] == "ok" and result.tiers["run"] == "ok", result.run["stages"]
+    assert result.run["stages"].get("resume", "").startswith("ok"), result.run["stages"]
+    assert [c["key"] for c in result.run["changes"] if c["now"] == "a fresh build"] == ["model", "resume.model"]

@@ -54,7 +54,8 @@ def dry_run(ctx) -> RunResult:
     from ...errors import is_size_error
 
     start = time.perf_counter()
-    result = _dry_run_at(ctx, LONG_SIDE)
+    model, rebuilt = _model_as_built(ctx, ctx.model)
+    result = _dry_run_at(ctx, LONG_SIDE, model)
     side, retries = LONG_SIDE, []
     for larger in LARGER_SIDES:
         small = next((f for f in result.failures if f.component == ITERATION and is_size_error(f.error)), None)
@@ -63,14 +64,32 @@ def dry_run(ctx) -> RunResult:
         retries.append(RunChange("images", f"long side {side} px", f"long side {larger} px",
                                  f"the model failed ({small.stage}) at {side} px on a size ({small.error.short()}): "
                                  f"the run was repeated larger"))
-        result = _dry_run_at(ctx, larger)
+        result = _dry_run_at(ctx, larger, model)
         side = larger
-    result.changes[:0] = retries
+    result.changes[:0] = retries + rebuilt
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _dry_run_at(ctx, long_side: int) -> RunResult:
+def _model_as_built(ctx, model) -> tuple[Any, list[RunChange]]:
+    """``model``, unless a forward changed its module tree since the build (DDQ's first training forward
+    makes a head's branches the decoder's too, and an optimizer built over it then holds those
+    parameters twice): then a fresh build, since training builds its optimizer before any forward,
+    and a resumed training does so in a new process."""
+    now = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
+    if not ctx.modules_as_built or now == ctx.modules_as_built:  # (a seeded model was not built here)
+        return model, []
+    from ..build import build_model
+    from ..sandbox import no_network, quiet
+
+    with quiet(), no_network():
+        fresh, _ = build_model(ctx.cfg, ctx.base_dir)
+    return fresh, [RunChange("model", "the model as the last forward left it", "a fresh build",
+                             "a forward added modules to the model (the model does so at its first forward); "
+                             "training builds its optimizer before that")]
+
+
+def _dry_run_at(ctx, long_side: int, model) -> RunResult:
     from ..sandbox import no_network, quiet, silenced_output
 
     result = RunResult()
@@ -80,15 +99,15 @@ def _dry_run_at(ctx, long_side: int) -> RunResult:
         private.prepare()
         result.changes = private.changes
         try:
-            _run(ctx, private, result)
+            _run(ctx, private, result, model)
         finally:
-            ctx.model.train()
+            model.train()
             vis = private.cfg.get("visualizer", None)
             _release(names=[vis.get("name")] if hasattr(vis, "get") else [])
     return result
 
 
-def _run(ctx, private: PrivateConfig, result: RunResult) -> None:
+def _run(ctx, private: PrivateConfig, result: RunResult, model) -> None:
     from .data_binding import bind_data
 
     cfg = private.cfg
@@ -108,7 +127,7 @@ def _run(ctx, private: PrivateConfig, result: RunResult) -> None:
         if cfg.get(loader, None) is not None:
             failures += check_datasets(cfg, loader)[1]
     failures += check_evaluator(cfg, "val_evaluator") + check_evaluator(cfg, "test_evaluator")
-    optimizer = _fresh_optimizer(ctx, cfg)
+    optimizer = _fresh_optimizer(model, cfg)
     if optimizer is None and cfg.get("optim_wrapper", None) is not None:
         result.stages["run"] = "skipped: the optim_wrapper does not build (DA304)"
         result.failures += failures
@@ -118,9 +137,9 @@ def _run(ctx, private: PrivateConfig, result: RunResult) -> None:
     if failures:
         result.stages["run"] = f"stopped at build: {len(failures)} component(s) fail to build"
         return
-    _train_val_test(ctx, private, result)
+    _train_val_test(ctx, private, result, model)
     if result.checkpoints and not any(f.stage in ("train", "val", "build") for f in result.failures):
-        _resume(ctx, private, result)
+        _resume(ctx, private, result, model)
 
 
 def _drop_loader(cfg, loader: str) -> None:
@@ -130,7 +149,7 @@ def _drop_loader(cfg, loader: str) -> None:
         cfg[key] = None
 
 
-def _fresh_optimizer(ctx, cfg):
+def _fresh_optimizer(model, cfg):
     """An optim wrapper built from the run's config over the model, for the schedulers to check."""
     ow = cfg.get("optim_wrapper", None)
     if ow is None:
@@ -140,16 +159,16 @@ def _fresh_optimizer(ctx, cfg):
 
         from mmengine.optim import build_optim_wrapper
 
-        return build_optim_wrapper(ctx.model, copy.deepcopy(ow))
+        return build_optim_wrapper(model, copy.deepcopy(ow))
     except Exception:  # noqa: BLE001 - DA304 reports it
         return None
 
 
-def _runner(ctx, cfg, *, resume_from: str | None = None):
+def _runner(model, cfg, *, resume_from: str | None = None):
     from mmengine.runner import Runner
 
     kwargs = dict(
-        model=ctx.model, work_dir=cfg["work_dir"], train_dataloader=cfg.get("train_dataloader"),
+        model=model, work_dir=cfg["work_dir"], train_dataloader=cfg.get("train_dataloader"),
         val_dataloader=cfg.get("val_dataloader"), test_dataloader=cfg.get("test_dataloader"),
         train_cfg=cfg.get("train_cfg"), val_cfg=cfg.get("val_cfg"), test_cfg=cfg.get("test_cfg"),
         auto_scale_lr=cfg.get("auto_scale_lr"), optim_wrapper=cfg.get("optim_wrapper"),
@@ -163,17 +182,17 @@ def _runner(ctx, cfg, *, resume_from: str | None = None):
     return Runner(**kwargs)
 
 
-def _train_val_test(ctx, private: PrivateConfig, result: RunResult) -> None:
+def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> None:
     from .attribution import KeyIndex, attribute
 
     cfg = private.cfg
     try:
-        runner = _runner(ctx, cfg)
+        runner = _runner(model, cfg)
     except Exception as exc:  # noqa: BLE001
         result.failures.append(attribute(exc, "build", KeyIndex(), ctx.module_names, None, cfg))
         result.stages["run"] = "stopped at build"
         return
-    watch = _watch(runner, result, ctx.model)
+    watch = _watch(runner, result, model)
     index = KeyIndex()
     for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test, "test_evaluator")):
         if stage == "test" and cfg.get("test_dataloader", None) is None:
@@ -207,7 +226,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult) -> None:
     _release(runner)
 
 
-def _resume(ctx, private: PrivateConfig, result: RunResult) -> None:
+def _resume(ctx, private: PrivateConfig, result: RunResult, model) -> None:
     """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration."""
     from .attribution import KeyIndex, attribute
 
@@ -223,12 +242,14 @@ def _resume(ctx, private: PrivateConfig, result: RunResult) -> None:
     hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None)
     if hasattr(hook, "get"):  # writing was shown by the first run
         hook["interval"], hook["save_last"] = 10 ** 6, False
+    model, rebuilt = _model_as_built(ctx, model)  # a resumed training starts in a new process
+    result.changes += [RunChange("resume.model", c.was, c.now, c.why) for c in rebuilt]
     for attempt in ("as training would", "weights-only loading off"):
         env = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if attempt != "as training would" else {}
         runner = None
         try:
             with _environ(env):
-                runner = _runner(ctx, cfg, resume_from=checkpoint)
+                runner = _runner(model, cfg, resume_from=checkpoint)
                 runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
             return
