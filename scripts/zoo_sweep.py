@@ -143,6 +143,12 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "`CocoMetric` without `_delete_=True`, so the merged metric keeps `eval_mode='11points'`; building it "
      "(`METRICS.build(cfg.val_evaluator)`) raises `TypeError: CocoMetric.__init__() got an unexpected keyword "
      "argument 'eval_mode'`, so training stops when the runner builds its validation loop."),
+    ("DA093", r"SIGSEGV",
+     "Not the config (this machine): DetectoRS's switchable atrous convolution (SAC) trains through mmcv 2.1.0's "
+     "CPU kernel for deformable convolution, whose backward (`mmcv/ops/deform_conv.py`, `backward`) crashes the "
+     "process with SIGSEGV on the run's training batch (Python's faulthandler shows the stack); the train tier's "
+     "synthetic step passes. GPU training uses the CUDA kernel. Open: the run should survive a crashing op.",
+     r"^detectors/.*(sac|detectors_)"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
