@@ -382,9 +382,27 @@ def _slim(d: dict) -> dict:
         "config": d["config"], "status": d["status"], "report_status": d["report_status"], "reason": d["reason"],
         "tiers": d["tiers"], "timings_s": d["timings_s"], "internal_errors": d["internal_errors"],
         "skipped_rules": len(d["skipped_rules"]) if isinstance(d["skipped_rules"], list) else d["skipped_rules"],
+        "run": _run_brief(d["run"]) if d.get("run") and "changes" in d["run"] else d.get("run"),
         "findings": [{k: f.get(k) for k in ("code", "severity", "message", "key_path", "module_path", "triage")}
                      | {"location": f.get("location")} for f in d["findings"]],
     }
+
+
+def _run_end(stages: dict) -> str:
+    """"ok" when every stage of the run went through (a resume that needed TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD
+    included: DA708 warns of it), else where it stopped."""
+    if stages.get("run"):
+        return stages["run"]
+    stopped = [f"{k}: {v}" for k, v in stages.items() if not v.startswith("ok")]
+    return ", ".join(stopped) or "ok"
+
+
+def _run_brief(run: dict) -> dict:
+    """The run tier's summary without the list of changes (the full report of one config has them)."""
+    changes = run.get("changes", [])
+    return {"stages": run.get("stages", {}), "skipped": run.get("skipped", {}),
+            "retries": [c["now"] for c in changes if c["key"] == "images"],
+            "fresh_model": any(c["key"] == "model" for c in changes)}
 
 
 def render_forward_summary(forward: dict, path: Path) -> str:
@@ -479,7 +497,9 @@ def render_markdown(data: dict, rules: dict) -> str:
         for d in partial:
             failed = ", ".join(t for t, v in d["tiers"].items() if v == "failed")
             lines.append(f"| `{d['config']}` | {failed} |")
-    lines += ["", "## Findings per rule", "", "| code | name | severity | findings | configs |", "|---|---|---|---|---|"]
+    lines += render_run_summary(audits)
+    lines += ["", "## Findings per rule", "", "| code | name | severity | findings | configs |",
+              "|---|---|---|---|---|"]
     for code, count in sorted(by_code.items()):
         r = rules.get(code)
         sev = Counter(f["severity"] for d in audits for f in d["findings"] if f["code"] == code)
@@ -524,6 +544,30 @@ def render_markdown(data: dict, rules: dict) -> str:
                   "| file | why |", "|---|---|"]
         lines += [f"| `{f}` | {_md(why)} |" for f, why in skipped_files] + [""]
     return "\n".join(lines) + "\n"
+
+
+def render_run_summary(audits: list[dict]) -> list[str]:
+    """What the run tier did per config (a sweep at ``--tier run``): how its Runner ended, which loaders
+    it left out and why, and how often it was repeated at larger images or on a fresh build."""
+    runs = [d["run"] for d in audits if d.get("run")]
+    if not runs:
+        return []
+    ends = Counter(_reason_key(_run_end(r["stages"])) for r in runs)
+    skipped = Counter(_reason_key(why) for r in runs for why in r["skipped"].values())
+    retries = Counter(r["retries"][-1] for r in runs if r["retries"])
+    lines = ["", "## The run tier", "",
+             f"- {ends.get('ok', 0)} of {len(audits)} configs ran the Runner through training, validation, test, "
+             f"checkpoint and resume; "
+             f"{sum(r['fresh_model'] for r in runs)} on a fresh build of a model its forward had changed",
+             "- repeated at larger images after a size error: "
+             + (", ".join(f"{n} at {side}" for side, n in sorted(retries.items())) or "none"),
+             "", "| how the run ended | configs |", "|---|---|"]
+    lines += [f"| {_md(end)} | {n} |" for end, n in ends.most_common()]
+    if skipped:
+        lines += ["", "| loader left out of the run (no data can be made for its dataset type) | configs |",
+                  "|---|---|"]
+        lines += [f"| {_md(why)} | {n} |" for why, n in skipped.most_common()]
+    return lines
 
 
 def _reason_key(reason: str) -> str:
