@@ -134,6 +134,15 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
     ("DA703", r"cityscapesscripts",
      "True defect here: `CityScapesMetric` needs cityscapesscripts, which is not installed; the Runner fails to "
      "build the evaluator the same way."),
+    ("DA70[23]", r"panopticapi is not installed",
+     "True defect here: panoptic loading and evaluation (`LoadPanopticAnnotations`, `CocoPanopticMetric`) need "
+     "panopticapi, which is not installed; the Runner fails to build them the same way."),
+    ("DA702", r"instaboostfast",
+     "True defect here: the pipeline's `InstaBoost` step needs instaboostfast, which is not installed; the Runner "
+     "fails to build the training pipeline the same way."),
+    ("DA710", r"'(PISA)?SSDHead' object has no attribute 'loss_cls'",
+     "True defect in mmdet 3.3.0 (as DA402 at the forward tier): SSD's predict reads `self.loss_cls`, which "
+     "`SSDHead` does not have, so the first validation raises AttributeError."),
     ("DA710", r"needs a package that is not installed: ModuleNotFoundError: No module named 'torchvision'",
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch "
      "(the forward tier reports the same as DA402/DA403)."),

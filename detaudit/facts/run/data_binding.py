@@ -19,6 +19,7 @@ def bind_data(ctx, private, result) -> None:
 
     cfg = private.cfg
     written_ann: dict[str, str] = {}
+    written_instances: dict[str, str] = {}  # loader -> COCO instance json of a panoptic dataset's images
     loader_samples: dict[str, int] = {}  # samples each loader's datasets hold together
     for loader in LOADERS:
         dl = cfg.get(loader, None)
@@ -49,12 +50,14 @@ def bind_data(ctx, private, result) -> None:
             ann = _ann_path(ds)
             if ann and loader not in written_ann:
                 written_ann[loader] = ann
+                if prepared.instances_ann:
+                    written_instances[loader] = prepared.instances_ann
     for loader, samples in loader_samples.items():
         if loader not in result.skipped:
             _fit_batches(cfg[loader], loader, samples, private)
     for loader, key in EVALUATORS.items():
         if loader in written_ann and loader not in result.skipped:
-            _follow(cfg, key, written_ann[loader], private)
+            _follow(cfg, key, written_ann[loader], written_instances.get(loader), private)
 
 
 def _fit_batches(dl, loader: str, samples: int, private) -> None:
@@ -68,13 +71,16 @@ def _fit_batches(dl, loader: str, samples: int, private) -> None:
             private.set(dl, "batch_size", samples, f"{loader}.batch_size", f"the data holds {samples} sample(s)")
 
 
-def _follow(cfg, key: str, ann_file: str, private) -> None:
+def _follow(cfg, key: str, ann_file: str, instances: str | None, private) -> None:
+    """Point each metric's ann_file at the run's data: a CocoMetric beside a panoptic dataset at the
+    instance json of the same images, as its config points it at COCO's instances file."""
     node = cfg.get(key, None)
     metrics = node if isinstance(node, (list, tuple)) else [node]
     for i, metric in enumerate(metrics):
         if is_mapping(metric) and isinstance(metric.get("ann_file", None), str):
             path = f"{key}.{i}.ann_file" if isinstance(node, (list, tuple)) else f"{key}.ann_file"
-            private.set(metric, "ann_file", ann_file, path, "the annotations of the run's data")
+            own = instances if instances and node_type(metric) == "CocoMetric" else ann_file
+            private.set(metric, "ann_file", own, path, "the annotations of the run's data")
 
 
 def _ann_path(ds) -> str | None:

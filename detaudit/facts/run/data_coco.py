@@ -210,6 +210,13 @@ def write_panoptic(request: DataRequest) -> PreparedData:
         annotations.append({"image_id": i + 1, "file_name": f"{scene.name}.png", "segments_info": segments})
     cats = [dict(c, isthing=int(c["name"] in things)) for c in _categories(names)]
     _write_json(ann, {"images": images, "annotations": annotations, "categories": cats})
+    # the same things as COCO instances: panoptic configs evaluate boxes and masks with a CocoMetric too
+    instances = coco_instances(scenes, names)
+    for a in instances["annotations"]:
+        a["category_id"] = names.index(things[a["category_id"] - 1]) + 1
+    instances["categories"] = [c for c in instances["categories"] if c["name"] in things]
+    instances_ann = layout.root / "annotations" / f"instances_{request.stem}.json"
+    _write_json(instances_ann, instances)
     notes = layout.notes + ([note] if note else [])
     notes.append(f"panoptic: {len(things)} thing and {len(stuff)} stuff classes")
     try:
@@ -217,7 +224,8 @@ def write_panoptic(request: DataRequest) -> PreparedData:
     except ImportError:
         notes.append("panopticapi is not installed: LoadPanopticAnnotations and CocoPanopticMetric "
                      "cannot be built on this machine")
-    return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes)
+    return PreparedData(overrides=layout.overrides, kind="synthetic", samples=len(scenes), notes=notes,
+                        instances_ann=str(instances_ann))
 
 
 write_panoptic.annotation_names = coco_names

@@ -72,3 +72,4 @@ class PreparedData:
     notes: list[str] = field(default_factory=list)
     writer: str = ""            # the entry-point name of the writer used (synthetic), "" for real data
     missing: list[str] = field(default_factory=list)   # configured paths that do not exist (real data)
+    instances_ann: str = ""     # a COCO instance json of the same images, for a CocoMetric beside a panoptic one

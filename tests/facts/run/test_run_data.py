@@ -108,6 +108,27 @@ def test_panoptic_coco_segments_decode_to_thing_masks_and_a_semantic_map(tmp_pat
         assert values & set(range(len(things), len(dataset.metainfo["classes"])))   # a stuff region
 
 
+def test_a_panoptic_dataset_comes_with_the_instance_json_its_coco_metric_reads(tmp_path):
+    """Panoptic configs evaluate with a CocoPanopticMetric and a CocoMetric on COCO's instances file:
+    the writer gives the CocoMetric an instance json of the same images and thing classes."""
+    import json
+
+    from mmdet.evaluation import CocoMetric
+
+    from detaudit.facts.run.data import prepare
+
+    ds = dataset_at(mmdet_config("_base_/datasets/coco_panoptic.py"), "val_dataloader.dataset")
+    request = make_request(ds, "val_dataloader.dataset", tmp_path, with_seg=True)
+    out = prepare(request, "synthetic")
+    panoptic = json.loads((request.folder / out.overrides["ann_file"]).read_text())
+    instances = json.loads(Path(out.instances_ann).read_text())
+    assert [i["id"] for i in instances["images"]] == [i["id"] for i in panoptic["images"]]
+    things = {c["id"] for c in panoptic["categories"] if c["isthing"]}
+    assert {c["id"] for c in instances["categories"]} <= things
+    assert instances["annotations"] and {a["category_id"] for a in instances["annotations"]} <= things
+    CocoMetric(ann_file=out.instances_ann, metric=["bbox", "segm"])   # builds, as the Runner builds it
+
+
 @pytest.mark.parametrize("config, key_path", [
     ("_base_/datasets/ade20k_semantic.py", "val_dataloader.dataset"),
     ("_base_/datasets/coco_semantic.py", "train_dataloader.dataset"),
