@@ -143,6 +143,23 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
     ("DA710", r"'(PISA)?SSDHead' object has no attribute 'loss_cls'",
      "True defect in mmdet 3.3.0 (as DA402 at the forward tier): SSD's predict reads `self.loss_cls`, which "
      "`SSDHead` does not have, so the first validation raises AttributeError."),
+    ("DA703", r"CocoMetric.__init__\(\) got an unexpected keyword argument 'eval_mode'",
+     "True defect in mmdet 3.3.0's zoo (as DA801 at the static tier): the COCO-format VOC config turns the base's "
+     "`VOCMetric` into a `CocoMetric` without `_delete_=True`, keeping `eval_mode`; the Runner fails to build it."),
+    ("DA700", r"train_dataloader, train_cfg, and optim_wrapper should be either all None or not None",
+     "True for this file, which is not a trainable config: QDTrack's `*_base.py` sets the model, schedule and "
+     "optimizer and leaves the data to the configs that inherit it; mmengine's Runner refuses it the same way.",
+     r"^qdtrack/qdtrack_faster-rcnn_r50_fpn_4e_base\.py$"),
+    ("DA710", r"needs a package that is not installed: .*sklearn",
+     "True defect here: PAA's loss imports scikit-learn, which is not installed (as DA403 at the forward tier)."),
+    ("DA703", r"\(OpenImagesMetric\) fails during validation: KeyError: 'is_group_of'",
+     "True defect in mmdet 3.3.0: `OpenImagesChallengeDataset` stores each box's flag as `is_group_ofs` "
+     "(`mmdet/datasets/openimages.py`), while `OpenImagesMetric.process` reads `is_group_of`; the first "
+     "validation of a challenge config raises KeyError."),
+    ("DA710", r"upper bound and lower bound inconsistent with step sign",
+     "False positive (untrained weights), as DA402 at the forward tier: with random weights QueryInst predicts "
+     "degenerate boxes, on which mmdet's mask pasting (`torch.arange(y0, y1)`) fails during validation; trained "
+     "weights do not produce them. Open: the run tier should not report what only untrained weights cause."),
     ("DA710", r"needs a package that is not installed: ModuleNotFoundError: No module named 'torchvision'",
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch "
      "(the forward tier reports the same as DA402/DA403)."),
