@@ -65,7 +65,7 @@ def dry_run(ctx) -> RunResult:
                                  f"the model failed ({small.stage}) at {side} px on a size ({small.error.short()}): "
                                  f"the run was repeated larger"))
         model, again = _model_as_built(ctx, model)  # the failed run's forward may have changed it
-        rebuilt += [c for c in again if not rebuilt]
+        rebuilt = rebuilt or again  # one entry says the run used a fresh build
         result = _dry_run_at(ctx, larger, model)
         side = larger
     result.changes[:0] = retries + rebuilt
