@@ -419,7 +419,8 @@ class AuditContext:
         try:
             result = dry_run(self)
         except Exception as exc:  # noqa: BLE001 - the run could not even be set up: DA700 reports it
-            self.errors["run"] = ErrorInfo.from_exception(exc)
+            # (raised in the run's process, it comes back as its ErrorInfo)
+            self.errors["run"] = getattr(exc, "info", None) or ErrorInfo.from_exception(exc)
             raise FactUnavailable("run_result", f"the run could not be set up (DA700): {self.errors['run'].short()}")
         stage = result.stages.get("run", "")
         if stage.startswith("skipped"):

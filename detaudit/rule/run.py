@@ -33,5 +33,6 @@ def where(failure) -> str:
     """' (while validating)' and the like, for messages."""
     stage = {"build": "when the Runner builds it", "train": "in a training iteration", "val": "during validation",
              "test": "during the test loop", "checkpoint": "when the checkpoint is written",
-             "resume": "when training resumes from the checkpoint"}.get(failure.stage, f"in {failure.stage}")
+             "resume": "when training resumes from the checkpoint",
+             "run": "while the Runner ran"}.get(failure.stage, f"in {failure.stage}")
     return stage

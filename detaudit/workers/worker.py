@@ -149,4 +149,14 @@ def vm_bytes(pid: int) -> int:
 
 
 def rss_bytes(pid: int) -> int:
-    return statm(pid)[1]
+    """Resident memory of the audit in ``pid``: the larger of the worker's and of any child's (the run
+    tier runs in a forked child while the worker waits for it)."""
+    return max([statm(pid)[1]] + [statm(child)[1] for child in _children(pid)])
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        return []

@@ -23,7 +23,8 @@ from typing import Any
 from ...errors import ErrorInfo
 from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator,
                          check_hooks, check_schedulers, check_visualizer)
-from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, TRAIN_BATCHES, PrivateConfig, RunChange
+from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, PrivateConfig, RunChange
+from .watch import watch_run
 
 WEIGHTS_ONLY_HINT = "Weights only load failed"
 
@@ -54,8 +55,7 @@ def dry_run(ctx) -> RunResult:
     from ...errors import is_size_error
 
     start = time.perf_counter()
-    model, rebuilt = _model_as_built(ctx, ctx.model)
-    result = _dry_run_at(ctx, LONG_SIDE, model)
+    result = _attempt(ctx, LONG_SIDE, retry=False)
     side, retries = LONG_SIDE, []
     for larger in LARGER_SIDES:
         small = next((f for f in result.failures if f.component == ITERATION and is_size_error(f.error)), None)
@@ -64,41 +64,103 @@ def dry_run(ctx) -> RunResult:
         retries.append(RunChange("images", f"long side {side} px", f"long side {larger} px",
                                  f"the model failed ({small.stage}) at {side} px on a size ({small.error.short()}): "
                                  f"the run was repeated larger"))
-        model, again = _model_as_built(ctx, model)  # the failed run's forward may have changed it
-        rebuilt = rebuilt or again  # one entry says the run used a fresh build
-        result = _dry_run_at(ctx, larger, model)
+        result = _attempt(ctx, larger, retry=True)
         side = larger
-    result.changes[:0] = retries + rebuilt
+    result.changes[:0] = retries
     result.seconds = time.perf_counter() - start
     return result
 
 
-def _model_as_built(ctx, model) -> tuple[Any, list[RunChange]]:
+def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
+    """One run, in a child process of its own where the platform forks (:mod:`.child`): it starts
+    from the model as the audit left it, whatever a failed attempt did to it (SoftTeacher sets its
+    teacher's ``test_cfg`` to None while it scores pseudo-labels, and an error in between leaves it
+    so), and a crash in compiled code ends the attempt, not the audit. Without fork, a retry starts
+    from a fresh build."""
+    from .child import Crash, can_fork, in_child
+
+    if not can_fork():
+        return _dry_run_at(ctx, long_side, fresh=retry)
+    result = in_child(lambda: _dry_run_at(ctx, long_side, fresh=False))
+    return _crashed(result) if isinstance(result, Crash) else result
+
+
+# the model's steps, as a crash's stack names them, and the stage each is
+_STEPS = {"train_step": "train", "val_step": "val", "test_step": "test"}
+
+
+def _crashed(crash) -> RunResult:
+    """The result of a run whose process died: one failure, at the stage and site of the crash. When
+    every frame of the crash's stack is installed code (mmcv's op called by mmdet's model), the crash
+    is the library's; when the project's code is on the stack (a custom module, a hook), it is named."""
+    from ...errors import CRASH_TYPE, is_environment_code
+
+    site = crash.site()
+    project = next((f for f in crash.frames if not is_environment_code("", f[0])), None)
+    stage = next((_STEPS[f] for _, _, f in crash.frames if f in _STEPS), "run")
+    if crash.called("_resume"):
+        stage = "resume"
+    where = f"{display_site(site)} in {site[2]}" if site else "an unknown place (no stack was written)"
+    if project and project != site:
+        where += f", from {display_site(project)} in {project[2]}"
+    named = project or site
+    info = ErrorInfo(CRASH_TYPE, f"the run's process died ({crash.how}) in compiled code called from {where}",
+                     file=named[0] if named else None, line=named[1] if named else None,
+                     extra={"signal": crash.how, "library": bool(site) and project is None})
+    stack = [f"{display_site(f)} in {f[2]}" for f in crash.frames[:12]]
+    component = ITERATION if any(f in _STEPS for _, _, f in crash.frames) else RUN
+    result = RunResult()
+    result.failures.append(RunFailure(component, "model" if component == ITERATION else "", stage, info,
+                                      {"crash": crash.how, "stack": stack}))
+    result.stages["run"] = f"crashed ({crash.how}) in {stage}"
+    return result
+
+
+def display_site(frame) -> str:
+    """``mmcv/ops/deform_conv.py:163`` for installed code, relative to the working directory
+    when under it, the path as given otherwise."""
+    from ...errors import environment
+
+    file, line = frame[0], frame[1]
+    for folder in sorted(environment()[1], key=len, reverse=True):
+        if file.startswith(folder + os.sep):
+            return f"{file[len(folder) + 1:]}:{line}"
+    with contextlib.suppress(ValueError):
+        relative = os.path.relpath(file)
+        if not relative.startswith(".."):
+            file = relative
+    return f"{file}:{line}"
+
+
+def _model_as_built(ctx, model, *, fresh: bool = False) -> tuple[Any, list[RunChange]]:
     """``model``, unless a forward changed its module tree since the build (DDQ's first training forward
     makes a head's branches the decoder's too, and an optimizer built over it then holds those
     parameters twice): then a fresh build, since training builds its optimizer before any forward,
-    and a resumed training does so in a new process."""
+    and a resumed training does so in a new process. ``fresh``: a fresh build in any case."""
     now = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
-    if not ctx.modules_as_built or now == ctx.modules_as_built:  # (a seeded model was not built here)
+    if not fresh and (not ctx.modules_as_built or now == ctx.modules_as_built):  # (a seeded model: not built here)
         return model, []
     from ..build import build_model
     from ..sandbox import no_network, quiet
 
     with quiet(), no_network():
-        fresh, _ = build_model(ctx.cfg, ctx.base_dir)
-    return fresh, [RunChange("model", "the model as the last forward left it", "a fresh build",
-                             "a forward added modules to the model (the model does so at its first forward); "
-                             "training builds its optimizer before that")]
+        built, _ = build_model(ctx.cfg, ctx.base_dir)
+    why = ("the run is repeated from the model as built, not as the failed run left it" if fresh else
+           "a forward added modules to the model (the model does so at its first forward); "
+           "training builds its optimizer before that")
+    return built, [RunChange("model", "the model as the last forward left it", "a fresh build", why)]
 
 
-def _dry_run_at(ctx, long_side: int, model) -> RunResult:
+def _dry_run_at(ctx, long_side: int, *, fresh: bool) -> RunResult:
     from ..sandbox import no_network, quiet, silenced_output
 
+    model, rebuilt = _model_as_built(ctx, ctx.model, fresh=fresh)
     result = RunResult()
     with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
             _no_log_below_error(), silenced_output():
         private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir, long_side)
         private.prepare()
+        private.changes[:0] = rebuilt
         result.changes = private.changes
         try:
             _run(ctx, private, result, model)
@@ -194,7 +256,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
         result.failures.append(attribute(exc, "build", KeyIndex(), ctx.module_names, None, cfg))
         result.stages["run"] = "stopped at build"
         return
-    watch = _watch(runner, result, model)
+    watch = watch_run(runner, result, model)
     index = KeyIndex()
     for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test, "test_evaluator")):
         if stage == "test" and cfg.get("test_dataloader", None) is None:
@@ -308,85 +370,6 @@ def _check_monitored(cfg, result: RunResult) -> None:
         missing = [n for n in names if n != "auto" and n not in produced]
         result.monitored.append({"key": f"{key}.{option}", "hook": hook_type, "wanted": names, "missing": missing,
                                  "produced": sorted(produced)})
-
-
-class RunawayEpoch(RuntimeError):
-    """The training epoch went on past every batch the run asked for: it would never end."""
-
-
-def _watch(runner, result: RunResult, model):
-    """A hook of ours, first in every stage: which stage runs, the metrics each pass produced, an
-    epoch that does not end, and every detection let through while validating and testing."""
-    from mmengine.hooks import Hook
-
-    limit = 3 * TRAIN_BATCHES  # iterations a run may take before its epoch is called endless
-
-    class Watch(Hook):
-        priority = "VERY_HIGH"
-        stage = "train"
-        iterations = 0
-
-        def before_train_iter(self, runner, batch_idx, data_batch=None):
-            self.stage = "train"
-            self.iterations += 1
-            if self.iterations > limit:
-                sampler = type(getattr(runner.train_dataloader, "sampler", None)).__name__
-                raise RunawayEpoch(f"the training epoch did not end after {limit} iterations (the run asks for "
-                                   f"{TRAIN_BATCHES}): its sampler ({sampler}) never ends an epoch")
-
-        def before_val_epoch(self, runner):
-            self.stage = "val"
-            thresholds.lower()
-
-        def after_val_epoch(self, runner, metrics=None):
-            thresholds.restore()
-            result.metrics["val"] = dict(metrics or {})
-
-        def before_test_epoch(self, runner):
-            self.stage = "test"
-            thresholds.lower()
-
-        def after_test_epoch(self, runner, metrics=None):
-            thresholds.restore()
-            result.metrics["test"] = dict(metrics or {})
-
-    thresholds = _ScoreThresholds(model)
-    watch = Watch()
-    watch.thresholds = thresholds
-    runner.register_hook(watch, priority="VERY_HIGH")
-    return watch
-
-
-class _ScoreThresholds:
-    """Random weights score below any threshold: while validating and testing, let every detection
-    through so that the evaluator computes its metrics (and their names can be checked). Training
-    (a teacher's pseudo-labels) keeps the config's thresholds."""
-
-    def __init__(self, model):
-        self.model = model
-        self.saved: list = []
-
-    def lower(self) -> None:
-        if self.saved:
-            return
-        for m in self.model.modules():
-            for node in _dicts(getattr(m, "test_cfg", None)):
-                if isinstance(node.get("score_thr", None), (int, float)):
-                    self.saved.append((node, node["score_thr"]))
-                    node["score_thr"] = 0.0
-
-    def restore(self) -> None:
-        for node, value in self.saved:
-            node["score_thr"] = value
-        self.saved = []
-
-
-def _dicts(node, depth: int = 0):
-    if depth > 4 or not hasattr(node, "items"):
-        return
-    yield node
-    for v in list(node.values()):
-        yield from _dicts(v, depth + 1)
 
 
 def _release(runner=None, names=()) -> None:

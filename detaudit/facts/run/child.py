@@ -1,0 +1,124 @@
+"""The run in a forked child process, so that a crash in compiled code ends the run, not the audit.
+
+The Runner drives the config's own code through compiled ops (mmcv's, torch's, OpenCV's) on
+inputs the earlier tiers never made: a segmentation fault there would kill the process auditing
+the config, and with it every finding of the other tiers. The child is forked from the audit,
+so it shares the model already built and the modules already imported; it sends its
+``RunResult`` back pickled through a pipe. When it dies instead, :class:`Crash` says how and
+where (faulthandler's stack of the crash) for the run to report.
+
+Forking is safe for torch only with one intra-op thread in the child: an OpenMP pool the
+parent used does not exist in the child, and a parallel region there would wait for it forever.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import re
+import signal
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ...errors import ErrorInfo
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)', re.MULTILINE)
+
+
+@dataclass
+class Crash:
+    """How a child died: the signal (or exit status) and faulthandler's stack, innermost first."""
+    how: str                               # "SIGSEGV", "exit status 3"
+    frames: list[tuple[str, int, str]]     # (file, line, function), the crash site first
+
+    def site(self) -> tuple[str, int, str] | None:
+        return self.frames[0] if self.frames else None
+
+    def called(self, *functions: str) -> bool:
+        return any(f in functions for _, _, f in self.frames)
+
+
+class RaisedInChild(Exception):
+    """The work raised in the child: its error, as :class:`ErrorInfo` (exceptions need not pickle)."""
+
+    def __init__(self, info: ErrorInfo):
+        super().__init__(info.message)
+        self.info = info
+
+
+def can_fork() -> bool:
+    return hasattr(os, "fork")
+
+
+def in_child(work: Callable[[], Any]) -> Any | Crash:
+    """``work()`` run in a forked child: its value, or a :class:`Crash` when the child died.
+    An exception ``work`` raises is raised here as :class:`RaisedInChild`. An exception in this
+    process while waiting (``--timeout``'s alarm, Ctrl-C) kills the child first."""
+    read_fd, write_fd = os.pipe()
+    with tempfile.TemporaryFile(prefix="detaudit-crash-") as stack:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(read_fd)
+            _child(work, write_fd, stack)
+        os.close(write_fd)
+        try:
+            with os.fdopen(read_fd, "rb") as pipe:
+                payload = pipe.read()
+            _, status = os.waitpid(pid, 0)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            raise
+        if payload and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            kind, value = pickle.loads(payload)
+            if kind == "raised":
+                raise RaisedInChild(value)
+            return value
+        stack.seek(0)
+        text = stack.read().decode("utf-8", "replace")
+    frames = [(m["file"], int(m["line"]), m["func"]) for m in _FRAME.finditer(text)]
+    if os.WIFSIGNALED(status):
+        how = _signal_name(os.WTERMSIG(status))
+    else:
+        how = f"exit status {os.WEXITSTATUS(status)}" if os.WIFEXITED(status) else f"status {status}"
+    return Crash(how, frames)
+
+
+def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
+    code = 1
+    try:
+        _die_with_parent()
+        import faulthandler
+
+        with contextlib.suppress(Exception):
+            import torch
+
+            torch.set_num_threads(1)
+        faulthandler.enable(file=stack, all_threads=False)
+        try:
+            payload = pickle.dumps(("ok", work()))
+        except BaseException as exc:  # noqa: BLE001 - the parent raises it
+            payload = pickle.dumps(("raised", ErrorInfo.from_exception(exc)))
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+        code = 0
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing of buffers copied from the parent
+
+
+def _die_with_parent() -> None:
+    """An audit killed without cleanup must not leave its run going (Linux only)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
