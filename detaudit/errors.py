@@ -130,6 +130,16 @@ def is_environment_code(module_name: str, path: str | None) -> bool:
     return any(absolute == f or absolute.startswith(f + os.sep) for f in folders)
 
 
+# what only the CPU kernel of mmcv's RoIAlign checks (the GPU kernel takes such a box as it is)
+CPU_ROI_CHECK = "ROIs in ROIAlign cannot have non-negative size"
+
+# what mmdet's mask pasting raises on a box wholly outside the image (torch.arange(y0, y1) with y0 > y1)
+PASTE_MASK_BOUNDS = "upper bound and lower bound inconsistent with step sign"
+
+# the type of the error a run reports when its process died (a segmentation fault in compiled code)
+CRASH_TYPE = "ProcessCrash"
+
+
 class AuditTimeout(Exception):
     """Raised inside a worker when the config's time budget is spent (--timeout)."""
 
@@ -164,7 +174,7 @@ def needs_gpu(info: ErrorInfo | None) -> bool:
 def is_size_error(info: ErrorInfo | None) -> bool:
     """An error a larger synthetic input may fix: an index error, or a shape, size or index
     complaint (never memory, a missing GPU or a missing package)."""
-    if info is None or is_memory_error(info) or needs_gpu(info):
+    if info is None or not_the_models_fault(info):
         return False
     if info.type == "IndexError":
         return True
@@ -174,8 +184,10 @@ def is_size_error(info: ErrorInfo | None) -> bool:
 
 def not_the_models_fault(info: ErrorInfo | None) -> str | None:
     """Why a failed step says nothing about the config, if so: the audit's own memory cap or
-    time limit (DA092, DA091 report those), an op without a CPU kernel, or model code that
-    needs a GPU on this machine without one."""
+    time limit (DA092, DA091 report those), an op without a CPU kernel or whose CPU kernel alone
+    refuses the input, a crash inside installed compiled code, a failure in mmdet's own code that
+    only an untrained model's output causes, or model code that needs a GPU on this machine
+    without one."""
     if info is None:
         return None
     if is_memory_error(info):
@@ -185,6 +197,14 @@ def not_the_models_fault(info: ErrorInfo | None) -> str | None:
     if "implementation for device cpu not found" in (info.message or ""):
         op = (info.message or "").split(":", 1)[0].strip()
         return f"mmcv has no CPU kernel for {op or 'an op it uses'}; it runs on GPU only"
+    if CPU_ROI_CHECK in (info.message or ""):
+        return ("mmcv's CPU RoIAlign refuses a box of negative size, which its GPU kernel takes (an untrained "
+                "model's boxes can be inverted)")
+    if PASTE_MASK_BOUNDS in (info.message or "") and "_do_paste_mask" in (info.traceback or ""):
+        return ("mmdet's mask pasting (FCNMaskHead) fails on a box lying outside the image, which an untrained "
+                "model predicts and a trained one does not")
+    if info.type == CRASH_TYPE and info.extra.get("library"):
+        return f"{info.message}, an installed library's code: nothing in the config to edit"
     if needs_gpu(info):
         where = f" at {info.where()}" if info.file else ""
         module = f" in module '{info.module}'" if info.module else ""

@@ -122,6 +122,23 @@ def test_classifiers():
                                                                       "cpu not found.")))
 
 
+
+def test_failures_only_this_machine_or_an_untrained_model_cause_are_not_the_configs():
+    """mmcv's CPU RoIAlign alone checks a box's size, and mmdet's mask pasting fails on a box no
+    trained model predicts: neither is retried larger, and both say why they are excused. The same
+    message raised elsewhere than the mask pasting is not excused."""
+    roi = RuntimeError("roi_width >= 0 && roi_height >= 0 INTERNAL ASSERT FAILED at roi_align.cpp:138. "
+                       "ROIs in ROIAlign cannot have non-negative size!")
+    assert "CPU RoIAlign" in not_the_models_fault(ErrorInfo.from_exception(roi))
+    assert not is_size_error(ErrorInfo.from_exception(roi))
+    paste = ErrorInfo("RuntimeError", "upper bound and lower bound inconsistent with step sign",
+                      traceback='File "mmdet/models/roi_heads/mask_heads/fcn_mask_head.py", line 451, in _do_paste_mask')
+    assert "mask pasting" in not_the_models_fault(paste)
+    elsewhere = ErrorInfo("RuntimeError", "upper bound and lower bound inconsistent with step sign",
+                          traceback='File "my_project/anchors.py", line 9, in grid')
+    assert not_the_models_fault(elsewhere) is None
+
+
 def test_da092_names_the_size_that_ran_out_of_memory():
     from detaudit.registry import all_rules
     from detaudit.report.result import AuditResult

@@ -189,6 +189,9 @@ class PrivateConfig:
                     if isinstance(node.get(key, None), str) and node.get(key):
                         self.set(node, key, self.out(path.replace(".", "_") + "_" + key), f"{path}.{key}",
                                  "written into the run's folder")
+                if root.endswith("_evaluator") and node.get("use_mp_eval", False):
+                    # CocoMetric's worker pool: an audit worker, a daemon process, may not start one
+                    self.set(node, "use_mp_eval", False, f"{path}.use_mp_eval", "the same metrics, in one process")
 
     def _optimizer(self) -> None:
         ow = self.cfg.get("optim_wrapper", None)
@@ -233,11 +236,17 @@ class PrivateConfig:
                 factor = factor or self.long_side / largest
                 self.set(step, key, _scaled(value, factor), f"{path}.{i}.{key}",
                          f"images scaled by {factor:.3f} (long side {self.long_side} px)")
-            for key in ("transforms", "transforms_list"):  # RandomChoice / RandomApply / TTA wrappers
-                inner = step.get(key, None)
-                if isinstance(inner, list):
+            # pipelines inside a step: RandomChoice / RandomApply / TTA's transforms, MultiBranch's branches
+            for key, inner in list(step.items()):
+                if _is_pipeline(inner):
                     factor = self._scale(inner, f"{path}.{i}.{key}", factor)
         return factor
+
+
+def _is_pipeline(value) -> bool:
+    """A list of transforms (or of pipelines, as RandomChoice holds them)."""
+    return isinstance(value, list) and bool(value) and \
+        all((is_mapping(v) and "type" in v) or _is_pipeline(v) for v in value)
 
 
 def _largest(value) -> float | None:
