@@ -145,9 +145,11 @@ class AuditTimeout(Exception):
 
 
 # torch's CPU allocator and oneDNN (which says only "could not create a primitive" when its
-# scratch memory cannot be allocated; "... primitive descriptor" is an unsupported layout instead)
+# scratch memory cannot be allocated; "... primitive descriptor" is an unsupported layout instead);
+# torch.save's writer when its buffer cannot grow (mmengine serializes a checkpoint in memory first)
 _MEMORY_PATTERNS = re.compile(r"can't allocate memory|cannot allocate memory|out of memory|std::bad_alloc|"
-                              r"DefaultCPUAllocator|could not create a primitive(?! descriptor)", re.IGNORECASE)
+                              r"DefaultCPUAllocator|could not create a primitive(?! descriptor)|"
+                              r"inline_container\.cc.*unexpected pos", re.IGNORECASE)
 
 # what torch says when code asks for CUDA on a machine without it (CPU build, no driver, no GPU)
 _NO_GPU_PATTERNS = re.compile(r"Torch not compiled with CUDA enabled|Found no NVIDIA driver|No CUDA GPUs are "

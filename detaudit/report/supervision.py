@@ -22,7 +22,7 @@ def format_size(n: int | float) -> str:
 
 _PHASES = {"load": "loading the config", "build": "building the model", "checkpoint": "reading the checkpoint",
            "optimizer": "building the optimizer", "predict": "running predict", "loss": "running the loss forward",
-           "step": "running the training step"}
+           "step": "running the training step", "run": "running the Runner (--tier run)"}
 
 
 def add_supervision_findings(ctx, result, rules, severity_overrides: dict, max_memory: int | None = None) -> None:

@@ -115,6 +115,9 @@ def test_classifiers():
 
     assert is_memory_error(info(RuntimeError("could not create a primitive")))
     assert not is_memory_error(info(RuntimeError("could not create a primitive descriptor for a convolution")))
+    # torch.save into mmengine's in-memory buffer, which could not grow
+    assert is_memory_error(info(RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 2045041408 "
+                                             "vs 2045041300")))
     assert needs_gpu(info(AssertionError(NO_CUDA))) and not is_size_error(info(AssertionError(NO_CUDA)))
     assert is_size_error(info(IndexError("list index out of range")))
     assert not is_size_error(info(RuntimeError()))  # a bare error says nothing about sizes

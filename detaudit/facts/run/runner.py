@@ -81,7 +81,7 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
 
     if not can_fork():
         return _dry_run_at(ctx, long_side, fresh=retry)
-    result = in_child(lambda: _dry_run_at(ctx, long_side, fresh=False))
+    result = in_child(lambda: _dry_run_at(ctx, long_side, fresh=False, forget_gradients=True))
     return _crashed(result) if isinstance(result, Crash) else result
 
 
@@ -132,13 +132,12 @@ def display_site(frame) -> str:
     return f"{file}:{line}"
 
 
-def _model_as_built(ctx, model, *, fresh: bool = False) -> tuple[Any, list[RunChange]]:
+def _model_as_built(ctx, model, *, fresh: bool = False, key: str = "model") -> tuple[Any, list[RunChange]]:
     """``model``, unless a forward changed its module tree since the build (DDQ's first training forward
     makes a head's branches the decoder's too, and an optimizer built over it then holds those
     parameters twice): then a fresh build, since training builds its optimizer before any forward,
-    and a resumed training does so in a new process. ``fresh``: a fresh build in any case."""
-    now = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
-    if not fresh and (not ctx.modules_as_built or now == ctx.modules_as_built):  # (a seeded model: not built here)
+    and a resumed training does so in a new process. ``fresh`` (or no ``model``): a fresh build."""
+    if not fresh and model is not None and not _tree_changed(ctx, model):
         return model, []
     from ..build import build_model
     from ..sandbox import no_network, quiet
@@ -148,12 +147,25 @@ def _model_as_built(ctx, model, *, fresh: bool = False) -> tuple[Any, list[RunCh
     why = ("the run is repeated from the model as built, not as the failed run left it" if fresh else
            "a forward added modules to the model (the model does so at its first forward); "
            "training builds its optimizer before that")
-    return built, [RunChange("model", "the model as the last forward left it", "a fresh build", why)]
+    return built, [RunChange(key, "the model as the last forward left it", "a fresh build", why)]
 
 
-def _dry_run_at(ctx, long_side: int, *, fresh: bool) -> RunResult:
+def _tree_changed(ctx, model) -> bool:
+    now = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
+    return bool(ctx.modules_as_built) and now != ctx.modules_as_built  # (a seeded model was not built here)
+
+
+def _dry_run_at(ctx, long_side: int, *, fresh: bool, forget_gradients: bool = False) -> RunResult:
+    """One run. ``forget_gradients``: in a process of its own, the audit's model starts without the
+    gradients the train tier's step left (a first backward would add to them), and memory they held
+    is free for the run."""
+    import gc
+
     from ..sandbox import no_network, quiet, silenced_output
 
+    if forget_gradients:
+        for p in ctx.model.parameters():
+            p.grad = None
     model, rebuilt = _model_as_built(ctx, ctx.model, fresh=fresh)
     result = RunResult()
     with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
@@ -163,22 +175,28 @@ def _dry_run_at(ctx, long_side: int, *, fresh: bool) -> RunResult:
         private.changes[:0] = rebuilt
         result.changes = private.changes
         try:
-            _run(ctx, private, result, model)
+            if _run(ctx, private, result, model):
+                if _tree_changed(ctx, model):  # the resume builds afresh: the first run's model goes first
+                    model = None
+                    gc.collect()
+                model = _resume(ctx, private, result, model)
         finally:
-            model.train()
+            if model is not None:
+                model.train()
             vis = private.cfg.get("visualizer", None)
             _release(names=[vis.get("name")] if hasattr(vis, "get") else [])
     return result
 
 
-def _run(ctx, private: PrivateConfig, result: RunResult, model) -> None:
+def _run(ctx, private: PrivateConfig, result: RunResult, model) -> bool:
+    """The components, then the Runner's train, validation and test; whether a resume should follow."""
     from .data_binding import bind_data
 
     cfg = private.cfg
     bind_data(ctx, private, result)
     if "train_dataloader" in result.skipped:
         result.stages["run"] = f"skipped: {result.skipped['train_dataloader']}"
-        return
+        return False
     for loader in LOADERS:
         if loader in result.skipped and loader != "train_dataloader":
             _drop_loader(cfg, loader)
@@ -195,15 +213,14 @@ def _run(ctx, private: PrivateConfig, result: RunResult, model) -> None:
     if optimizer is None and cfg.get("optim_wrapper", None) is not None:
         result.stages["run"] = "skipped: the optim_wrapper does not build (DA304)"
         result.failures += failures
-        return
+        return False
     failures += check_schedulers(cfg, optimizer)
     result.failures += failures
     if failures:
         result.stages["run"] = f"stopped at build: {len(failures)} component(s) fail to build"
-        return
+        return False
     _train_val_test(ctx, private, result, model)
-    if result.checkpoints and not any(f.stage in ("train", "val", "build") for f in result.failures):
-        _resume(ctx, private, result, model)
+    return bool(result.checkpoints) and not any(f.stage in ("train", "val", "build") for f in result.failures)
 
 
 def _drop_loader(cfg, loader: str) -> None:
@@ -290,8 +307,9 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
     _release(runner)
 
 
-def _resume(ctx, private: PrivateConfig, result: RunResult, model) -> None:
-    """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration."""
+def _resume(ctx, private: PrivateConfig, result: RunResult, model):
+    """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration, on
+    ``model`` or, when a forward changed it (or it is None), a fresh build; the model it used."""
     from .attribution import KeyIndex, attribute
 
     cfg = private.cfg
@@ -306,8 +324,8 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model) -> None:
     hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None)
     if hasattr(hook, "get"):  # writing was shown by the first run
         hook["interval"], hook["save_last"] = 10 ** 6, False
-    model, rebuilt = _model_as_built(ctx, model)  # a resumed training starts in a new process
-    result.changes += [RunChange("resume.model", c.was, c.now, c.why) for c in rebuilt]
+    model, rebuilt = _model_as_built(ctx, model, key="resume.model")  # a resumed training starts in a new process
+    result.changes += rebuilt
     for attempt in ("as training would", "weights-only loading off"):
         env = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if attempt != "as training would" else {}
         runner = None
@@ -316,7 +334,7 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model) -> None:
                 runner = _runner(model, cfg, resume_from=checkpoint)
                 runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
-            return
+            return model
         except Exception as exc:  # noqa: BLE001
             failure = attribute(exc, "resume", KeyIndex(), ctx.module_names, None, cfg)
             weights_only = WEIGHTS_ONLY_HINT in failure.error.message
@@ -329,10 +347,11 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model) -> None:
                                      {"checkpoint": Path(checkpoint).name})
             result.failures.append(failure)
             result.stages["resume"] = "failed"
-            return
+            return model
         finally:
             if runner is not None:
                 _release(runner)
+    return model
 
 
 def _latest(names: list[str]) -> str:
