@@ -12,7 +12,10 @@ def run_failed(ctx):
     Failures of a known component (a dataset, a transform, an evaluator, a hook, a scheduler, a
     loop, the visualizer, the checkpoint) have their own rules; this one reports what is left:
     the run could not be set up at all, or it failed somewhere the traceback does not tie to a
-    config key (the log processor, the environment set-up, a custom loop's own code).
+    config key (the log processor, the environment set-up, a custom loop's own code). It also
+    reports a run whose process died (a segmentation fault in compiled code) while the project's
+    own code was on the stack, a hook's for instance, naming the crash site from faulthandler's
+    stack; a crash with only installed code on the stack stops the run without a finding.
 
     ## Why is this bad?
     Whatever stops this run stops the real training at the same step, after the job waited for

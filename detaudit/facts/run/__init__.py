@@ -1,6 +1,7 @@
 """The run tier's fact family: mmengine's real Runner on a private copy of the config.
 
-:mod:`.runner` runs it (train, validation, test, checkpoint, resume) and collects a ``RunResult``;
+:mod:`.runner` runs it (train, validation, test, checkpoint, resume) and collects a ``RunResult``,
+each attempt in a forked child (:mod:`.child`) with a hook of its own in every stage (:mod:`.watch`);
 :mod:`.private_config` makes the copy small, short and private, recording each change;
 :mod:`.data` prepares the data a run reads: a tiny synthetic copy of each dataset in that dataset's
 own on-disk format, or the first few samples of the configured data when it exists on this machine
