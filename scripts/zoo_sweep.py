@@ -421,14 +421,23 @@ def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
 
 def _slim(d: dict) -> dict:
     """What the report needs per audit (the full JSON report of one config is one command away)."""
+    run = d.get("run")
+    if run and "changes" in run:
+        run = _run_brief(run)
+        if isinstance(d["skipped_rules"], list):  # a stop that says nothing about the config: no finding
+            run["stopped_by"] = next((s["reason"] for s in d["skipped_rules"] if s["code"].startswith("DA7")
+                                      and s["reason"].startswith(RUN_STOPPED)), None)
     return {
         "config": d["config"], "status": d["status"], "report_status": d["report_status"], "reason": d["reason"],
         "tiers": d["tiers"], "timings_s": d["timings_s"], "internal_errors": d["internal_errors"],
         "skipped_rules": len(d["skipped_rules"]) if isinstance(d["skipped_rules"], list) else d["skipped_rules"],
-        "run": _run_brief(d["run"]) if d.get("run") and "changes" in d["run"] else d.get("run"),
+        "run": run,
         "findings": [{k: f.get(k) for k in ("code", "severity", "message", "key_path", "module_path", "triage")}
                      | {"location": f.get("location")} for f in d["findings"]],
     }
+
+
+RUN_STOPPED = "the run stopped because "  # how detaudit/rule/run.py words a stop that is not the config's
 
 
 def _run_end(stages: dict) -> str:
@@ -609,6 +618,11 @@ def render_run_summary(audits: list[dict]) -> list[str]:
              + (", ".join(f"{n} at {side}" for side, n in sorted(retries.items())) or "none"),
              "", "| how the run ended | configs |", "|---|---|"]
     lines += [f"| {_md(end)} | {n} |" for end, n in ends.most_common()]
+    stops = Counter(_reason_key(r["stopped_by"][len(RUN_STOPPED):]) for r in runs if r.get("stopped_by"))
+    if stops:
+        lines += ["", "Runs stopped by what says nothing about the config: the run's rules are skipped with the "
+                  "reason, and no finding is made.", "", "| the run stopped because | configs |", "|---|---|"]
+        lines += [f"| {_md(why)} | {n} |" for why, n in stops.most_common()]
     if skipped:
         lines += ["", "| loader left out of the run (no data can be made for its dataset type) | configs |",
                   "|---|---|"]
