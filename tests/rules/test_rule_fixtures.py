@@ -182,3 +182,16 @@ def test_a_model_changed_by_the_forward_tier_is_built_afresh_for_the_run(monkeyp
     assert result.tiers["forward"] == "ok" and result.tiers["run"] == "ok", result.run["stages"]
     assert result.run["stages"].get("resume", "").startswith("ok"), result.run["stages"]
     assert [c["key"] for c in result.run["changes"] if c["now"] == "a fresh build"] == ["model", "resume.model"]
+
+
+def test_a_run_whose_process_crashed_leaves_no_folder_behind(monkeypatch, request, tmp_path):
+    """The run's process died with SIGSEGV in a hook: the audit reports it, and the run's temporary
+    folder (its checkpoint, data, logs) is removed all the same, by the audit's own process."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = audit_fixture("DA700", FIXTURES / "DA700" / "fires_hook_crashes_process.py", monkeypatch, request)
+    assert result.run["stages"]["run"].startswith("crashed (SIGSEGV)"), result.run["stages"]
+    crash = [f for f in result.findings if f.code == "DA700"]
+    assert crash and "after_train_iter" in crash[0].message
+    assert not list(tmp_path.glob("detaudit-run-*"))

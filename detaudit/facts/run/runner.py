@@ -79,10 +79,16 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     from a fresh build."""
     from .child import Crash, can_fork, in_child
 
-    if not can_fork():
-        return _dry_run_at(ctx, long_side, fresh=retry)
-    result = in_child(lambda: _dry_run_at(ctx, long_side, fresh=False, forget_gradients=True))
-    return _crashed(result) if isinstance(result, Crash) else result
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="detaudit-run-"))  # removed here: a child killed or crashed cannot
+    try:
+        if not can_fork():
+            return _dry_run_at(ctx, long_side, folder, fresh=retry)
+        result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
+        return _crashed(result) if isinstance(result, Crash) else result
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # the model's steps, as a crash's stack names them, and the stage each is
@@ -155,10 +161,10 @@ def _tree_changed(ctx, model) -> bool:
     return bool(ctx.modules_as_built) and now != ctx.modules_as_built  # (a seeded model was not built here)
 
 
-def _dry_run_at(ctx, long_side: int, *, fresh: bool, forget_gradients: bool = False) -> RunResult:
-    """One run. ``forget_gradients``: in a process of its own, the audit's model starts without the
-    gradients the train tier's step left (a first backward would add to them), and memory they held
-    is free for the run."""
+def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradients: bool = False) -> RunResult:
+    """One run, writing into ``folder``. ``forget_gradients``: in a process of its own, the audit's
+    model starts without the gradients the train tier's step left (a first backward would add to
+    them), and the memory they held is free for the run."""
     import gc
 
     from ..sandbox import no_network, quiet, silenced_output
@@ -168,9 +174,8 @@ def _dry_run_at(ctx, long_side: int, *, fresh: bool, forget_gradients: bool = Fa
             p.grad = None
     model, rebuilt = _model_as_built(ctx, ctx.model, fresh=fresh)
     result = RunResult()
-    with tempfile.TemporaryDirectory(prefix="detaudit-run-") as folder, quiet(), no_network(), _process_kept(), \
-            _no_log_below_error(), silenced_output():
-        private = PrivateConfig(ctx.cfg, Path(folder), ctx.base_dir, long_side)
+    with quiet(), no_network(), _process_kept(), _no_log_below_error(), silenced_output():
+        private = PrivateConfig(ctx.cfg, folder, ctx.base_dir, long_side)
         private.prepare()
         private.changes[:0] = rebuilt
         result.changes = private.changes
