@@ -102,9 +102,9 @@ def tier_status(ctx: AuditContext) -> dict[str, str]:
         if tier in ("forward", "train") and ctx.input_unsupported:
             out[tier] = "skipped"  # a video model: the synthetic batch cannot stand for its input
             continue
-        if tier == "run" and (ctx.run_skipped or not ctx.has("run_result")):
+        if tier == "run" and (ctx.run_skipped or (not ctx.has("run_result") and "run" not in ctx.errors)):
             out[tier] = "skipped"  # no data for the train loader, or the optimizer does not build
-            continue
+            continue  # (a run that could not be set up, or was stopped at --timeout, failed)
         if any(k in ctx.errors for k in _FAILED_BY[tier]):
             out[tier] = "failed"
             if tier in ("static", "build") or ctx.cancelled:

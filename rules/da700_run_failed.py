@@ -1,5 +1,5 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.run import failures_of, violation, where
+from detaudit.rule.run import failures_of, setup_error, violation, where
 
 
 @rule(code="DA700", name="run-failed", severity="error", tier="run", needs=("run_result",))
@@ -35,7 +35,7 @@ def run_failed(ctx):
     try:
         failures = failures_of(ctx, "run")
     except FactUnavailable:
-        err = ctx.errors.get("run")
+        err = setup_error(ctx)
         if err is None:
             raise
         yield Violation(message=f"the run could not be set up: {err.short()}", evidence={"exception": err.type,

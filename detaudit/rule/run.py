@@ -21,6 +21,16 @@ def failures_of(ctx, component: str) -> list:
     return kept
 
 
+def setup_error(ctx):
+    """The error that kept the run from being set up, if any; FactUnavailable when it says nothing
+    about the config (--timeout or --max-memory stopped it: DA091 and DA092 report those)."""
+    err = ctx.errors.get("run")
+    excuse = not_the_models_fault(err)
+    if excuse:
+        raise FactUnavailable("run_result", f"the run stopped because {excuse}")
+    return err
+
+
 def violation(failure, message: str, fix: str) -> Violation:
     err = failure.error
     evidence = {"stage": failure.stage, "exception": err.type,

@@ -109,6 +109,29 @@ def test_a_hang_in_the_forward_keeps_the_findings_of_earlier_steps():
     assert result.model is not None  # the build's model table survived the stop
 
 
+def test_a_hang_in_the_run_stops_the_run_and_its_process(tmp_path, monkeypatch):
+    """The run tier's process hangs in a hook: --timeout stops the audit there (DA091 names the run),
+    the run's process is ended with it and its folder removed, and no other finding blames the config."""
+    import tempfile
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("HANG_PID_FILE", str(tmp_path / "hang.pid"))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    config = ROOT / "tests" / "fixtures" / "hostile" / "hang_in_run.py"
+    settings = Settings(tier="run", select=["DA0", "DA7"])
+    (result,) = list(audit_many([(str(config), settings, "--expect-frozen")],
+                                RunOptions(timeout=45, input_size=(64, 96)), jobs=1))
+    stop = next(f for f in result.findings if f.code == "DA091")
+    assert "running the Runner (--tier run)" in stop.message, stop.message
+    assert not [f for f in result.findings if f.code.startswith("DA7")], result.findings
+    assert result.tiers["train"] == "ok" and result.tiers["run"] == "failed"
+    assert not list(tmp_path.glob("detaudit-run-*"))
+    pid = int((tmp_path / "hang.pid").read_text())  # the run's process, as the hook wrote it
+    assert pid != os.getpid()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 def test_memory_cap_makes_a_finding_and_spares_the_next_config(tmp_path):
     grow = write(tmp_path, "grow.py", "chunks = [bytearray(10_000_000) for _ in range(300)]\n")
     ok = tiny(tmp_path, "ok.py")
