@@ -13,6 +13,7 @@ caused it (:mod:`.components`, :mod:`.attribution`).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import tempfile
 import time
@@ -102,7 +103,9 @@ def _crashed(crash) -> RunResult:
     from ...errors import CRASH_TYPE, is_environment_code
 
     site = crash.site()
-    project = next((f for f in crash.frames if not is_environment_code("", f[0])), None)
+    ours = str(Path(__file__).resolve().parents[2]) + os.sep  # the audit's frames below the run, rules included
+    run_frames = list(itertools.takewhile(lambda f: not f[0].startswith(ours), crash.frames))
+    project = next((f for f in run_frames if not is_environment_code("", f[0])), None)
     stage = next((_STEPS[f] for _, _, f in crash.frames if f in _STEPS), "run")
     if crash.called("_resume"):
         stage = "resume"
@@ -113,7 +116,7 @@ def _crashed(crash) -> RunResult:
     info = ErrorInfo(CRASH_TYPE, f"the run's process died ({crash.how}) in compiled code called from {where}",
                      file=named[0] if named else None, line=named[1] if named else None,
                      extra={"signal": crash.how, "library": bool(site) and project is None})
-    stack = [f"{display_site(f)} in {f[2]}" for f in crash.frames[:12]]
+    stack = [f"{display_site(f)} in {f[2]}" for f in run_frames[:12]]
     component = ITERATION if any(f in _STEPS for _, _, f in crash.frames) else RUN
     result = RunResult()
     result.failures.append(RunFailure(component, "model" if component == ITERATION else "", stage, info,

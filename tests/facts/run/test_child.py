@@ -88,13 +88,18 @@ def test_a_crash_in_installed_code_only_is_not_the_configs():
 
     mmcv_ops = os.path.join(os.path.dirname(mmcv.__file__), "ops", "deform_conv.py")
     loops = os.path.join(os.path.dirname(mmengine.__file__), "runner", "loops.py")
+    import detaudit.facts.run.runner as runner
+
+    # below the run: the audit's own frames, then the rule that asked for the run (a project folder)
     failure = _crash_result([(mmcv_ops, 163, "backward"), (loops, 131, "run_iter"),
                              (os.path.join(os.path.dirname(mmengine.__file__), "model", "base_model", "base_model.py"),
-                              116, "train_step")])
+                              116, "train_step"), (runner.__file__, 266, "_train_val_test"),
+                             ("/somewhere/rules/da700_run_failed.py", 33, "run_failed")])
     assert failure.component == "iteration" and failure.stage == "train"
     assert "mmcv/ops/deform_conv.py:163 in backward" in failure.error.message
     reason = not_the_models_fault(failure.error)
     assert reason and "nothing in the config to edit" in reason
+    assert "run_failed" not in failure.error.message and len(failure.detail["stack"]) == 3
 
 
 def test_a_crash_with_the_projects_code_on_the_stack_is_a_finding(tmp_path):
