@@ -121,8 +121,9 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect in mmdet 3.3.0: `BaseDenseHead._predict_by_feat_single` reads `self.loss_cls` (added for "
      "v3det), which `SSDHead` does not have, so SSD inference raises AttributeError with this mmdet version."),
     ("DA402", r"upper bound and lower bound inconsistent with step sign",
-     "False positive (untrained weights): with random weights QueryInst predicts degenerate boxes, on which "
-     "mmdet's mask pasting (`torch.arange(y0, y1)`) fails; trained weights do not produce them."),
+     "False positive (untrained weights), fixed after this sweep ran (commit 9e638d8: the predict's rules are "
+     "skipped with this reason): with random weights QueryInst predicts degenerate boxes, on which mmdet's mask "
+     "pasting (`torch.arange(y0, y1)`) fails; trained weights do not produce them."),
     ("DA40[23]", r"No module named 'torchvision'",
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch."),
     ("DA403", r"sklearn",
