@@ -157,27 +157,10 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect in mmdet 3.3.0: `OpenImagesChallengeDataset` stores each box's flag as `is_group_ofs` "
      "(`mmdet/datasets/openimages.py`), while `OpenImagesMetric.process` reads `is_group_of`; the first "
      "validation of a challenge config raises KeyError."),
-    ("DA703", r"\(CocoMetric\) fails during validation: AssertionError",
-     "False positive (the run's shortening), left open: `metric='proposal_fast'` recalls over every image of the "
-     "annotation file (`CocoMetric.fast_eval_recall`), and the run validates one batch of them, so mmdet's "
-     "`eval_recalls` asserts. A full validation does not. The run should validate every image it wrote.",
-     r"^rpn/"),
-    ("DA708", r"inline_container.cc.*unexpected pos",
-     "Not the config (this machine), left open: torch.save fails partway through the 3.8 GB checkpoint "
-     "(model and optimizer state) of this Swin-B P6 model; the disk had 66 GB free, so most likely the sweep's "
-     "6 GiB memory limit."),
     ("DA706", r"Only one of `type` or `by_epoch` can exist in `loop_cfg`",
      "True defect in mmdet 3.3.0's zoo: the SOLOv2-light configs write `train_cfg = dict(by_epoch=True, ...)` over "
      "a base `train_cfg` with `type='EpochBasedTrainLoop'`; mmengine's Runner refuses a loop config holding both, "
      "so training stops before the first iteration."),
-    ("DA703", r"\(CocoMetric\) fails when the Runner builds it: KeyError: 'id'",
-     "False positive, fixed after this sweep ran (commit 3b39b60; a re-audit of these configs is pending): the run "
-     "pointed the CocoMetric beside a CocoPanopticMetric at the synthetic panoptic json; the panoptic writer now "
-     "also writes the instance json that metric reads.", r"panoptic"),
-    ("DA710", r"upper bound and lower bound inconsistent with step sign",
-     "False positive (untrained weights), as DA402 at the forward tier: with random weights QueryInst predicts "
-     "degenerate boxes, on which mmdet's mask pasting (`torch.arange(y0, y1)`) fails during validation; trained "
-     "weights do not produce them. Open: the run tier should not report what only untrained weights cause."),
     ("DA710", r"needs a package that is not installed: ModuleNotFoundError: No module named 'torchvision'",
      "True defect here: the model's forward imports torchvision, which cannot be imported with this CPU torch "
      "(the forward tier reports the same as DA402/DA403)."),
@@ -187,15 +170,19 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "`CocoMetric` without `_delete_=True`, so the merged metric keeps `eval_mode='11points'`; building it "
      "(`METRICS.build(cfg.val_evaluator)`) raises `TypeError: CocoMetric.__init__() got an unexpected keyword "
      "argument 'eval_mode'`, so training stops when the runner builds its validation loop."),
-    ("DA093", r"SIGSEGV",
-     "Not the config (this machine): DetectoRS's switchable atrous convolution (SAC) trains through mmcv 2.1.0's "
-     "CPU kernel for deformable convolution, whose backward (`mmcv/ops/deform_conv.py`, `backward`) crashes the "
-     "process with SIGSEGV on the run's training batch (Python's faulthandler shows the stack); the train tier's "
-     "synthetic step passes. GPU training uses the CUDA kernel. Open: the run should survive a crashing op.",
-     r"^detectors/.*(sac|detectors_)"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
-    ("DA092", r".", "Memory: the audit exceeded the sweep's --max-memory."),
+    ("DA092", r"while running the Runner",
+     "Limit of this sweep, not the config: the run trains a Swin model with its optimizer state, writes a "
+     "checkpoint of both (mmengine serializes it in memory first) and builds the model again to resume, which "
+     "takes more than the sweep's 6 GiB --max-memory (where it stopped is in the finding).", r"swin"),
+    ("DA092", r"while running predict",
+     "Limit of this sweep, not the config: with LVIS's 1,203 classes these cascade mask heads output a 28x28 map "
+     "per class for every RoI, and their predict exceeds the sweep's 6 GiB --max-memory even at 96x160 px.",
+     r"^seesaw_loss/.*lvis"),
+    ("DA092", r".",
+     "Limit of this sweep, not the config: the audit exceeded the sweep's 6 GiB --max-memory (V3Det's 13,204 "
+     "classes; where it stopped is in the finding)."),
 ]
 
 
@@ -375,12 +362,24 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "load_before": load_before, "load_after": load_after,
                     "load_samples": loads},
         "wall_s": round(wall, 1),
+        "engine": engine_commit(),
         "resumed": len(configs) - len(items),
         "audits": [done[str(p.relative_to(root))] for p in configs],
     }
     status = write_outputs(data, out)
     journal.unlink()
     return status
+
+
+def engine_commit() -> str | None:
+    """The commit of the detaudit checkout the sweep ran (a resumed sweep's earlier part may differ)."""
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def write_outputs(data: dict, out: Path, write_json: bool = True) -> int:
@@ -525,7 +524,8 @@ def render_markdown(data: dict, rules: dict) -> str:
         f"- tier: `{data['settings']['tier']}`, `--jobs {data['settings']['jobs']}`, "
         f"`--timeout {data['settings']['timeout_s']:g}`, `--max-memory {data['settings']['max_memory']}`",
         f"- detaudit {data['tool']['version']}, rule packs: "
-        + ", ".join(f"{p['package']} {p['version']}" for p in data["tool"]["rule_packs"]),
+        + ", ".join(f"{p['package']} {p['version']}" for p in data["tool"]["rule_packs"])
+        + (f"; engine at commit {data['engine']}" if data.get("engine") else ""),
         f"- wall time: **{data['wall_s'] / 60:.1f} min** on {m['cpus']} CPUs; load average (1 min) "
         f"before {m['load_before'][0]:.2f}, during median {statistics.median(loads):.2f} "
         f"(max {max(loads):.2f}), after {m['load_after'][0]:.2f}: other work shared the machine"

@@ -90,6 +90,7 @@ def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
     code = 1
     try:
         _die_with_parent()
+        _may_have_children()
         import faulthandler
 
         with contextlib.suppress(Exception):
@@ -106,6 +107,16 @@ def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
         code = 0
     finally:
         os._exit(code)  # no atexit handlers, no flushing of buffers copied from the parent
+
+
+def _may_have_children() -> None:
+    """The run's process is the audit's own, not a multiprocessing worker: an evaluator's pool of
+    processes (V3Det's ``CocoMetric(use_mp_eval=True)``) may start in it, as it does in training,
+    though the audit worker it was forked from is a daemon process."""
+    with contextlib.suppress(Exception):
+        import multiprocessing
+
+        multiprocessing.current_process()._config.pop("daemon", None)
 
 
 def _die_with_parent() -> None:

@@ -189,9 +189,6 @@ class PrivateConfig:
                     if isinstance(node.get(key, None), str) and node.get(key):
                         self.set(node, key, self.out(path.replace(".", "_") + "_" + key), f"{path}.{key}",
                                  "written into the run's folder")
-                if root.endswith("_evaluator") and node.get("use_mp_eval", False):
-                    # CocoMetric's worker pool: an audit worker, a daemon process, may not start one
-                    self.set(node, "use_mp_eval", False, f"{path}.use_mp_eval", "the same metrics, in one process")
 
     def _optimizer(self) -> None:
         ow = self.cfg.get("optim_wrapper", None)

@@ -115,3 +115,24 @@ def test_a_crash_with_the_projects_code_on_the_stack_is_a_finding(tmp_path):
     assert not_the_models_fault(failure.error) is None
     assert failure.error.file == hook and failure.error.line == 12
     assert "my_hooks.py:12 in after_train_iter" in failure.error.message
+
+
+def test_the_run_may_start_processes_even_from_a_daemon_worker():
+    """Audit workers are daemon processes, which multiprocessing forbids to start children; the run's
+    process is the audit's own, and an evaluator's pool (use_mp_eval) starts in it as in training."""
+    import multiprocessing
+
+    def work():
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            return pool.map(abs, [-1, -2])
+
+    config = multiprocessing.current_process()._config
+    was = config.get("daemon")
+    config["daemon"] = True  # as in a worker
+    try:
+        assert in_child(work) == [1, 2]
+    finally:
+        if was is None:
+            config.pop("daemon", None)
+        else:
+            config["daemon"] = was

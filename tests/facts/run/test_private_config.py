@@ -51,18 +51,6 @@ def test_detrs_random_choice_branches_are_scaled_by_one_factor(tmp_path, long_si
     assert cfg.train_dataloader.dataset.pipeline[3].transforms[1][1].crop_size == (384, 600)  # the config is not touched
 
 
-def test_an_evaluators_worker_pool_is_turned_off_and_said_so(tmp_path):
-    """V3Det's CocoMetric evaluates in a pool of processes (use_mp_eval): an audit worker, a daemon
-    process, may not start one, so the copy computes the same metrics in its own process."""
-    cfg = mmdet_config("v3det/dino-4scale_r50_8xb2_sample1e-3_v3det_36e.py")
-    assert cfg.val_evaluator.use_mp_eval is True
-    private = _private(cfg, tmp_path)
-    assert private.cfg.val_evaluator.use_mp_eval is False and private.cfg.test_evaluator.use_mp_eval is False
-    changed = {c.key_path: (c.was, c.now) for c in private.changes}
-    assert changed["val_evaluator.use_mp_eval"] == (True, False)
-    assert cfg.val_evaluator.use_mp_eval is True  # the config is not touched
-
-
 def test_multibranch_pipelines_are_scaled_too(tmp_path):
     """Soft Teacher's unlabeled data goes through MultiBranch, whose teacher and student views are
     pipelines of their own: they are scaled as the labeled data is, so that both run at the run's size."""
