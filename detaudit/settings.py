@@ -1,6 +1,5 @@
-"""The settings of a run (:class:`Settings`: which rules, severities, fail level, tier,
-expected-frozen modules), and ``[tool.detaudit]`` in the nearest ``pyproject.toml``: project
-defaults for every check option.
+"""``[tool.detaudit]`` in the nearest ``pyproject.toml``: project defaults for every check option,
+merged into the run's :class:`~detaudit.options.AuditOptions` (the command line wins).
 
 Keys (kebab-case, as in the file)::
 
@@ -23,31 +22,17 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .findings import WORST_FIRST
+from .options import AuditOptions
 
 KEYS = ("select", "ignore", "extend-select", "fail-on", "severity", "per-file-ignores", "expect-frozen")
 
 
-@dataclass
-class Settings:
-    """What a run checks and how it judges: the rule selection, severities, fail level, tier,
-    and the modules expected frozen."""
-
-    select: list[str] = field(default_factory=lambda: ["ALL"])
-    ignore: list[str] = field(default_factory=list)
-    extend_select: list[str] = field(default_factory=list)
-    fail_on: str = "error"
-    tier: str = "train"
-    expect_frozen: list[str] = field(default_factory=list)
-    severity: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"select": list(self.select), "ignore": list(self.ignore), "fail_on": self.fail_on,
-                "tier": self.tier, "expect_frozen": list(self.expect_frozen)}
+# ``Settings`` is another name of :class:`~detaudit.options.AuditOptions` (every option of a run).
+Settings = AuditOptions
 
 
 class SettingsError(Exception):
@@ -197,10 +182,11 @@ def check_codes(file_settings: FileSettings) -> None:
 
 
 def merge(file_settings: FileSettings, *, select=None, ignore=None, extend_select=None, fail_on=None,
-          severity=None, expect_frozen=None, tier: str = "train"):
-    """The run's :class:`Settings`: command-line values (not None / non-empty) replace the
-    file's; severity merges per code with the command line winning."""
-    return Settings(
+          severity=None, expect_frozen=None, tier: str = "train", **options) -> AuditOptions:
+    """The run's :class:`AuditOptions`: command-line values (not None / non-empty) replace the
+    file's; severity merges per code with the command line winning. ``options``: the other
+    options of the run (data, no_exec, cfg_options, limits...), as given."""
+    return AuditOptions(
         select=list(select or file_settings.select or ["ALL"]),
         ignore=list(ignore if ignore is not None else (file_settings.ignore or [])),
         extend_select=list(extend_select if extend_select is not None else (file_settings.extend_select or [])),
@@ -208,20 +194,21 @@ def merge(file_settings: FileSettings, *, select=None, ignore=None, extend_selec
         tier=tier,
         expect_frozen=list(expect_frozen or []),
         severity={**file_settings.severity, **(severity or {})},
+        **options,
     )
 
 
 def for_config(file_settings: FileSettings, settings, config, *, cli_expect_frozen: bool,
                default_source: str = "--expect-frozen"):
-    """Settings for one config (per-file ignores added, the file's expect-frozen applied unless
-    the command line gave its own) and the intent source for its expect-frozen modules."""
+    """Options for one config (per-file ignores added, the file's expect-frozen applied unless
+    the face gave its own) and the intent source for its expect-frozen modules (also set as
+    the options' ``expect_frozen_source``)."""
     extra_ignore = file_settings.ignores_for(config)
-    out = replace(settings, ignore=list(settings.ignore) + [c for c in extra_ignore if c not in settings.ignore],
-                  expect_frozen=list(settings.expect_frozen), severity=dict(settings.severity))
-    source = default_source
+    out = settings.replace(ignore=list(settings.ignore) + [c for c in extra_ignore if c not in settings.ignore],
+                           expect_frozen_source=default_source)
     if not cli_expect_frozen:
         modules, file_source = file_settings.expect_frozen_for(config)
         if modules:
             out.expect_frozen = modules
-            source = file_source
-    return out, source
+            out.expect_frozen_source = file_source
+    return out, out.expect_frozen_source

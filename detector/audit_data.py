@@ -19,10 +19,7 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
-from detaudit.facts.run.data import DataRequest, PreparedData
-from detaudit.facts.run.data_draw import image_size, write_image
-from detaudit.facts.run.data_paths import Layout
-from detaudit.facts.run.data_voc import write_voc_xml
+from detaudit.dataset import DataRequest, Layout, PreparedData, image_size, write_image, write_voc_xml
 
 _DRAWING = None
 

@@ -294,8 +294,7 @@ def main() -> int:
         return write_outputs(data, out, write_json=False)
 
     from detaudit.report.report import Report, audit_to_dict
-    from detaudit.settings import Settings
-    from detaudit.workers.options import RunOptions, parse_size
+    from detaudit.options import AuditOptions, parse_size
     from detaudit.workers.supervisor import audit_many
 
     skipped_files: list[tuple[str, str]] = []
@@ -307,8 +306,8 @@ def main() -> int:
         configs = [root / s for s in SAMPLE] if args.sample else zoo_configs(root)
     if args.limit:
         configs = configs[:args.limit]
-    settings = Settings(tier=args.tier, select=args.select.split(",") if args.select else ["ALL"])
-    options = RunOptions(timeout=args.timeout, max_memory=parse_size(args.max_memory))
+    settings = AuditOptions(tier=args.tier, select=args.select.split(",") if args.select else ["ALL"],
+                            timeout=args.timeout, max_memory=parse_size(args.max_memory))
     loads: list[tuple[float, float]] = []
     start = time.monotonic()
     last_sample = [0.0]
@@ -333,13 +332,13 @@ def main() -> int:
     else:
         journal.write_text("")
     load_before = os.getloadavg()
-    items = [(str(p), settings, "--expect-frozen") for p in configs if str(p.relative_to(root)) not in done]
+    items = [(str(p), settings) for p in configs if str(p.relative_to(root)) not in done]
     print(f"{len(done)} audits resumed from {journal}, {len(items)} to run", file=sys.stderr)
     cwd = os.getcwd()
     os.chdir(root)  # display paths relative to the zoo; nothing is written there
     try:
         with journal.open("a") as log:
-            for a in audit_many(items, options, jobs=args.jobs, progress=progress):
+            for a in audit_many(items, jobs=args.jobs, progress=progress):
                 d = audit_to_dict(a)
                 d["internal_errors"] = list(a.internal_errors)
                 done[d["config"]] = d

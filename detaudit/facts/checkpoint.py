@@ -440,14 +440,14 @@ def checkpoint_fact(ctx) -> CheckpointView:
         with quiet(), no_network():
             checkpoint, unsafe = read_checkpoint(local)
     except Exception as exc:  # noqa: BLE001 - any file may sit behind load_from
-        ctx.errors["checkpoint"] = ErrorInfo.from_exception(exc)
+        info = ctx.record_error("checkpoint", ErrorInfo.from_exception(exc))
         raise FactUnavailable("checkpoint", f"load_from '{source}' could not be read as a checkpoint: "
-                                            f"{ctx.errors['checkpoint'].short()}")
+                                            f"{info.short()}")
     try:
         size = Path(local).stat().st_size
     except OSError:
         size = 0
     view = build_view(model, checkpoint, source=source, path=local, size_bytes=size, unsafe_globals=unsafe)
     if not view.keys:
-        ctx.errors["checkpoint"] = ErrorInfo("ValueError", f"{local} holds no tensors (no state_dict)")
+        ctx.record_error("checkpoint", ErrorInfo("ValueError", f"{local} holds no tensors (no state_dict)"))
     return view

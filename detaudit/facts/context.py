@@ -17,7 +17,9 @@ from typing import Any
 
 from ..errors import ErrorInfo, FactUnavailable
 from ..load.paths import display_path
-from ..rule.facts import CLI_TIERS, FACT_TIERS, TRAINING_TIER, tier_rank
+from ..options import AuditOptions
+from ..rule.facts import FACT_TIERS, tier_rank
+from .inputs import AuditInputs, Built
 
 NO_EXEC_REASON = ("--no-exec: the config's code and the modules it imports are not executed "
                   "(no model, optimizer or forward)")
@@ -60,54 +62,105 @@ def fact(tier: str):
 
 
 class AuditContext:
-    def __init__(self, config, *, cfg_options: dict | None = None, expect_frozen=(),
-                 expect_frozen_source: str = "--expect-frozen", input_size=None,
-                 tier: str = "train", base_dir: str | os.PathLike | None = None, no_exec: bool = False,
-                 selected_codes=frozenset(), known_codes=frozenset(), data_mode: str = "auto", training=None,
-                 tune_allocator: bool = True):
+    """One audit's facts, by role: :attr:`inputs` (what the audit was given, frozen), the memo
+    (each fact computed once, failures and timings by phase) and per-tier state that is itself a
+    fact (``forward_state``: what the forward passes settled on and saw). Fact modules read the
+    context and return values; they record a failure through :meth:`record_error` and never set
+    attributes on it."""
+
+    def __init__(self, config, options: AuditOptions | None = None, *, base_dir: str | os.PathLike | None = None,
+                 selected_codes=frozenset(), known_codes=frozenset(), training=None, tune_allocator: bool = True,
+                 **option_values):
         from .forward import large_allocations_to_mmap
 
-        self.config_arg = config
-        self.cfg_options = dict(cfg_options or {})
-        self.expect_frozen = list(expect_frozen)
-        self.expect_frozen_source = expect_frozen_source
-        self.input_size_arg = input_size
-        self.cli_tier = tier
-        self.max_tier = CLI_TIERS[tier]
-        # A real training run (DetAuditHook's observations, or a work dir for `detaudit logs`):
-        # the source of the facts of the ``training`` tier (see facts/training.py).
-        self.training = training
-        if training is not None:
-            self.max_tier = TRAINING_TIER
+        options = (options or AuditOptions()).replace(**option_values) if option_values else (options or AuditOptions())
+        self.inputs = AuditInputs(config=config, options=options,
+                                  base_dir=Path(base_dir) if base_dir else Path.cwd(),
+                                  selected_codes=frozenset(selected_codes), known_codes=frozenset(known_codes),
+                                  training=training)
         self.refused: dict[str, str] = {}  # tier -> why none of its facts is computed in this audit
-        self.base_dir = Path(base_dir) if base_dir else Path.cwd()
-        self.no_exec = bool(no_exec)  # the config is read as data (load/static_reader.py), nothing deeper
-        self.selected_codes = frozenset(selected_codes)
-        self.known_codes = frozenset(known_codes)  # every code a rule pack registers
-        self.data_mode = data_mode  # the run tier's data: synthetic, real, or auto (real when it is here)
-        self.run_skipped: str | None = None        # why the run tier did not run, if it did not
         self.timings: dict[str, float] = {}
         self.errors: dict[str, ErrorInfo] = {}
         self._facts: dict[str, Any] = {}
         self._failed: dict[str, str] = {}
-        # state the forward passes share: the size they settled on, retries, what they ran
-        self.forward_size: tuple[int, int] | None = None
-        self.forward_retries: list[dict] = []
-        self.input_unsupported: str | None = None  # why the synthetic batch cannot stand for the input
-        self.modules_called_by: dict[str, set[str]] = {}
-        self.modules_as_built: frozenset[str] = frozenset()  # every module name, aliases included, at build
-        self.params_read_by: dict[str, set[str]] = {}
-        self.static_read = None
-        # Set when the audit was stopped (--timeout): every fact not yet computed is refused.
+        # Set when the audit was stopped (--timeout, :meth:`cancel`): every fact not yet computed is refused.
         self.cancelled: str | None = None
         self.interruption: dict | None = None
         if tune_allocator:  # not inside someone's training process (DetAuditHook): it is theirs
             large_allocations_to_mmap()
-        if isinstance(config, (str, os.PathLike)):
-            self.config_path: Path | None = Path(config)
-        else:
-            self.config_path = Path(config.filename) if getattr(config, "filename", None) else None
         self.display_path = self.display(self.config_path) if self.config_path else "<config>"
+
+    # ------------------------------------------------------------------ the inputs (read-only)
+    @property
+    def options(self) -> AuditOptions:
+        return self.inputs.options
+
+    @property
+    def config_arg(self):
+        return self.inputs.config
+
+    @property
+    def config_path(self) -> Path | None:
+        return self.inputs.config_path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.inputs.base_dir
+
+    @property
+    def no_exec(self) -> bool:
+        return bool(self.inputs.options.no_exec)
+
+    @property
+    def cli_tier(self) -> str:
+        return self.inputs.options.tier
+
+    @property
+    def max_tier(self) -> str:
+        return self.inputs.max_tier
+
+    @property
+    def selected_codes(self) -> frozenset:
+        return self.inputs.selected_codes
+
+    @property
+    def known_codes(self) -> frozenset:
+        return self.inputs.known_codes  # every code a rule pack registers
+
+    @property
+    def training(self):
+        """A real training run (DetAuditHook's observations, or a work dir for `detaudit logs`):
+        the source of the facts of the ``training`` tier (see facts/training.py)."""
+        return self.inputs.training
+
+    # ------------------------------------------------------------------ the memo's own records
+    def record_error(self, phase: str, info: ErrorInfo) -> ErrorInfo:
+        """A step of the audit failed: kept by phase for the rules that report it."""
+        self.errors[phase] = info
+        return info
+
+    def cancel(self, reason: str, interruption: dict | None = None) -> None:
+        """Stop the audit: no fact that is not computed yet will be (static ones excepted)."""
+        self.interruption = interruption
+        self.cancelled = reason
+
+    @property
+    def input_unsupported(self) -> str | None:
+        """Why the synthetic batch cannot stand for the model's input, when a pass found so."""
+        return self._facts["forward_state"].input_unsupported if "forward_state" in self._facts else None
+
+    @property
+    def run_skipped(self) -> str | None:
+        """Why the run tier did not run, if it was set up and did not."""
+        result = self._facts.get("run_result")
+        stage = result.stages.get("run", "") if result is not None else ""
+        return stage[len("skipped: "):] if stage.startswith("skipped") else None
+
+    @property
+    def modules_as_built(self) -> frozenset[str]:
+        """Every module name (aliases included) when this audit built the model; empty for a seeded model."""
+        built = self._facts.get("built")
+        return built.names if built is not None else frozenset()
 
     def has(self, name: str) -> bool:
         """Whether fact ``name`` was computed (without computing it)."""
@@ -165,28 +218,35 @@ class AuditContext:
     # ------------------------------------------------------------------ static
     @fact("static")
     def cfg(self):
-        from ..load.executed import LoadFailed, apply_cfg_options, load_executed, load_static
+        from ..load.executed import LoadFailed, apply_cfg_options, load_executed
         from .sandbox import quiet
 
         try:
             if not isinstance(self.config_arg, (str, os.PathLike)):
                 cfg = self.config_arg
             elif self.no_exec:
-                cfg, self.static_read = load_static(self.config_path, self.display)
+                cfg = self.static_load[0]
             else:
                 with quiet():
                     cfg = load_executed(self.config_path, self.display, lambda: self.source_map.files)
         except LoadFailed as failed:
-            self.errors["load"] = failed.info
+            self.record_error("load", failed.info)
             how = "could not be read without executing it" if self.no_exec else "failed to load"
             raise FactUnavailable("cfg", f"config {how} (DA001): {failed.info.short()}")
-        if self.cfg_options:
+        if self.options.cfg_options:
             try:
-                apply_cfg_options(cfg, self.cfg_options)
+                apply_cfg_options(cfg, self.options.cfg_options)
             except LoadFailed as failed:
-                self.errors["load"] = failed.info
+                self.record_error("load", failed.info)
                 raise FactUnavailable("cfg", f"--cfg-options could not be applied: {failed.info.message}")
         return cfg
+
+    @fact("static")
+    def static_load(self):
+        """--no-exec: (the config read as data, what the static reader noted); LoadFailed propagates."""
+        from ..load.executed import load_static
+
+        return load_static(self.config_path, self.display)
 
     @fact("static")
     def load_error(self) -> ErrorInfo | None:
@@ -199,14 +259,15 @@ class AuditContext:
         if not self.no_exec:
             return []
         self.cfg
-        return list(self.static_read.issues) if self.static_read is not None else []
+        static_read = self._facts["static_load"][1] if "static_load" in self._facts else None
+        return list(static_read.issues) if static_read is not None else []
 
     @fact("static")
     def source_map(self):
         from ..load.sourcemap import SourceMap
 
         sm = SourceMap() if self.config_path is None else SourceMap.from_file(self.config_path, display=self.display)
-        sm.add_cfg_options(self.cfg_options)
+        sm.add_cfg_options(self.options.cfg_options)
         return sm
 
     @fact("static")
@@ -259,24 +320,28 @@ class AuditContext:
 
     # ------------------------------------------------------------------ build
     @fact("build")
-    def model(self):
+    def built(self) -> Built:
+        """The model this audit built, what the build recorded, and every module name at build."""
         cfg = self.cfg
         if cfg.get("model", None) is None:
-            self.errors["build"] = ErrorInfo("KeyError", "the config has no `model`")
+            self.record_error("build", ErrorInfo("KeyError", "the config has no `model`"))
             raise FactUnavailable("model", "model failed to build (DA002): the config has no `model`")
         from .build import build_model
         from .sandbox import no_network, quiet
 
         try:
             with quiet(), no_network():
-                model, self._build_report = build_model(cfg, self.base_dir)
+                model, report = build_model(cfg, self.base_dir)
         except BaseException as exc:  # noqa: BLE001
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            self.errors["build"] = ErrorInfo.from_exception(exc)
-            raise FactUnavailable("model", f"model failed to build (DA002): {self.errors['build'].short()}")
-        self.modules_as_built = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
-        return model
+            info = self.record_error("build", ErrorInfo.from_exception(exc))
+            raise FactUnavailable("model", f"model failed to build (DA002): {info.short()}")
+        return Built(model, report, frozenset(n for n, _ in model.named_modules(remove_duplicate=False)))
+
+    @fact("build")
+    def model(self):
+        return self.built.model
 
     @fact("build")
     def build_error(self) -> ErrorInfo | None:
@@ -290,8 +355,7 @@ class AuditContext:
 
     @fact("build")
     def build_report(self):
-        self.model
-        return self._build_report
+        return self.built.report
 
     @fact("build")
     def module_names(self) -> dict[int, str]:
@@ -343,6 +407,13 @@ class AuditContext:
 
     # ------------------------------------------------------------------ forward
     @fact("forward")
+    def forward_state(self):
+        """What the forward passes share: the size they settled on, retries, what each pass ran."""
+        from .forward import ForwardState
+
+        return ForwardState()
+
+    @fact("forward")
     def input_sizes(self) -> list[tuple[int, int]]:
         from .forward import input_sizes
 
@@ -352,7 +423,7 @@ class AuditContext:
     def input_size(self) -> tuple[int, int]:
         """The synthetic size the forward passes ran at (the first to try before they run):
         not memoized, it changes when a pass settles on a larger size."""
-        return self.forward_size or self.input_sizes[0]
+        return self.forward_state.size or self.input_sizes[0]
 
     @fact("forward")
     def predict_result(self):
@@ -371,14 +442,14 @@ class AuditContext:
         for name in ("predict_result", "loss_result"):
             with contextlib.suppress(FactUnavailable):
                 getattr(self, name)
-        return set().union(*self.modules_called_by.values())
+        return set().union(*self.forward_state.modules_called_by.values())
 
     @fact("forward")
     def params_read(self) -> set[str]:
         for name in ("predict_result", "loss_result"):
             with contextlib.suppress(FactUnavailable):
                 getattr(self, name)
-        return set().union(*self.params_read_by.values())
+        return set().union(*self.forward_state.params_read_by.values())
 
     @fact("forward")
     def pipeline_probe(self):
@@ -420,14 +491,11 @@ class AuditContext:
             result = dry_run(self)
         except Exception as exc:  # noqa: BLE001 - the run could not even be set up: DA700 reports it
             # (raised in the run's process, it comes back as its ErrorInfo)
-            self.errors["run"] = getattr(exc, "info", None) or ErrorInfo.from_exception(exc)
+            self.record_error("run", getattr(exc, "info", None) or ErrorInfo.from_exception(exc))
             raise FactUnavailable("run_result", f"the run could not be set up (DA700): {self.errors['run'].short()}")
-        stage = result.stages.get("run", "")
-        if stage.startswith("skipped"):
-            self.run_skipped = stage[len("skipped: "):]
         failed = [f for f in result.failures if not f.detail.get("weights_only")]  # the environment, not the run
         if failed:
-            self.errors["run"] = failed[0].error
+            self.record_error("run", failed[0].error)
         return result
 
     # ------------------------------------------------------------------ training (a real run)

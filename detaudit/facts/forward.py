@@ -12,7 +12,7 @@ rules.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ErrorInfo, FactUnavailable, is_size_error, not_the_models_fault
@@ -20,6 +20,19 @@ from .sandbox import NetworkBlocked, no_network, quiet
 from .synthetic import DEFAULT_LONG_SIDE
 
 MAX_BATCH = 2  # two samples catch per-image indexing bugs; more would only cost time
+
+
+@dataclass
+class ForwardState:
+    """What the forward passes share (the ``forward_state`` fact): the size they settled on,
+    the retries at larger sizes, why the synthetic batch cannot stand for the input (a video
+    model), and per pass the modules it called and the parameters it read."""
+
+    size: tuple[int, int] | None = None
+    retries: list[dict] = field(default_factory=list)
+    input_unsupported: str | None = None
+    modules_called_by: dict[str, set[str]] = field(default_factory=dict)
+    params_read_by: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -38,8 +51,8 @@ def input_sizes(ctx) -> list[tuple[int, int]]:
     The steps are small because the cost grows with the area. ``--input-size`` pins one."""
     from .synthetic import derive_input_size, fixed_input_size
 
-    if ctx.input_size_arg:
-        return [tuple(ctx.input_size_arg)]
+    if ctx.options.input_size:
+        return [tuple(ctx.options.input_size)]
     model = ctx.model
     sizes = [derive_input_size(ctx.cfg, model, side)
              for side in (DEFAULT_LONG_SIDE, 2 * DEFAULT_LONG_SIDE, 3 * DEFAULT_LONG_SIDE, 4 * DEFAULT_LONG_SIDE)]
@@ -78,11 +91,12 @@ def run_pass(ctx, kind: str, run):
     model's (memory, a GPU): see :func:`reported_failure`."""
     from .synthetic import unsupported_input
 
-    ctx.input_unsupported = unsupported_input(ctx.model)
-    if ctx.input_unsupported:  # not the model's fault: the rules that need the pass are skipped with it
-        raise FactUnavailable(f"{kind}_result", ctx.input_unsupported)
+    state = ctx.forward_state
+    state.input_unsupported = unsupported_input(ctx.model)
+    if state.input_unsupported:  # not the model's fault: the rules that need the pass are skipped with it
+        raise FactUnavailable(f"{kind}_result", state.input_unsupported)
     sizes = ctx.input_sizes
-    start = sizes.index(ctx.forward_size) if ctx.forward_size in sizes else 0
+    start = sizes.index(state.size) if state.size in sizes else 0
     failures: list[ErrorInfo] = []
     completed: list[set[str]] = []  # per failed size: the modules whose forward finished
     for size in sizes[start:]:
@@ -103,21 +117,21 @@ def run_pass(ctx, kind: str, run):
             failed = True
             climb = larger_input_may_fix(exc, info)
         finally:
-            ctx.modules_called_by[kind] = tracker.called
-            ctx.params_read_by[kind] = reads.names()
+            state.modules_called_by[kind] = tracker.called
+            state.params_read_by[kind] = reads.names()
         if failed:
             release_memory(after_error=True)  # outside the except block: its traceback is gone
             if climb:
                 continue
             break
-        ctx.forward_size = size
+        state.size = size
         if failures:
             first = failures[0]
-            ctx.forward_retries.append({"pass": kind, "failed_at": first.extra["input_size"],
+            state.retries.append({"pass": kind, "failed_at": first.extra["input_size"],
                                         "ran_at": list(size), "error": first.short()})
         return value
     reported = reported_failure(failures, completed)
-    ctx.errors[kind] = reported
+    ctx.record_error(kind, reported)
     what, code = {"predict": ("predict", "DA402"), "loss": ("loss forward", "DA403")}[kind]
     excuse = not_the_models_fault(reported)
     if excuse:  # the audit's limits or this machine: DA402/DA403 skip it too

@@ -71,6 +71,6 @@ def collect_intents(ctx) -> list[FreezeIntent]:
                 intents.append(FreezeIntent(module, str(hook.get("type")), f"custom_hooks.{i}.modules", under(module)))
 
     # 5. the user (--expect-frozen, settings, pytest marker)
-    for module in ctx.expect_frozen:
-        intents.append(FreezeIntent(module, ctx.expect_frozen_source, None, under(module)))
+    for module in ctx.options.expect_frozen:
+        intents.append(FreezeIntent(module, ctx.options.expect_frozen_source, None, under(module)))
     return intents

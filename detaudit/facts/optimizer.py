@@ -10,7 +10,7 @@ def optim_wrapper(ctx):
     """AMP is replaced by a plain wrapper for the CPU step; its parameter groups are the same."""
     ow_cfg = ctx.cfg.get("optim_wrapper", None)
     if ow_cfg is None:
-        ctx.errors["optimizer"] = ErrorInfo("KeyError", "the config has no `optim_wrapper`")
+        ctx.record_error("optimizer", ErrorInfo("KeyError", "the config has no `optim_wrapper`"))
         raise FactUnavailable("optim_wrapper", "the config has no `optim_wrapper`")
     model = ctx.model
     try:
@@ -30,7 +30,7 @@ def optim_wrapper(ctx):
         unknown = _unregistered_optimizer(ow_cfg)
         if unknown:  # mmengine's constructor fails later, on inspect.signature(None)
             info.message = f"{unknown} is not in the optimizer registry"
-        ctx.errors["optimizer"] = info
+        ctx.record_error("optimizer", info)
         raise FactUnavailable("optim_wrapper", f"optim_wrapper failed to build: {info.short()}")
 
 

@@ -43,9 +43,9 @@ def step_result(ctx) -> StepResult:
             ow.optimizer.zero_grad(set_to_none=True)
             ow.optimizer.state.clear()  # momentum and moments: read by no rule, as large as the parameters
     except Exception as exc:  # noqa: BLE001
-        ctx.errors["step"] = ErrorInfo.from_exception(exc)
-        ctx.errors["step"].extra["input_size"] = list(ctx.input_size)
-        raise FactUnavailable("step_result", f"training step failed: {ctx.errors['step'].short()}")
+        info = ctx.record_error("step", ErrorInfo.from_exception(exc))
+        info.extra["input_size"] = list(ctx.input_size)
+        raise FactUnavailable("step_result", f"training step failed: {info.short()}")
     finally:
         loss.total = loss.total.detach()
     bn_drift = {}

@@ -131,7 +131,7 @@ class WorkDirRun:
     def _load_from(self, ctx):
         """``load_from`` of the launch that started the run: a resumed launch's config names the
         checkpoint it resumed from (or nothing), not the run's starting weights."""
-        if "load_from" in ctx.cfg_options or not ctx.config_value("resume", False):
+        if "load_from" in ctx.options.cfg_options or not ctx.config_value("resume", False):
             return ctx.cfg.get("load_from", None)
         for launch in self.wd.launches:
             if launch.config is None:

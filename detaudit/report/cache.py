@@ -68,18 +68,19 @@ class ResultCache:
         self._run_stamp: str | None = None
 
     # ------------------------------------------------------------------ keys
-    def key(self, config: str, settings, frozen_source: str, options) -> tuple[str, str] | None:
-        """(entry name, key digest) for one config, or None when it cannot be keyed."""
+    def key(self, config: str, options) -> tuple[str, str] | None:
+        """(entry name, key digest) for one config audited under ``options`` (an AuditOptions;
+        its limits and ``debug`` do not change a stored result), or None when it cannot be keyed."""
         try:
             cwd = os.getcwd()
             path = Path(config).resolve()
             if not path.is_file():
                 return None
-            what = {"config": str(path), "shown": str(config), "cwd": cwd,
-                    "settings": asdict(settings), "frozen_source": frozen_source,
+            chosen = {k: v for k, v in asdict(options).items()
+                      if k not in ("cfg_options", "input_size", "timeout", "max_memory", "debug")}
+            what = {"config": str(path), "shown": str(config), "cwd": cwd, "options": chosen,
                     "cfg_options": repr(sorted((options.cfg_options or {}).items())),
-                    "input_size": list(options.input_size) if options.input_size else None,
-                    "no_exec": bool(options.no_exec), "data": options.data}
+                    "input_size": list(options.input_size) if options.input_size else None}
             entry = _digest(what)
             inputs = self._inputs(path, options.cfg_options or {}, Path(cwd))
             return entry, _digest({"what": what, "run": self.run_stamp(), "inputs": inputs})

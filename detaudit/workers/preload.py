@@ -31,7 +31,7 @@ def _preload() -> None:
 
                 register_all_modules(init_default_scope=False)
             with contextlib.suppress(Exception):
-                from detaudit import pipeline  # noqa: F401
+                from detaudit import driver  # noqa: F401
                 from detaudit.load import static_reader  # noqa: F401
                 from detaudit.registry import all_rules
 

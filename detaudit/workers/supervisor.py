@@ -34,7 +34,8 @@ from typing import Callable, Iterable, Iterator
 from ..load.paths import display_path
 from ..report.result import AuditResult
 from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
-from .options import RunOptions, Task
+from ..options import AuditOptions
+from .task import Task
 from .worker import rss_bytes, worker_main
 
 RECYCLE_AFTER = 50           # configs per worker before it is replaced by a fresh fork
@@ -119,20 +120,21 @@ def _mp_context():
     return mp.get_context("spawn")
 
 
-def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
+def audit_many(items: Iterable[tuple], *, jobs: int = 1,
                progress: Callable[[int, int, int, object], None] | None = None) -> Iterator:
-    """Audit ``items`` (``(config, settings, expect_frozen_source)``) in ``jobs`` supervised
-    worker processes; yield AuditResults in input order, each as soon as it and every earlier
-    one are done."""
+    """Audit ``items`` (``(config, options)``) in ``jobs`` supervised worker processes; yield
+    AuditResults in input order, each as soon as it and every earlier one are done. The limits
+    (``--timeout``, ``--max-memory``) and ``debug`` are the run's: those of the first item."""
     items = list(items)
     total = len(items)
     if not total:
         return
+    options: AuditOptions = items[0][1]
     cwd = os.getcwd()
     environ = dict(os.environ)
     sys_path = list(sys.path)
-    pending = deque(Task(i, config, display_path(_path_of(config), cwd), settings, source, options, cwd, environ,
-                         sys_path) for i, (config, settings, source) in enumerate(items))
+    pending = deque(Task(i, config, display_path(_path_of(config), cwd), config_options, cwd, environ, sys_path)
+                    for i, (config, config_options) in enumerate(items))
     jobs = max(1, min(int(jobs), total))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     mp = _mp_context()
@@ -208,14 +210,14 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                     task = worker.task
                     code = _exit_description(worker.process)
                     if options.max_memory and worker.peak_rss - worker.baseline_rss > 0.9 * options.max_memory:
-                        finish(worker, failure_result(task.display, task.settings, MEMORY_CODE,
+                        finish(worker, failure_result(task.display, task.options, MEMORY_CODE,
                                                       memory_message(options.max_memory, worker.peak_rss),
                                                       {"limit_bytes": options.max_memory,
                                                        "peak_rss_bytes": worker.peak_rss, "exit": code},
                                                       MEMORY_FIX))
                     else:
                         finish(worker, failure_result(
-                            task.display, task.settings, CRASH_CODE,
+                            task.display, task.options, CRASH_CODE,
                             f"the audit process died ({code}) while auditing this config",
                             {"exit": code, "peak_rss_bytes": worker.peak_rss},
                             "run this config alone with --debug; a native crash or os._exit in the config's "
@@ -236,7 +238,7 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                     if rss - worker.baseline_rss > options.max_memory:
                         task = worker.task
                         worker.kill()
-                        finish(worker, failure_result(task.display, task.settings, MEMORY_CODE,
+                        finish(worker, failure_result(task.display, task.options, MEMORY_CODE,
                                                       memory_message(options.max_memory, rss),
                                                       {"limit_bytes": options.max_memory, "peak_rss_bytes": rss},
                                                       MEMORY_FIX))
@@ -247,7 +249,7 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                     task = worker.task
                     worker.kill()
                     finish(worker, failure_result(
-                        task.display, task.settings, TIMEOUT_CODE,
+                        task.display, task.options, TIMEOUT_CODE,
                         f"the audit did not finish within --timeout {options.timeout:g} s and its worker "
                         f"was killed (a loop or blocking call that could not be interrupted)",
                         {"timeout_s": options.timeout, "stopped": "worker killed"},
@@ -301,26 +303,26 @@ def _exit_description(process) -> str:
     return f"exit code {code}"
 
 
-def run_isolated(config, settings, options: RunOptions):
+def run_isolated(config, options: AuditOptions):
     """One config in one supervised worker (the API's ``audit(..., timeout=...)``)."""
-    return next(iter(audit_many([(config, settings, options.expect_frozen_source)], options, jobs=1)))
+    return next(iter(audit_many([(config, options)], jobs=1)))
 
 
-def run_audits(items: list[tuple], options: RunOptions, *, jobs: int = 1, show_progress: bool = False) -> list:
+def run_audits(items: list[tuple], *, jobs: int = 1, show_progress: bool = False) -> list:
     """What the CLI runs: in this process for ``--jobs 1`` without limits (the fastest for a
     few configs), else in supervised workers. Results in input order."""
     progress = _Progress(len(items)) if show_progress and len(items) > 1 else None
     try:
-        if jobs <= 1 and not options.needs_worker:
-            from ..pipeline import audit_one
+        if jobs <= 1 and not any(options.needs_worker for _, options in items):
+            from ..driver import ConfigFile, audit
 
             out = []
-            for config, settings, source in items:
-                out.append(audit_one(config, settings, options, expect_frozen_source=source))
+            for config, options in items:
+                out.append(audit(ConfigFile(config), options))
                 if progress:
                     progress(len(out), len(items), 1 if len(out) < len(items) else 0, out[-1])
             return out
-        return list(audit_many(items, options, jobs=jobs, progress=progress))
+        return list(audit_many(items, jobs=jobs, progress=progress))
     finally:
         if progress:
             progress.close()

@@ -1,7 +1,7 @@
 """The worker side of ``--jobs``/``--timeout``/``--max-memory``: a process that audits the
 configs it receives one at a time, under the per-config limits, and sends each result back
 as JSON. Its state is reset per config (working directory, environment, ``sys.path``; the
-registries and modules in :func:`~detaudit.pipeline.audit_one`), and the worker is replaced
+registries and modules in :func:`~detaudit.driver.audit`), and the worker is replaced
 after a config that imported its project's own modules."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 from ..errors import AuditTimeout
 from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
-from .options import Task
+from .task import Task
 
 
 def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
@@ -32,7 +32,7 @@ def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
         torch.set_num_threads(max(1, threads))
     except Exception:  # noqa: BLE001 - torch absent: the audits will say so
         pass
-    from .. import pipeline  # noqa: F401 - paid once, before the first config
+    from .. import driver  # noqa: F401 - paid once, before the first config
 
     conn.send(("ready", os.getpid()))
     while True:
@@ -81,7 +81,7 @@ def _exit_with_parent(parent_pid: int) -> None:
 def _run_task(task: Task):
     import resource
 
-    from ..pipeline import audit_one
+    from ..driver import ConfigFile, audit
 
     holder: dict = {}
     options = task.options
@@ -102,24 +102,23 @@ def _run_task(task: Task):
             def on_alarm(signum, frame):
                 ctx = holder.get("ctx")
                 if ctx is not None and ctx.cancelled is None:
-                    ctx.cancelled = f"the audit was stopped at --timeout {options.timeout:g} s"
-                    ctx.interruption = {"timeout": options.timeout}
+                    ctx.cancel(f"the audit was stopped at --timeout {options.timeout:g} s",
+                               {"timeout": options.timeout})
                 raise AuditTimeout(f"no result within {options.timeout:g} s (--timeout)")
 
             signal.signal(signal.SIGALRM, on_alarm)
             signal.setitimer(signal.ITIMER_REAL, options.timeout)
-        return audit_one(task.config, task.settings, options, expect_frozen_source=task.expect_frozen_source,
-                         on_context=lambda ctx: holder.__setitem__("ctx", ctx))
+        return audit(ConfigFile(task.config), options, on_context=lambda ctx: holder.__setitem__("ctx", ctx))
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the supervisor gets a result
         if isinstance(exc, AuditTimeout):
-            return failure_result(task.display, task.settings, TIMEOUT_CODE,
+            return failure_result(task.display, task.options, TIMEOUT_CODE,
                                   f"the audit did not finish within --timeout {options.timeout:g} s",
                                   {"timeout_s": options.timeout, "stopped": "inside the worker"},
                                   "look for a loop or a blocking call in the config's code, or raise --timeout")
         if isinstance(exc, MemoryError):
-            return failure_result(task.display, task.settings, MEMORY_CODE, memory_message(options.max_memory, None),
+            return failure_result(task.display, task.options, MEMORY_CODE, memory_message(options.max_memory, None),
                                   {"limit_bytes": options.max_memory}, MEMORY_FIX)
-        result = failure_result(task.display, task.settings, CRASH_CODE,
+        result = failure_result(task.display, task.options, CRASH_CODE,
                                 f"the audit stopped with {type(exc).__name__}: {exc}",
                                 {"exception": type(exc).__name__}, "run with --debug and report this")
         result.internal_errors.append(f"audit raised {type(exc).__name__}: {exc}")

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from detaudit.cli import main
+from detaudit.faces.cli import main
 
 from integ_helpers import ROOT, make_project
 

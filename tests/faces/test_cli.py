@@ -24,7 +24,7 @@ def test_import_detaudit_imports_no_heavy_package():
 
 @pytest.mark.parametrize("argv", [["--help"], ["rules"], ["rule", "DA101"]])
 def test_help_and_rule_commands_import_no_heavy_package(argv):
-    code = ("from detaudit.cli import main\n"
+    code = ("from detaudit.faces.cli import main\n"
             "import contextlib, io\n"
             f"with contextlib.redirect_stdout(io.StringIO()): rc = main({argv!r})\n"
             "assert rc == 0, rc")

@@ -136,12 +136,12 @@ def test_gradients_are_watched_only_until_the_first_check(tmp_path, monkeypatch)
 
 
 def test_a_failing_audit_does_not_stop_the_training(tmp_path, monkeypatch):
-    from detaudit import runtime
+    from detaudit import driver
 
     def broken(*args, **kwargs):
         raise RuntimeError("audit exploded")
 
-    monkeypatch.setattr(runtime, "audit_runner", broken)
+    monkeypatch.setattr(driver, "audit_keeping", broken)
     monkeypatch.chdir(tmp_path)
     runner = _runner(tmp_path)
     runner.train()
@@ -151,12 +151,12 @@ def test_a_failing_audit_does_not_stop_the_training(tmp_path, monkeypatch):
 
 
 def test_a_failing_check_does_not_stop_the_training(tmp_path, monkeypatch):
-    from detaudit import runtime
+    from detaudit import driver
 
     def broken(*args, **kwargs):
         raise RuntimeError("check exploded")
 
-    monkeypatch.setattr(runtime, "audit_watch", broken)
+    monkeypatch.setattr(driver, "audit", broken)
     monkeypatch.chdir(tmp_path)
     runner = _runner(tmp_path, custom_hooks=[dict(type="DetAuditHook", interval=1)])
     runner.train()

@@ -21,7 +21,7 @@ class _Result:
 @pytest.fixture
 def logs(capsys):
     """``detaudit logs ARGS`` in this process (the subprocess tests below cover the real command)."""
-    from detaudit.cli import main
+    from detaudit.faces.cli import main
 
     def run(*args):
         capsys.readouterr()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from detaudit.cli import main
+from detaudit.faces.cli import main
 from detaudit.settings import FileSettings, SettingsError, find_pyproject, for_config, load_settings, merge
 
 from integ_helpers import write

@@ -174,7 +174,7 @@ def test_remote_load_from_is_read_from_the_local_cache(generated_files, tmp_path
 
 
 def test_checkpoint_findings_make_a_valid_json_report(generated_files, monkeypatch):
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     monkeypatch.chdir(FIXTURES / "DA203")
     report = audit(str(FIXTURES / "DA203" / "quiet.py"), select=["DA106", "DA203", "DA204", "DA206"],
@@ -189,7 +189,7 @@ def test_checkpoint_findings_make_a_valid_json_report(generated_files, monkeypat
 
 
 def test_class_comparison_without_config_classes_is_skipped(generated_files, monkeypatch):
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     monkeypatch.chdir(FIXTURES / "DA206")
     report = audit(str(TINY_BASE), select=["DA206"], tier="build",
@@ -198,7 +198,7 @@ def test_class_comparison_without_config_classes_is_skipped(generated_files, mon
 
 
 def test_unreadable_checkpoint_marks_the_tier_failed(generated_files, monkeypatch):
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     monkeypatch.chdir(FIXTURES / "DA203")
     report = audit(str(FIXTURES / "DA203" / "quiet.py"), select=["DA203", "DA204"], tier="build",

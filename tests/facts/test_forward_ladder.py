@@ -47,7 +47,7 @@ def ladder(errors: dict):
 def test_a_size_error_climbs_until_the_model_runs():
     ctx, tried, outcome = ladder({SIZES[0]: RuntimeError("selected index k out of range")})
     assert outcome == "ran" and tried == SIZES[:2]
-    assert ctx.forward_size == SIZES[1] and ctx.forward_retries[0]["failed_at"] == [96, 160]
+    assert ctx.forward_state.size == SIZES[1] and ctx.forward_state.retries[0]["failed_at"] == [96, 160]
 
 
 @pytest.mark.parametrize("error", [AssertionError(NO_CUDA), RuntimeError("Found no NVIDIA driver on your system."),
@@ -162,7 +162,7 @@ def test_gpu_only_fixture_is_skipped_at_one_size():
     grows with the square of the area (modelled on CO-DETR's CoDINOHead)."""
     import os
 
-    from detaudit.pipeline import audit_one
+    from detaudit.driver import audit as audit_one
     from detaudit.settings import Settings
 
     folder = ROOT / "tests" / "fixtures" / "projects" / "gpu_only_ladder"

@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from detaudit.pipeline import audit_one
+from detaudit.driver import audit as audit_one
 from detaudit.settings import Settings
-from detaudit.workers.options import RunOptions
 from detaudit.workers.supervisor import audit_many
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +68,7 @@ def test_reused_workers_match_each_alone(in_project, alone):
     order = (OLD, NEW, DERIVED, FORGOT)
     settings = Settings(tier="build")
     for _ in range(2):  # which worker a config lands in must not matter
-        results = list(audit_many([(c, settings, "--expect-frozen") for c in order], RunOptions(), jobs=2))
+        results = list(audit_many([(c, settings) for c in order], jobs=2))
         assert [signature(r) for r in results] == [alone[c] for c in order]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from detaudit.cli import main
+from detaudit.faces.cli import main
 from detaudit.report.result import AuditResult
 from detaudit.findings import Finding, Location
 from detaudit.formats import github, render

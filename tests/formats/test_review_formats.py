@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from detaudit.cli import main
+from detaudit.faces.cli import main
 
 from integ_helpers import ROOT
 

@@ -30,7 +30,7 @@ LIGHT_RUNNER = textwrap.dedent(f"""
             return None
 
     sys.meta_path.insert(0, RefuseHeavy())
-    from detaudit.cli import main
+    from detaudit.faces.cli import main
     code = main(sys.argv[1:])
     loaded = sorted(m for m in sys.modules if m.split(".")[0] in {HEAVY!r})
     print(json.dumps({{"exit": code, "heavy_modules": loaded}}), file=sys.stderr)

@@ -260,7 +260,7 @@ def test_cfg_options_are_reported_as_such(tmp_path):
 def test_findings_carry_the_location_of_their_key(tmp_path, monkeypatch):
     """The engine completes a finding's location from its key path: into the base file for
     an inherited key, to <cfg-options> for an override."""
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     (tmp_path / "schedule.py").write_text(textwrap.dedent("""\
         train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=12)

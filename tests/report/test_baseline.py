@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from detaudit.cli import main
+from detaudit.faces.cli import main
 
 from integ_helpers import write
 from integ_helpers import tiny_checkpoint  # noqa: F401 - a fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detaudit.api import audit
+from detaudit.faces.api import audit
 from detaudit.load.suppressions import parse_text
 
 from integ_helpers import write

@@ -139,7 +139,7 @@ def _check(result, label: str) -> None:
 
 
 def test_mutated_zoo_configs_always_get_a_report(tmp_path_factory, capsys):
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     audited = {"mutants": 0, "audits": 0}
     outcomes: dict[str, int] = {}  # "<tier>: <status>" -> count

@@ -60,10 +60,11 @@ def audit_fixture(code: str, path: Path, monkeypatch, request=None):
         return audit_work_dir_fixture(code, path, monkeypatch, request)
     if RULES[code].tier == "training":
         return train_fixture(code, path, monkeypatch, request)
-    from detaudit.api import audit
-    from detaudit.cli import _check_parser, parse_cfg_options
+    from detaudit.faces.api import audit
+    from detaudit.faces.cli.check import parser
+    from detaudit.faces.cli.common import parse_cfg_options
 
-    ns = _check_parser().parse_args([str(path)] + _args(path, request))  # path first: --cfg-options takes several values
+    ns = parser().parse_args([str(path)] + _args(path, request))  # path first: --cfg-options takes several values
     for line in _directives(path, "env"):
         name, _, value = line.partition("=")
         monkeypatch.setenv(name.strip(), value.strip())
@@ -80,10 +81,10 @@ def audit_work_dir_fixture(code: str, path: Path, monkeypatch, request):
     """``detaudit logs`` on a copy of the work dir, with its generated files put in."""
     import shutil
 
-    from detaudit.cli_support import parse_cfg_options
-    from detaudit.commands import _logs_parser
-    from detaudit.logs.audit import audit_work_dir
-    from detaudit.settings import Settings
+    from detaudit.driver import WorkDir, audit
+    from detaudit.faces.cli.common import parse_cfg_options
+    from detaudit.faces.cli.logs import parser as logs_parser
+    from detaudit.options import AuditOptions
 
     work_dir = request.getfixturevalue("tmp_path") / path.name
     shutil.copytree(path, work_dir)
@@ -92,11 +93,12 @@ def audit_work_dir_fixture(code: str, path: Path, monkeypatch, request):
         generated = request.getfixturevalue("generated_files").expand(source.strip())
         shutil.copyfile(generated, work_dir / name.strip())
     configs = sorted(path.glob("*/vis_data/config.py"))
-    ns = _logs_parser().parse_args([str(work_dir)] + _args(path, request))
+    ns = logs_parser().parse_args([str(work_dir)] + _args(path, request))
     monkeypatch.chdir(path)
-    return audit_work_dir(work_dir, Settings(select=[code], expect_frozen=ns.expect_frozen),
-                          config=ns.config or (configs[-1] if configs else None),
-                          cfg_options=parse_cfg_options(ns.cfg_options), expect_losses=ns.expect_losses)
+    source = WorkDir(work_dir, config=ns.config or (configs[-1] if configs else None),
+                     expect_losses=tuple(ns.expect_losses))
+    return audit(source, AuditOptions(select=[code], expect_frozen=ns.expect_frozen,
+                                      cfg_options=parse_cfg_options(ns.cfg_options)))
 
 
 def train_fixture(code: str, path: Path, monkeypatch, request):
@@ -173,7 +175,7 @@ def test_a_model_changed_by_the_forward_tier_is_built_afresh_for_the_run(monkeyp
     """Training builds its optimizer before the model's first forward: so does the run, on a fresh build
     when the forward tier's loss pass changed the model, and again for the resume (a new process in
     training); the report lists both."""
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     path = FIXTURES / "DA700" / "quiet_model_changes_at_first_forward.py"
     monkeypatch.chdir(path.parent)

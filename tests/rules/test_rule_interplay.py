@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 
 def audit_in(folder: Path, config: str, monkeypatch, **kwargs):
     """Audit a fixture as the functional harness does: from its folder, with its folder importable."""
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     monkeypatch.chdir(folder)
     monkeypatch.syspath_prepend(str(folder))
@@ -112,7 +112,7 @@ def test_rule_command_explains_a_detector_rule():
     ("stage2_kaist_domain_ft_fixed.py", ["DM002"]),
 ])
 def test_stage2_configs_train_the_domain_loss_on_one_domain(config, expected):
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
 
     result = audit(str(ROOT / "examples" / "configs" / config), select=["DM"], tier="static").audits[0]
     assert codes(result) == expected
@@ -126,7 +126,7 @@ def test_stage2_configs_train_the_domain_loss_on_one_domain(config, expected):
 def test_da106_leaves_a_mean_teacher_teacher_alone():
     """Soft Teacher freezes the whole teacher without a source of its own: MeanTeacherHook
     copies the student into it, so it is not frozen random weights."""
-    from detaudit.api import audit
+    from detaudit.faces.api import audit
     from detaudit.load.paths import mmdet_config_root
 
     config = mmdet_config_root() / "soft_teacher" / "soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco.py"

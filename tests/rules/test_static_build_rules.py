@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from detaudit.api import audit
+from detaudit.faces.api import audit
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
 

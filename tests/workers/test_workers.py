@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from detaudit.workers import supervisor
-from detaudit.workers.options import RunOptions, parse_size
+from detaudit.options import AuditOptions, parse_size
 from detaudit.workers.supervisor import audit_many
 from detaudit.settings import Settings
 
@@ -33,10 +33,8 @@ def tiny(folder: Path, name: str, extra: str = "") -> Path:
 
 
 def run(items, options=None, jobs=2, progress=None, tier="build"):
-    settings = Settings(tier=tier)
-    options = options or RunOptions()
-    return list(audit_many([(str(p), settings, "--expect-frozen") for p in items], options, jobs=jobs,
-                           progress=progress))
+    options = (options or AuditOptions()).replace(tier=tier)
+    return list(audit_many([(str(p), options) for p in items], jobs=jobs, progress=progress))
 
 
 def codes(result) -> set[str]:
@@ -46,7 +44,7 @@ def codes(result) -> set[str]:
 def test_results_come_back_in_input_order_and_match_in_process(tmp_path):
     """A slow config first and fast ones after: the report keeps the input order, and the
     workers find exactly what the in-process audit finds."""
-    from detaudit.pipeline import audit_one
+    from detaudit.driver import audit as audit_one
 
     configs = [tiny(tmp_path, "a_slow.py", "load_from = 'missing.pth'\n"),
                write(tmp_path, "b_empty.py", ""),
@@ -85,7 +83,7 @@ def test_timeouts_soft_and_hard_then_the_next_config_runs(tmp_path):
                      "    except BaseException:\n        pass\n")
     ok = tiny(tmp_path, "ok.py")
     start = time.monotonic()
-    results = run([loop, stubborn, ok], RunOptions(timeout=4), jobs=2)
+    results = run([loop, stubborn, ok], AuditOptions(timeout=4), jobs=2)
     elapsed = time.monotonic() - start
     soft, hard, fine = results
     assert "DA091" in codes(soft) and "stopped while loading the config" in \
@@ -98,9 +96,8 @@ def test_timeouts_soft_and_hard_then_the_next_config_runs(tmp_path):
 
 def test_a_hang_in_the_forward_keeps_the_findings_of_earlier_steps():
     config = ROOT / "tests" / "fixtures" / "hostile" / "hang_in_loss.py"
-    settings = Settings(tier="forward")
-    results = list(audit_many([(str(config), settings, "--expect-frozen")], RunOptions(timeout=10,
-                                                                                      input_size=(64, 96)), jobs=1))
+    settings = AuditOptions(tier="forward", timeout=10, input_size=(64, 96))
+    results = list(audit_many([(str(config), settings)], jobs=1))
     (result,) = results
     stop = next(f for f in result.findings if f.code == "DA091")
     assert "running the loss forward" in stop.message
@@ -118,9 +115,8 @@ def test_a_hang_in_the_run_stops_the_run_and_its_process(tmp_path, monkeypatch):
     monkeypatch.setenv("HANG_PID_FILE", str(tmp_path / "hang.pid"))
     monkeypatch.setattr(tempfile, "tempdir", None)
     config = ROOT / "tests" / "fixtures" / "hostile" / "hang_in_run.py"
-    settings = Settings(tier="run", select=["DA0", "DA7"])
-    (result,) = list(audit_many([(str(config), settings, "--expect-frozen")],
-                                RunOptions(timeout=45, input_size=(64, 96)), jobs=1))
+    settings = AuditOptions(tier="run", select=["DA0", "DA7"], timeout=45, input_size=(64, 96))
+    (result,) = list(audit_many([(str(config), settings)], jobs=1))
     stop = next(f for f in result.findings if f.code == "DA091")
     assert "running the Runner (--tier run)" in stop.message, stop.message
     assert not [f for f in result.findings if f.code.startswith("DA7")], result.findings
@@ -135,7 +131,7 @@ def test_a_hang_in_the_run_stops_the_run_and_its_process(tmp_path, monkeypatch):
 def test_memory_cap_makes_a_finding_and_spares_the_next_config(tmp_path):
     grow = write(tmp_path, "grow.py", "chunks = [bytearray(10_000_000) for _ in range(300)]\n")
     ok = tiny(tmp_path, "ok.py")
-    results = run([grow, ok], RunOptions(max_memory=parse_size("256M")), jobs=1)
+    results = run([grow, ok], AuditOptions(max_memory=parse_size("256M")), jobs=1)
     found = next(f for f in results[0].findings if f.code == "DA092")
     assert "256.0 MiB" in found.message and found.evidence["limit_bytes"] == 256 * 1024 ** 2
     assert results[1].status == "completed" and "DA092" not in codes(results[1])

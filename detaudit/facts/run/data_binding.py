@@ -15,7 +15,7 @@ EVALUATORS = {"val_dataloader": "val_evaluator", "test_dataloader": "test_evalua
 
 
 def bind_data(ctx, private, result) -> None:
-    from .data import Unsupported, prepare, request_for, survey
+    from .datasets import Unsupported, prepare, request_for, survey
 
     cfg = private.cfg
     written_ann: dict[str, str] = {}
@@ -32,7 +32,7 @@ def bind_data(ctx, private, result) -> None:
             if _model_has(ctx, "mask"):
                 request.with_masks = True
             try:
-                prepared = prepare(request, mode=ctx.data_mode)
+                prepared = prepare(request, data=ctx.options.data)
             except Unsupported as exc:
                 result.skipped[loader] = f"no data can be made for {path} ({node_type(ds)}): {exc.reason}"
                 break

@@ -14,9 +14,13 @@ warnings.filterwarnings("ignore", message=".*pkg_resources is deprecated.*")
 
 
 def _group_installed() -> bool:
+    """Whether the installed metadata publishes this tree's ``detaudit.datasets`` entries as they are."""
     from importlib.metadata import entry_points
 
-    return bool(entry_points(group="detaudit.datasets"))
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = declared.get("entry-points", {}).get("detaudit.datasets", {})
+    installed = {ep.name: ep.value for ep in entry_points(group="detaudit.datasets")}
+    return bool(installed) and all(installed.get(name) == value for name, value in declared.items())
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -24,10 +28,10 @@ def declared_entry_points(tmp_path_factory):
     """The entry points of this tree's pyproject.toml, as an install of the tree would publish them.
 
     An editable install publishes the entry points of the pyproject it was installed from; when
-    that install predates the ``detaudit.datasets`` group, a metadata folder written from this
+    that install predates this tree's ``detaudit.datasets`` entries, a metadata folder written from this
     tree's pyproject is put first on ``sys.path`` for the session (it shadows the older one).
     Yields that folder (None when the install is current), for tests that start a subprocess."""
-    from detaudit.facts.run import data
+    from detaudit.facts.run import datasets as data
 
     if _group_installed():
         yield None

@@ -66,7 +66,7 @@ def dataset_at(cfg, key_path: str) -> dict:
 def make_request(ds: dict, key_path: str, tmp_path: Path, **kw):
     """A DataRequest as the run tier makes it: the class resolved through mmdet's registry, the
     class names from metainfo or the class's METAINFO."""
-    from detaudit.facts.run.data import DataRequest
+    from detaudit.facts.run.datasets import DataRequest
 
     cls = kw.pop("dataset_class") if "dataset_class" in kw else resolve(ds["type"])
     meta = (ds.get("metainfo") or {}).get("classes") or (getattr(cls, "METAINFO", None) or {}).get("classes") or ()

@@ -54,7 +54,7 @@ def _check_boxes(results, classes, masks):
 
 @pytest.mark.parametrize("case, config, key_path, masks, seg", ZOO_CASES, ids=[c[0] for c in ZOO_CASES])
 def test_a_zoo_dataset_reads_its_synthetic_copy(tmp_path, case, config, key_path, masks, seg):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(mmdet_config(config), key_path)
     request = make_request(ds, key_path, tmp_path, with_masks=masks, with_seg=seg, num_classes=3)
@@ -84,7 +84,7 @@ def test_a_zoo_dataset_reads_its_synthetic_copy(tmp_path, case, config, key_path
 def test_panoptic_coco_segments_decode_to_thing_masks_and_a_semantic_map(tmp_path, monkeypatch, config, key_path):
     import types
 
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     # panopticapi is not installed here; its rgb2id is the documented R + 256 G + 256^2 B
     utils = types.ModuleType("panopticapi.utils")
@@ -115,7 +115,7 @@ def test_a_panoptic_dataset_comes_with_the_instance_json_its_coco_metric_reads(t
 
     from mmdet.evaluation import CocoMetric
 
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(mmdet_config("_base_/datasets/coco_panoptic.py"), "val_dataloader.dataset")
     request = make_request(ds, "val_dataloader.dataset", tmp_path, with_seg=True)
@@ -134,7 +134,7 @@ def test_a_panoptic_dataset_comes_with_the_instance_json_its_coco_metric_reads(t
     ("_base_/datasets/coco_semantic.py", "train_dataloader.dataset"),
 ])
 def test_semantic_segmentation_folders_load_with_the_configs_own_loader(tmp_path, config, key_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     cfg = mmdet_config(config)
     ds = dataset_at(cfg, key_path)
@@ -159,7 +159,7 @@ HAND_CASES = [
 
 @pytest.mark.parametrize("case, ds", HAND_CASES, ids=[c[0] for c in HAND_CASES])
 def test_base_formats_read_their_synthetic_copy(tmp_path, case, ds):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     request = make_request(ds, "train_dataloader.dataset", tmp_path, with_masks=True)
     out = prepare(request, "synthetic")
@@ -169,7 +169,7 @@ def test_base_formats_read_their_synthetic_copy(tmp_path, case, ds):
 
 
 def test_coco_files_carry_polygons_even_when_no_mask_model_asked(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(mmdet_config("_base_/datasets/coco_detection.py"), "train_dataloader.dataset")
     request = make_request(ds, "train_dataloader.dataset", tmp_path, with_masks=False)
@@ -178,7 +178,7 @@ def test_coco_files_carry_polygons_even_when_no_mask_model_asked(tmp_path):
 
 
 def test_base_segmentation_dataset_with_a_name_list(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dict(type="BaseSegDataset", data_root="data/seg", ann_file="splits/train.txt", img_suffix=".png",
               data_prefix=dict(img_path="img_dir/train", seg_map_path="ann_dir/train"),
@@ -192,7 +192,7 @@ def test_base_segmentation_dataset_with_a_name_list(tmp_path):
 
 
 def test_a_path_outside_the_data_root_is_re_rooted_and_said(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dict(type="CocoDataset", data_root="/datasets/coco/", ann_file="/datasets/coco/ann/train.json",
               data_prefix=dict(img="../images/"), metainfo=dict(classes=("a", "b")))
@@ -206,7 +206,7 @@ def test_a_path_outside_the_data_root_is_re_rooted_and_said(tmp_path):
 
 
 def test_images_grow_to_the_filters_min_size(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dict(type="CocoDataset", data_root="d", ann_file="a.json", data_prefix=dict(img="i/"),
               filter_cfg=dict(filter_empty_gt=True, min_size=200), metainfo=dict(classes=("a",)))
@@ -224,7 +224,7 @@ def test_a_proposal_file_is_written_for_every_image(tmp_path, config):
     looks them up, and the config's own LoadProposals transform reads them."""
     from mmdet.registry import TRANSFORMS
 
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(mmdet_config(config), "train_dataloader.dataset")
     assert ds.get("proposal_file")
@@ -246,7 +246,7 @@ def test_a_proposal_file_is_written_for_every_image(tmp_path, config):
 def test_a_crowd_holds_at_least_two_people(tmp_path):
     """CrowdDet's assigner pairs each proposal with its two best boxes: an image of one person is
     not a CrowdHuman image, and would fail it."""
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(mmdet_config("crowddet/crowddet-rcnn_r50_fpn_8xb2-30e_crowdhuman.py"), "train_dataloader.dataset")
     request = make_request(ds, "train_dataloader.dataset", tmp_path)
@@ -256,7 +256,7 @@ def test_a_crowd_holds_at_least_two_people(tmp_path):
 
 # ----------------------------------------------------------------------------- which writer
 def test_lvis_is_unsupported_with_the_reason(tmp_path):
-    from detaudit.facts.run.data import Unsupported, prepare
+    from detaudit.facts.run.datasets import Unsupported, prepare
 
     ds = dataset_at(mmdet_config("_base_/datasets/lvis_v1_instance.py"), "train_dataloader.dataset.dataset")
     request = make_request(ds, "train_dataloader.dataset.dataset", tmp_path)
@@ -272,7 +272,7 @@ def test_lvis_is_unsupported_with_the_reason(tmp_path):
     ("ConcatDataset", "prepare each dataset inside it"), ("MultiImageMixDataset", "prepare each dataset"),
 ])
 def test_other_unsupported_types_say_why(tmp_path, type_name, words):
-    from detaudit.facts.run.data import Unsupported, prepare
+    from detaudit.facts.run.datasets import Unsupported, prepare
 
     request = make_request(dict(type=type_name), "train_dataloader.dataset", tmp_path)
     with pytest.raises(Unsupported, match=words):
@@ -282,7 +282,7 @@ def test_other_unsupported_types_say_why(tmp_path, type_name, words):
 def test_a_subclass_uses_its_base_writer_unless_it_reads_another_format(tmp_path):
     from mmdet.datasets import CocoDataset
 
-    from detaudit.facts.run.data import Unsupported, find_writer, prepare
+    from detaudit.facts.run.datasets import Unsupported, find_writer, prepare
 
     class MyCoco(CocoDataset):
         METAINFO = dict(classes=("x", "y"))
@@ -299,7 +299,7 @@ def test_a_subclass_uses_its_base_writer_unless_it_reads_another_format(tmp_path
 
 
 def test_an_unresolved_type_is_unsupported(tmp_path):
-    from detaudit.facts.run.data import DataRequest, Unsupported, prepare
+    from detaudit.facts.run.datasets import DataRequest, Unsupported, prepare
 
     request = DataRequest(key_path="train_dataloader.dataset", dataset_type="NoSuchDataset", dataset_class=None,
                           cfg={}, classes=(), folder=tmp_path / "d", base_dir=tmp_path)
@@ -308,7 +308,7 @@ def test_an_unresolved_type_is_unsupported(tmp_path):
 
 
 def test_a_scoped_type_name_matches(tmp_path):
-    from detaudit.facts.run.data import find_writer
+    from detaudit.facts.run.datasets import find_writer
 
     request = make_request(dict(type="mmdet.VOCDataset"), "val_dataloader.dataset", tmp_path)
     assert find_writer(request)[0] == "XMLDataset"
@@ -319,8 +319,9 @@ def test_every_registered_writer_loads_and_every_mmdet_dataset_type_is_served_or
     or is refused with a reason; no type falls through to a wrong base-class writer."""
     from mmdet.registry import DATASETS
 
-    from detaudit.facts.run import data, data_unsupported
-    from detaudit.facts.run.data import Unsupported
+    from detaudit.dataset import unsupported as data_unsupported
+    from detaudit.facts.run import datasets as data
+    from detaudit.facts.run.datasets import Unsupported
 
     for name, eps in data.writers().items():
         assert callable(data._load(eps[0])), name
@@ -347,7 +348,7 @@ def test_every_registered_writer_loads_and_every_mmdet_dataset_type_is_served_or
 
 
 def test_a_third_party_writer_plugs_in_and_wins_over_the_builtin(tmp_path, monkeypatch):
-    from detaudit.facts.run import data
+    from detaudit.facts.run import datasets as data
 
     site = tmp_path / "site"
     (site / "other_pack-1.0.dist-info").mkdir(parents=True)
@@ -356,7 +357,7 @@ def test_a_third_party_writer_plugs_in_and_wins_over_the_builtin(tmp_path, monke
     (site / "other_pack-1.0.dist-info" / "entry_points.txt").write_text(
         "[detaudit.datasets]\nCocoDataset = other_pack_writer:write\nMyOwnDataset = other_pack_writer:write\n")
     (site / "other_pack_writer.py").write_text(
-        "from detaudit.facts.run.data import PreparedData\n"
+        "from detaudit.dataset import PreparedData\n"
         "def write(request):\n"
         "    (request.folder / 'mine.txt').write_text(request.type_name)\n"
         "    return PreparedData(overrides={'data_root': str(request.folder)}, kind='synthetic', samples=1)\n")
@@ -375,7 +376,7 @@ def test_a_third_party_writer_plugs_in_and_wins_over_the_builtin(tmp_path, monke
 
 
 def test_a_bad_mode_is_refused(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     request = make_request(dict(type="CocoDataset"), "train_dataloader.dataset", tmp_path)
     with pytest.raises(ValueError, match="synthetic, real, auto"):
@@ -385,7 +386,7 @@ def test_a_bad_mode_is_refused(tmp_path):
 def test_request_for_reads_type_classes_and_what_the_pipeline_loads(tmp_path):
     from mmdet.datasets import CocoDataset, VOCDataset
 
-    from detaudit.facts.run.data import prepare, request_for
+    from detaudit.facts.run.datasets import prepare, request_for
 
     inst = dataset_at(mmdet_config("_base_/datasets/coco_instance.py"), "train_dataloader.dataset")
     r = request_for(inst, "train_dataloader.dataset", tmp_path / "a", tmp_path)
@@ -415,7 +416,7 @@ def test_the_configs_own_pipelines_pack_every_synthetic_sample(tmp_path, config)
     """Beyond loading: each dataset of the config, with its own full pipeline, yields packed inputs."""
     from mmengine.registry import DefaultScope
 
-    from detaudit.facts.run.data import prepare, request_for
+    from detaudit.facts.run.datasets import prepare, request_for
     from detaudit.rule.config import datasets_under
 
     cfg = mmdet_config(config)

@@ -31,7 +31,7 @@ def _config(path):
     (STAGE2, "test_dataloader.dataset", False),
 ], ids=["llvip-train-pairs", "llvip-test", "kaist-train", "kaist-val", "kaist-test"])
 def test_the_detector_writer_serves_llvip_and_kaist(tmp_path, config, key_path, paired):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(_config(config), key_path)
     assert bool(ds.get("return_modality_pair")) is paired
@@ -52,7 +52,7 @@ def test_the_detector_writer_serves_llvip_and_kaist(tmp_path, config, key_path, 
 
 
 def test_kaist_pairs_and_the_configs_own_split_list_and_prefixes(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dataset_at(_config(STAGE2), "train_dataloader.dataset")
     ds.update(return_modality_pair=True, ann_file="lists/mine.txt", modalities=("infrared", "visible"),
@@ -73,7 +73,7 @@ def test_the_writer_registers_and_writes_without_importing_torch_or_mmdet(tmp_pa
     code = textwrap.dedent(f"""
         import sys
         from pathlib import Path
-        from detaudit.facts.run.data import DataRequest, prepare
+        from detaudit.facts.run.datasets import DataRequest, prepare
         request = DataRequest(key_path="train_dataloader.dataset", dataset_type="KAISTDataset", dataset_class=None,
                               cfg=dict(split="train"), classes=("person",), folder=Path({str(tmp_path / 'd')!r}),
                               base_dir=Path({str(tmp_path)!r}))
@@ -101,7 +101,7 @@ def real_kaist(tmp_path):
 
 
 def test_auto_uses_real_kaist_data_when_it_is_there(tmp_path, real_kaist):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     ds = dataset_at(_config(STAGE2), "train_dataloader.dataset")
     before = snapshot(real_kaist)
@@ -119,7 +119,7 @@ def test_auto_uses_real_kaist_data_when_it_is_there(tmp_path, real_kaist):
 
 
 def test_the_survey_finds_kaist_annotations_whose_class_is_not_the_configs(tmp_path, real_kaist):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     for xml in (real_kaist / "data/KAIST_processed/Annotations").glob("*.xml"):
         tree = ET.parse(xml)

@@ -18,7 +18,7 @@ COCO = dict(type="CocoDataset", data_root="data/coco/", ann_file="annotations/in
 
 def _user_tree(tmp_path, ds, n=6):
     """A user's dataset at ``<launch>/<data_root>``, written once by the synthetic writer."""
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     launch = tmp_path / "launch"
     writer_request = make_request(dict(ds), "train_dataloader.dataset", tmp_path, folder=launch / ds["data_root"],
@@ -28,7 +28,7 @@ def _user_tree(tmp_path, ds, n=6):
 
 
 def test_auto_reads_the_first_real_samples_in_place_and_writes_nothing_there(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     launch = _user_tree(tmp_path, COCO)
     before = snapshot(launch)
@@ -46,7 +46,7 @@ def test_auto_reads_the_first_real_samples_in_place_and_writes_nothing_there(tmp
 
 
 def test_auto_writes_a_synthetic_copy_when_the_configured_data_is_missing(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     request = make_request(dict(COCO), "train_dataloader.dataset", tmp_path)
     out = prepare(request, "auto")
@@ -56,7 +56,7 @@ def test_auto_writes_a_synthetic_copy_when_the_configured_data_is_missing(tmp_pa
 
 
 def test_partial_data_is_not_taken_for_real_data_but_real_mode_names_what_is_missing(tmp_path):
-    from detaudit.facts.run.data import data_exists, prepare
+    from detaudit.facts.run.datasets import data_exists, prepare
 
     launch = _user_tree(tmp_path, COCO)
     (launch / "data/coco/annotations/instances_train.json").unlink()
@@ -70,7 +70,7 @@ def test_partial_data_is_not_taken_for_real_data_but_real_mode_names_what_is_mis
 
 
 def test_a_config_without_data_root_resolves_against_the_launch_directory(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dict(COCO, data_root=None, ann_file="data/coco/annotations/instances_train.json",
               data_prefix=dict(img="data/coco/train/"))
@@ -85,7 +85,7 @@ def test_a_config_without_data_root_resolves_against_the_launch_directory(tmp_pa
 
 
 def test_the_configs_own_indices_are_capped_not_replaced(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     launch = _user_tree(tmp_path, COCO)
     for given, expected in ((1, 1), (10, 2), ([3, 0, 1], [3, 0])):
@@ -95,7 +95,7 @@ def test_the_configs_own_indices_are_capped_not_replaced(tmp_path):
 
 
 def test_the_synthetic_folder_may_not_lie_inside_the_users_data(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     launch = _user_tree(tmp_path, COCO)
     (launch / "data/coco/annotations/instances_train.json").unlink()     # so that auto writes
@@ -108,7 +108,7 @@ def test_the_synthetic_folder_may_not_lie_inside_the_users_data(tmp_path):
 
 
 def test_real_crowdhuman_without_its_size_cache_writes_nothing_next_to_the_data(tmp_path):
-    from detaudit.facts.run.data import prepare
+    from detaudit.facts.run.datasets import prepare
 
     ds = dict(type="CrowdHumanDataset", data_root="data/CrowdHuman/", ann_file="annotation_train.odgt",
               data_prefix=dict(img="Images/"), metainfo=dict(classes=("person", )))
@@ -128,7 +128,7 @@ def test_real_crowdhuman_without_its_size_cache_writes_nothing_next_to_the_data(
 
 
 def test_the_survey_counts_boxes_per_class_and_names_the_classes_the_annotations_lack(tmp_path):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     launch = _user_tree(tmp_path, COCO)
     ann = launch / "data/coco/annotations/instances_train.json"
@@ -147,7 +147,7 @@ def test_the_survey_counts_boxes_per_class_and_names_the_classes_the_annotations
 
 
 def test_the_survey_sees_missing_images_and_a_filter_that_removes_everything(tmp_path):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     launch = _user_tree(tmp_path, COCO)
     ann = launch / "data/coco/annotations/instances_train.json"
@@ -165,7 +165,7 @@ def test_the_survey_sees_missing_images_and_a_filter_that_removes_everything(tmp
 
 
 def test_the_survey_reports_a_dataset_that_does_not_build(tmp_path):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     launch = _user_tree(tmp_path, COCO)
     request = make_request(dict(COCO, img_prefix="train/"), "train_dataloader.dataset", tmp_path, base_dir=launch)
@@ -174,7 +174,7 @@ def test_the_survey_reports_a_dataset_that_does_not_build(tmp_path):
 
 
 def test_the_survey_reads_voc_object_names_from_the_samples_xml(tmp_path):
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.facts.run.datasets import prepare, survey
 
     ds = dict(type="VOCDataset", data_root="data/VOCdevkit/", ann_file="VOC2007/ImageSets/Main/trainval.txt",
               data_prefix=dict(sub_data_root="VOC2007/"), metainfo=dict(classes=("cat", "dog")))
@@ -190,8 +190,8 @@ def test_the_survey_reads_voc_object_names_from_the_samples_xml(tmp_path):
 
 
 def test_a_large_coco_file_is_cut_to_a_private_prefix_that_keeps_the_same_first_samples(tmp_path, monkeypatch):
-    from detaudit.facts.run import data_coco
-    from detaudit.facts.run.data import prepare, survey
+    from detaudit.dataset import coco as data_coco
+    from detaudit.facts.run.datasets import prepare, survey
 
     launch = _user_tree(tmp_path, COCO, n=12)
     ann = launch / "data/coco/annotations/instances_train.json"
@@ -218,7 +218,7 @@ def test_a_large_coco_file_is_cut_to_a_private_prefix_that_keeps_the_same_first_
 
 def dict_without(prepared, key):
     """The same prepared data without one override (the config's own value applies)."""
-    from detaudit.facts.run.data import PreparedData
+    from detaudit.facts.run.datasets import PreparedData
 
     return PreparedData(overrides={k: v for k, v in prepared.overrides.items() if k != key}, kind=prepared.kind,
                         samples=prepared.samples)

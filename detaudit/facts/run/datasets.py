@@ -15,8 +15,9 @@ dict (:class:`PreparedData`). Modes:
   ``synthetic``.
 
 Writers are found through the ``detaudit.datasets`` entry-point group: the entry's name is a dataset
-type name, its value a writer (see :mod:`.data_types` for the contract). detaudit registers its own
-writers there too; another package registers its dataset types the same way::
+type name, its value a writer (see :mod:`detaudit.dataset` for the contract). detaudit registers its own
+writers there too (``detaudit/dataset/``, one module per format); another package registers its dataset
+types the same way::
 
     [project.entry-points."detaudit.datasets"]
     MyDataset = "mypackage.audit_data:write_my_dataset"
@@ -37,10 +38,9 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from .data_real import DataSurvey, configured_paths, data_exists, prepare_real, survey_dataset
-from .data_types import DataRequest, PreparedData, Unsupported
+from .real_data import DataSurvey, configured_paths, data_exists, prepare_real, survey_dataset
+from ...dataset.contract import GROUP, DataRequest, PreparedData, Unsupported
 
-GROUP = "detaudit.datasets"
 MODES = ("synthetic", "real", "auto")
 # Methods that define how a dataset reads its annotations: a subclass redefining one of them
 # below the matched base class may read another format.
@@ -75,6 +75,10 @@ def _load(ep):
     try:
         return load_entry_point(ep)
     except Exception as exc:  # a broken third-party writer skips its datasets, never the audit
+        if _package(ep) == "detaudit":
+            raise Unsupported(f"the dataset writer {ep.name} = {ep.value!r} failed to import: "
+                              f"{type(exc).__name__}: {exc}; detaudit's installed metadata is stale "
+                              "(reinstall it: pip install -e .)") from exc
         raise Unsupported(f"the dataset writer {ep.name} = {ep.value!r} failed to import: "
                           f"{type(exc).__name__}: {exc}") from exc
 
@@ -126,16 +130,16 @@ def _inside(path: Path, other: Path) -> bool:
         return False
 
 
-def prepare(request: DataRequest, mode: str = "auto") -> PreparedData:
+def prepare(request: DataRequest, data: str = "auto") -> PreparedData:
     """Prepare the data of one dataset for a run (see the module docstring for the modes)."""
-    if mode not in MODES:
-        raise ValueError(f"data mode must be one of {', '.join(MODES)}, not {mode!r}")
+    if data not in MODES:
+        raise ValueError(f"data mode must be one of {', '.join(MODES)}, not {data!r}")
     folder = Path(request.folder)
     for item in configured_paths(request):
         if item.exists and item.path.is_dir() and _inside(folder, item.path):
             raise ValueError(f"the data folder {folder} lies inside the configured {item.key} "
                              f"{item.path}: nothing is ever written into the user's data")
-    if mode == "real" or (mode == "auto" and data_exists(request)):
+    if data == "real" or (data == "auto" and data_exists(request)):
         try:
             _, writer = find_writer(request)
         except Unsupported:
@@ -153,7 +157,7 @@ def prepare(request: DataRequest, mode: str = "auto") -> PreparedData:
     if not isinstance(out, PreparedData):
         raise Unsupported(f"the dataset writer {name} returned {type(out).__name__}, not PreparedData")
     out.writer = out.writer or name
-    if mode == "auto":
+    if data == "auto":
         missing = [f"{p.key}={p.value!r}" for p in configured_paths(request) if not p.exists]
         out.notes.insert(0, "configured data not found on this machine ("
                          + (", ".join(missing[:3]) if missing else "no data path configured")
@@ -210,7 +214,7 @@ def survey_built(dataset, ds_cfg: dict, key_path: str, base_dir) -> DataSurvey:
     same survey as for the run tier's real data, read through the writer of its type."""
     import tempfile
 
-    from .data_real import survey_of
+    from .real_data import survey_of
 
     request = request_for(dict(ds_cfg), key_path, Path(tempfile.gettempdir()), base_dir)
     try:

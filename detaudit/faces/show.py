@@ -12,8 +12,8 @@ import json
 import os
 from typing import Any
 
-from .load.history import Assignment, KeyHistory
-from .load.paths import config_ref
+from ..load.history import Assignment, KeyHistory
+from ..load.paths import config_ref
 
 SCHEMA = "detaudit-show/1"
 VALUE_WIDTH = 100
@@ -102,8 +102,8 @@ class ShowResult:
 
 def show(config: str, keys: list[str], *, cfg_options: dict | None = None, no_exec: bool = False,
          base_dir: str | os.PathLike | None = None) -> ShowResult:
-    from .errors import FactUnavailable
-    from .facts.context import AuditContext
+    from ..errors import FactUnavailable
+    from ..facts.context import AuditContext
 
     ctx = AuditContext(config, cfg_options=cfg_options, tier="static", base_dir=base_dir, no_exec=no_exec)
     history = ctx.key_history

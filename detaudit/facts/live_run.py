@@ -1,69 +1,16 @@
-"""The audit inside a training run, on the objects mmengine's Runner built.
-
-Before the first iteration, :func:`audit_runner` runs the config audit's rules over the
-Runner's own model (after ``load_from`` and the freeze hooks), optimizer wrapper and config:
-the facts are *seeded* into an :class:`AuditContext`, nothing is built a second time, and the
-rules that need a synthetic pass are skipped with the reason. During training,
-:class:`Watch` keeps what the checks need (a digest of every tensor a freeze intent covers,
-the loss terms of every iteration, which trainable parameters receive a gradient), and
-:func:`audit_watch` runs the ``training`` tier's rules over it. DetAuditHook
-(:mod:`detaudit.hooks`) calls these, and handles processes, logging and the report.
-"""
+"""What a live training run shows, for DetAuditHook: :class:`Watch` keeps what the checks
+during training need (a digest of every tensor a freeze intent covers, the loss terms of every
+iteration, which trainable parameters receive a gradient) and is the source of the ``training``
+facts; :func:`surveyed_run_result` is the run fact of the audit before the first iteration (the
+Runner's own datasets surveyed); :func:`runner_datasets` and :func:`lr_by_param` read a Runner.
+The driver (:class:`detaudit.driver.RunnerObjects`) seeds these into an audit."""
 from __future__ import annotations
 
 import math
-import os
 import time
 
-from .check import run_rules
-from .errors import FactUnavailable
-from .facts.context import AuditContext
-from .facts.training import (FrozenState, GradientCoverage, LossLog, compare, digests, frozen_groups,
-                             is_loss_key)
-from .plan import make_plan
-from .registry import select_rules
-from .report.result import AuditResult
-from .rule import EVERY_FACT
-from .settings import Settings
-
-SYNTHETIC_NOT_RUN = ("inside training the audit reads the Runner's own objects and runs no synthetic pass "
-                     "(`detaudit CONFIG` does)")
-BUILD_NOT_OBSERVED = ("the Runner built the model: what the audit's own build records (pretrained inits resolved, "
-                      "modes before the freeze hooks) is not observed inside training")
-
-
-def _rules(settings: Settings):
-    # DA091-DA093 watch a supervised audit process, which this is not
-    return [r for r in select_rules(settings.select, settings.ignore, settings.extend_select)
-            if r.needs != EVERY_FACT]
-
-
-def runner_context(cfg, model, *, settings: Settings, expect_frozen_source: str, training=None,
-                   base_dir=None, tier: str = "train") -> AuditContext:
-    """A context whose model and config are the Runner's: built, loaded and frozen already."""
-    ctx = AuditContext(cfg, expect_frozen=settings.expect_frozen, expect_frozen_source=expect_frozen_source,
-                       base_dir=base_dir or os.getcwd(), training=training, tune_allocator=False,
-                       selected_codes=[r.code for r in _rules(settings)], tier=tier)
-    ctx.seed(cfg=cfg, load_error=None, model=model, build_error=None)
-    for tier in ("forward", "train"):
-        ctx.refuse(tier, SYNTHETIC_NOT_RUN)
-    ctx.refuse("build_report", BUILD_NOT_OBSERVED)
-    return ctx
-
-
-def audit_runner(cfg, model, optim_wrapper, settings: Settings, *, expect_frozen_source: str,
-                 base_dir=None, datasets=()) -> tuple[AuditResult, AuditContext]:
-    """The config audit's rules on the Runner's objects; the context is kept for the checks.
-    ``datasets``: (key path, dataset) the Runner built, surveyed for the data rules (DA711-DA713)."""
-    ctx = runner_context(cfg, model, settings=settings, expect_frozen_source=expect_frozen_source,
-                         base_dir=base_dir, tier="run")
-    ctx.seed(run_result=_surveyed(cfg, datasets, ctx.base_dir))
-    if optim_wrapper is not None and not isinstance(optim_wrapper, dict):
-        ctx.seed(optim_wrapper=optim_wrapper)
-    else:  # the Runner builds it in train(); before that it is still a config
-        ctx.refuse("optimizer", "the Runner has not built its optimizer wrapper yet")
-    plan = make_plan(_rules(settings), max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
-    return run_rules(ctx, plan, severity_overrides=settings.severity), ctx
+from ..errors import FactUnavailable
+from .training import FrozenState, GradientCoverage, LossLog, compare, digests, frozen_groups, is_loss_key
 
 
 class Watch:
@@ -165,24 +112,10 @@ class Watch:
         return self.coverage
 
 
-def audit_watch(cfg, model, intents, watch: Watch, settings: Settings, *, expect_frozen_source: str,
-                base_dir=None, known: dict | None = None) -> AuditResult:
-    """The ``training`` tier's rules over what ``watch`` holds now; ``known``: facts kept from the
-    audit before the first iteration (the source map), not computed again at every check."""
-    ctx = runner_context(cfg, model, settings=settings, expect_frozen_source=expect_frozen_source,
-                         training=watch, base_dir=base_dir)
-    ctx.seed(freeze_intents=intents, **(known or {}))
-    plan = make_plan(_rules(settings), max_tier=ctx.max_tier, cli_tier=ctx.cli_tier, audit="training")
-    try:
-        return run_rules(ctx, plan, severity_overrides=settings.severity)
-    finally:
-        ctx.release()
-
-
-def _surveyed(cfg, datasets, base_dir):
+def surveyed_run_result(cfg, datasets, base_dir):
     """A run result holding only what the Runner's own datasets hold: the dry run itself is training."""
-    from .facts.run.data import survey_built
-    from .facts.run.runner import RunResult
+    from .run.datasets import survey_built
+    from .run.runner import RunResult
 
     result = RunResult(stages={"run": "skipped: inside training the Runner itself runs; the dry run is "
                                       "`detaudit --tier run`"})

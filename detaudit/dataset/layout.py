@@ -12,7 +12,7 @@ import posixpath
 from pathlib import Path
 from typing import Any
 
-from .data_types import DataRequest
+from .contract import DataRequest
 
 
 def safe_relative(value: Any) -> str | None:

@@ -11,7 +11,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .data_types import DataRequest
+from .contract import DataRequest
 
 
 @dataclass

@@ -13,7 +13,7 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data_types import DataRequest, PreparedData
+from ...dataset.contract import DataRequest, PreparedData
 
 # Path keys a dataset loads as given, not under data_root.
 NOT_JOINED = ("extra_ann_file",)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .data_draw import image_size, make_scenes, write_image
-from .data_paths import Layout, safe_relative
-from .data_types import DataRequest, PreparedData
+from .draw import image_size, make_scenes, write_image
+from .layout import Layout, safe_relative
+from .contract import DataRequest, PreparedData
 
 
 def write_voc_xml(path: Path, filename: str, folder: str, width: int, height: int,

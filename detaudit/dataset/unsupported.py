@@ -6,7 +6,7 @@ annotations only the lvis package reads).
 """
 from __future__ import annotations
 
-from .data_types import DataRequest, Unsupported
+from .contract import DataRequest, Unsupported
 
 
 def lvis(request: DataRequest):

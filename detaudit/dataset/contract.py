@@ -8,7 +8,7 @@ cannot serve a dataset raises :class:`Unsupported` with the reason.
 
 A writer may carry an ``annotation_names`` attribute: a callable ``(dataset) -> dict[str, int]``
 that counts the class names the raw annotations of a built dataset's samples use, including the
-names the dataset skipped. The real-data survey (:func:`detaudit.facts.run.data.survey`) uses it to
+names the dataset skipped. The real-data survey (the run tier's survey) uses it to
 say which configured classes the annotations never name.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+GROUP = "detaudit.datasets"
 
 
 class Unsupported(Exception):

@@ -2,45 +2,52 @@
 process, or in one supervised worker when limits are asked for."""
 from __future__ import annotations
 
-from .findings import Finding, Location
-from .report.report import Report
-from .settings import Settings
-from .workers.options import RunOptions
+from ..driver import ConfigFile, WorkDir
+from ..driver import audit as run_audit
+from ..findings import Finding, Location
+from ..options import AuditOptions
+from ..report.report import Report
 
 
 def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="train",
           cfg_options=None, severity=None, fail_on="error", input_size=None, debug=False,
-          expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None, data="auto") -> Report:
+          expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None, data="auto",
+          baseline=None) -> Report:
     """``no_exec`` reads the config without running its code; ``timeout`` (seconds) and
-    ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/workers)."""
-    settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []),
-                        extend_select=list(extend_select or []), fail_on=fail_on, tier=tier,
-                        expect_frozen=list(expect_frozen), severity=dict(severity or {}))
-    options = RunOptions(cfg_options=dict(cfg_options or {}), input_size=input_size, debug=debug,
-                         no_exec=no_exec, timeout=timeout, max_memory=max_memory,
-                         expect_frozen_source=expect_frozen_source, data=data)
+    ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/workers);
+    ``baseline``: a baseline file whose findings are accepted (as ``--baseline``)."""
+    options = AuditOptions(select=list(select or ["ALL"]), ignore=list(ignore or []),
+                           extend_select=list(extend_select or []), fail_on=fail_on, tier=tier,
+                           expect_frozen=list(expect_frozen), severity=dict(severity or {}),
+                           cfg_options=dict(cfg_options or {}), input_size=input_size, debug=debug,
+                           no_exec=no_exec, timeout=timeout, max_memory=max_memory,
+                           expect_frozen_source=expect_frozen_source, data=data)
     if options.needs_worker:
-        from .workers.supervisor import run_isolated
+        from ..workers.supervisor import run_isolated
 
-        result = run_isolated(config, settings, options)
+        result = run_isolated(config, options)
     else:
-        from .pipeline import audit_one
-
-        result = audit_one(config, settings, options, expect_frozen_source=expect_frozen_source)
-    return Report(audits=[result], settings=settings)
+        result = run_audit(ConfigFile(config), options)
+    return _finished(Report(audits=[result], settings=options), baseline)
 
 
 def audit_logs(work_dir, *, select=None, ignore=None, expect_frozen=(), expect_losses=(), config=None,
-               cfg_options=None, severity=None, fail_on="error", debug=False) -> Report:
+               cfg_options=None, severity=None, fail_on="error", debug=False, baseline=None) -> Report:
     """A training run audited from its work dir (the DA9xx rules); raises
     :class:`~detaudit.load.workdir.WorkDirError` when ``work_dir`` holds no run."""
-    from .logs.audit import audit_work_dir
+    options = AuditOptions(select=list(select or ["ALL"]), ignore=list(ignore or []), fail_on=fail_on,
+                           expect_frozen=list(expect_frozen), severity=dict(severity or {}),
+                           cfg_options=dict(cfg_options or {}), expect_frozen_source="expect_frozen", debug=debug)
+    result = run_audit(WorkDir(work_dir, config=config, expect_losses=tuple(expect_losses)), options)
+    return _finished(Report(audits=[result], settings=options), baseline)
 
-    settings = Settings(select=list(select or ["ALL"]), ignore=list(ignore or []), fail_on=fail_on,
-                        expect_frozen=list(expect_frozen), severity=dict(severity or {}))
-    result = audit_work_dir(work_dir, settings, config=config, cfg_options=dict(cfg_options or {}),
-                            expect_losses=list(expect_losses), expect_frozen_source="expect_frozen", debug=debug)
-    return Report(audits=[result], settings=settings)
+
+def _finished(report: Report, baseline) -> Report:
+    if baseline is not None:
+        from ..report.complete import apply_baseline
+
+        apply_baseline(report, baseline)
+    return report
 
 
 def check_frozen(model, *modules: str) -> list[Finding]:

@@ -1,0 +1,102 @@
+"""``detaudit CONFIG ...``: audit configs (in this process, or in supervised workers with
+--jobs/--timeout/--max-memory), with the result cache for unchanged configs."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ...rule.facts import CLI_TIERS
+from .common import (Parser, add_judging_options, add_settings_and_output_options, audit_options, expand_configs,
+                     file_settings_of, finish, jobs_arg, memory_arg, parse_cfg_options, seconds_arg, size_arg, version_text)
+from .common import outputs as output_specs
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="detaudit", description="Audit MMDetection 3.x / mmengine configs before training.",
+               epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
+                      "'detaudit cache clean' empties the result cache; "
+                      "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
+                      "'detaudit logs WORK_DIR' audits a training run from its work dir; "
+                      "'detaudit --version' prints the version and the stack it runs on. "
+                      "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
+    p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
+    p.add_argument("--version", action="version", version=version_text().rstrip(),
+                   help="print the version and the stack it runs on (torch, mmengine, mmcv, mmdet), and exit")
+    add_judging_options(p, expect_frozen_help="modules that must not train (e.g. backbone); repeat or separate "
+                                              "with commas")
+    run = p.add_argument_group("what to run")
+    run.add_argument("--tier", choices=tuple(CLI_TIERS), default="train",
+                     help="deepest tier to run (default train)")
+    run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
+                     help="override config keys, as mmengine tools do")
+    run.add_argument("--input-size", type=size_arg, metavar="HxW", help="synthetic image size (default: derived)")
+    run.add_argument("--data", choices=("auto", "synthetic", "real"), default="auto",
+                     help="the run tier's data: the configured data when it is on this machine (auto), a tiny "
+                          "synthetic copy in the dataset's own format (synthetic), or only the configured data (real)")
+    scale = p.add_argument_group("many and untrusted configs")
+    scale.add_argument("--jobs", "-j", type=jobs_arg, default=1, metavar="N",
+                       help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
+    scale.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
+                       help="stop a config's audit after SECONDS (DA091); runs audits in workers")
+    scale.add_argument("--max-memory", type=memory_arg, metavar="SIZE",
+                       help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
+    scale.add_argument("--no-exec", action="store_true",
+                       help="read configs without executing any of their code: static rules only (DA094)")
+    scale.add_argument("--no-cache", action="store_true",
+                       help="audit every config again: neither read nor write the result cache "
+                            "(see 'detaudit cache clean')")
+    add_settings_and_output_options(p, debug_help="show the tracebacks of the audited code's failures (stderr) "
+                                                  "and of internal errors")
+    return p
+
+
+def cmd_check(argv: list[str], cache=None) -> int:
+    """Audit configs. ``cache`` is the ResultCache (report/cache.py) set up before the audit
+    moved the library caches, or None for no caching."""
+    from ... import settings as project_settings
+    from ...report.report import Report
+
+    args = parser().parse_args(argv)
+    outputs = output_specs(args)
+    file_settings = file_settings_of(args)
+    configs = expand_configs(args.configs)
+    # The command line wins over [tool.detaudit]; per-file ignores and expect-frozen apply per config.
+    options = audit_options(args, file_settings, tier=args.tier, data=args.data, no_exec=args.no_exec,
+                            cfg_options=parse_cfg_options(args.cfg_options), input_size=args.input_size,
+                            timeout=args.timeout, max_memory=args.max_memory)
+    report = Report(settings=options)
+    items = []
+    for path in configs:
+        config_options, _ = project_settings.for_config(file_settings, options, path,
+                                                        cli_expect_frozen=bool(args.expect_frozen))
+        items.append((str(path), config_options))
+    # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
+    report.audits.extend(_audit_with_cache(items, args.jobs, None if args.no_cache else cache))
+    return finish(report, args, outputs)
+
+
+def _audit_with_cache(items: list, jobs: int, cache) -> list:
+    """Results in input order: unchanged configs from the cache, the others audited (and stored)."""
+    from ...workers.supervisor import run_audits
+
+    show_progress = sys.stderr.isatty()
+    if cache is None:
+        return run_audits(items, jobs=jobs, show_progress=show_progress)
+    results: list = [None] * len(items)
+    keys: dict[int, tuple[str, str]] = {}
+    todo = []
+    for i, (config, options) in enumerate(items):
+        key = cache.key(config, options)
+        hit = cache.get(*key) if key else None
+        if hit is not None:
+            results[i] = hit
+            continue
+        if key:
+            keys[i] = key
+        todo.append(i)
+    audited = run_audits([items[i] for i in todo], jobs=jobs, show_progress=show_progress) if todo else []
+    for i, result in zip(todo, audited):
+        results[i] = result
+        if i in keys:
+            cache.put(*keys[i], result)
+    return results
