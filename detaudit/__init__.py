@@ -15,8 +15,9 @@ from .rule import Violation, rule  # noqa: E402
 
 
 def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="train", cfg_options=None, **kwargs):
-    """Audit one config (a path or an mmengine ``Config``) and return a :class:`Report`."""
-    from .api import audit as _audit
+    """Audit one config (a path or an mmengine ``Config``) and return a :class:`Report`
+    (the keywords of :func:`detaudit.faces.api.audit`)."""
+    from .faces.api import audit as _audit
 
     return _audit(config, select=select, ignore=ignore, expect_frozen=expect_frozen, tier=tier,
                   cfg_options=cfg_options, **kwargs)
@@ -25,7 +26,7 @@ def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="train", c
 def audit_logs(work_dir, *, select=None, ignore=None, expect_frozen=(), expect_losses=(), config=None,
                cfg_options=None, **kwargs):
     """Audit a training run from its work dir (``detaudit logs``) and return a :class:`Report`."""
-    from .api import audit_logs as _audit_logs
+    from .faces.api import audit_logs as _audit_logs
 
     return _audit_logs(work_dir, select=select, ignore=ignore, expect_frozen=expect_frozen,
                        expect_losses=expect_losses, config=config, cfg_options=cfg_options, **kwargs)
@@ -33,6 +34,6 @@ def audit_logs(work_dir, *, select=None, ignore=None, expect_frozen=(), expect_l
 
 def check_frozen(model, *modules: str):
     """Findings for the named modules of an already built ``nn.Module`` that still train."""
-    from .api import check_frozen as _check_frozen
+    from .faces.api import check_frozen as _check_frozen
 
     return _check_frozen(model, *modules)

@@ -1,7 +1,9 @@
 """The engine's structure as tests: no import circles inside detaudit (function-local imports
-included), rule packs that import only the rule API, files of a readable size, and a fact
-interface the engine really implements. Each checker is also run on a small package made to
-break it, so that it is known to fail when it should."""
+included), rule packs that import only the rule API and dataset packs only the dataset-writer
+API, files of a readable size, a fact interface the engine really implements, one driver that
+alone runs and completes an audit, faces (entry points) above the stages and never imported by
+them, and a context no other module writes into. Each checker is also run on a small package
+made to break it, so that it is known to fail when it should."""
 from __future__ import annotations
 
 import ast
@@ -138,6 +140,45 @@ def rule_api_violations(path: Path, pack: str) -> list[str]:
     return bad
 
 
+def pack_api_violations(path: Path, api: str, *, relative_ok: bool = False) -> list[str]:
+    """What a dataset-pack module imports from detaudit beyond ``api`` (``detaudit.dataset``)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            if not relative_ok or node.level > 1:
+                bad.append(f"{path.name}:{node.lineno} imports {'.' * node.level}{node.module or ''}")
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for module in names:
+            if module.split(".")[0] == "detaudit" and not (module == api or module.startswith(api + ".")):
+                bad.append(f"{path.name}:{node.lineno} imports {module}")
+    return bad
+
+
+def importers_of(graph: dict[str, set[str]], target: str) -> set[str]:
+    """Modules importing ``target`` or anything below it."""
+    return {m for m, deps in graph.items() if any(d == target or d.startswith(target + ".") for d in deps)}
+
+
+def context_writes(path: Path) -> list[str]:
+    """``ctx.<name> = ...`` (or ``+=``) in a module: writing into the audit's context from outside it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bad = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+            if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for t in targets:
+            if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "ctx":
+                bad.append(f"{path.name}:{node.lineno} sets ctx.{t.attr}")
+    return bad
+
+
 def rule_pack_files() -> list[tuple[Path, str]]:
     return [(p, "rules") for p in sorted((ROOT / "rules").glob("*.py"))] + \
            [(ROOT / "detector" / "audit_rules.py", "detector")]
@@ -193,6 +234,74 @@ def test_every_rule_declares_only_known_facts_and_reads_only_what_it_declares(tm
         list(reads_model.check(view))
 
 
+# Where each kind of module lives: a newcomer reads the data flow from the folder names.
+TOP_LEVEL = {"__init__", "__main__", "_version", "options", "driver", "settings", "errors", "findings", "atomic",
+             "registry", "plan", "check",
+             # public import paths kept as thin re-exports of the faces
+             "cli", "hooks", "testing", "pytest_plugin"}
+SHIMS = {"cli", "hooks", "testing", "pytest_plugin"}
+STAGES = ("load", "facts", "report", "formats", "workers", "dataset", "rule", "schema")
+
+
+def test_the_top_level_holds_only_the_driver_its_options_and_shared_records():
+    root = ROOT / "detaudit"
+    modules = {p.stem for p in root.glob("*.py")}
+    folders = {p.name for p in root.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert modules - TOP_LEVEL == set(), "loose modules at the top of detaudit/"
+    assert folders == set(STAGES) | {"faces"}
+    for name in SHIMS:  # a re-export, nothing of its own
+        path = root / f"{name}.py"
+        assert len(path.read_text(encoding="utf-8").splitlines()) <= 10, path
+        targets = [t for t, _ in imports_of(f"detaudit.{name}", path, False)]
+        assert targets and all(t.startswith("detaudit.faces.") for t in targets), path
+
+
+def test_no_stage_imports_a_face():
+    graph = import_graph(ROOT / "detaudit")
+    faces = importers_of(graph, "detaudit.faces")
+    allowed = {"detaudit", "detaudit.__main__"} | {f"detaudit.{s}" for s in SHIMS}
+    assert {m for m in faces if not m.startswith("detaudit.faces")} - allowed == set()
+
+
+def test_one_driver_runs_and_completes_every_audit():
+    """Only the driver runs the rules and completes findings; the driver does not depend on the
+    many-configs package; the check stage builds no report objects."""
+    graph = import_graph(ROOT / "detaudit")
+    assert importers_of(graph, "detaudit.check") == {"detaudit.driver"}
+    assert importers_of(graph, "detaudit.report.complete") - {"detaudit.driver"} <= \
+        {m for m in graph if m.startswith("detaudit.faces")}  # faces apply the baseline through it
+    for step in ("detaudit.report.suppress", "detaudit.report.supervision"):
+        assert importers_of(graph, step) - {"detaudit.report.complete"} <= {"detaudit.workers.supervisor",
+                                                                            "detaudit.workers.worker"}, step
+    assert not any(d.startswith("detaudit.workers") for d in graph["detaudit.driver"])
+    assert not any(d.startswith(("detaudit.report", "detaudit.formats")) for d in graph["detaudit.check"])
+
+
+def test_options_are_named_once():
+    """One options object from the command line to the facts: no second options class, no renamed copies."""
+    for path in (ROOT / "detaudit").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for old in ("RunOptions", "data_mode", "input_size_arg"):
+            assert old not in text, f"{path.relative_to(ROOT)} uses {old}"
+
+
+def test_no_module_writes_into_the_audit_context():
+    bad = [v for path in (ROOT / "detaudit").rglob("*.py") for v in context_writes(path)]
+    assert bad == []
+
+
+def dataset_pack_files() -> list[tuple[Path, bool]]:
+    """(module, whether it is detaudit's own writer package, which may import its siblings)."""
+    return [(p, True) for p in sorted((ROOT / "detaudit" / "dataset").glob("*.py"))] + \
+           [(ROOT / "detector" / "audit_data.py", False)]
+
+
+def test_dataset_packs_import_only_the_dataset_api():
+    bad = [v for path, own in dataset_pack_files() for v in pack_api_violations(path, "detaudit.dataset",
+                                                                                relative_ok=own)]
+    assert bad == []
+
+
 # ----------------------------------------------------------------------------- the checkers can fail
 def _write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
@@ -233,3 +342,29 @@ def test_the_rule_api_check_flags_an_engine_import_a_sibling_rule_and_getattr(tm
     assert found == ["da999_bad.py:1 imports detaudit.facts.context",
                      "da999_bad.py:3 imports the sibling rule rules.da101_lr_mult_zero_freeze",
                      "da999_bad.py:5 reads ctx through getattr()"]
+
+
+def test_the_dataset_api_check_flags_an_engine_import(tmp_path):
+    path = tmp_path / "audit_data.py"
+    path.write_text("from detaudit.dataset import DataRequest\n"
+                    "from detaudit.facts.run.datasets import prepare\n"
+                    "from ..facts.run import runner\n")
+    assert pack_api_violations(path, "detaudit.dataset", relative_ok=True) == [
+        "audit_data.py:2 imports detaudit.facts.run.datasets", "audit_data.py:3 imports ..facts.run"]
+
+
+def test_the_context_check_flags_a_write(tmp_path):
+    path = tmp_path / "fact.py"
+    path.write_text("def f(ctx):\n    ctx.forward_size = (1, 2)\n    ctx.errors['x'] = 1\n    n = ctx.cfg\n")
+    assert context_writes(path) == ["fact.py:2 sets ctx.forward_size"]
+
+
+def test_the_face_check_sees_a_stage_importing_a_face(tmp_path):
+    _write(tmp_path, {
+        "detaudit/__init__.py": "",
+        "detaudit/faces/__init__.py": "",
+        "detaudit/faces/api.py": "from ..driver import audit\n",
+        "detaudit/driver.py": "def audit():\n    from .faces.api import x\n",
+    })
+    graph = import_graph(tmp_path / "detaudit")
+    assert importers_of(graph, "detaudit.faces") == {"detaudit.driver"}
