@@ -44,17 +44,17 @@ def project(tmp_path, monkeypatch):
 def test_the_command_line_honours_the_comment_the_settings_and_the_baseline(project, capsys):
     from detaudit.faces.cli import main
 
-    assert main(["c.py", "--tier", "optimizer", "--no-cache", "--format", "json:out.json"]) == 0
+    assert main(["c.py", "--tier", "build", "--no-cache", "--format", "json:out.json"]) == 0
     report = json.loads((project / "out.json").read_text())
     assert _answer(report) == [("DA202", "info")]          # DA101 suppressed, DA102 ignored for c.py
     skipped = {s["code"] for s in report["audits"][0]["skipped_rules"]}
     assert "DA101" not in skipped                              # it ran: the comment silenced it
     # without the settings file, both errors come back (the comment still silences DA101)
-    assert main(["c.py", "--tier", "optimizer", "--no-cache", "--isolated", "--select", "DA101,DA102",
+    assert main(["c.py", "--tier", "build", "--no-cache", "--isolated", "--select", "DA101,DA102",
                  "--format", "json:all.json"]) == 1
     assert _answer(json.loads((project / "all.json").read_text())) == [("DA102", "error")]
-    assert main(["c.py", "--tier", "optimizer", "--no-cache", "--write-baseline", "b.json"]) == 0
-    assert main(["c.py", "--tier", "optimizer", "--no-cache", "--baseline", "b.json",
+    assert main(["c.py", "--tier", "build", "--no-cache", "--write-baseline", "b.json"]) == 0
+    assert main(["c.py", "--tier", "build", "--no-cache", "--baseline", "b.json",
                  "--format", "json:base.json"]) == 0
     assert _answer(json.loads((project / "base.json").read_text())) == []
 
@@ -80,7 +80,7 @@ def test_the_hook_honours_the_comment_the_settings_and_the_baseline(project):
 
     report = train("plain")
     assert _answer(report) == [("DA202", "info")]
-    assert main(["c.py", "--tier", "optimizer", "--no-cache", "--write-baseline", "b.json"]) == 0
+    assert main(["c.py", "--tier", "build", "--no-cache", "--write-baseline", "b.json"]) == 0
     write(project / "c.py", CONFIG.format(baseline=", baseline='b.json'"))
     assert _answer(train("with_baseline")) == []
 
@@ -101,12 +101,13 @@ def test_logs_honours_the_comment_the_settings_and_the_baseline(tmp_path, monkey
         main(["logs", str(work_dir), "--select", "DA904", "--format", f"json:{out}", *extra])
         return _answer(json.loads(out.read_text()))
 
-    assert answer() == [("DA904", "error")]
+    found = answer()
+    assert found and set(found) == {("DA904", "error")}
     write(tmp_path / "pyproject.toml", '[tool.detaudit]\nseverity = {DA904 = "warning"}\n')
-    assert answer() == [("DA904", "warning")]
+    assert answer() == [("DA904", "warning")] * len(found)
     write(tmp_path / "pyproject.toml", '[tool.detaudit]\nper-file-ignores = {"config.py" = ["DA904"]}\n')
     assert answer() == []
-    assert answer("--isolated") == [("DA904", "error")]
+    assert answer("--isolated") == found
     assert main(["logs", str(work_dir), "--isolated", "--select", "DA904", "--write-baseline", "b.json"]) == 0
     assert answer("--isolated", "--baseline", "b.json") == []
     config.write_text("# detaudit: ignore[DA904]\n" + config.read_text())
