@@ -21,7 +21,8 @@ def _check_parser() -> argparse.ArgumentParser:
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
                        "'detaudit cache clean' empties the result cache; "
                        "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
-                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
+                       "'detaudit dashboard REPORT.json... -o DIR' builds an HTML dashboard. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -218,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
             return commands.cmd_rules(argv[1:])
+        if argv and argv[0] == "dashboard":
+            from .dashboard.command import cmd_dashboard
+
+            return cmd_dashboard(argv[1:])
         from .report.cache import ResultCache, default_dir, disabled_by_environment
 
         cache_dir = default_dir()  # before the audit points XDG_CACHE_HOME at a private folder
