@@ -125,9 +125,10 @@ def _run(run) -> dict | None:
         return None
     out = {"stages": {str(k): _text(v) for k, v in (run.get("stages") or {}).items()},
            "skipped": {str(k): _text(v) for k, v in (run.get("skipped") or {}).items()},
-           "changes": [{"key": _text(c.get("key")), "why": _text(c.get("why")),
-                        **({"value": _text(c.get("value"), 200)} if "value" in c else {})}
-                       for c in (run.get("changes") or []) if isinstance(c, dict)]}
+           "changes": None if not isinstance(run.get("changes"), list) else  # the zoo sweep leaves them out
+           [{"key": _text(c.get("key")), "why": _text(c.get("why")),
+             **({"value": _text(c.get("value"), 200)} if "value" in c else {})}
+            for c in run["changes"] if isinstance(c, dict)]}
     if isinstance(run.get("seconds"), (int, float)):
         out["seconds"] = run["seconds"]
     if isinstance(run.get("checkpoints"), list):

@@ -79,9 +79,12 @@ def write_site(data: dict, out_dir: str | os.PathLike) -> list[Path]:
     for code, info in data["rules"].items():
         if info.get("doc") and code in rules:
             files[f"rules/{code}.html"] = rule_page(rules[code])
+    umask = os.umask(0)
+    os.umask(umask)
     written = []
     for name, text in files.items():
         path = out / name
         write_atomic(str(path), text)
+        os.chmod(path, 0o644 & ~umask)   # a site is for reading: not the temporary file's private mode
         written.append(path)
     return written

@@ -104,7 +104,13 @@
       var arrow = state.sort === h[0] ? (state.desc ? " ▾" : " ▴") : "";
       return '<th data-sort="' + esc(h[0]) + '"' + (h[0] === "path" ? ' class="path"' : "") + ">" + esc(h[1]) + arrow + "</th>";
     }).join("");
+    var tally = [0, 0, 0, 0];
+    D.configs.forEach(function (c) { tally[c.worstAll] += 1; });
     app.innerHTML = header("matrix") +
+      '<section class="summary" id="summary"><span class="sev s3">' + tally[3] + ' with errors</span> <span class="sev s2">' +
+      tally[2] + ' with warnings</span> <span class="sev s1">' + tally[1] + ' with notes</span> <span class="sev ok">' + tally[0] +
+      " clean</span> — rows are configs, columns rule groups; a cell is the group's worst severity and its count. " +
+      "Click a cell for its findings, a config for its page.</section>" +
       '<section class="controls"><input id="f-path" type="search" placeholder="folder or config path" value="' + esc(state.path) + '">' +
       '<select id="f-base">' + options(baseFiles, state.base, "any base file") + "</select>" +
       '<select id="f-code">' + options(allCodes, state.code, "any code") + "</select>" +
@@ -160,6 +166,10 @@
     var c = D.configs[id], panel = document.getElementById("cell-findings");
     if (!c || !panel) return;
     state.cell = [id, group];
+    var prev = document.querySelector("td.cell.picked");
+    if (prev) prev.classList.remove("picked");
+    var td = document.querySelector('#matrix tr.row[data-id="' + id + '"] td.cell[data-g="' + group.replace(/["\\]/g, "") + '"]');
+    if (td) td.classList.add("picked");
     var list = c.findings.filter(function (f) { return f.group === group; });
     panel.className = "panel";
     panel.innerHTML = '<button class="close" id="close-panel">×</button><h2>' + esc(group) + "</h2><p>" + configLink(id) +
@@ -218,7 +228,7 @@
     if (!tiers.length) return '<p class="quiet">No tiers recorded.</p>';
     var total = 0;
     tiers.forEach(function (t) { total += Math.max(c.timings[t] || 0, 0); });
-    var width = 760, minW = 70, free = width - minW * tiers.length, x = 0, out = [];
+    var width = 800, minW = 82, free = width - minW * tiers.length, x = 0, out = [];
     out.push('<svg id="timeline" class="timeline" width="' + width + '" height="46" role="img" aria-label="tiers">');
     tiers.forEach(function (t) {
       var s = c.timings[t] || 0, w = minW + (total ? free * s / total : free / tiers.length), st = c.tiers[t];
@@ -237,8 +247,8 @@
       var v = run.stages[k], ok = v.indexOf("ok") === 0;
       return '<li class="stage ' + (ok ? "ok" : "bad") + '"><b>' + esc(k) + "</b> " + esc(v) + "</li>";
     }).join("");
-    var skipped = Object.keys(run.skipped).map(function (k) { return "<li><b>" + esc(k) + "</b> skipped: " + esc(run.skipped[k]) + "</li>"; }).join("");
-    var changes = run.changes.length ? '<table class="changes"><thead><tr><th>key</th><th>changed in the private copy because</th></tr></thead><tbody>' +
+    var skipped = Object.keys(run.skipped).map(function (k) { return '<li class="stage"><b>' + esc(k) + "</b> skipped: " + esc(run.skipped[k]) + "</li>"; }).join("");
+    var changes = run.changes === null ? '<p class="quiet">This report does not carry what the run changed in its private copy.</p>' : run.changes.length ? '<table class="changes"><thead><tr><th>key</th><th>changed in the private copy because</th></tr></thead><tbody>' +
       run.changes.map(function (ch) {
         return "<tr><td><code>" + esc(ch.key) + "</code>" + (ch.value ? " = <code>" + esc(ch.value) + "</code>" : "") + "</td><td>" + esc(ch.why) + "</td></tr>";
       }).join("") + "</tbody></table>" : '<p class="quiet">The run tier recorded no change to its private copy.</p>';
