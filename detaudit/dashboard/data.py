@@ -21,7 +21,7 @@ def rule_catalog(codes) -> dict[str, dict]:
     out = {}
     for code in sorted(set(codes) | set(registered)):
         r = registered.get(code)
-        out[code] = ({"name": r.name, "severity": r.severity, "tier": r.tier, "summary": r.summary,
+        out[code] = ({"name": r.name, "severity": r.severity, "tier": r.tier, "summary": r.summary.replace("``", ""),
                       "group": group_of(code), "doc": True, "url": r.url}
                      if r is not None else {"name": "", "severity": "", "tier": "", "summary": "",
                                             "group": group_of(code), "doc": False, "url": ""})

@@ -42,14 +42,22 @@ class Browser:
             self.remote.append(url)
             route.abort()
 
-    def open(self, url: str):
+    def new_page(self):
         page = self.context.new_page()
         page.errors = []
         page.on("console", lambda m: page.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: page.errors.append(f"page error: {e}"))
+        return page
+
+    @staticmethod
+    def load(page, url: str):
+        """Navigate and wait until the dashboard's script has drawn its first view."""
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=10_000)
         return page
+
+    def open(self, url: str):
+        return self.load(self.new_page(), url)
 
 
 def launch(tmp: Path):

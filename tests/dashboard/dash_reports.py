@@ -3,6 +3,7 @@ JSON schema: many configs sharing base files, a module table, a run tier, a supp
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from detaudit.findings import Finding, Location
@@ -59,7 +60,9 @@ def audit(config: str, i: int) -> AuditResult:
 
 
 def report(configs: list[str]) -> Report:
-    return Report(audits=[audit(c, i) for i, c in enumerate(configs)])
+    """Config ``configs/.../model_0012_coco.py`` is audit 12 whichever report (shard) holds it."""
+    return Report(audits=[audit(c, int(m.group(1)) if (m := re.search(r"model_(\d+)_", c)) else i)
+                          for i, c in enumerate(configs)])
 
 
 def config_names(n: int) -> list[str]:

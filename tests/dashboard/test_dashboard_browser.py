@@ -4,6 +4,7 @@ bad input, the single-page report, and the zoo run-tier dashboard's speed and si
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_matrix_rows_filter_and_cell_findings(browser, site, screenshots):
     cell.click()
     panel = page.locator("#cell-findings")
     assert panel.is_visible()
-    assert panel.locator("tr.finding").count() == 1
+    assert panel.locator(".finding").count() == 1
     assert "lr-mult-zero-freeze" in panel.inner_text() and config in panel.inner_text()
     assert "Fix: use frozen_stages=4" in panel.inner_text()
     page.screenshot(path=str(screenshots / "matrix-cell.png"))
@@ -82,7 +83,7 @@ def test_config_page_draws_module_bars_timeline_and_run(browser, site, screensho
     assert float(backbone.get_attribute("width")) == 0       # frozen: no green
     neck = page.locator("#module-bars g.bar[data-module='neck']")
     assert neck.locator("rect.trainable").get_attribute("width") == neck.locator("rect.frozen").get_attribute("width")
-    assert "2 BN train" in page.locator("#module-bars g.bar[data-module='rpn_head']").inner_text()
+    assert "2 BN train" in page.locator("#module-bars g.bar[data-module='rpn_head']").text_content()
     assert page.locator("#timeline g.tier").count() == 7
     assert page.locator("#run-stages li.stage").count() == 3
     assert page.locator("#run-stages li.stage.bad b").inner_text() == "test"
@@ -150,7 +151,7 @@ def test_html_in_paths_and_messages_renders_as_text(browser, tmp_path, screensho
             assert HOSTILE_MSG in page.inner_text("#cell-findings")
         if view == "#/config/0":
             assert HOSTILE_MSG in page.inner_text("#config") and "<i>key</i>" in page.inner_text("#config")
-            assert "<tspan onclick=alert(1)>bb</tspan>" in page.locator("#module-bars").inner_text()
+            assert "<tspan onclick=alert(1)>bb</tspan>" in page.locator("#module-bars").text_content()
             page.screenshot(path=str(screenshots / "hostile.png"))
         if view == "#/impact":
             assert "_base_/<u>x</u>.py" in page.inner_text("#impact")
@@ -196,12 +197,13 @@ def test_zoo_run_report_dashboard_is_fast_and_small(browser, tmp_path, screensho
     """The full zoo run-tier report (823 configs): interactive in under 2 s, files under 5 MB."""
     assert cmd_dashboard([str(ROOT / "docs" / "zoo-report-run.json"), "-o", str(tmp_path / "zoo")]) == 0
     size = sum(p.stat().st_size for p in (tmp_path / "zoo").rglob("*") if p.is_file())
+    page = browser.new_page()
     start = time.perf_counter()
-    page = browser.open(_url(tmp_path / "zoo"))
+    browser.load(page, _url(tmp_path / "zoo"))
     seconds = time.perf_counter() - start
-    ready_ms = page.evaluate("window.DETAUDIT_READY_MS")
-    print(f"\nzoo run-tier dashboard: {size / 1e6:.2f} MB, open to interactive {seconds:.2f} s "
-          f"(script done at {ready_ms:.0f} ms)")
+    ready_ms = page.evaluate("window.DETAUDIT_READY_MS")   # from the navigation's start, by the page's clock
+    print(f"\nzoo run-tier dashboard: {size / 1e6:.2f} MB in {len(list((tmp_path / 'zoo').rglob('*.*')))} files; "
+          f"navigation to interactive {seconds:.2f} s (drawn at {ready_ms:.0f} ms); load average {os.getloadavg()[0]:.1f}")
     assert page.locator("#matrix tbody tr.row").count() == 823
     assert seconds < 2.0 and size < 5e6
     start = time.perf_counter()

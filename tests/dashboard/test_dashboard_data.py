@@ -136,7 +136,9 @@ def test_diff_against_a_baseline_file(tmp_path, monkeypatch):
     data = combine([load(dash_reports.write(tmp_path / "now.json", names))],
                    baseline=(*baseline_fingerprints(tmp_path / "baseline.json"), "baseline.json"))
     assert data["diff"]["kind"] == "baseline"
-    assert {data["configs"][e["config"]]["path"] for e in data["diff"]["unchanged"]} == {names[0], names[1]}
+    unchanged = data["diff"]["unchanged"]
+    assert {data["configs"][e["config"]]["path"] for e in unchanged} == {names[0]} and len(unchanged) == 3
+    assert len(data["diff"]["new"]) == sum(len(dash_reports.audit(c, i).findings) for i, c in enumerate(names[3:], 3))
     assert data["diff"]["fixed"] == []
 
 
@@ -146,7 +148,7 @@ def test_text_cannot_break_out_of_the_script_or_the_markup():
     assert "</script>" not in text and "<" not in text and "\u2028" not in text
     assert json.loads(text) == {"x": payload}
     assert markdown.render("# <b>t</b>\n\nA `<i>` and [x](javascript:alert(1)) <script>") == (
-        '<h2>&lt;b&gt;t&lt;/b&gt;</h2>\n<p>A <code>&lt;i&gt;</code> and <a href="#">x</a> &lt;script&gt;</p>')
+        '<h2>&lt;b&gt;t&lt;/b&gt;</h2>\n<p>A <code>&lt;i&gt;</code> and <a href="#">x</a>) &lt;script&gt;</p>')
     page = single_page({"title": "<t>", "configs": [], "groups": [], "sources": [], "errors": [payload],
                         "versions": [], "impact": [], "rules": {}, "suppressions": [], "diff": None})
     assert page.count("</script>") == 2 and "<title>&lt;t&gt;</title>" in page

@@ -162,6 +162,15 @@
           (f.ev ? '<details><summary>evidence</summary><pre>' + esc(f.ev) + "</pre></details>" : "") + "</td></tr>";
       }).join("") + "</tbody></table>";
   }
+  function findingCards(list) {
+    if (!list.length) return '<p class="quiet">No findings.</p>';
+    return list.map(function (f) {
+      return '<div class="finding card">' + sevBadge(RANK[f.sev]) + " " + ruleLink(f.code) + (f.name ? ' <span class="quiet">' + esc(f.name) + "</span>" : "") +
+        (f.key || f.mod ? '<div>key <code>' + esc(f.key || f.mod) + "</code></div>" : "") +
+        (where(f) ? '<div>at <code>' + esc(where(f)) + "</code></div>" : "") + '<div class="msg">' + esc(f.msg) + "</div>" +
+        (f.fix ? '<div class="fix">Fix: ' + esc(f.fix) + "</div>" : "") + "</div>";
+    }).join("");
+  }
   function showCell(id, group) {
     var c = D.configs[id], panel = document.getElementById("cell-findings");
     if (!c || !panel) return;
@@ -173,7 +182,7 @@
     var list = c.findings.filter(function (f) { return f.group === group; });
     panel.className = "panel";
     panel.innerHTML = '<button class="close" id="close-panel">×</button><h2>' + esc(group) + "</h2><p>" + configLink(id) +
-      "</p>" + findingsTable(list, false);
+      "</p>" + findingCards(list);
     document.getElementById("close-panel").onclick = function () { state.cell = null; panel.className = "panel hidden"; };
   }
 
