@@ -212,3 +212,22 @@ def test_zoo_run_report_dashboard_is_fast_and_small(browser, tmp_path, screensho
     assert 0 < filtered < 823 and time.perf_counter() - start < 1.0
     page.screenshot(path=str(screenshots / "zoo-run.png"))
     _clean(page, browser)
+
+
+def test_cli_format_html_next_to_json(browser, cli, tmp_path):
+    """`detaudit --format html:PATH` on a real config: the page shows what the JSON report holds."""
+    config = ROOT / "examples" / "configs" / "stage2_kaist_domain_ft.py"
+    r = cli("--tier", "static", "--format", f"html:{tmp_path / 'r.html'}", "--format", f"json:{tmp_path / 'r.json'}",
+            config)
+    assert r.returncode in (0, 1), r.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    findings = report["audits"][0]["findings"]
+    assert findings
+    page = browser.open((tmp_path / "r.html").as_uri())
+    assert page.locator("#matrix tbody tr.row").count() == 1
+    assert page.locator("#matrix tbody td.num").inner_text() == str(len(findings))
+    page.click("#matrix td.path a")
+    page.wait_for_selector("#config")
+    assert page.locator("tr.finding").count() == len(findings)
+    assert {f["code"] for f in findings} <= set(page.locator("tr.finding a.code, tr.finding span.code").all_inner_texts())
+    _clean(page, browser)

@@ -156,7 +156,7 @@
       list.map(function (f) {
         return '<tr class="finding">' + (withConfig ? "<td>" + configLink(f.config) + "</td>" : "") + "<td>" + ruleLink(f.code) +
           (f.name ? '<div class="quiet">' + esc(f.name) + "</div>" : "") + "</td><td>" + sevBadge(RANK[f.sev]) +
-          "</td><td><code>" + esc(f.key || f.mod || "") + "</code></td><td><code>" + esc(where(f)) + "</code></td>" +
+          "</td><td>" + (f.key || f.mod ? "<code>" + esc(f.key || f.mod) + "</code>" : "") + "</td><td>" + (where(f) ? "<code>" + esc(where(f)) + "</code>" : "") + "</td>" +
           '<td><div class="msg">' + esc(f.msg) + "</div>" + (f.fix ? '<div class="fix">Fix: ' + esc(f.fix) + "</div>" : "") +
           (f.triage ? '<div class="quiet">' + esc(f.triage) + "</div>" : "") +
           (f.ev ? '<details><summary>evidence</summary><pre>' + esc(f.ev) + "</pre></details>" : "") + "</td></tr>";
@@ -220,7 +220,7 @@
       var y = i * rowH + 4, w = Math.max(2, barW * m.params / max), tw = m.params ? w * m.trainable / m.params : 0;
       out.push('<g class="bar" data-module="' + esc(m.path) + '"><title>' + esc(m.path + " (" + m.type + "): " + fmtInt(m.trainable) +
         " of " + fmtInt(m.params) + " parameters trainable; " + m.bn_train + " BatchNorm layer(s) in train mode; mode " + m.mode) + "</title>" +
-        '<text x="' + (labelW - 6) + '" y="' + (y + 15) + '" text-anchor="end">' + esc(m.path) + "</text>" +
+        '<text x="' + (labelW - 6) + '" y="' + (y + 15) + '" text-anchor="end"' + (m.path.indexOf(".") >= 0 ? ' class="sub"' : "") + ">" + esc(m.path) + "</text>" +
         '<rect class="frozen" x="' + labelW + '" y="' + y + '" width="' + w.toFixed(1) + '" height="18"></rect>' +
         '<rect class="trainable" x="' + labelW + '" y="' + y + '" width="' + tw.toFixed(1) + '" height="18"></rect>' +
         '<text x="' + (labelW + w + 6).toFixed(1) + '" y="' + (y + 15) + '">' + fmtInt(m.params) +
@@ -296,7 +296,7 @@
         "</td><td>" + esc(r.severity) + '</td><td class="num">' + (count[code] || "") + '</td><td class="num">' + (configs[code] || "") +
         '</td><td class="num">' + (supp[code] || "") + "</td><td>" + age(oldest[code]) + "</td><td>" + esc(r.summary) + "</td></tr>";
     }).join("");
-    var sl = D.suppressions.length ? '<h2>Suppressions</h2><table class="findings"><thead><tr><th>code</th><th>config</th><th>key</th><th>where</th><th>first seen</th></tr></thead><tbody>' +
+    var sl = D.suppressions.length ? '<h2>Suppressions</h2><table class="difflist" id="suppressions"><thead><tr><th>code</th><th>config</th><th>key</th><th>where</th><th>first seen</th></tr></thead><tbody>' +
       D.suppressions.map(function (s) {
         return "<tr><td>" + ruleLink(s.code) + "</td><td>" + configLink(s.config) + "</td><td><code>" + esc(s.key || "") + "</code></td><td><code>" +
           esc(where(s)) + "</code></td><td>" + (s.since ? esc(new Date(s.since * 1000).toISOString().slice(0, 10)) + " (" + age(s.since) + ")" : "") + "</td></tr>";
@@ -317,10 +317,11 @@
     function list(items, id, fixed) {
       if (!items.length) return '<p class="quiet" id="' + id + '">None.</p>';
       var shown = items.slice(0, 500);
-      return '<table class="findings" id="' + id + '"><thead><tr><th>config</th><th>code</th><th>key</th><th>message</th></tr></thead><tbody>' +
+      return '<table class="difflist" id="' + id + '"><thead><tr><th>config</th><th>code</th><th>severity</th><th>key</th><th>message</th></tr></thead><tbody>' +
         shown.map(function (f) {
           return "<tr><td>" + (fixed ? esc(f.config) + (f.audited ? "" : ' <span class="quiet">(not in these reports)</span>') : configLink(f.config)) +
-            "</td><td>" + ruleLink(f.code) + "</td><td><code>" + esc(f.key || f.mod || "") + "</code></td><td>" + esc(f.msg) + "</td></tr>";
+            "</td><td>" + ruleLink(f.code) + "</td><td>" + sevBadge(RANK[f.sev]) + "</td><td>" + (f.key || f.mod ? "<code>" + esc(f.key || f.mod) + "</code>" : "") +
+            "</td><td>" + esc(f.msg) + "</td></tr>";
         }).join("") + "</tbody></table>" + (items.length > shown.length ? '<p class="quiet">and ' + (items.length - shown.length) + " more</p>" : "");
     }
     app.innerHTML = header("diff") + '<section><p>Against <code>' + esc(d.baseline) + "</code> (" + esc(d.kind) + "), by fingerprint: " +
