@@ -102,7 +102,8 @@
     var heads = [["path", "config"], ["worst", "worst"], ["findings", "findings"]].concat(D.groups.map(function (g) { return [g, g]; }));
     var th = heads.map(function (h) {
       var arrow = state.sort === h[0] ? (state.desc ? " ▾" : " ▴") : "";
-      return '<th data-sort="' + esc(h[0]) + '"' + (h[0] === "path" ? ' class="path"' : "") + ">" + esc(h[1]) + arrow + "</th>";
+      var cls = h[0] === "path" ? ' class="path"' : D.groups.indexOf(h[0]) >= 0 ? ' class="g"' : "";
+      return '<th data-sort="' + esc(h[0]) + '"' + cls + ">" + esc(h[1]) + arrow + "</th>";
     }).join("");
     var tally = [0, 0, 0, 0];
     D.configs.forEach(function (c) { tally[c.worstAll] += 1; });
@@ -182,8 +183,16 @@
     var list = c.findings.filter(function (f) { return f.group === group; });
     panel.className = "panel";
     panel.innerHTML = '<button class="close" id="close-panel">×</button><h2>' + esc(group) + "</h2><p>" + configLink(id) +
-      "</p>" + findingCards(list);
-    document.getElementById("close-panel").onclick = function () { state.cell = null; panel.className = "panel hidden"; };
+      '</p><div class="cards">' + findingCards(list) + "</div>";
+    var scroll = document.querySelector(".scroll");
+    scroll.classList.add("open");
+    if (td) {   // keep the clicked cell in view above the panel
+      var box = td.getBoundingClientRect(), area = scroll.getBoundingClientRect();
+      if (box.bottom > area.bottom || box.top < area.top + 100) scroll.scrollTop += box.top - area.top - 100;
+    }
+    document.getElementById("close-panel").onclick = function () {
+      state.cell = null; panel.className = "panel hidden"; scroll.classList.remove("open");
+    };
   }
 
   /* --- 2. base-file impact ------------------------------------------------------------------ */
