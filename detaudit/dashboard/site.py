@@ -28,6 +28,13 @@ def script_json(data) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+def script_data(data) -> str:
+    """The data as a JS expression: a JSON text that JSON.parse reads, which browsers parse much faster
+    than the same object written as a literal."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
+    return f"JSON.parse({script_json(text)})"
+
+
 def _page(title: str, head: str, body: str) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
@@ -40,7 +47,7 @@ def single_page(data: dict) -> str:
     data = dict(data, rule_pages=None)
     head = f"<style>{static_text('app.css')}</style>"
     body = (f'<div id="app"><noscript>This report needs JavaScript.</noscript></div>'
-            f"<script>window.DETAUDIT_DATA={script_json(data)};</script><script>{static_text('app.js')}</script>")
+            f"<script>window.DETAUDIT_DATA={script_data(data)};</script><script>{static_text('app.js')}</script>")
     return _page(data.get("title", "detaudit report"), head, body)
 
 
@@ -68,7 +75,7 @@ def write_site(data: dict, out_dir: str | os.PathLike) -> list[Path]:
                             '<script src="data.js"></script><script src="app.js"></script>'),
         "app.css": static_text("app.css"),
         "app.js": static_text("app.js"),
-        "data.js": f"window.DETAUDIT_DATA={script_json(data)};\n",
+        "data.js": f"window.DETAUDIT_DATA={script_data(data)};\n",
     }
     try:
         from ..registry import all_rules

@@ -52,7 +52,7 @@ class Browser:
     @staticmethod
     def load(page, url: str):
         """Navigate and wait until the dashboard's script has drawn its first view."""
-        page.goto(url)
+        page.goto(url, wait_until="commit")
         page.wait_for_selector("body[data-ready='1']", timeout=10_000)
         return page
 

@@ -13,15 +13,16 @@ from detaudit.dashboard import markdown
 from detaudit.dashboard.command import cmd_dashboard
 from detaudit.dashboard.data import combine
 from detaudit.dashboard.model import ReportError, baseline_fingerprints, fingerprint, load
-from detaudit.dashboard.site import script_json, single_page
+from detaudit.dashboard.site import script_data, script_json, single_page
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _data_of(site: Path) -> dict:
-    text = (site / "data.js").read_text()
-    assert text.startswith("window.DETAUDIT_DATA=") and text.rstrip().endswith(";")
-    return json.loads(text[len("window.DETAUDIT_DATA="):].rstrip().rstrip(";"))
+    text = (site / "data.js").read_text().rstrip()
+    head, tail = "window.DETAUDIT_DATA=JSON.parse(", ");"
+    assert text.startswith(head) and text.endswith(tail)
+    return json.loads(json.loads(text[len(head):-len(tail)]))
 
 
 def test_report_with_suppressions_follows_schema_1_2(tmp_path):
@@ -147,6 +148,8 @@ def test_text_cannot_break_out_of_the_script_or_the_markup():
     text = script_json({"x": payload})
     assert "</script>" not in text and "<" not in text and "\u2028" not in text
     assert json.loads(text) == {"x": payload}
+    literal = script_data({"x": payload})
+    assert "<" not in literal and json.loads(json.loads(literal[len("JSON.parse("):-1])) == {"x": payload}
     assert markdown.render("# <b>t</b>\n\nA `<i>` and [x](javascript:alert(1)) <script>") == (
         '<h2>&lt;b&gt;t&lt;/b&gt;</h2>\n<p>A <code>&lt;i&gt;</code> and <a href="#">x</a>) &lt;script&gt;</p>')
     page = single_page({"title": "<t>", "configs": [], "groups": [], "sources": [], "errors": [payload],

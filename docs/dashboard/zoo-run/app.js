@@ -119,7 +119,8 @@
         ["info", "any finding"], ["clean", "no findings"]].map(function (o) {
         return '<option value="' + o[0] + '"' + (o[0] === state.sev ? " selected" : "") + ">" + o[1] + "</option>";
       }).join("") + '</select> <span id="shown"></span></section>' +
-      '<div class="split"><div class="scroll"><table id="matrix"><thead><tr>' + th + '</tr></thead><tbody></tbody></table></div>' +
+      '<div class="split"><div class="scroll"><table id="matrix" style="width:' + (518 + 48 * D.groups.length) + 'px"><colgroup><col style="width:380px"><col style="width:72px"><col style="width:66px">' +
+      D.groups.map(function () { return '<col style="width:48px">'; }).join("") + "</colgroup><thead><tr>" + th + '</tr></thead><tbody></tbody></table></div>' +
       '<aside id="cell-findings" class="panel hidden"></aside></div>';
     fillMatrix();
     ["f-path", "f-base", "f-code", "f-sev"].forEach(function (id) {
