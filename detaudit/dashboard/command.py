@@ -47,6 +47,13 @@ def cmd_dashboard(argv: list[str]) -> int:
     if not loaded:
         print("detaudit: dashboard: no report could be read; nothing written", file=sys.stderr)
         return EXIT_ERROR
+    versions: dict[str, list[str]] = {}
+    for item in loaded:
+        versions.setdefault(item.source.tool_version or "?", []).append(item.source.path)
+    if len(versions) > 1:
+        print("detaudit: dashboard: note: the reports come from different detaudit versions ("
+              + "; ".join(f"{v}: {', '.join(paths)}" for v, paths in sorted(versions.items()))
+              + "): their rules and messages may differ", file=sys.stderr)
     data = combine(loaded, errors=errors, baseline=baseline)
     data["title"] = args.title
     files = write_site(data, args.output)

@@ -85,6 +85,7 @@ def test_dashboard_renders_the_good_reports_and_names_each_bad_one(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 1
     assert f"{truncated}: not valid JSON" in err and f"{future}: report schema 2.0" in err
+    assert f"different detaudit versions (0.0.9: {older}; 0.1.0: {good})" in err
     data = _data_of(tmp_path / "site")
     assert len(data["configs"]) == 7 and len(data["errors"]) == 2
     assert data["versions"] == ["0.0.9", "0.1.0"]
@@ -163,3 +164,32 @@ def test_rule_docs_render_as_pages(tmp_path):
     page = (tmp_path / "site" / "rules" / "DA101.html").read_text()
     assert "<h3>What it does</h3>" in page and "lr-mult-zero-freeze" in page
     assert 'href="../app.css"' in page
+
+
+def test_cli_report_carries_suppressed_findings_and_the_dashboard_lists_them(tmp_path, cli):
+    from audit_helpers import validate_report
+
+    (tmp_path / "c.py").write_text("load_from = 'missing.pth'  # detaudit: ignore[DA201]\n")
+    r = cli("--tier", "static", "--select", "DA201", "--isolated", "--format", "json:r.json", "c.py", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / "r.json").read_text())
+    validate_report(doc)
+    (audit,) = doc["audits"]
+    assert audit["findings"] == [] and [f["code"] for f in audit["suppressed"]] == ["DA201"]
+    data = combine([load(tmp_path / "r.json")])
+    assert [(s["code"], s["key"], s["line"]) for s in data["suppressions"]] == [("DA201", "load_from", 1)]
+    assert data["suppressions"][0]["since"] == (tmp_path / "r.json").stat().st_mtime
+
+
+def test_dashboard_command_line(tmp_path, cli):
+    good = dash_reports.write(tmp_path / "good.json", dash_reports.config_names(3))
+    (tmp_path / "bad.json").write_text("{\"schema_version\": \"1.2\", \"tool\"")
+    r = cli("dashboard", good, tmp_path / "bad.json", "-o", tmp_path / "site")
+    assert r.returncode == 1
+    assert f"detaudit: dashboard: {tmp_path / 'bad.json'}: not valid JSON" in r.stderr
+    assert "dashboard of 3 config(s) from 1 report(s)" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+    r = cli("dashboard", good, "--baseline", tmp_path / "nope.json", "-o", tmp_path / "site2")
+    assert r.returncode == 2 and f"detaudit: error: --baseline {tmp_path / 'nope.json'}: no such file" in r.stderr
+    r = cli("dashboard", good)
+    assert r.returncode == 2 and "-o/--output" in r.stderr

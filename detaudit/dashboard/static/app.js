@@ -54,7 +54,8 @@
       return '<a class="tab' + (t[0] === active ? " on" : "") + '" href="#/' + t[0] + '" id="tab-' + t[0] + '">' + t[1] + "</a>";
     }).join("");
     var src = D.sources.filter(function (s) { return !s.error; }).map(function (s) {
-      return esc(s.path.split("/").pop()) + " (" + s.configs + (s.tier ? ", " + esc(s.tier) + " tier" : "") + ")";
+      return esc(s.path.split("/").pop()) + " (" + s.configs + (s.tier ? ", " + esc(s.tier) + " tier" : "") +
+        (D.versions.length > 1 ? ", detaudit " + esc(s.tool_version || "?") : "") + ")";
     }).join(", ");
     var errs = D.errors.length ? '<div class="errors" id="load-errors"><b>' + D.errors.length +
       " file(s) not shown:</b><ul>" + D.errors.map(function (e) { return "<li>" + esc(e) + "</li>"; }).join("") +
