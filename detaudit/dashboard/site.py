@@ -56,7 +56,8 @@ def rule_page(r) -> str:
     body = (f'<header><h1>{html.escape(r.code)} {html.escape(r.name)}</h1><nav>'
             f'<a class="tab" href="../index.html#/rules">← Rules</a>'
             f'<a class="tab" href="../index.html#/matrix">Quality gate</a></nav></header>'
-            f'<article class="doc" id="rule-doc"><p><strong>{html.escape(r.name)}</strong> · {html.escape(r.severity)} '
+            f'<article class="doc" id="rule-doc"><p><strong>{html.escape(r.name)}</strong> '
+            f"· {html.escape(r.severity)} "
             f"· tier {html.escape(r.tier)} · from <code>{html.escape(r.origin)}</code></p>"
             f"<p>{markdown.inline(r.summary)}</p>{markdown.render(body_md)}</article>")
     return _page(f"{r.code} {r.name}", '<link rel="stylesheet" href="../app.css">', body)

@@ -136,7 +136,8 @@ HOSTILE_MSG = "<script>window.PWNED=3</script> & <b>bold</b>"
 
 
 def test_html_in_paths_and_messages_renders_as_text(browser, tmp_path, screenshots):
-    doc = json.loads(dash_reports.write(tmp_path / "r.json", ["configs/a.py", "configs/b.py", "configs/c.py"]).read_text())
+    names = ["configs/a.py", "configs/b.py", "configs/c.py"]
+    doc = json.loads(dash_reports.write(tmp_path / "r.json", names).read_text())
     doc["audits"][0]["config"] = HOSTILE_PATH
     for f in doc["audits"][0]["findings"]:
         f["message"] = HOSTILE_MSG
@@ -178,7 +179,8 @@ def test_bad_files_are_named_on_the_page_and_the_rest_renders(browser, tmp_path,
     expect(page.locator("#matrix tbody tr.row")).to_have_count(6)
     errors = page.locator("#load-errors li").all_inner_texts()
     assert len(errors) == 2
-    assert any("cut.json: not valid JSON" in e for e in errors) and any("v2.json: report schema 2.0" in e for e in errors)
+    assert any("cut.json: not valid JSON" in e for e in errors)
+    assert any("v2.json: report schema 2.0" in e for e in errors)
     assert "0.0.9, 0.1.0" in page.inner_text("#versions")
     page.screenshot(path=str(screenshots / "bad-input.png"))
     _clean(page, browser)
@@ -241,5 +243,6 @@ def test_cli_format_html_next_to_json(browser, cli, tmp_path):
     page.click("#matrix td.path a")
     page.wait_for_selector("#config")
     expect(page.locator("tr.finding")).to_have_count(len(findings))
-    assert {f["code"] for f in findings} <= set(page.locator("tr.finding a.code, tr.finding span.code").all_inner_texts())
+    shown = page.locator("tr.finding a.code, tr.finding span.code").all_inner_texts()
+    assert {f["code"] for f in findings} <= set(shown)
     _clean(page, browser)

@@ -90,7 +90,7 @@
         return '<td class="cell s' + w + '" data-g="' + esc(g) + '">' + (c.count[g] || "") + "</td>";
       }).join("");
       out.push('<tr class="row" data-id="' + c.id + '"><td class="path"><a href="#/config/' + c.id + '">' + esc(c.path) +
-        "</a></td><td>" + sevBadge(c.worstAll) + '</td><td class="num">' + c.findings.length + "</td>" + cells + "</tr>");
+        "</a></td><td>" + (c.worstAll ? sevBadge(c.worstAll) : c.errors.length ? '<span class="quiet">error</span>' : '<span class="quiet">clean</span>') + '</td><td class="num">' + c.findings.length + "</td>" + cells + "</tr>");
     }
     return out.join("");
   }

@@ -54,7 +54,8 @@
       return '<a class="tab' + (t[0] === active ? " on" : "") + '" href="#/' + t[0] + '" id="tab-' + t[0] + '">' + t[1] + "</a>";
     }).join("");
     var src = D.sources.filter(function (s) { return !s.error; }).map(function (s) {
-      return esc(s.path.split("/").pop()) + " (" + s.configs + (s.tier ? ", " + esc(s.tier) + " tier" : "") + ")";
+      return esc(s.path.split("/").pop()) + " (" + s.configs + (s.tier ? ", " + esc(s.tier) + " tier" : "") +
+        (D.versions.length > 1 ? ", detaudit " + esc(s.tool_version || "?") : "") + ")";
     }).join(", ");
     var errs = D.errors.length ? '<div class="errors" id="load-errors"><b>' + D.errors.length +
       " file(s) not shown:</b><ul>" + D.errors.map(function (e) { return "<li>" + esc(e) + "</li>"; }).join("") +
@@ -89,7 +90,7 @@
         return '<td class="cell s' + w + '" data-g="' + esc(g) + '">' + (c.count[g] || "") + "</td>";
       }).join("");
       out.push('<tr class="row" data-id="' + c.id + '"><td class="path"><a href="#/config/' + c.id + '">' + esc(c.path) +
-        "</a></td><td>" + sevBadge(c.worstAll) + '</td><td class="num">' + c.findings.length + "</td>" + cells + "</tr>");
+        "</a></td><td>" + (c.worstAll ? sevBadge(c.worstAll) : c.errors.length ? '<span class="quiet">error</span>' : '<span class="quiet">clean</span>') + '</td><td class="num">' + c.findings.length + "</td>" + cells + "</tr>");
     }
     return out.join("");
   }
