@@ -58,6 +58,7 @@ def cmd_dashboard(argv: list[str]) -> int:
     data["title"] = args.title
     files = write_site(data, args.output)
     size = sum(f.stat().st_size for f in files)
+    later = f"; {data['replaced']} audit(s) replaced by a later report's" if data["replaced"] else ""
     print(f"detaudit: dashboard of {len(data['configs'])} config(s) from {len(loaded)} report(s) written to "
-          f"{args.output}/index.html ({len(files)} files, {size / 1e6:.1f} MB)", file=sys.stderr)
+          f"{args.output}/index.html ({len(files)} files, {size / 1e6:.1f} MB{later})", file=sys.stderr)
     return EXIT_SOME_UNREADABLE if errors else EXIT_OK

@@ -35,8 +35,10 @@ def _is_base(file: str | None, config: str) -> bool:
 def combine(loaded: list[Loaded], errors: list[str] | None = None,
             baseline: tuple[dict[str, dict], str, str] | None = None) -> dict[str, Any]:
     by_path: dict[str, dict] = {}
+    replaced = 0
     for item in loaded:
         for a in item.audits:
+            replaced += a["path"] in by_path
             by_path[a["path"]] = a          # the later report wins
     configs = list(by_path.values())
     for i, a in enumerate(configs):
@@ -56,6 +58,7 @@ def combine(loaded: list[Loaded], errors: list[str] | None = None,
         "sources": [s.to_dict() for s in sources],
         "errors": list(errors or []),
         "versions": sorted({s.tool_version for s in sources if s.tool_version}),
+        "replaced": replaced,
         "configs": configs,
         "impact": impact(configs),
         "rules": rule_catalog(codes),

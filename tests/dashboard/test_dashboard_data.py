@@ -193,3 +193,14 @@ def test_dashboard_command_line(tmp_path, cli):
     assert r.returncode == 2 and f"detaudit: error: --baseline {tmp_path / 'nope.json'}: no such file" in r.stderr
     r = cli("dashboard", good)
     assert r.returncode == 2 and "-o/--output" in r.stderr
+
+
+def test_a_later_report_replaces_an_earlier_audit_of_the_same_config(tmp_path):
+    names = dash_reports.config_names(4)
+    early = dash_reports.write(tmp_path / "early.json", names)
+    late = dash_reports.edit(dash_reports.write(tmp_path / "late.json", names[:1]),
+                             audits=[dict(json.loads(early.read_text())["audits"][0], findings=[])])
+    data = combine([load(early, 0), load(late, 1)])
+    assert data["replaced"] == 1 and [c["path"] for c in data["configs"]] == names
+    assert data["configs"][0]["findings"] == [] and data["configs"][0]["src"] == 1
+    assert len(data["configs"][3]["findings"]) == 1 and data["configs"][3]["src"] == 0
