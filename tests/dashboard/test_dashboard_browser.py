@@ -110,6 +110,9 @@ def test_impact_rules_and_diff_views(browser, site, screenshots):
     first.locator("summary").click()
     expect(first.locator(".list a")).to_have_count(len(range(0, N, 3)))
     page.screenshot(path=str(screenshots / "impact.png"))
+    first.locator("a", has_text="in the matrix").click()
+    expect(page.locator("#matrix tbody tr.row")).to_have_count(len(range(0, N, 3)))
+    assert page.locator("#f-base").input_value() == "_base_/schedules/schedule_1x.py"
 
     page = browser.open(_url(site, "#/rules"))
     row = page.locator("#rules tr.rule[data-code='DA604']")
@@ -117,6 +120,16 @@ def test_impact_rules_and_diff_views(browser, site, screenshots):
     assert page.locator("#rules tr.rule[data-code='DA603'] td.num").all_inner_texts()[2] == "1"  # suppressed
     assert "today" in page.locator("#rules tr.rule[data-code='DA603']").inner_text()
     page.screenshot(path=str(screenshots / "rules.png"))
+    # a rule's config count opens the matrix filtered by that code, and the link can be shared
+    row.locator("td.num a").click()
+    expect(page.locator("#matrix tbody tr.row")).to_have_count(len(range(0, N, 3)))
+    assert page.locator("#f-code").input_value() == "DA604" and page.url.endswith("#/matrix?code=DA604")
+    page.select_option("#f-sev", "error")
+    assert page.url.endswith("#/matrix?code=DA604&sev=error")
+    linked = browser.open(page.url)
+    expect(linked.locator("#matrix tbody tr.row")).to_have_count(len(range(0, N, 15)))
+    page.goto(_url(site, "#/rules"))
+    row = page.locator("#rules tr.rule[data-code='DA604']")
     row.locator("a.code").click()
     page.wait_for_selector("#rule-doc")
     assert "What it does" in page.inner_text("#rule-doc") and "schedule-mismatch" in page.inner_text("#rule-doc")

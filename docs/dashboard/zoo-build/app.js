@@ -128,6 +128,7 @@
       var el = document.getElementById(id);
       el.addEventListener(id === "f-path" ? "input" : "change", function () {
         state[id.slice(2)] = el.value; fillMatrix();
+        history.replaceState(null, "", matrixHref(state));   // the filtered view can be linked to
       });
     });
     document.querySelector("#matrix thead").addEventListener("click", function (ev) {
@@ -206,7 +207,8 @@
         (s.findings === 1 ? "" : "s") + '<div class="quiet">' + esc(s.msg) + "</div>" +
         (s.fix ? '<div class="fix">Fix: ' + esc(s.fix) + "</div>" : "") + "</td><td>" + codes + "</td><td>" +
         s.keys.map(function (k) { return "<code>" + esc(k) + "</code>"; }).join("<br>") +
-        '</td><td><details data-spot="' + i + '"><summary>configs</summary><div class="list"></div></details></td></tr>';
+        '</td><td><a href="' + esc(matrixHref({base: s.file})) + '">in the matrix</a><details data-spot="' + i +
+        '"><summary>configs</summary><div class="list"></div></details></td></tr>';
     }).join("");
     app.innerHTML = header("impact") + '<section><p>Findings whose value is set in a base file, by the file and line ' +
       "that own it: one edit there clears them in every config that inherits it.</p>" +
@@ -304,7 +306,8 @@
     var rows = codes.map(function (code) {
       var r = D.rules[code];
       return '<tr class="rule" data-code="' + esc(code) + '"><td>' + ruleLink(code) + "</td><td>" + esc(r.name) + "</td><td>" + esc(r.group) +
-        "</td><td>" + esc(r.severity) + '</td><td class="num">' + (count[code] || "") + '</td><td class="num">' + (configs[code] || "") +
+        "</td><td>" + esc(r.severity) + '</td><td class="num">' + (count[code] || "") + '</td><td class="num">' +
+        (configs[code] ? '<a href="' + esc(matrixHref({code: code})) + '">' + configs[code] + "</a>" : "") +
         '</td><td class="num">' + (supp[code] || "") + "</td><td>" + age(oldest[code]) + "</td><td>" + esc(r.summary) + "</td></tr>";
     }).join("");
     var sl = D.suppressions.length ? '<h2>Suppressions</h2><table class="difflist" id="suppressions"><thead><tr><th>code</th><th>config</th><th>key</th><th>where</th><th>first seen</th></tr></thead><tbody>' +
@@ -343,8 +346,21 @@
       "<details><summary>Unchanged (" + d.unchanged.length + ")</summary>" + list(d.unchanged, "diff-unchanged") + "</details></section>";
   }
 
+  var FILTERS = ["path", "base", "code", "sev"];
+  function matrixHref(filters) {
+    var q = new URLSearchParams();
+    FILTERS.forEach(function (k) { if (filters[k]) q.set(k, filters[k]); });
+    var text = q.toString();
+    return "#/matrix" + (text ? "?" + text : "");
+  }
   function route() {
-    var h = location.hash.replace(/^#\/?/, "").split("/");
+    var parts = location.hash.replace(/^#\/?/, "").split("?");
+    var h = parts[0].split("/");
+    if ((h[0] === "matrix" || h[0] === "") && parts[1] !== undefined) {   // a link that sets the filters
+      var q = new URLSearchParams(parts.slice(1).join("?"));
+      FILTERS.forEach(function (k) { state[k] = q.get(k) || ""; });
+      state.cell = null;
+    }
     if (h[0] === "config") configView(+h[1]);
     else if (h[0] === "impact") impact();
     else if (h[0] === "rules") rulesView();
