@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,11 @@ def _text(value, limit: int | None = None) -> str:
     return text if limit is None or len(text) <= limit else text[:limit] + "…"
 
 
+def _finite(value) -> bool:
+    """A number JSON can carry (a hand-made report may hold NaN, which the page's JSON cannot)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _location(loc) -> tuple[str | None, int | None]:
     if not isinstance(loc, dict):
         return None, None
@@ -129,7 +135,7 @@ def _run(run) -> dict | None:
            [{"key": _text(c.get("key")), "why": _text(c.get("why")),
              **({"value": _text(c.get("value"), 200)} if "value" in c else {})}
             for c in run["changes"] if isinstance(c, dict)]}
-    if isinstance(run.get("seconds"), (int, float)):
+    if _finite(run.get("seconds")):
         out["seconds"] = run["seconds"]
     if isinstance(run.get("checkpoints"), list):
         out["checkpoints"] = [_text(c) for c in run["checkpoints"]]
@@ -144,7 +150,7 @@ def _audit(a: dict, source: int) -> dict:
         raise ValueError(f"{config}: findings is not a list")
     findings = [_finding(f, config) for f in a.get("findings", [])]
     suppressed = [_finding(f, config) for f in a.get("suppressed", []) or []]
-    timings = {str(k): float(v) for k, v in (a.get("timings_s") or {}).items() if isinstance(v, (int, float))}
+    timings = {str(k): float(v) for k, v in (a.get("timings_s") or {}).items() if _finite(v)}
     return {"path": config, "folder": config.rsplit("/", 1)[0] if "/" in config else ".",
             "status": _text(a.get("report_status") or a.get("status")), "reason": _text(a.get("reason")),
             "tiers": {str(k): _text(v) for k, v in (a.get("tiers") or {}).items()}, "timings": timings,

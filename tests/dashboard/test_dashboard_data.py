@@ -204,3 +204,12 @@ def test_a_later_report_replaces_an_earlier_audit_of_the_same_config(tmp_path):
     assert data["replaced"] == 1 and [c["path"] for c in data["configs"]] == names
     assert data["configs"][0]["findings"] == [] and data["configs"][0]["src"] == 1
     assert len(data["configs"][3]["findings"]) == 1 and data["configs"][3]["src"] == 0
+
+
+def test_numbers_json_cannot_carry_are_dropped_not_fatal(tmp_path):
+    path = dash_reports.write(tmp_path / "r.json", dash_reports.config_names(2))
+    text = path.read_text().replace('"total": 8.56', '"total": NaN').replace('"seconds": 6.0', '"seconds": Infinity')
+    path.write_text(text)
+    assert cmd_dashboard([str(path), "-o", str(tmp_path / "site")]) == 0
+    config = _data_of(tmp_path / "site")["configs"][0]
+    assert "total" not in config["timings"] and "seconds" not in config["run"] and config["timings"]["run"] == 6.0
