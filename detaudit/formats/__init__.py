@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-NAMES = ("text", "json", "sarif", "github", "junit", "gitlab", "rdjson", "json-lines")
+NAMES = ("text", "json", "sarif", "github", "junit", "gitlab", "rdjson", "json-lines", "html")
 
 
 def render(fmt: str, report, *, color: bool = False) -> str:

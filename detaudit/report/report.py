@@ -14,7 +14,8 @@ from .result import jsonable
 if TYPE_CHECKING:
     from .result import AuditResult
 
-SCHEMA_VERSION = "1.1"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
+SCHEMA_VERSION = "1.2"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
+#                          1.2: the findings an inline comment suppressed ("suppressed")
 
 
 @dataclass
@@ -71,4 +72,6 @@ def audit_to_dict(a) -> dict[str, Any]:
     }
     if a.run is not None:
         out["run"] = a.run
+    if a.suppressed:
+        out["suppressed"] = [f.to_dict() for f in a.suppressed]
     return out

@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             from .rules import cmd_rule, cmd_rules
 
             return (cmd_rule if argv[0] == "rule" else cmd_rules)(argv[1:])
+        if argv and argv[0] == "dashboard":
+            from .dashboard import cmd_dashboard
+
+            return cmd_dashboard(argv[1:])
         from ...report.cache import ResultCache, default_dir, disabled_by_environment
 
         cache_dir = default_dir()  # before the audit points XDG_CACHE_HOME at a private folder
