@@ -21,7 +21,8 @@ def _check_parser() -> argparse.ArgumentParser:
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
                        "'detaudit cache clean' empties the result cache; "
                        "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
-                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
+                       "'detaudit data CONFIG' checks the annotations and draws a contact sheet. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -231,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
                 return commands.cmd_show(argv[1:])
             if argv and argv[0] == "logs":
                 return commands.cmd_logs(argv[1:])
+            if argv and argv[0] == "data":
+                from .data_checks.command import cmd_data
+
+                return cmd_data(argv[1:])
             return cmd_check(argv, cache)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ class SplitResult:
     skipped: str | None = None     # why it was not read (data not on this machine)
     error: str | None = None       # why it could not be read
     also: list[str] = field(default_factory=list)   # other splits reading the same data
+    ds_cfg: dict | None = None     # the dataset's dict as read (data_root made absolute), for the contact sheet
 
 
 @dataclass
@@ -102,6 +103,9 @@ def check_config(cfg, base_dir, splits=("train", "val", "test"), *, image_sample
                          filter_cfg=dict(ds["filter_cfg"]) if hasattr(ds.get("filter_cfg"), "items") else None,
                          with_mask=request.with_masks)
         paths = {p.key: p.path for p in configured_paths(request)}
+        overrides = prepare_real(request).overrides  # no writer hook: it would cut the data to a few samples
+        overrides.pop("indices", None)
+        result.ds_cfg = dict(ds, **overrides)
         try:
             ann = paths.get("ann_file")
             if name == "CocoDataset" and ann is not None and (ann.suffix == ".json" or ann.is_dir()):
@@ -116,9 +120,7 @@ def check_config(cfg, base_dir, splits=("train", "val", "test"), *, image_sample
 
                 if ann is not None and ann.is_dir() and name not in ("", "XMLDataset"):
                     raise AnnotationError(f"{ann} is a directory, not an annotation file")
-                overrides = prepare_real(request, writer).overrides
-                overrides.pop("indices", None)
-                read_dataset(data, dict(ds, **overrides), getattr(writer, "annotation_names", None) or xml_names)
+                read_dataset(data, result.ds_cfg, getattr(writer, "annotation_names", None) or xml_names)
         except AnnotationError as exc:
             result.error = str(exc)
             report.findings.append(check_read(split, key_path, str(exc)))

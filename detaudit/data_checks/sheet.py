@@ -1,0 +1,189 @@
+"""A contact sheet: samples drawn through the config's own pipeline, as the model will see them.
+
+The split's dataset is built from the config with its own pipeline (augmentations included) and
+``N`` samples are taken (a fixed seed: the same sheet twice). Each packed image is scaled to a
+tile, its ground truth boxes, masks and class names are drawn on it with mmdet's
+``DetLocalVisualizer`` (it draws into an array, no window), and the tiles are laid out in a grid
+above a band of histograms (boxes per class, boxes per image, object sizes after the pipeline's
+resize next to the anchor sizes), drawn with matplotlib's Agg backend. One PNG per split, written
+atomically into the folder given, never next to the data. Multi-channel inputs (an RGB-thermal
+pair) show their first three channels.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import random
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+TILE = 320
+CAPTION = 18
+COLUMNS = 4
+
+
+@dataclass
+class Tile:
+    index: int                 # the dataset index drawn
+    x: int                     # top-left corner of the image in the sheet
+    y: int
+    scale: float               # sheet pixels per packed-image pixel
+    boxes: list = field(default_factory=list)    # (x1, y1, x2, y2) drawn, in sheet pixels
+    labels: list = field(default_factory=list)
+
+
+@dataclass
+class Sheet:
+    path: Path
+    width: int
+    height: int
+    tiles: list[Tile] = field(default_factory=list)
+    error: str | None = None
+
+
+def _to_rgb(inputs) -> np.ndarray:
+    arr = inputs.detach().cpu().numpy() if hasattr(inputs, "detach") else np.asarray(inputs)
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4, 6) and arr.shape[2] not in (1, 3, 4, 6):
+        arr = arr.transpose(1, 2, 0)
+    elif arr.ndim == 3 and arr.shape[0] <= 6 < arr.shape[2]:
+        arr = arr.transpose(1, 2, 0)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    arr = arr[..., :3]
+    if arr.dtype != np.uint8:
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = ((arr - lo) / (hi - lo + 1e-9) * 255) if (lo < 0 or hi > 255) else arr
+        arr = np.clip(arr, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(arr[..., ::-1])  # packed images are BGR
+
+
+def _scaled_sample(sample, f: float, shape):
+    """The data sample with its ground truth scaled by ``f`` (boxes and masks), for the tile."""
+    import torch
+    from mmengine.structures import InstanceData
+
+    gt = sample.gt_instances
+    out = copy.copy(sample)
+    new = InstanceData()
+    boxes = gt.bboxes.tensor if hasattr(gt.bboxes, "tensor") else torch.as_tensor(gt.bboxes)
+    new.bboxes = boxes.float() * f
+    new.labels = gt.labels
+    if "masks" in gt and gt.masks is not None and len(gt.masks):
+        with contextlib.suppress(Exception):
+            new.masks = gt.masks.resize(shape).to_ndarray().astype(bool)
+    out.gt_instances = new
+    return out, new.bboxes.numpy().reshape(-1, 4), new.labels.numpy().tolist()
+
+
+def _histograms(stats, width: int) -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    fig = Figure(figsize=(max(width, 600) / dpi, 2.8), dpi=dpi)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 3)
+    names = list(stats.per_class)
+    axes[0].bar(range(len(names)), [stats.per_class[n] for n in names], color="#4477aa")
+    axes[0].set_title(f"boxes per class ({stats.boxes} kept, {stats.ignored} ignored)", fontsize=8)
+    if len(names) <= 20:
+        axes[0].set_xticks(range(len(names)), [n[:12] for n in names], rotation=60, fontsize=6)
+    counts = stats.boxes_per_image
+    axes[1].bar(range(len(counts)), counts, color="#228833")
+    axes[1].set_title(f"boxes per image ({stats.images} images)", fontsize=8)
+    sizes = np.asarray(stats.scaled_sizes or [0.0])
+    axes[2].hist(sizes, bins=40, color="#aa3377", log=True)
+    for s in stats.anchor_sizes:
+        axes[2].axvline(s, color="black", lw=0.6, ls="--")
+    at = f" at scale {tuple(int(v) for v in stats.scale)}" if stats.scale else ""
+    axes[2].set_title(f"object size sqrt(wh){at}; dashed: anchors", fontsize=8)
+    for ax in axes:
+        ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    if img.shape[1] != width:
+        import cv2
+
+        img = cv2.resize(img, (width, int(img.shape[0] * width / img.shape[1])), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def build_with_pipeline(ds_cfg: dict):
+    from mmdet.registry import DATASETS
+
+    cfg = copy.deepcopy(dict(ds_cfg))
+    cfg.pop("lazy_init", None)
+    cfg.pop("indices", None)
+    return DATASETS.build(cfg)
+
+
+def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=None, title: str = "",
+               tile: int = TILE) -> Sheet:
+    """Draw ``num`` samples of a built dataset (with its pipeline) into one PNG at ``out_path``."""
+    import cv2
+    from mmdet.visualization import DetLocalVisualizer
+
+    n = min(num, len(dataset))
+    indices = sorted(random.Random(seed).sample(range(len(dataset)), n)) if n else []
+    cols = max(1, min(COLUMNS, n))
+    rows = max(1, math.ceil(n / cols))
+    header = 24
+    grid = np.full((header + rows * (tile + CAPTION), cols * tile, 3), 32, dtype=np.uint8)
+    cv2.putText(grid, title[:120], (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    vis = DetLocalVisualizer(name=f"detaudit-sheet-{uuid.uuid4().hex}", line_width=2, alpha=0.5)
+    meta = dict(dataset.metainfo)
+    if not meta.get("palette"):
+        rng = np.random.default_rng(7)
+        meta["palette"] = [tuple(int(v) for v in rng.integers(60, 256, 3)) for _ in meta.get("classes") or [0]]
+    vis.dataset_meta = meta
+    sheet = Sheet(out_path, grid.shape[1], 0)
+    for k, idx in enumerate(indices):
+        item = dataset[idx]
+        img = _to_rgb(item["inputs"])
+        h, w = img.shape[:2]
+        f = tile / max(h, w)
+        small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        sample, boxes, labels = _scaled_sample(item["data_samples"], f, small.shape[:2])
+        vis.add_datasample(f"s{k}", small, sample, draw_gt=True, draw_pred=False, show=False)
+        drawn = vis.get_image()
+        r, c = divmod(k, cols)
+        x0, y0 = c * tile, header + r * (tile + CAPTION)
+        grid[y0:y0 + drawn.shape[0], x0:x0 + drawn.shape[1]] = drawn
+        name = os.path.basename(str(item["data_samples"].metainfo.get("img_path", idx)))
+        cv2.putText(grid, f"#{idx} {name}"[:40], (x0 + 4, y0 + tile + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                    (220, 220, 220), 1, cv2.LINE_AA)
+        sheet.tiles.append(Tile(idx, x0, y0, f, [[float(v) + o for v, o in zip(b, (x0, y0, x0, y0))] for b in boxes],
+                                labels))
+    with contextlib.suppress(Exception):
+        vis.close()
+    image = grid if stats is None else np.vstack([grid, _histograms(stats, grid.shape[1])])
+    sheet.width, sheet.height = image.shape[1], image.shape[0]
+    write_png(out_path, image)
+    return sheet
+
+
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
