@@ -13,6 +13,7 @@ import numpy as np
 
 from .model import ANCHORS, DataFinding, SplitData
 
+MIN_SHARE = 0.01  # a few odd objects are always there: reported from 1% of the objects
 RESIZES = ("Resize", "RandomResize", "RandomChoiceResize", "FixShapeResize")
 
 
@@ -129,7 +130,7 @@ def check_anchors(s: SplitData, model, pipeline) -> list[DataFinding]:
     for key, shapes, thr in anchor_heads(model):
         iou = best_iou(wh, shapes)
         bad = iou < thr
-        if not bad.any():
+        if bad.mean() < MIN_SHARE:
             continue
         side = np.sqrt(wh[:, 0] * wh[:, 1])
         small = int((bad & (side < np.sqrt(shapes[:, 0] * shapes[:, 1]).min())).sum())

@@ -92,7 +92,7 @@ def check_classes(s: SplitData) -> list[DataFinding]:
     if s.unknown_category_refs:
         out.append(DataFinding(
             CLASSES, s.split, f"{s.key_path}.ann_file",
-            f"{s.split}: {_plural(s.unknown_category_refs, 'annotation')} name a category id the file's "
+            f"{s.split}: {s.unknown_category_refs} annotation(s) name a category id the file's "
             f"'categories' do not list; training drops them", {"count": s.unknown_category_refs},
             "add the categories to the file or fix the annotations' category_id"))
     return out
@@ -103,17 +103,17 @@ def check_boxes(s: SplitData) -> list[DataFinding]:
     key = f"{s.key_path}.ann_file"
     if s.malformed_count:
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(s.malformed_count, 'annotation')} are not readable boxes, e.g. "
+                               f"{s.split}: {s.malformed_count} annotation(s) are not readable boxes, e.g. "
                                + "; ".join(s.malformed[:3]),
                                {"count": s.malformed_count, "examples": s.malformed}, "fix or remove them"))
     if s.missing_area:
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(s.missing_area, 'annotation')} have no 'area', which CocoDataset "
+                               f"{s.split}: {s.missing_area} annotation(s) have no 'area', which CocoDataset "
                                f"reads for every box (KeyError when the dataset is built)",
                                {"count": s.missing_area}, "write 'area' (w * h, or the mask's area) on every annotation"))
     if s.unknown_image_refs:
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(s.unknown_image_refs, 'annotation')} name an image id the file's "
+                               f"{s.split}: {s.unknown_image_refs} annotation(s) name an image id the file's "
                                f"'images' do not list; they are never read", {"count": s.unknown_image_refs},
                                "fix their image_id or add the images"))
     n = s.num_boxes
@@ -134,7 +134,7 @@ def check_boxes(s: SplitData) -> list[DataFinding]:
     if degenerate.any():
         idx = np.flatnonzero(degenerate)[:EXAMPLES]
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(int(degenerate.sum()), 'box')} are degenerate (width or height "
+                               f"{s.split}: {int(degenerate.sum())} of {n} boxes are degenerate (width or height "
                                f"below 1 px); training drops them, e.g. {_examples(s, idx)}",
                                {"count": int(degenerate.sum())}, "fix or remove the empty boxes"))
     if s.raw_boxes is not None and sized.sum() >= 5:
@@ -152,13 +152,13 @@ def check_boxes(s: SplitData) -> list[DataFinding]:
     if outside.any():
         idx = np.flatnonzero(outside)[:EXAMPLES]
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(int(outside.sum()), 'box')} lie entirely outside their image; "
+                               f"{s.split}: {int(outside.sum())} of {n} boxes lie entirely outside their image; "
                                f"training drops them, e.g. {_examples(s, idx)}", {"count": int(outside.sum())},
                                "check the image sizes in the annotations and the box coordinates"))
     if partly.any():
         idx = np.flatnonzero(partly)[:EXAMPLES]
         out.append(DataFinding(BOXES, s.split, key,
-                               f"{s.split}: {_plural(int(partly.sum()), 'box')} reach past the edge of their image, "
+                               f"{s.split}: {int(partly.sum())} of {n} boxes reach past the edge of their image, "
                                f"e.g. {_examples(s, idx)}", {"count": int(partly.sum())},
                                "clip the boxes to the image, or check the image sizes the annotations give"))
     return out
@@ -213,7 +213,7 @@ def check_duplicates(s: SplitData) -> list[DataFinding]:
         dup = s.num_boxes - uniq
         if dup:
             out.append(DataFinding(DUPLICATES, s.split, key,
-                                   f"{s.split}: {_plural(dup, 'annotation')} repeat another of the same image, "
+                                   f"{s.split}: {dup} of {s.num_boxes} annotations repeat another of the same image, "
                                    f"category and box", {"duplicate_boxes": dup},
                                    "remove the repeated annotations (they weigh those objects twice)"))
     return out
@@ -254,13 +254,16 @@ def check_empty(s: SplitData) -> list[DataFinding]:
     flagged = (s.crowd | s.ignore) & valid
     if s.num_boxes and flagged.any():
         classes = list(s.classes)
-        labels = s.box_category if s.categories is None else None
+        if s.categories is None:
+            labels = s.box_category
+        else:  # the configured class each category names, by name
+            to_class = np.array([classes.index(n) if n in classes else -1 for _, n in s.categories] + [-1])
+            labels = to_class[s.box_category]
         only = []
-        if labels is not None:
-            for i, c in enumerate(classes):
-                mine = labels == i
-                if mine.any() and flagged[mine].all():
-                    only.append(c)
+        for i, c in enumerate(classes):
+            mine = (labels == i) & valid
+            if mine.any() and flagged[mine].all():
+                only.append(c)
         share = flagged.mean()
         if only or share >= 0.5:
             text = f"{flagged.sum()} of {s.num_boxes} boxes ({share:.0%}) are crowd or ignored, so they train nothing"

@@ -49,7 +49,11 @@ def load_json(path: Path) -> dict:
         with open(path, "rb") as fh:
             doc = json.load(fh)
     except json.JSONDecodeError as exc:
-        where = "the file ends early (truncated?)" if exc.pos >= size - 1 else f"line {exc.lineno} column {exc.colno}"
+        with open(path, "rb") as fh:
+            fh.seek(max(0, size - 64))
+            tail = fh.read().rstrip()
+        where = (f"line {exc.lineno} column {exc.colno}; the file does not end with '}}' or ']': it is truncated"
+                 if not tail.endswith((b"}", b"]")) else f"line {exc.lineno} column {exc.colno}")
         raise AnnotationError(f"{path} is not valid JSON: {exc.msg} at {where} (byte {exc.pos} of {size})") from None
     except UnicodeDecodeError as exc:
         raise AnnotationError(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
@@ -178,7 +182,7 @@ def read_coco(split: SplitData, path: Path, img_root: Path) -> SplitData:
     x1, y1, x2, y2 = split.boxes.T
     inter_w = np.maximum(0, np.minimum(x2, w_img) - np.maximum(x1, 0))
     inter_h = np.maximum(0, np.minimum(y2, h_img) - np.maximum(y1, 0))
-    kept = ok & ~ignore & (box_image >= 0) & (inter_w * inter_h > 0) & (area > 0) \
+    kept = ok & ~ignore & ~crowd & (box_image >= 0) & (inter_w * inter_h > 0) & (area > 0) \
         & (raw[:, 2] >= 1) & (raw[:, 3] >= 1) & (label >= 0)
     split.box_label = np.where(kept, label, -1)
     split.name_counts = {}
