@@ -1,0 +1,121 @@
+"""Every dataset format the run tier writes synthetic data for, read through its own dataset class
+(COCO from its file): a clean copy stays quiet, a planted defect is found. The data is written by
+the run tier's writers (and the detector's make_synthetic_data for LLVIP/KAIST) into tmp_path."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+
+from detaudit.data_checks.audit import check_config
+
+
+def _written(tmp_path: Path, ds: dict, **kw) -> dict:
+    """The dataset dict pointed at a synthetic copy written in its own format."""
+    from detaudit.facts.run.data import prepare, request_for
+
+    request = request_for(ds, "train_dataloader.dataset", tmp_path / "data", tmp_path, num_images=6, **kw)
+    prepared = prepare(request, "synthetic")
+    return dict(ds, **prepared.overrides)
+
+
+def _check(tmp_path, ds, **kw):
+    report = check_config({"train_dataloader": {"dataset": ds}}, tmp_path, **kw)
+    (split,) = report.splits
+    assert split.data is not None, (split.skipped, split.error)
+    return split, report.findings
+
+
+PIPE = [{"type": "LoadImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": True}, {"type": "PackDetInputs"}]
+
+
+@pytest.mark.parametrize("ds", [
+    {"type": "CocoDataset", "metainfo": {"classes": ("person", "car")}, "ann_file": "a.json",
+     "data_prefix": {"img": "img/"}},
+    {"type": "VOCDataset", "metainfo": {"classes": ("person", "car")}, "ann_file": "ImageSets/Main/train.txt",
+     "data_prefix": {"sub_data_root": "VOC2007/"}},
+    {"type": "CrowdHumanDataset", "ann_file": "annotation_train.odgt", "data_prefix": {"img": "Images/"}},
+    {"type": "OpenImagesDataset", "ann_file": "ann.csv", "label_file": "classes.csv", "data_prefix": {"img": "i/"}},
+    {"type": "CocoPanopticDataset", "metainfo": {"classes": ("person", "car"), "thing_classes": ("person", "car"),
+                                                 "stuff_classes": ()},
+     "ann_file": "panoptic.json", "data_prefix": {"img": "img/", "seg": "seg/"}},
+], ids=lambda d: d["type"])
+def test_a_clean_synthetic_copy_stays_quiet(tmp_path, ds):
+    ds = _written(tmp_path, dict(ds, pipeline=PIPE, data_root="."))
+    split, findings = _check(tmp_path, ds)
+    assert split.data.num_images >= 4 and split.data.num_boxes >= 4
+    expected = "the annotation file" if ds["type"] == "CocoDataset" else "the dataset class"
+    assert split.data.source.startswith(expected)
+    assert [f.message for f in findings if f.code != "DA609"] == []
+
+
+def test_voc_near_miss_and_unknown_tag(tmp_path):
+    ds = _written(tmp_path, {"type": "VOCDataset", "metainfo": {"classes": ("person", "car")}, "pipeline": PIPE,
+                             "ann_file": "ImageSets/Main/train.txt", "data_prefix": {"sub_data_root": "VOC2007/"},
+                             "data_root": "."})
+    xmls = sorted((tmp_path / "data").rglob("*.xml"))
+    for path in xmls:
+        text = path.read_text().replace("<name>car</name>", "<name>Car</name>")
+        path.write_text(text.replace("</object>", "<occlusion_level>2</occlusion_level></object>", 1))
+    _, findings = _check(tmp_path, ds)
+    messages = {f.code: f.message for f in findings}
+    assert "(the annotations write 'Car')" in messages["DA605"]
+    assert "<occlusion_level>" in messages["DA612"]
+
+
+def test_voc_broken_xml_is_a_finding(tmp_path):
+    ds = _written(tmp_path, {"type": "VOCDataset", "metainfo": {"classes": ("person",)}, "pipeline": PIPE,
+                             "ann_file": "ImageSets/Main/train.txt", "data_prefix": {"sub_data_root": "VOC2007/"},
+                             "data_root": "."})
+    path = sorted((tmp_path / "data").rglob("*.xml"))[0]
+    path.write_text(path.read_text()[:40])
+    report = check_config({"train_dataloader": {"dataset": ds}}, tmp_path)
+    assert report.splits[0].error and [f.code for f in report.findings] == ["DA612"]
+    assert "could not read its annotations" in report.findings[0].message
+
+
+def test_crowdhuman_box_outside_its_image(tmp_path):
+    ds = _written(tmp_path, {"type": "CrowdHumanDataset", "pipeline": PIPE, "ann_file": "annotation_train.odgt",
+                             "data_prefix": {"img": "Images/"}, "data_root": "."})
+    odgt = next((tmp_path / "data").rglob("*.odgt"))
+    lines = [json.loads(line) for line in odgt.read_text().splitlines() if line.strip()]
+    lines[0]["gtboxes"][0]["fbox"] = [5000, 5000, 20, 40]
+    odgt.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    _, findings = _check(tmp_path, ds)
+    assert any(f.code == "DA606" and "entirely outside" in f.message for f in findings), findings
+
+
+@pytest.fixture(scope="module")
+def kaist(tmp_path_factory):
+    from detector.make_synthetic_data import make_kaist
+
+    return Path(make_kaist(str(tmp_path_factory.mktemp("kaist")), splits={"train": 12, "val": 4}))
+
+
+def _kaist_cfg(root: Path, **kw) -> dict:
+    import detector  # noqa: F401 - registers the dataset classes and transforms
+
+    ds = {"type": "KAISTDataset", "data_root": str(root), "split": "train", "return_modality_pair": True,
+          "pipeline": [{"type": "LoadMultiSpectralImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": True},
+                       {"type": "Resize", "scale": (640, 512), "keep_ratio": True},
+                       {"type": "PackMultiSpectralDetInputs"}]}
+    ds.update(kw)
+    return {"train_dataloader": {"dataset": ds}}
+
+
+def test_kaist_synthetic_data_is_clean_and_a_renamed_class_is_found(kaist, tmp_path):
+    report = check_config(_kaist_cfg(kaist), tmp_path)
+    assert report.splits[0].data.source == "the dataset class KAISTDataset"
+    assert [f.message for f in report.findings if f.code != "DA609"] == []
+    copy = tmp_path / "KAIST"
+    import shutil
+
+    shutil.copytree(kaist, copy)
+    for path in sorted((copy / "Annotations").glob("*.xml"))[:3]:
+        path.write_text(re.sub(r"<name>person</name>", "<name>pedestrian</name>", path.read_text()))
+    report = check_config(_kaist_cfg(copy), tmp_path)
+    (finding,) = [f for f in report.findings if f.code == "DA605"]
+    assert "'pedestrian'" in finding.message and "dropped" in finding.message
