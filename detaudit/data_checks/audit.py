@@ -8,6 +8,8 @@ through its own class. Nothing is written anywhere; images are not decoded unles
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +47,8 @@ def _identity(ds) -> tuple:
     def norm(v):
         return repr(sorted(v.items())) if hasattr(v, "items") else repr(v)
 
-    return tuple(norm(ds.get(k)) for k in ("type", "data_root", "ann_file", "data_prefix", "metainfo", "filter_cfg"))
+    return tuple(norm(ds.get(k)) for k in ("type", "data_root", "ann_file", "data_prefix", "metainfo", "filter_cfg",
+                                       "test_mode", "pipeline"))
 
 
 def setup_registries(cfg) -> None:
@@ -62,6 +65,13 @@ def setup_registries(cfg) -> None:
 
 def check_config(cfg, base_dir, splits=("train", "val", "test"), *, image_sample: int = 200,
                  decode: bool = False, with_anchors: bool = True) -> DataReport:
+    start = time.perf_counter()
+    setup_registries(cfg)
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+        return _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start)
+
+
+def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> DataReport:
     from ..facts.run.data import Unsupported, find_writer, request_for
     from ..facts.run.data_real import configured_paths, data_exists, prepare_real, xml_names
     from ..rule.config import dataset_leaves
@@ -70,8 +80,6 @@ def check_config(cfg, base_dir, splits=("train", "val", "test"), *, image_sample
     from .images import check_images
     from .stats import split_stats
 
-    start = time.perf_counter()
-    setup_registries(cfg)
     report = DataReport()
     seen: dict[tuple, SplitResult] = {}
     model = cfg.get("model", None)

@@ -193,10 +193,19 @@ def check_duplicates(s: SplitData) -> list[DataFinding]:
     dup_ids = len(ids) - len(set(ids))
     dup_files = len(s.image_files) - len(set(s.image_files))
     if dup_ids or dup_files:
-        out.append(DataFinding(DUPLICATES, s.split, key,
-                               f"{s.split}: the image list repeats itself: {dup_ids} duplicate image id(s), "
-                               f"{dup_files} image file(s) listed more than once",
-                               {"duplicate_ids": dup_ids, "duplicate_files": dup_files},
+        by_file: dict[str, list] = {}
+        for iid, f in zip(s.image_ids, s.image_files):
+            by_file.setdefault(f, []).append(iid)
+        shared = {f: ids for f, ids in by_file.items() if len(set(map(str, ids))) > 1}
+        text = f"{s.split}: the image list repeats itself: {dup_ids} duplicate image id(s), " \
+               f"{dup_files} image file(s) listed more than once"
+        if shared:
+            f, ids = next(iter(shared.items()))
+            text += (f"; {len(shared)} file(s) are read for different image ids (e.g. {f.rsplit('/', 1)[-1]} for "
+                     f"{', '.join(repr(i) for i in ids[:3])}): the boxes of one id are trained on another's image")
+        out.append(DataFinding(DUPLICATES, s.split, key, text,
+                               {"duplicate_ids": dup_ids, "duplicate_files": dup_files,
+                                "files_for_several_ids": {f: ids[:5] for f, ids in list(shared.items())[:5]}},
                                "list every image once (a repeated file trains twice as often)"))
     if s.ann_ids is not None:
         aids = [a for a in s.ann_ids if a is not None]

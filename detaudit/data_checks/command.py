@@ -3,6 +3,8 @@ and a contact sheet per split of what the model will see. Exit codes: 0 no findi
 error, 1 some, 2 misuse or a config that does not load."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import sys
 import tempfile
@@ -107,7 +109,7 @@ def _sheet(r, path: Path, args, stem: str):
     from .sheet import Sheet, build_with_pipeline, draw_sheet
 
     try:
-        with quiet():
+        with quiet(), contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
             dataset = build_with_pipeline(r.ds_cfg)
             steps = [s.get("type") if hasattr(s, "get") else type(s).__name__ for s in r.ds_cfg.get("pipeline") or []]
             steps = [t.__name__ if isinstance(t, type) else str(t).rpartition(".")[2] for t in steps]

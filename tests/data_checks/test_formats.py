@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 
+import mmengine.utils.progressbar  # noqa: F401 - its ProgressBar binds sys.stdout when imported: not a capsys stream
+
 from detaudit.data_checks.audit import check_config
 
 
@@ -38,24 +40,31 @@ PIPE = [{"type": "LoadImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": 
     {"type": "VOCDataset", "metainfo": {"classes": ("person", "car")}, "ann_file": "ImageSets/Main/train.txt",
      "data_prefix": {"sub_data_root": "VOC2007/"}},
     {"type": "CrowdHumanDataset", "ann_file": "annotation_train.odgt", "data_prefix": {"img": "Images/"}},
-    {"type": "OpenImagesDataset", "ann_file": "ann.csv", "label_file": "classes.csv", "data_prefix": {"img": "i/"}},
+    {"type": "OpenImagesDataset", "ann_file": "ann.csv", "label_file": "classes.csv", "meta_file": "meta.pkl",
+     "hierarchy_file": "hierarchy.json", "data_prefix": {"img": "i/"}},
     {"type": "CocoPanopticDataset", "metainfo": {"classes": ("person", "car"), "thing_classes": ("person", "car"),
                                                  "stuff_classes": ()},
      "ann_file": "panoptic.json", "data_prefix": {"img": "img/", "seg": "seg/"}},
 ], ids=lambda d: d["type"])
 def test_a_clean_synthetic_copy_stays_quiet(tmp_path, ds):
-    ds = _written(tmp_path, dict(ds, pipeline=PIPE, data_root="."))
+    ds = _written(tmp_path, dict(ds, pipeline=PIPE, data_root="absent/"))
     split, findings = _check(tmp_path, ds)
     assert split.data.num_images >= 4 and split.data.num_boxes >= 4
     expected = "the annotation file" if ds["type"] == "CocoDataset" else "the dataset class"
     assert split.data.source.startswith(expected)
+    if ds["type"] == "OpenImagesDataset":
+        # mmdet 3.3's OpenImagesDataset reads an image with a single box, last in the csv, at the path of
+        # the image before it: what training reads repeats a file under two ids, and the check says so
+        (dup,) = [f for f in findings if f.code == "DA608"]
+        assert "train_000004.jpg for 'train_000004', 'train_000005'" in dup.message
+        findings = [f for f in findings if f is not dup]
     assert [f.message for f in findings if f.code != "DA609"] == []
 
 
 def test_voc_near_miss_and_unknown_tag(tmp_path):
     ds = _written(tmp_path, {"type": "VOCDataset", "metainfo": {"classes": ("person", "car")}, "pipeline": PIPE,
                              "ann_file": "ImageSets/Main/train.txt", "data_prefix": {"sub_data_root": "VOC2007/"},
-                             "data_root": "."})
+                             "data_root": "absent/"})
     xmls = sorted((tmp_path / "data").rglob("*.xml"))
     for path in xmls:
         text = path.read_text().replace("<name>car</name>", "<name>Car</name>")
@@ -69,7 +78,7 @@ def test_voc_near_miss_and_unknown_tag(tmp_path):
 def test_voc_broken_xml_is_a_finding(tmp_path):
     ds = _written(tmp_path, {"type": "VOCDataset", "metainfo": {"classes": ("person",)}, "pipeline": PIPE,
                              "ann_file": "ImageSets/Main/train.txt", "data_prefix": {"sub_data_root": "VOC2007/"},
-                             "data_root": "."})
+                             "data_root": "absent/"})
     path = sorted((tmp_path / "data").rglob("*.xml"))[0]
     path.write_text(path.read_text()[:40])
     report = check_config({"train_dataloader": {"dataset": ds}}, tmp_path)
@@ -79,7 +88,7 @@ def test_voc_broken_xml_is_a_finding(tmp_path):
 
 def test_crowdhuman_box_outside_its_image(tmp_path):
     ds = _written(tmp_path, {"type": "CrowdHumanDataset", "pipeline": PIPE, "ann_file": "annotation_train.odgt",
-                             "data_prefix": {"img": "Images/"}, "data_root": "."})
+                             "data_prefix": {"img": "Images/"}, "data_root": "absent/"})
     odgt = next((tmp_path / "data").rglob("*.odgt"))
     lines = [json.loads(line) for line in odgt.read_text().splitlines() if line.strip()]
     lines[0]["gtboxes"][0]["fbox"] = [5000, 5000, 20, 40]
