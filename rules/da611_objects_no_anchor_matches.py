@@ -9,8 +9,10 @@ def objects_no_anchor_matches(ctx):
     Scales every box of the training data as the pipeline's ``Resize`` scales its image and
     compares it with the shapes of each ``AnchorGenerator`` in the model (``strides``, ``ratios``,
     ``scales`` or ``octave_base_scale``): an object whose best IoU with any anchor shape, centred
-    on it, is below the assigner's ``pos_iou_thr`` (default 0.5) cannot be a positive of that
-    head. Reported when it concerns at least 1% of the objects. Anchor-free heads are not checked.
+    on it, is below what its ``MaxIoUAssigner`` accepts (``min_pos_iou`` with low-quality matches,
+    the default, else ``pos_iou_thr``; never below 0.1) cannot be a positive of that head.
+    Reported when it concerns at least 1% of the objects. Anchor-free heads and other assigners
+    (ATSS, task-aligned) are not checked.
 
     ## Why is this bad?
     Those objects are never assigned an anchor above the threshold: the head learns them only

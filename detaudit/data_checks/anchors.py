@@ -4,8 +4,9 @@ The scale is read from the first ``Resize``/``RandomResize``/``RandomChoiceResiz
 pipeline (``keep_ratio``: the factor that fits the image into the scale). Anchor shapes come from
 the config's ``anchor_generator``/``prior_generator`` of type ``AnchorGenerator`` (``strides``,
 ``ratios``, ``scales`` or ``octave_base_scale`` x ``scales_per_octave``, ``base_sizes``). An object
-no anchor shape overlaps at IoU >= the assigner's ``pos_iou_thr`` (default 0.5), both centred on the
-object, cannot become a positive of that head. Anchor-free heads have no such limit and are skipped.
+whose best anchor shape, centred on it, overlaps it less than its ``MaxIoUAssigner`` requires
+(``min_pos_iou`` when low-quality matches are on, as by default, else ``pos_iou_thr``; at least 0.1)
+cannot become a positive of that head. Anchor-free heads and other assigners are skipped.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from .model import ANCHORS, DataFinding, SplitData
 
+MIN_IOU = 0.1    # below this an anchor is no match, whatever the assigner allows
 MIN_SHARE = 0.01  # a few odd objects are always there: reported from 1% of the objects
 RESIZES = ("Resize", "RandomResize", "RandomChoiceResize", "FixShapeResize")
 
@@ -65,8 +67,9 @@ def anchor_heads(model) -> list[tuple[str, np.ndarray, float]]:
                 v = node[k]
                 if k in ("anchor_generator", "prior_generator") and hasattr(v, "get") and _type(v) == "AnchorGenerator":
                     shapes = _shapes(v)
-                    if shapes is not None:
-                        out.append((f"{path}.{k}", shapes, _pos_iou(node, model)))
+                    thr = _match_iou(path, model)
+                    if shapes is not None and thr is not None:
+                        out.append((f"{path}.{k}", shapes, thr))
                 walk(v, f"{path}.{k}")
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
@@ -76,14 +79,25 @@ def anchor_heads(model) -> list[tuple[str, np.ndarray, float]]:
     return out
 
 
-def _pos_iou(head, model) -> float:
-    for cfg in (head.get("train_cfg"), (model.get("train_cfg") or {}) if hasattr(model, "get") else {}):
-        if hasattr(cfg, "get"):
-            for node in (cfg.get("assigner"), (cfg.get("rpn") or {}).get("assigner") if hasattr(cfg.get("rpn"), "get")
-                         else None):
-                if hasattr(node, "get") and isinstance(node.get("pos_iou_thr"), (int, float)):
-                    return float(node["pos_iou_thr"])
-    return 0.5
+def _match_iou(head_key: str, model) -> float | None:
+    """The IoU an object needs with its best anchor to be a positive: a ``MaxIoUAssigner``'s
+    ``min_pos_iou`` when it matches low-quality pairs (its default), else its ``pos_iou_thr``; at
+    least ``MIN_IOU``. None for other assigners (ATSS, task-aligned...), which pick by other means."""
+    train_cfg = model.get("train_cfg") if hasattr(model, "get") else None
+    if not hasattr(train_cfg, "get"):
+        return MIN_IOU
+    cfg = train_cfg.get("rpn") if head_key.endswith("rpn_head") and hasattr(train_cfg.get("rpn"), "get") \
+        else train_cfg
+    assigner = cfg.get("assigner") if hasattr(cfg, "get") else None
+    if not hasattr(assigner, "get"):
+        return MIN_IOU
+    if _type(assigner) != "MaxIoUAssigner":
+        return None
+    if assigner.get("match_low_quality", True):
+        thr = assigner.get("min_pos_iou", 0.0)
+    else:
+        thr = assigner.get("pos_iou_thr", 0.5)
+    return max(float(thr) if isinstance(thr, (int, float)) else 0.0, MIN_IOU)
 
 
 def _shapes(gen) -> np.ndarray | None:

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..cli_support import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Parser, UsageError, parse_cfg_options
@@ -114,7 +115,10 @@ def _sheet(r, path: Path, args, stem: str):
             steps = [s.get("type") if hasattr(s, "get") else type(s).__name__ for s in r.ds_cfg.get("pipeline") or []]
             steps = [t.__name__ if isinstance(t, type) else str(t).rpartition(".")[2] for t in steps]
             title = f"{stem} | {r.split}: {r.dataset_type}, {len(dataset)} samples | " + " > ".join(steps)
-            return draw_sheet(dataset, path, num=args.samples, stats=r.stats, title=title)
+            start = time.perf_counter()
+            sheet = draw_sheet(dataset, path, num=args.samples, stats=r.stats, title=title)
+            sheet.seconds = time.perf_counter() - start
+            return sheet
     except Exception as exc:  # noqa: BLE001 - the user's pipeline failing: said, the checks still stand
         return Sheet(path, 0, 0, error=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
 
@@ -139,7 +143,8 @@ def _print_text(report, sheets: dict, out_dir) -> None:
               f"object size sqrt(wh) px: 1% {p[1]}, median {p[50]}, 99% {p[99]}")
         sheet = sheets.get(r.split)
         if sheet is not None:
-            print(f"  contact sheet: {sheet.path}" if not sheet.error else f"  contact sheet: not drawn: {sheet.error}")
+            print(f"  contact sheet: {sheet.path} ({sheet.seconds:.1f} s)" if not sheet.error
+                  else f"  contact sheet: not drawn: {sheet.error}")
     for f in report.findings:
         print(f"{f.code} [{_severity(f.code)}] {f.key_path}: {f.message}")
         if f.fix:

@@ -45,6 +45,7 @@ class Sheet:
     height: int
     tiles: list[Tile] = field(default_factory=list)
     error: str | None = None
+    seconds: float = 0.0
 
 
 def _to_rgb(inputs) -> np.ndarray:
@@ -65,8 +66,33 @@ def _to_rgb(inputs) -> np.ndarray:
     return np.ascontiguousarray(arr[..., ::-1])  # packed images are BGR
 
 
-def _scaled_sample(sample, f: float, shape):
-    """The data sample with its ground truth scaled by ``f`` (boxes and masks), for the tile."""
+def _hw(inputs) -> tuple[int, int]:
+    """(H, W) of a packed image (CHW tensor, or HWC array)."""
+    shape = tuple(inputs.shape)
+    if len(shape) == 3 and shape[0] <= 6 < shape[2]:
+        return shape[1], shape[2]
+    return (shape[0], shape[1]) if len(shape) >= 2 else (1, 1)
+
+
+def _channels(inputs) -> int:
+    shape = tuple(inputs.shape)
+    return min(shape) if len(shape) == 3 else 1
+
+
+def annotations_before_resize(dataset) -> bool:
+    """Whether the pipeline loads the annotations after it resized the image (mmdet's test
+    pipelines do: the evaluator compares boxes in the original image's coordinates)."""
+    names = [type(t).__name__ for t in getattr(getattr(dataset, "pipeline", None), "transforms", [])]
+    load = next((i for i, n in enumerate(names) if n.startswith("LoadAnnotations")
+                 or n == "LoadPanopticAnnotations"), None)
+    resize = next((i for i, n in enumerate(names) if "Resize" in n), None)
+    return load is not None and resize is not None and resize < load
+
+
+def _scaled_sample(sample, f: float, shape, original: bool = False):
+    """The data sample with its ground truth scaled by ``f`` (boxes and masks), for the tile;
+    ``original``: the boxes are still in the original image's coordinates (see
+    :func:`annotations_before_resize`) and are first scaled as the image was."""
     import torch
     from mmengine.structures import InstanceData
 
@@ -74,7 +100,11 @@ def _scaled_sample(sample, f: float, shape):
     out = copy.copy(sample)
     new = InstanceData()
     boxes = gt.bboxes.tensor if hasattr(gt.bboxes, "tensor") else torch.as_tensor(gt.bboxes)
-    new.bboxes = boxes.float() * f
+    boxes = boxes.float().reshape(-1, 4)
+    if original:
+        sw, sh = (list(sample.metainfo.get("scale_factor") or (1.0, 1.0)) + [1.0])[:2]
+        boxes = boxes * torch.tensor([sw, sh, sw, sh], dtype=boxes.dtype)
+    new.bboxes = boxes * f
     new.labels = gt.labels
     if "masks" in gt and gt.masks is not None and len(gt.masks):
         with contextlib.suppress(Exception):
@@ -134,11 +164,24 @@ def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=No
 
     n = min(num, len(dataset))
     indices = sorted(random.Random(seed).sample(range(len(dataset)), n)) if n else []
+    items = [dataset[idx] for idx in indices]
+    channels = {int(_channels(item["inputs"])) for item in items}
+    original = annotations_before_resize(dataset)
+    if original:
+        title += " | annotations loaded after the resize (original coordinates): drawn scaled as the image"
+    if max(channels, default=3) > 3:
+        title += f" | channels 1-3 of {max(channels)} shown"
     cols = max(1, min(COLUMNS, n))
     rows = max(1, math.ceil(n / cols))
-    header = 24
-    grid = np.full((header + rows * (tile + CAPTION), cols * tile, 3), 32, dtype=np.uint8)
-    cv2.putText(grid, title[:120], (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+    per_line = max(20, cols * tile // 9)
+    lines = [title[i:i + per_line] for i in range(0, min(len(title), 3 * per_line), per_line)] or [""]
+    header = 6 + 18 * len(lines)
+    heights = [max(1, round(tile * _hw(it["inputs"])[0] / max(_hw(it["inputs"])))) for it in items]
+    row_h = [max(heights[r * cols:(r + 1) * cols], default=tile) + CAPTION for r in range(rows)]
+    row_y = [header + sum(row_h[:r]) for r in range(rows)]
+    grid = np.full((header + sum(row_h), cols * tile, 3), 32, dtype=np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(grid, line, (6, 17 + 18 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
     vis = DetLocalVisualizer(name=f"detaudit-sheet-{uuid.uuid4().hex}", line_width=2, alpha=0.5)
     meta = dict(dataset.metainfo)
     if not meta.get("palette"):
@@ -146,20 +189,19 @@ def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=No
         meta["palette"] = [tuple(int(v) for v in rng.integers(60, 256, 3)) for _ in meta.get("classes") or [0]]
     vis.dataset_meta = meta
     sheet = Sheet(out_path, grid.shape[1], 0)
-    for k, idx in enumerate(indices):
-        item = dataset[idx]
+    for k, (idx, item) in enumerate(zip(indices, items)):
         img = _to_rgb(item["inputs"])
         h, w = img.shape[:2]
         f = tile / max(h, w)
         small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-        sample, boxes, labels = _scaled_sample(item["data_samples"], f, small.shape[:2])
+        sample, boxes, labels = _scaled_sample(item["data_samples"], f, small.shape[:2], original)
         vis.add_datasample(f"s{k}", small, sample, draw_gt=True, draw_pred=False, show=False)
         drawn = vis.get_image()
         r, c = divmod(k, cols)
-        x0, y0 = c * tile, header + r * (tile + CAPTION)
+        x0, y0 = c * tile, row_y[r]
         grid[y0:y0 + drawn.shape[0], x0:x0 + drawn.shape[1]] = drawn
         name = os.path.basename(str(item["data_samples"].metainfo.get("img_path", idx)))
-        cv2.putText(grid, f"#{idx} {name}"[:40], (x0 + 4, y0 + tile + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+        cv2.putText(grid, f"#{idx} {name}"[:40], (x0 + 4, y0 + drawn.shape[0] + 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
                     (220, 220, 220), 1, cv2.LINE_AA)
         sheet.tiles.append(Tile(idx, x0, y0, f, [[float(v) + o for v, o in zip(b, (x0, y0, x0, y0))] for b in boxes],
                                 labels))

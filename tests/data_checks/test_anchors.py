@@ -10,7 +10,7 @@ from detaudit.data_checks.model import SplitData
 def _model(scales=(8,), **head):
     gen = dict(type="AnchorGenerator", scales=list(scales), ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64])
     return {"type": "FasterRCNN", "rpn_head": dict(type="RPNHead", anchor_generator=gen, **head),
-            "train_cfg": {"rpn": {"assigner": {"type": "MaxIoUAssigner", "pos_iou_thr": 0.7}}}}
+            "train_cfg": {"rpn": {"assigner": {"type": "MaxIoUAssigner", "pos_iou_thr": 0.7, "min_pos_iou": 0.3}}}}
 
 
 def test_pipeline_scale():
@@ -24,14 +24,19 @@ def test_pipeline_scale():
 
 def test_anchor_shapes_and_threshold():
     (key, shapes, thr), = anchor_heads(_model())
-    assert key == "model.rpn_head.anchor_generator" and thr == 0.7
+    assert key == "model.rpn_head.anchor_generator" and thr == 0.3   # min_pos_iou: low-quality matches are on
     sides = np.sqrt(shapes[:, 0] * shapes[:, 1])
     assert np.isclose(sides.min(), 32) and np.isclose(sides.max(), 512)
     retina = {"bbox_head": {"anchor_generator": {"type": "AnchorGenerator", "octave_base_scale": 4,
                                                  "scales_per_octave": 3, "ratios": [1.0], "strides": [8, 16]}}}
     (_, shapes, thr), = anchor_heads(retina)
-    assert thr == 0.5 and len(shapes) == 6 and np.isclose(shapes[:, 0].min(), 32)
+    assert thr == 0.1 and len(shapes) == 6 and np.isclose(shapes[:, 0].min(), 32)
     assert anchor_heads({"bbox_head": {"type": "FCOSHead"}}) == []
+    strict = dict(retina, train_cfg={"assigner": {"type": "MaxIoUAssigner", "pos_iou_thr": 0.5,
+                                                  "match_low_quality": False}})
+    assert anchor_heads(strict)[0][2] == 0.5
+    atss = dict(retina, train_cfg={"assigner": {"type": "ATSSAssigner", "topk": 9}})
+    assert anchor_heads(atss) == []
 
 
 def test_best_iou_of_centred_shapes():
@@ -50,8 +55,8 @@ def _split(sizes, image=(1000, 1000)):
 
 def test_small_objects_after_resize_match_no_anchor():
     pipeline = [{"type": "Resize", "scale": (500, 500), "keep_ratio": True}]   # halves a 1000x1000 image
-    found = check_anchors(_split([(48, 48)] * 50 + [(140, 140)] * 50), _model(), pipeline)
+    found = check_anchors(_split([(16, 16)] * 50 + [(140, 140)] * 50), _model(), pipeline)
     assert len(found) == 1 and found[0].evidence["unmatched"] == 50 and found[0].evidence["smaller"] == 50
     assert "at the pipeline's scale (500, 500)" in found[0].message
     assert check_anchors(_split([(140, 140)] * 50), _model(), pipeline) == []
-    assert check_anchors(_split([(48, 48)] * 50), _model(scales=(6, 8)), pipeline) == []  # 4 * 6 = 24 px
+    assert check_anchors(_split([(16, 16)] * 50), _model(scales=(2, 8)), pipeline) == []  # 4 * 2 = 8 px

@@ -75,8 +75,28 @@ def test_histograms_below_the_grid(tmp_path):
     assert stats.per_class == {"thing": 3} and stats.boxes_per_image == [0, 3]
     sheet = draw_sheet(_build(dataset_cfg(root)), tmp_path / "s.png", num=2, stats=stats)
     img = _read(tmp_path / "s.png")
-    grid_height = 24 + 320 + 18
+    grid_height = 24 + 256 + 18   # a one-line title, one row of 200x160 images at 320 px wide, its captions
     assert sheet.height > grid_height + 200 and img.shape[0] == sheet.height
     band = img[grid_height:]
     assert (band > 240).all(axis=2).mean() > 0.3            # the plots' white background
     assert ((band[..., 2] > 120) & (band[..., 0] < 120)).any()  # the blue class bars
+
+
+def test_test_pipeline_boxes_in_original_coordinates_are_drawn_scaled(tmp_path):
+    """mmdet's test pipelines load the annotations after the resize: the boxes stay in the original
+    image's coordinates, and the sheet scales them as the image was scaled."""
+    from detaudit.data_checks.sheet import draw_sheet
+
+    root = write_dataset(tmp_path / "data", n_images=1)
+    pipeline = [{"type": "LoadImageFromFile"}, {"type": "Resize", "scale": (400, 320), "keep_ratio": True},
+                {"type": "LoadAnnotations", "with_bbox": True},
+                {"type": "PackDetInputs", "meta_keys": ("img_path", "ori_shape", "img_shape", "scale_factor")}]
+    sheet = draw_sheet(_build(dataset_cfg(root, pipeline=pipeline, test_mode=True)), tmp_path / "s.png", num=1)
+    (tile,) = sheet.tiles
+    x, y, w, h = BOXES[0]
+    assert np.isclose(tile.scale, 320 / 400)
+    left = tile.x + x * 2 * tile.scale          # resized 2x, then to the tile
+    assert np.isclose(tile.boxes[0][0], left, atol=1)
+    img = _read(tmp_path / "s.png")
+    mid_y = int(tile.y + (y + h / 2) * 2 * tile.scale)
+    assert _colored(img[mid_y, int(round(left))])
