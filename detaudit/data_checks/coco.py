@@ -23,6 +23,7 @@ from .model import AnnotationError, SplitData
 MAX_BYTES_ENV = "DETAUDIT_DATA_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1 << 30
 EXAMPLES = 5
+NAN = float("nan")
 
 
 def max_bytes() -> int:
@@ -112,65 +113,32 @@ def read_coco(split: SplitData, path: Path, img_root: Path) -> SplitData:
             label_of_cat[cid] = len(label_of_cat)
     images = [im for im in doc["images"] if isinstance(im, dict)]
     split.image_ids = [im.get("id") for im in images]
-    split.image_files = [str(img_root / str(im.get("file_name", ""))) for im in images]
+    root = str(img_root)
+    split.image_files = [os.path.join(root, str(im.get("file_name", ""))) for im in images]
     split.widths = np.array([float(im.get("width") or 0) for im in images])
     split.heights = np.array([float(im.get("height") or 0) for im in images])
     image_index = {iid: i for i, iid in enumerate(split.image_ids)}
     anns = doc.get("annotations") or []
     n = len(anns)
-    raw = np.zeros((n, 4))
-    box_image = np.full(n, -1, dtype=np.int64)
-    box_cat = np.full(n, -1, dtype=np.int64)
-    label = np.full(n, -1, dtype=np.int64)
-    crowd = np.zeros(n, dtype=bool)
-    ignore = np.zeros(n, dtype=bool)
-    area = np.ones(n)
-    ok = np.ones(n, dtype=bool)
-    ann_ids = []
+    columns = _fast_columns(anns, image_index, cat_index, label_of_cat)
+    if columns is None:
+        columns = _slow_columns(split, anns, image_index, cat_index, label_of_cat)
+    raw, box_image, box_cat, label, crowd, ignore, area, ok, ann_ids = columns
+    split.missing_area = int(np.isnan(area).sum())
+    area = np.nan_to_num(area, nan=1.0)   # reported on its own (CocoDataset's KeyError)
+    is_dict = np.array([isinstance(a, dict) for a in anns], dtype=bool)
+    split.unknown_image_refs = int(((box_image < 0) & is_dict).sum())
+    split.unknown_category_refs = int(((box_cat < 0) & is_dict).sum())
     masks = 0
-    for i, ann in enumerate(anns):
-        if not isinstance(ann, dict):
-            ok[i] = False
-            split.malformed_count += 1
-            if len(split.malformed) < EXAMPLES:
-                split.malformed.append(f"annotation #{i} is a {type(ann).__name__}, not an object")
-            ann_ids.append(None)
-            continue
-        ann_ids.append(ann.get("id"))
-        bbox = ann.get("bbox")
-        if _number_box(bbox):
-            raw[i] = bbox
-        else:
-            ok[i] = False
-            split.malformed_count += 1
-            if len(split.malformed) < EXAMPLES:
-                split.malformed.append(f"annotation id {ann.get('id')!r}: bbox {bbox!r} is not 4 numbers")
-        img = image_index.get(ann.get("image_id"), -1)
-        box_image[i] = img
-        if img < 0:
-            split.unknown_image_refs += 1
-        cid = ann.get("category_id")
-        box_cat[i] = cat_index.get(cid, -1)
-        if box_cat[i] < 0:
-            split.unknown_category_refs += 1
-        label[i] = label_of_cat.get(cid, -1)
-        crowd[i] = bool(ann.get("iscrowd", 0))
-        ignore[i] = bool(ann.get("ignore", False))
-        if "area" in ann:
-            a = ann["area"]
-            area[i] = a if isinstance(a, (int, float)) else 0.0
-        else:
-            split.missing_area += 1
-        seg = ann.get("segmentation")
-        if seg:
-            masks += 1
-            h = split.heights[img] if img >= 0 else 0
-            w = split.widths[img] if img >= 0 else 0
-            problem = _mask_problem(seg, h, w)
-            if problem:
-                split.bad_mask_count += 1
-                if len(split.bad_masks) < EXAMPLES:
-                    split.bad_masks.append(f"annotation id {ann.get('id')!r}: {problem}")
+    for i in [i for i, a in enumerate(anns) if isinstance(a, dict) and a.get("segmentation")]:
+        masks += 1
+        img = box_image[i]
+        problem = _mask_problem(anns[i]["segmentation"], split.heights[img] if img >= 0 else 0,
+                                split.widths[img] if img >= 0 else 0)
+        if problem:
+            split.bad_mask_count += 1
+            if len(split.bad_masks) < EXAMPLES:
+                split.bad_masks.append(f"annotation id {anns[i].get('id')!r}: {problem}")
     split.masks = masks
     split.ann_ids = ann_ids
     split.raw_boxes = raw
@@ -193,6 +161,72 @@ def read_coco(split: SplitData, path: Path, img_root: Path) -> SplitData:
     split.kept_images = _coco_filter(split, box_image, box_cat, label_of_cat)
     split.read_seconds = time.perf_counter() - start
     return split
+
+
+def _fast_columns(anns, image_index, cat_index, label_of_cat):
+    """The annotations as arrays, in a few passes over plain lists; None when some annotation is
+    not a dict with 4 numbers as its bbox and a number (or nothing) as its area: the slow path
+    then reads them one by one and says which."""
+    n = len(anns)
+    try:
+        if not all(type(a) is dict for a in anns):
+            return None
+        raw = np.array([a["bbox"] for a in anns], dtype=float).reshape(-1, 4) if n else np.zeros((0, 4))
+        area = np.array([a.get("area", NAN) for a in anns], dtype=float).reshape(-1)
+        if raw.shape != (n, 4) or area.shape != (n,) or any(type(a["bbox"][0]) is str for a in anns):
+            return None
+        ann_ids = [a.get("id") for a in anns]
+        box_image = np.fromiter((image_index.get(a.get("image_id"), -1) for a in anns), np.int64, n)
+        cids = [a.get("category_id") for a in anns]
+        box_cat = np.fromiter((cat_index.get(c, -1) for c in cids), np.int64, n)
+        label = np.fromiter((label_of_cat.get(c, -1) for c in cids), np.int64, n)
+        crowd = np.fromiter((bool(a.get("iscrowd", 0)) for a in anns), bool, n)
+        ignore = np.fromiter((bool(a.get("ignore", False)) for a in anns), bool, n)
+    except (KeyError, ValueError, TypeError, IndexError):
+        return None
+    return raw, box_image, box_cat, label, crowd, ignore, area, np.ones(n, dtype=bool), ann_ids
+
+
+def _slow_columns(split: SplitData, anns, image_index, cat_index, label_of_cat):
+    n = len(anns)
+    raw = np.zeros((n, 4))
+    box_image = np.full(n, -1, dtype=np.int64)
+    box_cat = np.full(n, -1, dtype=np.int64)
+    label = np.full(n, -1, dtype=np.int64)
+    crowd = np.zeros(n, dtype=bool)
+    ignore = np.zeros(n, dtype=bool)
+    area = np.ones(n)
+    ok = np.ones(n, dtype=bool)
+    ann_ids = []
+    for i, ann in enumerate(anns):
+        if not isinstance(ann, dict):
+            ok[i] = False
+            split.malformed_count += 1
+            if len(split.malformed) < EXAMPLES:
+                split.malformed.append(f"annotation #{i} is a {type(ann).__name__}, not an object")
+            ann_ids.append(None)
+            continue
+        ann_ids.append(ann.get("id"))
+        bbox = ann.get("bbox")
+        if _number_box(bbox):
+            raw[i] = bbox
+        else:
+            ok[i] = False
+            split.malformed_count += 1
+            if len(split.malformed) < EXAMPLES:
+                split.malformed.append(f"annotation id {ann.get('id')!r}: bbox {bbox!r} is not 4 numbers")
+        try:
+            box_image[i] = image_index.get(ann.get("image_id"), -1)
+            cid = ann.get("category_id")
+            box_cat[i] = cat_index.get(cid, -1)
+            label[i] = label_of_cat.get(cid, -1)
+        except TypeError:  # an id that is a list or a dict
+            pass
+        crowd[i] = bool(ann.get("iscrowd", 0))
+        ignore[i] = bool(ann.get("ignore", False))
+        a = ann.get("area", NAN)
+        area[i] = a if isinstance(a, (int, float)) else 0.0
+    return raw, box_image, box_cat, label, crowd, ignore, area, ok, ann_ids
 
 
 def _coco_filter(split: SplitData, box_image, box_cat, label_of_cat) -> int:
