@@ -82,6 +82,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
 
     report = DataReport()
     seen: dict[tuple, SplitResult] = {}
+    docs: dict = {}   # COCO files parsed in this check, shared by the splits that read the same file
     model = cfg.get("model", None)
     for loader, key_path, ds in dataset_leaves(cfg):
         split = SPLITS[loader]
@@ -122,7 +123,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
                 prefix = ds.get("data_prefix") if hasattr(ds.get("data_prefix"), "get") else {}
                 key = next((f"data_prefix.{k}" for k in ("img", "img_path") if k in (prefix or {})), None)
                 img_root = paths.get(key) if key else (paths.get("data_root") or Path(base_dir))
-                read_coco(data, ann, img_root)
+                read_coco(data, ann, img_root, docs)
             else:
                 from .through_dataset import read_dataset
 
@@ -137,7 +138,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
         findings = run_checks(data)
         if image_sample:
             findings += check_images(data, sample=image_sample, decode=decode)
-        if with_anchors and model is not None:
+        if with_anchors and model is not None and split == "train":  # anchors are matched in training only
             findings += check_anchors(data, model, pipeline)
         report.findings.extend(findings)
         shapes = [s for _, s, _ in anchor_heads(model)] if model is not None else []

@@ -97,10 +97,19 @@ def _mask_problem(seg, height, width) -> str | None:
     return f"a segmentation of type {type(seg).__name__}"
 
 
-def read_coco(split: SplitData, path: Path, img_root: Path) -> SplitData:
-    """Fill ``split`` from the COCO file at ``path``; image files resolve under ``img_root``."""
+def read_coco(split: SplitData, path: Path, img_root: Path, docs: dict | None = None) -> SplitData:
+    """Fill ``split`` from the COCO file at ``path``; image files resolve under ``img_root``.
+    ``docs`` keeps the parsed files of one check (``val`` and ``test`` often read ``train``'s file)."""
     start = time.perf_counter()
-    doc = load_json(path)
+    key = None
+    if docs is not None and path.is_file():
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    doc = docs.get(key) if key is not None else None
+    if doc is None:
+        doc = load_json(path)
+        if key is not None:
+            docs[key] = doc
     split.ann_file, split.source = str(path), "the annotation file"
     cats = [c for c in doc["categories"] if isinstance(c, dict)]
     split.categories = [(c.get("id"), str(c.get("name"))) for c in cats]
