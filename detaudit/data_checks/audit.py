@@ -133,6 +133,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
         except AnnotationError as exc:
             result.error = str(exc)
             report.findings.append(check_read(split, key_path, str(exc)))
+            report.findings.extend(_classes_of_failed(data, ann))
             continue
         result.data = data
         findings = run_checks(data)
@@ -151,3 +152,18 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
                     f.evidence.setdefault("also_used_by", list(r.also))
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _classes_of_failed(data: SplitData, ann) -> list[DataFinding]:
+    """A dataset class that failed on a COCO-style JSON file (panoptic: a KeyError on a category the
+    classes do not name): the class check on the file's categories says why."""
+    from .checks import check_classes
+    from .coco import read_categories
+
+    if ann is None or ann.suffix != ".json" or not ann.is_file():
+        return []
+    try:
+        read_categories(data, ann)
+    except AnnotationError:
+        return []
+    return check_classes(data)

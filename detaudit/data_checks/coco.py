@@ -172,6 +172,24 @@ def read_coco(split: SplitData, path: Path, img_root: Path, docs: dict | None = 
     return split
 
 
+def read_categories(split: SplitData, path: Path) -> SplitData:
+    """Only the categories of a COCO-style file and how many annotations (or panoptic segments)
+    name each: what a dataset class that failed on the file was asked to match."""
+    doc = load_json(path)
+    split.categories = [(c.get("id"), str(c.get("name"))) for c in doc["categories"] if isinstance(c, dict)]
+    name_of = {cid: name for cid, name in split.categories}
+    counts = {name: 0 for _, name in split.categories}
+    for ann in doc.get("annotations") or []:
+        if not isinstance(ann, dict):
+            continue
+        for item in ann.get("segments_info") or [ann]:
+            name = name_of.get(item.get("category_id")) if isinstance(item, dict) else None
+            if name is not None:
+                counts[name] += 1
+    split.name_counts = counts
+    return split
+
+
 def _fast_columns(anns, image_index, cat_index, label_of_cat):
     """The annotations as arrays, in a few passes over plain lists; None when some annotation is
     not a dict with 4 numbers as its bbox and a number (or nothing) as its area: the slow path

@@ -128,3 +128,35 @@ def test_kaist_synthetic_data_is_clean_and_a_renamed_class_is_found(kaist, tmp_p
     report = check_config(_kaist_cfg(copy), tmp_path)
     (finding,) = [f for f in report.findings if f.code == "DA605"]
     assert "'pedestrian'" in finding.message and "dropped" in finding.message
+
+
+def test_openimages_degenerate_box(tmp_path):
+    ds = _written(tmp_path, {"type": "OpenImagesDataset", "ann_file": "ann.csv", "label_file": "classes.csv",
+                             "meta_file": "meta.pkl", "hierarchy_file": "hierarchy.json", "pipeline": PIPE,
+                             "data_prefix": {"img": "i/"}, "data_root": "absent/"})
+    csv = next((tmp_path / "data").rglob("ann.csv"))
+    rows = csv.read_text().splitlines()
+    cells = rows[1].split(",")
+    cells[5] = cells[4]                      # XMax = XMin: a box of no width
+    rows[1] = ",".join(cells)
+    csv.write_text("\n".join(rows) + "\n")
+    _, findings = _check(tmp_path, ds)
+    assert any(f.code == "DA606" and "degenerate" in f.message for f in findings), findings
+
+
+def test_panoptic_category_renamed(tmp_path):
+    ds = _written(tmp_path, {"type": "CocoPanopticDataset", "pipeline": PIPE, "data_root": "absent/",
+                             "metainfo": {"classes": ("person", "car"), "thing_classes": ("person", "car"),
+                                          "stuff_classes": ()},
+                             "ann_file": "panoptic.json", "data_prefix": {"img": "img/", "seg": "seg/"}})
+    ann = next((tmp_path / "data").rglob("panoptic.json"))
+    doc = json.loads(ann.read_text())
+    for cat in doc["categories"]:
+        if cat["name"] == "car":
+            cat["name"] = "cars"
+    ann.write_text(json.dumps(doc))
+    report = check_config({"train_dataloader": {"dataset": ds}}, tmp_path)
+    # the dataset class fails on it (a KeyError on the category id), and the class check says why
+    assert "KeyError" in report.splits[0].error
+    codes = {f.code: f.message for f in report.findings}
+    assert "(the annotations write 'cars')" in codes["DA605"] and "KeyError" in codes["DA612"]
