@@ -57,7 +57,52 @@ def _mask_problem(mask) -> str | None:
     return f"a mask of type {type(mask).__name__}"
 
 
+def _crowdhuman_sizes(ds_cfg: dict, folder: Path) -> dict:
+    """CrowdHumanDataset without its image-size cache (``id_hw_{split}.json`` in ``data_root``) decodes
+    every image and writes that cache into ``data_root``. Instead the sizes are read from the image
+    headers into a private file, which the dataset is given as ``extra_ann_file``."""
+    import json
+
+    from PIL import Image
+
+    root = Path(str(ds_cfg.get("data_root") or "."))
+    ann = Path(str(ds_cfg.get("ann_file") or ""))
+    ann = ann if ann.is_absolute() else root / ann
+    split = "train" if "train" in ann.name else "val" if "val" in ann.name else None
+    if ds_cfg.get("extra_ann_file") or split is None or (root / f"id_hw_{split}.json").is_file() \
+            or not ann.is_file():
+        return ds_cfg
+    prefix = (ds_cfg.get("data_prefix") or {}).get("img", "")
+    sizes = {}
+    for line in ann.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        image_id = json.loads(line).get("ID")
+        path = Path(prefix) if Path(prefix).is_absolute() else root / prefix
+        try:
+            with Image.open(path / f"{image_id}.jpg") as img:   # the header only
+                sizes[image_id] = [img.height, img.width]
+        except OSError:
+            sizes[image_id] = [0, 0]   # reported with the image files
+    target = folder / f"id_hw_{split}.json"
+    target.write_text(json.dumps(sizes))
+    return dict(ds_cfg, extra_ann_file=str(target))
+
+
 def read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="detaudit-data-checks-"))
+    try:
+        if split.dataset_type == "CrowdHumanDataset":
+            ds_cfg = _crowdhuman_sizes(ds_cfg, folder)
+        return _read_dataset(split, ds_cfg, names_fn)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
     start = time.perf_counter()
     filtered = build(ds_cfg, with_filter=True)
     dataset = filtered

@@ -160,3 +160,17 @@ def test_panoptic_category_renamed(tmp_path):
     assert "KeyError" in report.splits[0].error
     codes = {f.code: f.message for f in report.findings}
     assert "(the annotations write 'cars')" in codes["DA605"] and "KeyError" in codes["DA612"]
+
+
+def test_crowdhuman_without_its_size_cache_writes_nothing_into_the_data(tmp_path):
+    """Without id_hw_train.json the dataset class would decode every image and write that cache into
+    data_root: the check reads the sizes from the image headers into a private file instead."""
+    ds = _written(tmp_path, {"type": "CrowdHumanDataset", "pipeline": PIPE, "ann_file": "annotation_train.odgt",
+                             "data_prefix": {"img": "Images/"}, "data_root": "absent/"})
+    ds.pop("extra_ann_file", None)
+    for cache in (tmp_path / "data").rglob("id_hw_*.json"):
+        cache.unlink()
+    before = sorted(p.name for p in (tmp_path / "data").rglob("*"))
+    split, findings = _check(tmp_path, ds)
+    assert split.data.num_images >= 4 and split.data.widths.min() > 0
+    assert sorted(p.name for p in (tmp_path / "data").rglob("*")) == before
