@@ -96,7 +96,8 @@ def cmd_data(argv: list[str]) -> int:
             raise UsageError(f"--out {out_dir} lies inside the data ({inside}): nothing is written next to the data")
         stem = Path(args.config).stem
         for r in readable:
-            sheets[r.split] = _sheet(r, out_dir / f"{stem}_{r.split}.png", args, stem)
+            if r.split not in sheets:  # one sheet per split, from its dataloader's dataset
+                sheets[r.split] = _sheet(r, cfg, out_dir / f"{stem}_{r.split}.png", args, stem)
     if args.format == "json":
         print(json.dumps(_as_json(report, sheets), indent=2, default=str))
     else:
@@ -105,22 +106,37 @@ def cmd_data(argv: list[str]) -> int:
     return EXIT_FINDINGS if errors else EXIT_OK
 
 
-def _sheet(r, path: Path, args, stem: str):
+def _steps(ds_cfg) -> list[str]:
+    types = [s.get("type") if hasattr(s, "get") else type(s).__name__ for s in (ds_cfg or {}).get("pipeline") or []]
+    return [t.__name__ if isinstance(t, type) else str(t).rpartition(".")[2] for t in types]
+
+
+def _sheet(r, cfg, path: Path, args, stem: str):
+    """The split's sheet, drawn from the dataloader's dataset as training builds it (a wrapper such as
+    MultiImageMixDataset adds its own pipeline: Mosaic, MixUp); from the checked dataset alone when
+    the wrapper does not build."""
     from ..facts.sandbox import quiet
     from .sheet import Sheet, build_with_pipeline, draw_sheet
 
-    try:
-        with quiet(), contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
-            dataset = build_with_pipeline(r.ds_cfg)
-            steps = [s.get("type") if hasattr(s, "get") else type(s).__name__ for s in r.ds_cfg.get("pipeline") or []]
-            steps = [t.__name__ if isinstance(t, type) else str(t).rpartition(".")[2] for t in steps]
-            title = f"{stem} | {r.split}: {r.dataset_type}, {len(dataset)} samples | " + " > ".join(steps)
-            start = time.perf_counter()
-            sheet = draw_sheet(dataset, path, num=args.samples, stats=r.stats, title=title)
-            sheet.seconds = time.perf_counter() - start
-            return sheet
-    except Exception as exc:  # noqa: BLE001 - the user's pipeline failing: said, the checks still stand
-        return Sheet(path, 0, 0, error=f"{type(exc).__name__}: {str(exc).strip()[:300]}")
+    top = (cfg.get(f"{r.split}_dataloader") or {}).get("dataset") if hasattr(cfg, "get") else None
+    candidates = [top] if top is not None and r.key_path != f"{r.split}_dataloader.dataset" else []
+    candidates.append(r.ds_cfg)
+    error = None
+    for ds_cfg in candidates:
+        try:
+            with quiet(), contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
+                dataset = build_with_pipeline(ds_cfg)
+                steps = " > ".join(_steps(r.ds_cfg))
+                if ds_cfg is not r.ds_cfg:
+                    steps += f" | {type(dataset).__name__}: " + (" > ".join(_steps(ds_cfg)) or "no pipeline")
+                title = f"{stem} | {r.split}: {r.dataset_type}, {len(dataset)} samples | {steps}"
+                start = time.perf_counter()
+                sheet = draw_sheet(dataset, path, num=args.samples, stats=r.stats, title=title)
+                sheet.seconds = time.perf_counter() - start
+                return sheet
+        except Exception as exc:  # noqa: BLE001 - the user's pipeline failing: said, the checks still stand
+            error = error or f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+    return Sheet(path, 0, 0, error=error)
 
 
 def _print_text(report, sheets: dict, out_dir) -> None:
@@ -142,7 +158,7 @@ def _print_text(report, sheets: dict, out_dir) -> None:
         print(f"  boxes per image: mean {s['boxes_per_image_mean']}, max {s['boxes_per_image_max']}; "
               f"object size sqrt(wh) px: 1% {p[1]}, median {p[50]}, 99% {p[99]}")
         sheet = sheets.get(r.split)
-        if sheet is not None:
+        if sheet is not None and r is next(x for x in report.splits if x.split == r.split):
             print(f"  contact sheet: {sheet.path} ({sheet.seconds:.1f} s)" if not sheet.error
                   else f"  contact sheet: not drawn: {sheet.error}")
     for f in report.findings:
@@ -165,7 +181,8 @@ def _as_json(report, sheets: dict) -> dict:
         sheet = sheets.get(r.split)
         if sheet is not None:
             item["sheet"] = {"path": str(sheet.path), "error": sheet.error, "width": sheet.width,
-                             "height": sheet.height}
+                             "height": sheet.height, "title": sheet.title,
+                             "boxes_per_tile": [len(t.boxes) for t in sheet.tiles]}
         splits.append(item)
     return {"splits": splits, "seconds": round(report.seconds, 3),
             "findings": [{"code": f.code, "severity": _severity(f.code), "split": f.split, "key_path": f.key_path,

@@ -46,6 +46,7 @@ class Sheet:
     tiles: list[Tile] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    title: str = ""
 
 
 def _to_rgb(inputs) -> np.ndarray:
@@ -188,7 +189,7 @@ def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=No
         rng = np.random.default_rng(7)
         meta["palette"] = [tuple(int(v) for v in rng.integers(60, 256, 3)) for _ in meta.get("classes") or [0]]
     vis.dataset_meta = meta
-    sheet = Sheet(out_path, grid.shape[1], 0)
+    sheet = Sheet(out_path, grid.shape[1], 0, title=title)
     for k, (idx, item) in enumerate(zip(indices, items)):
         img = _to_rgb(item["inputs"])
         h, w = img.shape[:2]

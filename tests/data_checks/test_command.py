@@ -86,3 +86,21 @@ def test_missing_config_and_data_not_here(tmp_path, capsys):
     cfg = write_config(tmp_path / "cfg.py", tmp_path / "not-here")
     code, out, _ = _run([str(cfg), "--split", "train"], capsys)
     assert code == 0 and "not checked: its data is not on this machine" in out
+
+
+def test_a_wrapper_with_its_own_pipeline_is_drawn_as_training_builds_it(tmp_path, capsys):
+    """MultiImageMixDataset's Mosaic runs on the sheet: each tile holds the boxes of four images."""
+    from sheet_data import dataset_cfg
+
+    root = write_dataset(tmp_path / "data")
+    inner = dataset_cfg(root, pipeline=[{"type": "LoadImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": True}])
+    wrapper = {"type": "MultiImageMixDataset", "dataset": inner,
+               "pipeline": [{"type": "Mosaic", "img_scale": (160, 200), "prob": 1.0}, {"type": "PackDetInputs"}]}
+    cfg = tmp_path / "mosaic.py"
+    cfg.write_text(f"train_dataloader = dict(batch_size=1, dataset={wrapper!r})\n")
+    code, out, err = _run([str(cfg), "--out", str(tmp_path / "out"), "--format", "json", "--samples", "3"], capsys)
+    assert code == 0, err
+    (split,) = json.loads(out)["splits"]
+    assert split["key_path"] == "train_dataloader.dataset.dataset"
+    assert "MultiImageMixDataset: Mosaic > PackDetInputs" in split["sheet"]["title"]
+    assert max(split["sheet"]["boxes_per_tile"]) >= 2
