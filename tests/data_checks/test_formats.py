@@ -174,3 +174,18 @@ def test_crowdhuman_without_its_size_cache_writes_nothing_into_the_data(tmp_path
     split, findings = _check(tmp_path, ds)
     assert split.data.num_images >= 4 and split.data.widths.min() > 0
     assert sorted(p.name for p in (tmp_path / "data").rglob("*")) == before
+
+
+def test_llvip_synthetic_data_is_clean(tmp_path):
+    import detector  # noqa: F401 - registers the dataset classes and transforms
+    from detector.make_synthetic_data import make_llvip
+
+    root = Path(make_llvip(str(tmp_path), splits={"train": 6, "test": 3}))
+    pipeline = [{"type": "LoadMultiSpectralImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": True},
+                {"type": "PackMultiSpectralDetInputs"}]
+    ds = {"type": "LLVIPDataset", "data_root": str(root), "return_modality_pair": True, "pipeline": pipeline}
+    report = check_config({"train_dataloader": {"dataset": dict(ds, split="train")},
+                           "val_dataloader": {"dataset": dict(ds, split="test", test_mode=True)}}, tmp_path)
+    assert [(r.split, r.data.num_images) for r in report.splits] == [("train", 6), ("val", 3)]
+    assert all(r.data.num_boxes >= 3 for r in report.splits)
+    assert [f.message for f in report.findings if f.code != "DA609"] == []
