@@ -132,7 +132,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
                 read_dataset(data, result.ds_cfg, getattr(writer, "annotation_names", None) or xml_names)
         except AnnotationError as exc:
             result.error = str(exc)
-            report.findings.append(check_read(split, key_path, str(exc)))
+            report.findings.append(check_read(split, key_path, str(exc), exc.fix))
             report.findings.extend(_classes_of_failed(data, ann))
             continue
         result.data = data

@@ -284,9 +284,9 @@ def check_empty(s: SplitData) -> list[DataFinding]:
     return out
 
 
-def check_read(split: str, key_path: str, error: str) -> DataFinding:
-    return DataFinding(UNREADABLE, split, f"{key_path}.ann_file", f"{split}: {error}", {"error": error},
-                       "repair or regenerate the annotation file")
+def check_read(split: str, key_path: str, error: str,
+               fix: str = "repair or regenerate the annotation file") -> DataFinding:
+    return DataFinding(UNREADABLE, split, f"{key_path}.ann_file", f"{split}: {error}", {"error": error}, fix)
 
 
 def check_format_notes(s: SplitData) -> list[DataFinding]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model import AnnotationError, SplitData
+from .model import AnnotationError, AnnotationTooLarge, SplitData
 
 MAX_BYTES_ENV = "DETAUDIT_DATA_MAX_BYTES"
 DEFAULT_MAX_BYTES = 1 << 30
@@ -43,7 +43,7 @@ def load_json(path: Path) -> dict:
     size = path.stat().st_size
     limit = max_bytes()
     if size > limit:
-        raise AnnotationError(f"{path} is {size / 2**20:.0f} MiB, more than the {limit / 2**20:.0f} MiB the data "
+        raise AnnotationTooLarge(f"{path} is {size / 2**20:.0f} MiB, more than the {limit / 2**20:.0f} MiB the data "
                               f"checks read (a JSON document takes several times its size in memory); set "
                               f"{MAX_BYTES_ENV} to a larger number of bytes to read it anyway")
     try:

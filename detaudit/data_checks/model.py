@@ -25,7 +25,17 @@ UNREADABLE = "DA612"    # the annotation file does not read (truncated, too larg
 
 
 class AnnotationError(Exception):
-    """The annotations of a split could not be read; the message says why, for the user."""
+    """The annotations of a split could not be read; the message says why, for the user, and
+    ``fix`` what to do."""
+
+    fix = "repair or regenerate the annotation file"
+
+
+class AnnotationTooLarge(AnnotationError):
+    """An annotation file larger than the checks read (refused before it is parsed)."""
+
+    fix = ("raise DETAUDIT_DATA_MAX_BYTES if this machine has several times the file's size in free memory, "
+           "or check a split of the file")
 
 
 @dataclass

@@ -84,6 +84,7 @@ def test_a_2_gib_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
         read_coco(_split(), path, tmp_path)
     assert time.perf_counter() - start < 1.0
     assert "2048 MiB" in str(info.value) and MAX_BYTES_ENV in str(info.value)
+    assert "free memory" in info.value.fix
 
 
 def test_not_a_coco_document(tmp_path):
