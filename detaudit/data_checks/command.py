@@ -53,16 +53,23 @@ def _load(config: str, cfg_options: dict):
 
 
 def _inside_data(out: Path, report) -> str | None:
-    from ..facts.run.data_real import ConfiguredPath  # noqa: F401 - the paths below are resolved the same way
-
+    """The data folder ``out`` lies in (data_root, an image or annotation folder), if any."""
     out = out.resolve()
     for r in report.splits:
         cfg = r.ds_cfg or {}
         root = cfg.get("data_root")
-        if isinstance(root, str) and root:
+        folders = [Path(root)] if isinstance(root, str) and root else []
+        root = folders[0] if folders else Path.cwd()   # relative prefixes without data_root: the launch folder
+        prefix = cfg.get("data_prefix")
+        for value in (prefix.values() if hasattr(prefix, "values") else [prefix]):
+            if isinstance(value, str) and value and "://" not in value:
+                folders.append(Path(value) if Path(value).is_absolute() else root / value)
+        if r.data is not None and r.data.ann_file:
+            folders.append(Path(r.data.ann_file).parent)
+        for folder in folders:
             try:
-                out.relative_to(Path(root).resolve())
-                return root
+                out.relative_to(folder.resolve())
+                return str(folder)
             except ValueError:
                 pass
     return None

@@ -112,7 +112,7 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
     split.source = f"the dataset class {type(dataset).__name__}"
     ann_file = getattr(dataset, "ann_file", "") or ""
     split.ann_file = str(ann_file)
-    boxes, box_image, labels, ignore, ids = [], [], [], [], []
+    boxes, box_image, labels, ignore, xml_paths = [], [], [], [], []
     widths, heights = [], []
     n_classes = len(split.classes)
     for i in range(len(dataset)):
@@ -141,7 +141,8 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
                     split.bad_mask_count += 1
                     if len(split.bad_masks) < EXAMPLES:
                         split.bad_masks.append(f"{path}: {problem}")
-        ids.append(info.get("xml_path"))
+        if info.get("xml_path"):
+            xml_paths.append(info["xml_path"])
     split.widths, split.heights = np.array(widths), np.array(heights)
     split.boxes = np.array(boxes, dtype=float).reshape(-1, 4)
     split.box_image = np.array(box_image, dtype=np.int64)
@@ -155,7 +156,6 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
             split.name_counts = names_fn(dataset)
         except Exception:  # noqa: BLE001 - a reader that cannot read leaves the names unknown
             split.name_counts = None
-    xml_paths = [p for p in ids if p]
     if xml_paths:
         _scan_xml(split, xml_paths)
     split.read_seconds = time.perf_counter() - start
