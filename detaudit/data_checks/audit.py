@@ -64,14 +64,18 @@ def setup_registries(cfg) -> None:
 
 
 def check_config(cfg, base_dir, splits=("train", "val", "test"), *, image_sample: int = 200,
-                 decode: bool = False, with_anchors: bool = True) -> DataReport:
+                 decode: bool = False, with_anchors: bool = True, skip_larger_than: int | None = None) -> DataReport:
+    """``skip_larger_than``: annotation files of more bytes are not read (the split is skipped and
+    says so): the audit keeps its memory small and leaves those to ``detaudit data``."""
     start = time.perf_counter()
     setup_registries(cfg)
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
-        return _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start)
+        report = _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_larger_than)
+    report.seconds = time.perf_counter() - start
+    return report
 
 
-def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> DataReport:
+def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_larger_than) -> DataReport:
     from ..facts.run.data import Unsupported, find_writer, request_for
     from ..facts.run.data_real import configured_paths, data_exists, prepare_real, xml_names
     from ..rule.config import dataset_leaves
@@ -112,11 +116,16 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
                          filter_cfg=dict(ds["filter_cfg"]) if hasattr(ds.get("filter_cfg"), "items") else None,
                          with_mask=request.with_masks)
         paths = {p.key: p.path for p in configured_paths(request)}
+        ann = paths.get("ann_file")
+        size = ann.stat().st_size if ann is not None and ann.is_file() else 0
+        if skip_larger_than and size > skip_larger_than:
+            result.skipped = (f"its annotation file is {size / 2**20:.0f} MiB, more than the audit reads "
+                              f"({skip_larger_than / 2**20:.0f} MiB): 'detaudit data' checks it whole")
+            continue
         overrides = prepare_real(request).overrides  # no writer hook: it would cut the data to a few samples
         overrides.pop("indices", None)
         result.ds_cfg = dict(ds, **overrides)
         try:
-            ann = paths.get("ann_file")
             if name == "CocoDataset" and ann is not None and (ann.suffix == ".json" or ann.is_dir()):
                 from .coco import read_coco
 
@@ -150,7 +159,6 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, start) -> 
             for f in report.findings:
                 if f.key_path.startswith(r.key_path) and f.split == r.split:
                     f.evidence.setdefault("also_used_by", list(r.also))
-    report.seconds = time.perf_counter() - start
     return report
 
 

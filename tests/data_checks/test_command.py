@@ -104,3 +104,13 @@ def test_a_wrapper_with_its_own_pipeline_is_drawn_as_training_builds_it(tmp_path
     assert split["key_path"] == "train_dataloader.dataset.dataset"
     assert "MultiImageMixDataset: Mosaic > PackDetInputs" in split["sheet"]["title"]
     assert max(split["sheet"]["boxes_per_tile"]) >= 2
+
+
+def test_the_audit_leaves_large_annotation_files_to_detaudit_data(tmp_path):
+    from detaudit.data_checks.audit import check_config
+    from sheet_data import dataset_cfg
+
+    root = write_dataset(tmp_path / "data")
+    report = check_config({"train_dataloader": {"dataset": dataset_cfg(root)}}, tmp_path, skip_larger_than=100)
+    (split,) = report.splits
+    assert split.data is None and "'detaudit data' checks it whole" in split.skipped and not report.findings
