@@ -7,9 +7,10 @@ def annotation_file_unreadable(ctx):
 
     ## What it does
     Reads each configured annotation file whose data is on this machine and reports one that is
-    a directory, is not valid JSON (truncated files say so), is larger than the limit the checks
-    read (``DETAUDIT_DATA_MAX_BYTES``, default 1 GiB), or makes the dataset class fail; for VOC
-    XML, objects carrying tags the dataset class never reads.
+    a directory, is not valid JSON (truncated files say so), or makes the dataset class fail; for
+    VOC XML, objects carrying tags the dataset class never reads. ``detaudit data`` also reports a
+    file larger than it reads (``DETAUDIT_DATA_MAX_BYTES``, default 1 GiB); the audit reads files
+    up to 256 MiB and leaves larger ones to ``detaudit data``.
 
     ## Why is this bad?
     Training fails when the dataset is built, after the model and the checkpoint have loaded, or
