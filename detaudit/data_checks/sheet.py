@@ -17,6 +17,7 @@ import math
 import os
 import random
 import tempfile
+import textwrap
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,8 +135,8 @@ def _histograms(stats, width: int) -> np.ndarray:
     axes[2].hist(sizes, bins=40, color="#aa3377", log=True)
     for s in stats.anchor_sizes:
         axes[2].axvline(s, color="black", lw=0.6, ls="--")
-    at = f" at scale {tuple(int(v) for v in stats.scale)}" if stats.scale else ""
-    axes[2].set_title(f"object size sqrt(wh){at}; dashed: anchors", fontsize=8)
+    at = f" at {tuple(int(v) for v in stats.scale)}" if stats.scale else ""
+    axes[2].set_title(f"object size sqrt(wh){at}" + ("; dashed: anchors" if stats.anchor_sizes else ""), fontsize=8)
     for ax in axes:
         ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -146,6 +147,23 @@ def _histograms(stats, width: int) -> np.ndarray:
 
         img = cv2.resize(img, (width, int(img.shape[0] * width / img.shape[1])), interpolation=cv2.INTER_AREA)
     return img
+
+
+def _seeded(fn, seed: int):
+    """``fn()`` with Python's, numpy's and torch's random generators seeded (the augmentations draw
+    from them: the same sheet twice), their states restored afterwards."""
+    import torch
+
+    states = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        return fn()
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+        torch.random.set_rng_state(states[2])
 
 
 def build_with_pipeline(ds_cfg: dict):
@@ -165,7 +183,7 @@ def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=No
 
     n = min(num, len(dataset))
     indices = sorted(random.Random(seed).sample(range(len(dataset)), n)) if n else []
-    items = [dataset[idx] for idx in indices]
+    items = _seeded(lambda: [dataset[idx] for idx in indices], seed)
     channels = {int(_channels(item["inputs"])) for item in items}
     original = annotations_before_resize(dataset)
     if original:
@@ -175,7 +193,7 @@ def draw_sheet(dataset, out_path: Path, *, num: int = 8, seed: int = 0, stats=No
     cols = max(1, min(COLUMNS, n))
     rows = max(1, math.ceil(n / cols))
     per_line = max(20, cols * tile // 9)
-    lines = [title[i:i + per_line] for i in range(0, min(len(title), 3 * per_line), per_line)] or [""]
+    lines = textwrap.wrap(title, per_line, max_lines=3, placeholder=" ...") or [""]
     header = 6 + 18 * len(lines)
     heights = [max(1, round(tile * _hw(it["inputs"])[0] / max(_hw(it["inputs"])))) for it in items]
     row_h = [max(heights[r * cols:(r + 1) * cols], default=tile) + CAPTION for r in range(rows)]

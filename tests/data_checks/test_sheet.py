@@ -100,3 +100,19 @@ def test_test_pipeline_boxes_in_original_coordinates_are_drawn_scaled(tmp_path):
     img = _read(tmp_path / "s.png")
     mid_y = int(tile.y + (y + h / 2) * 2 * tile.scale)
     assert _colored(img[mid_y, int(round(left))])
+
+
+def test_the_same_sheet_twice(tmp_path):
+    """Random augmentations draw from seeded generators: two sheets are the same pixels."""
+    from detaudit.data_checks.sheet import draw_sheet
+
+    root = write_dataset(tmp_path / "data")
+    pipeline = [{"type": "LoadImageFromFile"}, {"type": "LoadAnnotations", "with_bbox": True},
+                {"type": "RandomResize", "scale": (400, 320), "ratio_range": (0.5, 1.5), "keep_ratio": True},
+                {"type": "RandomFlip", "prob": 0.5}, {"type": "PackDetInputs"}]
+    first = draw_sheet(_build(dataset_cfg(root, pipeline=pipeline)), tmp_path / "a.png", num=3)
+    state = np.random.get_state()[1][:4].tolist()
+    second = draw_sheet(_build(dataset_cfg(root, pipeline=pipeline)), tmp_path / "b.png", num=3)
+    assert [t.boxes for t in first.tiles] == [t.boxes for t in second.tiles]
+    assert (_read(tmp_path / "a.png") == _read(tmp_path / "b.png")).all()
+    assert np.random.get_state()[1][:4].tolist() == state   # the caller's generator is left as it was
