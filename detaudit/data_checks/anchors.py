@@ -3,10 +3,12 @@
 The scale is read from the first ``Resize``/``RandomResize``/``RandomChoiceResize`` of the split's
 pipeline (``keep_ratio``: the factor that fits the image into the scale). Anchor shapes come from
 the config's ``anchor_generator``/``prior_generator`` of type ``AnchorGenerator`` (``strides``,
-``ratios``, ``scales`` or ``octave_base_scale`` x ``scales_per_octave``, ``base_sizes``). An object
-whose best anchor shape, centred on it, overlaps it less than its ``MaxIoUAssigner`` requires
-(``min_pos_iou`` when low-quality matches are on, as by default, else ``pos_iou_thr``; at least 0.1)
-cannot become a positive of that head. Anchor-free heads and other assigners are skipped.
+``ratios``, ``scales`` or ``octave_base_scale`` x ``scales_per_octave``, ``base_sizes``) or
+``YOLOAnchorGenerator`` (``base_sizes`` as (w, h)). An object whose best anchor shape, centred on it,
+overlaps it less than its ``MaxIoUAssigner`` or ``GridAssigner`` requires (``min_pos_iou`` when
+low-quality matches are on, as by default and always for the grid, else ``pos_iou_thr``; at least
+0.1) cannot become a positive of that head. Anchor-free heads and other assigners are skipped (the
+strides of anchor-free heads' point generators are shown next to the object sizes).
 """
 from __future__ import annotations
 
@@ -65,7 +67,8 @@ def anchor_heads(model) -> list[tuple[str, np.ndarray, float]]:
         if hasattr(node, "keys"):
             for k in list(node.keys()):
                 v = node[k]
-                if k in ("anchor_generator", "prior_generator") and hasattr(v, "get") and _type(v) == "AnchorGenerator":
+                if k in ("anchor_generator", "prior_generator") and hasattr(v, "get") \
+                        and _type(v) in ("AnchorGenerator", "YOLOAnchorGenerator"):
                     shapes = _shapes(v)
                     thr = _match_iou(path, model)
                     if shapes is not None and thr is not None:
@@ -77,6 +80,31 @@ def anchor_heads(model) -> list[tuple[str, np.ndarray, float]]:
 
     walk(model, "model")
     return out
+
+
+def prior_strides(model) -> list[float]:
+    """The strides of the point generators of anchor-free heads (``MlvlPointGenerator``)."""
+    out: list[float] = []
+
+    def walk(node):
+        if hasattr(node, "keys"):
+            for k in list(node.keys()):
+                v = node[k]
+                generator = k == "prior_generator" and hasattr(v, "get") and _type(v) == "MlvlPointGenerator"
+                head = k.endswith("head") and hasattr(v, "get") and not v.get("anchor_generator") \
+                    and not v.get("prior_generator") and isinstance(v.get("strides"), (list, tuple))
+                if generator or head:   # an anchor-free head builds its point generator from its strides
+                    for st in v.get("strides") or []:
+                        st = st[0] if isinstance(st, (list, tuple)) else st
+                        if isinstance(st, (int, float)):
+                            out.append(float(st))
+                walk(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                walk(v)
+
+    walk(model)
+    return sorted(set(out))
 
 
 def _match_iou(head_key: str, model) -> float | None:
@@ -91,9 +119,9 @@ def _match_iou(head_key: str, model) -> float | None:
     assigner = cfg.get("assigner") if hasattr(cfg, "get") else None
     if not hasattr(assigner, "get"):
         return MIN_IOU
-    if _type(assigner) != "MaxIoUAssigner":
+    if _type(assigner) not in ("MaxIoUAssigner", "GridAssigner"):
         return None
-    if assigner.get("match_low_quality", True):
+    if _type(assigner) == "GridAssigner" or assigner.get("match_low_quality", True):
         thr = assigner.get("min_pos_iou", 0.0)
     else:
         thr = assigner.get("pos_iou_thr", 0.5)
@@ -101,6 +129,12 @@ def _match_iou(head_key: str, model) -> float | None:
 
 
 def _shapes(gen) -> np.ndarray | None:
+    if _type(gen) == "YOLOAnchorGenerator":   # base_sizes: per level, the (w, h) of each anchor
+        try:
+            shapes = np.array([wh for level in gen.get("base_sizes") or [] for wh in level], dtype=float)
+        except (TypeError, ValueError):
+            return None
+        return shapes if shapes.ndim == 2 and shapes.shape[1] == 2 and len(shapes) else None
     strides = gen.get("strides")
     if not isinstance(strides, (list, tuple)) or not strides:
         return None

@@ -79,7 +79,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_large
     from ..facts.run.data import Unsupported, find_writer, request_for
     from ..facts.run.data_real import configured_paths, data_exists, prepare_real, xml_names
     from ..rule.config import dataset_leaves
-    from .anchors import anchor_heads, check_anchors, pipeline_scale
+    from .anchors import anchor_heads, check_anchors, pipeline_scale, prior_strides
     from .checks import check_read, run_checks
     from .images import check_images
     from .stats import split_stats
@@ -154,6 +154,8 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_large
         shapes = [s for _, s, _ in anchor_heads(model)] if model is not None else []
         sizes = sorted({round(float((w * h) ** 0.5), 1) for sh in shapes for w, h in sh})
         result.stats = split_stats(data, pipeline_scale(pipeline), sizes)
+        if not sizes and model is not None:
+            result.stats.prior_strides = prior_strides(model)
     for r in report.splits:
         if r.also:
             for f in report.findings:

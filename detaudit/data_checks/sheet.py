@@ -135,8 +135,11 @@ def _histograms(stats, width: int) -> np.ndarray:
     axes[2].hist(sizes, bins=40, color="#aa3377", log=True)
     for s in stats.anchor_sizes:
         axes[2].axvline(s, color="black", lw=0.6, ls="--")
+    for s in stats.prior_strides:
+        axes[2].axvline(s, color="black", lw=0.6, ls=":")
     at = f" at {tuple(int(v) for v in stats.scale)}" if stats.scale else ""
-    axes[2].set_title(f"object size sqrt(wh){at}" + ("; dashed: anchors" if stats.anchor_sizes else ""), fontsize=8)
+    lines = "; dashed: anchors" if stats.anchor_sizes else "; dotted: prior strides" if stats.prior_strides else ""
+    axes[2].set_title(f"object size sqrt(wh){at}{lines}", fontsize=8)
     for ax in axes:
         ax.tick_params(labelsize=6)
     fig.tight_layout()

@@ -20,6 +20,7 @@ class SplitStats:
     scaled_sizes: list[float] = field(default_factory=list)     # the same after the pipeline's resize
     scale: tuple | None = None
     anchor_sizes: list[float] = field(default_factory=list)
+    prior_strides: list[float] = field(default_factory=list)   # anchor-free heads: their point strides
 
     def summary(self) -> dict:
         s = np.asarray(self.sizes) if self.sizes else np.zeros(1)

@@ -60,3 +60,18 @@ def test_small_objects_after_resize_match_no_anchor():
     assert "at the pipeline's scale (500, 500)" in found[0].message
     assert check_anchors(_split([(140, 140)] * 50), _model(), pipeline) == []
     assert check_anchors(_split([(16, 16)] * 50), _model(scales=(2, 8)), pipeline) == []  # 4 * 2 = 8 px
+
+
+def test_yolo_anchors_and_point_strides():
+    from detaudit.data_checks.anchors import prior_strides
+
+    yolo = {"bbox_head": {"prior_generator": {"type": "YOLOAnchorGenerator", "strides": [32, 16],
+                                              "base_sizes": [[(116, 90), (156, 198)], [(10, 13), (16, 30)]]}},
+            "train_cfg": {"assigner": {"type": "GridAssigner", "pos_iou_thr": 0.5, "neg_iou_thr": 0.5,
+                                       "min_pos_iou": 0}}}
+    (_, shapes, thr), = anchor_heads(yolo)
+    assert shapes.tolist() == [[116, 90], [156, 198], [10, 13], [16, 30]] and thr == 0.1
+    fcos = {"bbox_head": {"type": "FCOSHead", "prior_generator": {"type": "MlvlPointGenerator",
+                                                                  "strides": [8, 16, 32, 64, 128]}}}
+    assert anchor_heads(fcos) == [] and prior_strides(fcos) == [8.0, 16.0, 32.0, 64.0, 128.0]
+    assert prior_strides({"bbox_head": {"type": "FCOSHead", "strides": [8, 16]}}) == [8.0, 16.0]
