@@ -8,9 +8,10 @@ def objects_no_anchor_matches(ctx):
     ## What it does
     Scales every box of the training data as the pipeline's ``Resize`` scales its image and
     compares it with the shapes of each ``AnchorGenerator`` in the model (``strides``, ``ratios``,
-    ``scales`` or ``octave_base_scale``): an object whose best IoU with any anchor shape, centred
-    on it, is below what its ``MaxIoUAssigner`` accepts (``min_pos_iou`` with low-quality matches,
-    the default, else ``pos_iou_thr``; never below 0.1) cannot be a positive of that head.
+    ``scales`` or ``octave_base_scale``) and ``YOLOAnchorGenerator`` (``base_sizes``): an object
+    whose best IoU with any anchor shape, centred on it, is below what its ``MaxIoUAssigner`` or
+    ``GridAssigner`` accepts (``min_pos_iou`` with low-quality matches, the default, else
+    ``pos_iou_thr``; never below 0.1) cannot be a positive of that head.
     Reported when it concerns at least 1% of the objects. Anchor-free heads and other assigners
     (ATSS, task-aligned) are not checked.
 
