@@ -3,13 +3,14 @@ from detaudit.rule import Violation, rule
 
 @rule(code="DA607", name="invalid-masks", severity="warning", tier="build", needs=("data_checks",))
 def invalid_masks(ctx):
-    """Instance masks or polygons of the annotations do not parse.
+    """Instance masks or polygons of the annotations do not parse, or are missing where the pipeline loads them.
 
     ## What it does
     Checks every segmentation of each dataset whose data is on this machine: polygons with fewer
     than three points or an odd number of coordinates, values that are not numbers, empty
     polygon lists, RLEs without ``counts``/``size`` or of another size than their image. Says
-    whether the pipeline loads masks (``LoadAnnotations(with_mask=True)``).
+    whether the pipeline loads masks (``LoadAnnotations(with_mask=True)``), and when it does,
+    reports annotations that carry no mask at all.
 
     ## Why is this bad?
     A mask model fails in the middle of an epoch on the first broken polygon its sampler draws,

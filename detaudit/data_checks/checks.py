@@ -32,7 +32,11 @@ def near_miss(name: str, candidates) -> str | None:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+    if n == 1:
+        return f"{n} {word}"
+    if word.endswith(("s", "x")):
+        return f"{n} {word}es"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def check_classes(s: SplitData) -> list[DataFinding]:
@@ -175,11 +179,22 @@ def _examples(s: SplitData, idx) -> str:
 
 
 def check_masks(s: SplitData) -> list[DataFinding]:
+    out = []
+    if s.with_mask and s.has_mask is not None and s.num_boxes:
+        read = (s.box_label >= 0) | ((s.crowd | s.ignore) & (s.box_image >= 0))   # the instances training reads
+        without = read & ~s.has_mask
+        if without.any():
+            out.append(DataFinding(
+                MASKS, s.split, f"{s.key_path}.pipeline",
+                f"{s.split}: the pipeline loads masks (LoadAnnotations with_mask=True) but {int(without.sum())} of "
+                f"{int(read.sum())} annotations have none: training stops at the first of them (KeyError: 'mask')",
+                {"without_mask": int(without.sum()), "annotations": int(read.sum())},
+                "give every annotation a segmentation, or load boxes only (with_mask=False) for a box model"))
     if not s.bad_mask_count:
-        return []
+        return out
     loads = "the pipeline loads masks, so training fails or learns from garbage" if s.with_mask \
         else "the pipeline does not load masks now"
-    return [DataFinding(MASKS, s.split, f"{s.key_path}.ann_file",
+    return out + [DataFinding(MASKS, s.split, f"{s.key_path}.ann_file",
                         f"{s.split}: {s.bad_mask_count} of {s.masks} masks do not parse ({loads}), e.g. "
                         + "; ".join(s.bad_masks[:3]),
                         {"count": s.bad_mask_count, "masks": s.masks, "examples": s.bad_masks},

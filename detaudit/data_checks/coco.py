@@ -139,7 +139,10 @@ def read_coco(split: SplitData, path: Path, img_root: Path, docs: dict | None = 
     split.unknown_image_refs = int(((box_image < 0) & is_dict).sum())
     split.unknown_category_refs = int(((box_cat < 0) & is_dict).sum())
     masks = 0
-    for i in [i for i, a in enumerate(anns) if isinstance(a, dict) and a.get("segmentation")]:
+    with_seg = [i for i, a in enumerate(anns) if isinstance(a, dict) and a.get("segmentation")]
+    split.has_mask = np.zeros(n, dtype=bool)
+    split.has_mask[with_seg] = True
+    for i in with_seg:
         masks += 1
         img = box_image[i]
         problem = _mask_problem(anns[i]["segmentation"], split.heights[img] if img >= 0 else 0,

@@ -79,6 +79,7 @@ class SplitData:
     unknown_image_refs: int = 0               # annotations naming an image id the file does not list
     unknown_category_refs: int = 0            # annotations naming a category id the file does not list
     masks: int = 0                            # annotations carrying a mask or polygon
+    has_mask: np.ndarray | None = None        # per box: it carries one
     bad_masks: list[str] = field(default_factory=list)   # examples of masks that do not parse
     bad_mask_count: int = 0
     with_mask: bool = False                   # the pipeline loads masks

@@ -112,7 +112,7 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
     split.source = f"the dataset class {type(dataset).__name__}"
     ann_file = getattr(dataset, "ann_file", "") or ""
     split.ann_file = str(ann_file)
-    boxes, box_image, labels, ignore, xml_paths = [], [], [], [], []
+    boxes, box_image, labels, ignore, xml_paths, has_mask = [], [], [], [], [], []
     widths, heights = [], []
     n_classes = len(split.classes)
     for i in range(len(dataset)):
@@ -134,7 +134,8 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
             label = inst.get("bbox_label", -1)
             labels.append(int(label) if isinstance(label, (int, np.integer)) and 0 <= label < n_classes else -1)
             ignore.append(bool(inst.get("ignore_flag", 0)))
-            if "mask" in inst and inst["mask"] is not None:
+            has_mask.append("mask" in inst and inst["mask"] is not None)
+            if has_mask[-1]:
                 split.masks += 1
                 problem = _mask_problem(inst["mask"])
                 if problem:
@@ -149,6 +150,7 @@ def _read_dataset(split: SplitData, ds_cfg: dict, names_fn=None) -> SplitData:
     split.box_label = np.array(labels, dtype=np.int64)
     split.box_category = split.box_label.copy()
     split.ignore = np.array(ignore, dtype=bool)
+    split.has_mask = np.array(has_mask, dtype=bool)
     split.crowd = np.zeros(len(boxes), dtype=bool)
     split.box_label = np.where(split.ignore, -1, split.box_label)
     if names_fn is not None:

@@ -98,3 +98,20 @@ def test_crowd_only_class(tmp_path):
     found = [f for f in run_checks(_read(tmp_path, doc, classes=("class_0", "class_1"))) if f.code == "DA609"]
     assert len(found) == 1 and "every box of 'class_1' is" in found[0].message
     assert found[0].evidence["classes_all_flagged"] == ["class_1"]
+
+
+def test_a_mask_pipeline_over_annotations_without_masks(tmp_path):
+    doc = coco_document(40, num_images=8)
+    for a in doc["annotations"][:10]:
+        a["segmentation"] = [[1, 1, 5, 1, 5, 5]]
+    found = [f for f in run_checks(_read(tmp_path, doc, with_mask=True)) if f.code == "DA607"]
+    assert len(found) == 1 and "but 30 of 40 annotations have none" in found[0].message
+    assert found[0].key_path == "train_dataloader.dataset.pipeline"
+    assert not [f for f in run_checks(_read(tmp_path, doc, with_mask=False)) if f.code == "DA607"]
+
+
+def test_plurals():
+    from detaudit.data_checks.checks import _plural
+
+    assert [_plural(1, "class"), _plural(2, "class"), _plural(2, "category"), _plural(3, "box")] == \
+        ["1 class", "2 classes", "2 categories", "3 boxes"]
