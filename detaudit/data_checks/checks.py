@@ -60,7 +60,8 @@ def check_classes(s: SplitData) -> list[DataFinding]:
         if hit is not None:
             pairs[c] = hit
     if missing:
-        text = ", ".join(f"{c!r}" + (f" (the annotations write {pairs[c]!r})" if c in pairs else "") for c in missing)
+        text = ", ".join(f"{c!r}" + (f" (the annotations write {pairs[c]!r})" if c in pairs else "")
+                         for c in missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
         out.append(DataFinding(
             CLASSES, s.split, key,
             f"{s.split}: {_plural(len(missing), 'configured class')} never named by the annotations of "
