@@ -101,6 +101,10 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_large
         result = SplitResult(split, key_path, request.type_name)
         seen[ident] = result
         report.splits.append(result)
+        if request.dataset_class is None:
+            result.skipped = (f"its type {request.dataset_type!r} is in no registry (a custom_imports module that "
+                              "does not import, or a typo: the audit's DA005 and DA701 say which)")
+            continue
         if not data_exists(request):
             missing = [f"{p.key}={p.value!r}" for p in configured_paths(request) if not p.exists]
             result.skipped = ("its data is not on this machine ("

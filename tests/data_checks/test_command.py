@@ -114,3 +114,13 @@ def test_the_audit_leaves_large_annotation_files_to_detaudit_data(tmp_path):
     report = check_config({"train_dataloader": {"dataset": dataset_cfg(root)}}, tmp_path, skip_larger_than=100)
     (split,) = report.splits
     assert split.data is None and "'detaudit data' checks it whole" in split.skipped and not report.findings
+
+
+def test_an_unknown_dataset_type_is_skipped_with_the_reason(tmp_path):
+    from detaudit.data_checks.audit import check_config
+    from sheet_data import dataset_cfg
+
+    root = write_dataset(tmp_path / "data")
+    report = check_config({"train_dataloader": {"dataset": dataset_cfg(root, type="NoSuchDataset")}}, tmp_path)
+    (split,) = report.splits
+    assert "'NoSuchDataset' is in no registry" in split.skipped and not report.findings
