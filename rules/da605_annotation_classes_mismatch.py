@@ -15,9 +15,10 @@ def annotation_classes_mismatch(ctx):
 
     ## Why is this bad?
     A class the annotations never name trains on no boxes, and with COCO files every later class
-    moves down one label: boxes of ``'car'`` train as the label that metainfo, the evaluator's
-    table and the visualizer call ``'truck'``. Nothing fails; the model learns shifted labels
-    (mmdetection#9611).
+    moves down one label: boxes of ``'car'`` train as the label that metainfo, and so the
+    visualizer and every inference script reading the checkpoint's ``dataset_meta``, call
+    ``'truck'``. Nothing fails (the COCO evaluator looks the names up in the file, so its table
+    looks right); the predictions carry shifted names (mmdetection#9611).
 
     ## Example
     ```python
