@@ -344,6 +344,12 @@ class AuditContext:
 
         return norm_layers(self.model)
 
+    @fact("build")
+    def data_checks(self):
+        from .data_checks.fact import data_checks_fact
+
+        return data_checks_fact(self)
+
     # ------------------------------------------------------------------ checkpoint
     @fact("checkpoint")
     def checkpoint(self):

@@ -153,6 +153,12 @@ class AuditFacts(Protocol):
     def norm_layers(self):
         """Every normalization layer with running statistics -> whether it is in train mode."""
 
+    @_fact("build")
+    def data_checks(self):
+        """``DataReport``: the whole-annotation checks of every dataset whose data is on this machine
+        (``detaudit data`` without its contact sheet): ``findings`` (``DataFinding``: code, split,
+        key path, message, evidence, fix) and per split what was read (``splits``). Needs no model."""
+
     # ------------------------------------------------------------------ checkpoint
     @_fact("checkpoint")
     def checkpoint(self):

@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
                 from .logs import cmd_logs
 
                 return cmd_logs(argv[1:])
+            if argv and argv[0] == "data":
+                from .data import cmd_data
+
+                return cmd_data(argv[1:])
             from .check import cmd_check
 
             return cmd_check(argv, cache)

@@ -18,6 +18,7 @@ def parser() -> argparse.ArgumentParser:
                       "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
                       "'detaudit dashboard REPORT.json... -o DIR' builds an HTML dashboard; "
+                      "'detaudit data CONFIG' checks the annotations and draws a contact sheet; "
                       "'detaudit --version' prints the version and the stack it runs on. "
                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
