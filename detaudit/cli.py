@@ -21,7 +21,8 @@ def _check_parser() -> argparse.ArgumentParser:
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
                        "'detaudit cache clean' empties the result cache; "
                        "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
-                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
+                       "'detaudit merge REPORT.json...' joins the reports of --shard runs. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -53,6 +54,9 @@ def _check_parser() -> argparse.ArgumentParser:
                        help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
     scale.add_argument("--no-exec", action="store_true",
                        help="read configs without executing any of their code: static rules only (DA094)")
+    from . import cli_scale
+
+    cli_scale.add_arguments(p)  # --shard, --durations, --executor, --ray-address
     proj = p.add_argument_group("settings and baseline")
     proj.add_argument("--settings", metavar="PYPROJECT",
                       help="read [tool.detaudit] from this file instead of the nearest pyproject.toml")
@@ -99,7 +103,10 @@ def cmd_check(argv: list[str], cache=None) -> int:
             load_baseline(args.baseline)
         except BaselineError as exc:
             raise UsageError(str(exc))
-    configs = expand_configs(args.configs)
+    from . import cli_scale
+
+    configs, shard = cli_scale.apply_shard(args, expand_configs(args.configs))
+    run = cli_scale.runner(args)
     cfg_options = parse_cfg_options(args.cfg_options)
     # The command line wins over [tool.detaudit]; per-file ignores and expect-frozen apply per config.
     settings = project_settings.merge(file_settings, select=args.select, ignore=args.ignore,
@@ -118,7 +125,8 @@ def cmd_check(argv: list[str], cache=None) -> int:
                          no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
     if args.no_cache:
         cache = None
-    report.audits.extend(_audit_with_cache(items, options, args.jobs, cache))
+    report.audits.extend(_audit_with_cache(items, options, args.jobs, cache, run))
+    cli_scale.attach_shard(report, shard)
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
@@ -135,10 +143,12 @@ def _print_tracebacks(report) -> None:
             print(f"detaudit: {a.config}: traceback of the failed {phase} step:\n{text.rstrip()}\n", file=sys.stderr)
 
 
-def _audit_with_cache(items: list, options, jobs: int, cache) -> list:
-    """Results in input order: unchanged configs from the cache, the others audited (and stored)."""
+def _audit_with_cache(items: list, options, jobs: int, cache, run=None) -> list:
+    """Results in input order: unchanged configs from the cache, the others audited (and stored)
+    by ``run`` (default the local workers; ``--executor ray``: tasks of a Ray cluster)."""
     from .workers.supervisor import run_audits
 
+    run_audits = run or run_audits
     show_progress = sys.stderr.isatty()
     if cache is None:
         return run_audits(items, options, jobs=jobs, show_progress=show_progress)
@@ -218,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
             return commands.cmd_rule(argv[1:])
         if argv and argv[0] == "rules":
             return commands.cmd_rules(argv[1:])
+        if argv and argv[0] == "merge":
+            from .cli_scale import cmd_merge
+
+            return cmd_merge(argv[1:])
         from .report.cache import ResultCache, default_dir, disabled_by_environment
 
         cache_dir = default_dir()  # before the audit points XDG_CACHE_HOME at a private folder
