@@ -76,9 +76,12 @@ def load_durations(path: str | os.PathLike) -> dict[str, float]:
         timings = audit.get("timings_s") or {}
         if not isinstance(timings, dict):
             continue
+        steps = [v for v in timings.values() if isinstance(v, (int, float))]
+        if not steps:
+            continue
         seconds = timings.get("total")
         if not isinstance(seconds, (int, float)):
-            seconds = sum(v for v in timings.values() if isinstance(v, (int, float)))
+            seconds = sum(steps)
         key = audit["config"].replace("\\", "/")
         out[key[2:] if key.startswith("./") else key] = max(0.0, float(seconds))
     if not out:
