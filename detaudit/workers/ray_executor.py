@@ -37,10 +37,15 @@ class RayUnavailable(RuntimeError):
 
 
 def check_available() -> None:
+    """Ray is importable (checked without importing it: a local instance needs a setting first)."""
+    import importlib.util
+
     try:
-        import ray  # noqa: F401
-    except ImportError:
-        raise RayUnavailable("--executor ray needs Ray: pip install 'detaudit[ray]' (or pip install ray)") from None
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise RayUnavailable("--executor ray needs Ray: pip install 'detaudit[ray]' (or pip install ray)")
 
 
 def task_resources(settings, options) -> dict:
@@ -100,11 +105,15 @@ def _lost_result(display: str, settings, exc: BaseException):
 def _connect(address: str | None, jobs: int):
     """ray.init for this run; True when it started a Ray instance of its own."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not address and "ray" not in sys.modules:
+        # A Ray instance of this run only: a single node that names itself 127.0.0.1, so that its
+        # servers listen on the loopback interface only (Ray's setting for one-machine clusters).
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import logging
 
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
     common = dict(logging_level=logging.WARNING, log_to_driver=False, configure_logging=True)
     if address:
         try:
@@ -113,8 +122,32 @@ def _connect(address: str | None, jobs: int):
             raise RayUnavailable(f"cannot connect to the Ray cluster at {address}: {exc}") from None
         return False
     ray.init(address="local", num_cpus=max(1, int(jobs)), include_dashboard=False, _node_ip_address="127.0.0.1",
-             object_store_memory=LOCAL_OBJECT_STORE, **common)
+             object_store_memory=LOCAL_OBJECT_STORE, _temp_dir=_private_temp_dir(), **common)
     return True
+
+
+def _private_temp_dir() -> str:
+    """A Ray temp folder of this run's own, not the machine's shared /tmp/ray (whose
+    ``session_latest`` other Ray users on the machine connect through); short, because Ray's
+    unix sockets live under it."""
+    import tempfile
+
+    base = tempfile.gettempdir()
+    if len(base) > 40:
+        base = "/tmp"
+    return tempfile.mkdtemp(prefix="detaudit-ray-", dir=base)
+
+
+def _session_root() -> str | None:
+    """The temp folder of the Ray instance this run started (to remove it afterwards)."""
+    try:
+        from ray._private import worker as ray_worker
+
+        session = ray_worker._global_node.get_session_dir_path()
+        root = os.path.dirname(session)
+        return root if os.path.basename(root).startswith("detaudit-ray-") else None
+    except Exception:  # noqa: BLE001 - a folder left in the temp dir is no failure
+        return None
 
 
 def _check_fits(ray, resources: dict, address) -> None:
@@ -181,7 +214,12 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
             except Exception:  # noqa: BLE001
                 pass
         if started or ray.is_initialized():
+            temp_dir = _session_root() if started else None
             ray.shutdown()
+            if temp_dir:
+                import shutil
+
+                shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def run_on_ray(items: list[tuple], options, *, address: str | None = None, jobs: int = 1,
