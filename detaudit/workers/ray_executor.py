@@ -114,7 +114,7 @@ def _connect(address: str | None, jobs: int):
 
     import ray
 
-    common = dict(logging_level=logging.WARNING, log_to_driver=False, configure_logging=True)
+    common = dict(logging_level=logging.ERROR, log_to_driver=False, configure_logging=True)
     if address:
         try:
             ray.init(address=address, **common)
@@ -173,9 +173,9 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
     items = list(items)
     if not items:
         return
+    started = _connect(address, jobs)   # before importing ray: a local instance needs a setting first
     import ray
 
-    started = _connect(address, jobs)
     refs: dict = {}
     try:
         context = (os.getcwd(), dict(os.environ), list(sys.path))

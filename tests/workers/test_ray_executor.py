@@ -97,16 +97,16 @@ def test_twenty_configs_through_the_cluster_match_jobs_2(cluster, tmp_path):
 
 SLOW_ONCE = """\
 # Slow the first time it is audited (the test kills the Ray worker running it meanwhile), quick after.
-import os, time
+__os = __import__('os')
 __marker = {marker!r}
-with open(__marker + '.attempts', 'a') as __fh:
-    __fh.write(f'{{os.getpid()}} {{os.getppid()}}\\n')
-if not os.path.exists(__marker):
+__fh = open(__marker + '.attempts', 'a')
+__fh.write(str(__os.getpid()) + ' ' + str(__os.getppid()) + '\\n')
+__fh.close()
+if not __os.path.exists(__marker):
     open(__marker, 'w').close()
-    time.sleep(60)
+    __import__('time').sleep(60)
 _base_ = [{base!r}]
 """
-
 
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as fh:
