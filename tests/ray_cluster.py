@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,7 +124,11 @@ class RayCluster:
 def start_cluster() -> RayCluster:
     temp_dir = tempfile.mkdtemp(prefix="dar", dir="/tmp")   # short: Ray's socket paths live under it
     env = dict(os.environ)
-    env.update(LOCAL_ONLY, PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
+    env.pop("RAY_AUTH_TOKEN_PATH", None)
+    # token authentication with a token of this cluster, in the environment of its processes and of
+    # the drivers the tests start (nothing read from or written to ~/.ray)
+    env.update(LOCAL_ONLY, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=uuid.uuid4().hex,
+               PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""))
     ray_bin = str(Path(sys.executable).with_name("ray"))
     (gcs, client, head_nm, head_om, head_re, head_me, head_ag, head_al, wk_nm, wk_om, wk_re, wk_me, wk_ag,
      wk_al, dash) = _free_ports(15)

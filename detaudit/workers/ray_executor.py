@@ -110,6 +110,14 @@ def _connect(address: str | None, jobs: int):
         # A Ray instance of this run only: a single node that names itself 127.0.0.1, so that its
         # servers listen on the loopback interface only (Ray's setting for one-machine clusters).
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    if not address and "RAY_AUTH_MODE" not in os.environ and not (
+            os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")):
+        # Token authentication with a token of this run, given to Ray's processes through the
+        # environment: otherwise a new local instance writes one into ~/.ray/auth_token.
+        import uuid
+
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN"] = uuid.uuid4().hex
     import logging
 
     import ray
@@ -173,12 +181,13 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
     items = list(items)
     if not items:
         return
+    context = (os.getcwd(), dict(os.environ), list(sys.path))   # the audits' environment, without Ray's settings
+    saved = dict(os.environ)
     started = _connect(address, jobs)   # before importing ray: a local instance needs a setting first
     import ray
 
     refs: dict = {}
     try:
-        context = (os.getcwd(), dict(os.environ), list(sys.path))
         remote = ray.remote(_audit_task)
         shapes = {}
         for i, (config, settings, source) in enumerate(items):
@@ -220,6 +229,9 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
                 import shutil
 
                 shutil.rmtree(temp_dir, ignore_errors=True)
+        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):   # this run's token goes with its instance
+            if key not in saved:
+                os.environ.pop(key, None)
 
 
 def run_on_ray(items: list[tuple], options, *, address: str | None = None, jobs: int = 1,

@@ -220,13 +220,17 @@ def _descendants(pid: int) -> set[int]:
 
 def test_a_ray_instance_of_its_own_listens_on_loopback_only_and_is_gone_after(tmp_path):
     """Without --ray-address the run starts a one-node Ray instance on this machine: its servers
-    listen on 127.0.0.1 only, its temp folder is its own, and nothing of it outlives the run."""
+    listen on 127.0.0.1 only, its temp folder and its authentication token are its own (nothing
+    written into ~/.ray), and nothing of it outlives the run."""
     marker = tmp_path / "slow.marker"
     slow = tmp_path / "slow_once.py"
     slow.write_text(SLOW_ONCE.format(marker=str(marker), base=str(FIX / "rules" / "_base_" / "tiny_frcnn.py"))
                     .replace("time.sleep(60)", "time.sleep(8)"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), DETAUDIT_NO_CACHE="1")
-    env.pop("RAY_ADDRESS", None)
+    for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        env.pop(key, None)
+    token_file = Path.home() / ".ray" / "auth_token"
+    had_token_file = token_file.exists()
     proc = subprocess.Popen([PY, "-m", "detaudit", "--executor", "ray", "--jobs", "1", "--tier", "static",
                              "--exit-zero", "--format", f"json:{tmp_path / 'r.json'}", str(slow)],
                             env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -256,3 +260,4 @@ def test_a_ray_instance_of_its_own_listens_on_loopback_only_and_is_gone_after(tm
     while any(os.path.exists(f"/proc/{p}") for p in ray_pids) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not [p for p in ray_pids if os.path.exists(f"/proc/{p}")], "Ray processes outlived the run"
+    assert token_file.exists() == had_token_file, "the run wrote into ~/.ray"
