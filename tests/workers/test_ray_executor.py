@@ -190,6 +190,17 @@ def test_no_node_large_enough_is_a_clear_error(cluster):
     assert "no node of the Ray cluster at" in ray.stderr and "GiB" in ray.stderr and "Traceback" not in ray.stderr
 
 
+def test_each_task_declares_one_cpu_and_a_memory_budget():
+    from detaudit.settings import Settings
+    from detaudit.workers.options import RunOptions
+    from detaudit.workers.ray_executor import TIER_MEMORY, WORKER_BASE, task_resources
+
+    assert task_resources(Settings(tier="run"), RunOptions(max_memory=6 * 1024 ** 3)) == {
+        "num_cpus": 1, "memory": 6 * 1024 ** 3 + WORKER_BASE}
+    static, run = (task_resources(Settings(tier=t), RunOptions())["memory"] for t in ("static", "run"))
+    assert static == TIER_MEMORY["static"] + WORKER_BASE < run == TIER_MEMORY["run"] + WORKER_BASE
+
+
 def test_without_ray_the_option_says_how_to_install_it(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)
     assert main(["--executor", "ray", "--tier", "static", str(FIX / "rules/DA201/fires.py")]) == 2
@@ -225,7 +236,7 @@ def test_a_ray_instance_of_its_own_listens_on_loopback_only_and_is_gone_after(tm
     marker = tmp_path / "slow.marker"
     slow = tmp_path / "slow_once.py"
     slow.write_text(SLOW_ONCE.format(marker=str(marker), base=str(FIX / "rules" / "_base_" / "tiny_frcnn.py"))
-                    .replace("time.sleep(60)", "time.sleep(8)"))
+                    .replace("sleep(60)", "sleep(3)"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), DETAUDIT_NO_CACHE="1")
     for key in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
         env.pop(key, None)
