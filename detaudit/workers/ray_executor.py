@@ -183,7 +183,11 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
         return
     context = (os.getcwd(), dict(os.environ), list(sys.path))   # the audits' environment, without Ray's settings
     saved = dict(os.environ)
-    started = _connect(address, jobs)   # before importing ray: a local instance needs a setting first
+    try:
+        started = _connect(address, jobs)   # before importing ray: a local instance needs a setting first
+    except BaseException:
+        _restore_environment(saved)
+        raise
     import ray
 
     refs: dict = {}
@@ -229,9 +233,14 @@ def audit_on_ray(items: list[tuple], options, *, address: str | None = None, job
                 import shutil
 
                 shutil.rmtree(temp_dir, ignore_errors=True)
-        for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):   # this run's token goes with its instance
-            if key not in saved:
-                os.environ.pop(key, None)
+        _restore_environment(saved)
+
+
+def _restore_environment(saved: dict) -> None:
+    """This run's authentication token goes with its Ray instance."""
+    for key in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN"):
+        if key not in saved:
+            os.environ.pop(key, None)
 
 
 def run_on_ray(items: list[tuple], options, *, address: str | None = None, jobs: int = 1,
