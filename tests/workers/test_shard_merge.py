@@ -234,3 +234,19 @@ def test_plain_reports_of_disjoint_configs_are_joined_in_file_order(workspace, m
     want = [a["config"] for f in (first, second) for a in json.loads(f.read_text())["audits"]]
     assert configs == want
     assert main(["merge", str(first), str(first), "-o", str(merged)]) == 2
+
+
+def test_merge_needs_neither_torch_nor_mmengine(workspace, monkeypatch):
+    """The merge job of a CI pipeline installs detaudit alone."""
+    import subprocess
+    import sys
+
+    shards = [_audit(workspace, monkeypatch, "--shard", f"{i}/2", name=f"light{i}") for i in (1, 2)]
+    code = ("import sys\nfrom detaudit.cli import main\n"
+            f"rc = main(['merge', {str(shards[0] / 'report.json')!r}, {str(shards[1] / 'report.json')!r}, "
+            f"'--format', 'sarif:' + {str(workspace / 'out' / 'light.sarif')!r}, '--exit-zero'])\n"
+            "heavy = [m for m in ('torch', 'mmengine', 'mmdet', 'mmcv', 'ray') if m in sys.modules]\n"
+            "print(rc, heavy)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=str(ROOT), capture_output=True, text=True, timeout=120,
+                       env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert r.stdout.strip().splitlines()[-1] == "0 []", r.stdout + r.stderr
