@@ -12,6 +12,7 @@ never used, since it would stop every Ray instance on the machine."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -118,6 +119,8 @@ class RayCluster:
         if self.namespace is not None and self.namespace.poll() is None:
             self.namespace.kill()
             self.namespace.wait(timeout=10)
+        if not left:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)   # the cluster's logs and sockets
         return left
 
 
