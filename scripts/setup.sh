@@ -30,6 +30,7 @@ else
     pip install --quiet "mmdet==3.3.0"
     echo "$want" > "$stamp"
 fi
-# The project itself (editable) with its test extras; cheap when already there.
-pip install --quiet --no-build-isolation -e ".[test]"
+# The project itself (editable) with its test extras and Ray (--executor ray, whose tests start a
+# local Ray cluster); cheap when already there.
+pip install --quiet --no-build-isolation -e ".[test,ray]"
 echo "setup: ready ($VPY)"

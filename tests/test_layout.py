@@ -272,7 +272,8 @@ def test_one_driver_runs_and_completes_every_audit():
         {m for m in graph if m.startswith("detaudit.faces")}  # faces apply the baseline through it
     for step in ("detaudit.report.suppress", "detaudit.report.supervision"):
         assert importers_of(graph, step) - {"detaudit.report.complete"} <= {"detaudit.workers.supervisor",
-                                                                            "detaudit.workers.worker"}, step
+                                                                            "detaudit.workers.worker",
+                                                                            "detaudit.workers.ray_executor"}, step
     assert not any(d.startswith("detaudit.workers") for d in graph["detaudit.driver"])
     assert not any(d.startswith(("detaudit.report", "detaudit.formats")) for d in graph["detaudit.check"])
 

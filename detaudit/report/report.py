@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from .result import AuditResult
 
 SCHEMA_VERSION = "1.2"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
-#                          1.2: the findings an inline comment suppressed ("suppressed")
+#                          1.2: the findings an inline comment suppressed ("suppressed"); a shard's report
+#                               (--shard I/N) says which share of the configs it holds ("shard")
 
 
 @dataclass
 class Report:
     audits: list[AuditResult] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
+    shard: dict | None = None   # --shard I/N: the share of the configs, for `detaudit merge` (workers/shard.py)
 
     @property
     def findings(self) -> list[Finding]:
@@ -44,7 +46,7 @@ class Report:
         from .._version import __version__
         from ..registry import rule_packs
 
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "tool": {"name": "detaudit", "version": __version__,
                      "rule_packs": [{"package": p, "version": v} for p, v, _ in rule_packs()]},
@@ -52,6 +54,9 @@ class Report:
             "audits": [audit_to_dict(a) for a in self.audits],
             "summary": self.summary(),
         }
+        if self.shard is not None:
+            out["shard"] = self.shard
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, default=jsonable, allow_nan=False)

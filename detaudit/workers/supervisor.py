@@ -121,22 +121,24 @@ def _mp_context():
 
 
 def audit_many(items: Iterable[tuple], *, jobs: int = 1,
-               progress: Callable[[int, int, int, object], None] | None = None) -> Iterator:
+               progress: Callable[[int, int, int, object], None] | None = None,
+               threads: int | None = None, context: tuple | None = None) -> Iterator:
     """Audit ``items`` (``(config, options)``) in ``jobs`` supervised worker processes; yield
     AuditResults in input order, each as soon as it and every earlier one are done. The limits
-    (``--timeout``, ``--max-memory``) and ``debug`` are the run's: those of the first item."""
+    (``--timeout``, ``--max-memory``) and ``debug`` are the run's: those of the first item.
+    ``threads``: torch threads per worker (default: the CPUs shared out); ``context``: the
+    ``(cwd, environ, sys_path)`` the audits run in (default: this process's; a Ray task passes its
+    driver's, workers/ray_executor.py)."""
     items = list(items)
     total = len(items)
     if not total:
         return
     options: AuditOptions = items[0][1]
-    cwd = os.getcwd()
-    environ = dict(os.environ)
-    sys_path = list(sys.path)
+    cwd, environ, sys_path = context or (os.getcwd(), dict(os.environ), list(sys.path))
     pending = deque(Task(i, config, display_path(_path_of(config), cwd), config_options, cwd, environ, sys_path)
                     for i, (config, config_options) in enumerate(items))
     jobs = max(1, min(int(jobs), total))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = threads or max(1, (os.cpu_count() or 1) // jobs)
     mp = _mp_context()
     workers: list[_Worker] = []
     results: dict[int, object] = {}

@@ -42,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
             from .rules import cmd_rule, cmd_rules
 
             return (cmd_rule if argv[0] == "rule" else cmd_rules)(argv[1:])
+        if argv and argv[0] == "merge":
+            from .scale import cmd_merge
+
+            return cmd_merge(argv[1:])
         if argv and argv[0] == "dashboard":
             from .dashboard import cmd_dashboard
 

@@ -9,6 +9,7 @@ from ...rule.facts import CLI_TIERS
 from .common import (Parser, add_judging_options, add_settings_and_output_options, audit_options, expand_configs,
                      file_settings_of, finish, jobs_arg, memory_arg, parse_cfg_options, seconds_arg, size_arg, version_text)
 from .common import outputs as output_specs
+from . import scale as scale_options
 
 
 def parser() -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def parser() -> argparse.ArgumentParser:
                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
                       "'detaudit dashboard REPORT.json... -o DIR' builds an HTML dashboard; "
                       "'detaudit data CONFIG' checks the annotations and draws a contact sheet; "
+                      "'detaudit merge REPORT.json...' joins the reports of --shard runs; "
                       "'detaudit --version' prints the version and the stack it runs on. "
                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
@@ -47,6 +49,7 @@ def parser() -> argparse.ArgumentParser:
     scale.add_argument("--no-cache", action="store_true",
                        help="audit every config again: neither read nor write the result cache "
                             "(see 'detaudit cache clean')")
+    scale_options.add_arguments(p)  # --shard, --durations, --executor, --ray-address
     add_settings_and_output_options(p, debug_help="show the tracebacks of the audited code's failures (stderr) "
                                                   "and of internal errors")
     return p
@@ -61,7 +64,8 @@ def cmd_check(argv: list[str], cache=None) -> int:
     args = parser().parse_args(argv)
     outputs = output_specs(args)
     file_settings = file_settings_of(args)
-    configs = expand_configs(args.configs)
+    configs, shard = scale_options.apply_shard(args, expand_configs(args.configs))
+    run = scale_options.runner(args)
     # The command line wins over [tool.detaudit]; per-file ignores and expect-frozen apply per config.
     options = audit_options(args, file_settings, tier=args.tier, data=args.data, no_exec=args.no_exec,
                             cfg_options=parse_cfg_options(args.cfg_options), input_size=args.input_size,
@@ -73,13 +77,17 @@ def cmd_check(argv: list[str], cache=None) -> int:
                                                         cli_expect_frozen=bool(args.expect_frozen))
         items.append((str(path), config_options))
     # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
-    report.audits.extend(_audit_with_cache(items, args.jobs, None if args.no_cache else cache))
+    report.audits.extend(_audit_with_cache(items, args.jobs, None if args.no_cache else cache, run))
+    scale_options.attach_shard(report, shard)
     return finish(report, args, outputs)
 
 
-def _audit_with_cache(items: list, jobs: int, cache) -> list:
-    """Results in input order: unchanged configs from the cache, the others audited (and stored)."""
+def _audit_with_cache(items: list, jobs: int, cache, run=None) -> list:
+    """Results in input order: unchanged configs from the cache, the others audited (and stored)
+    by ``run`` (default the local workers; ``--executor ray``: tasks of a Ray cluster)."""
     from ...workers.supervisor import run_audits
+
+    run_audits = run or run_audits
 
     show_progress = sys.stderr.isatty()
     if cache is None:
