@@ -1,7 +1,7 @@
 """The facts of a real training run (tier ``training``).
 
 Two sources provide them through the same records: DetAuditHook, which watches the run from
-inside (:mod:`detaudit.hooks`), and a finished run's work dir (:mod:`.workdir_run`, for
+inside (:mod:`detaudit.faces.hook`, through :mod:`.live_run`), and a finished run's work dir (:mod:`.workdir_run`, for
 ``detaudit logs``). A source has one method per fact (``frozen_state``, ``loss_log``,
 ``lr_log``, ``grad_coverage``), each given the audit's context and allowed to raise
 :class:`FactUnavailable` with the reason it cannot tell.

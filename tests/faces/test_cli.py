@@ -22,13 +22,27 @@ def test_import_detaudit_imports_no_heavy_package():
     assert _imported_after("import detaudit") == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["rules"], ["rule", "DA101"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["rules"], ["rule", "DA101"]])
 def test_help_and_rule_commands_import_no_heavy_package(argv):
     code = ("from detaudit.faces.cli import main\n"
             "import contextlib, io\n"
             f"with contextlib.redirect_stdout(io.StringIO()): rc = main({argv!r})\n"
             "assert rc == 0, rc")
     assert _imported_after(code) == []
+
+
+def test_version_prints_the_version_and_the_stack():
+    from importlib.metadata import version
+
+    from detaudit import __version__
+
+    r = run_cli("--version")
+    assert r.returncode == 0, r.stderr
+    line = r.stdout.strip()
+    assert line.startswith(f"detaudit {__version__} (Python ") and "\n" not in line
+    for package in ("torch", "mmengine", "mmcv", "mmdet"):
+        assert f"{package} {version(package)}" in line
+    assert "--version" in run_cli("--help").stdout
 
 
 def test_help_lists_the_check_options():

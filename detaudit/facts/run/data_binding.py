@@ -1,6 +1,6 @@
 """Pointing every dataset of the run's config at data it can read: the real data when it is
 on this machine (``--data auto``, the default, or ``real``), else a tiny synthetic copy in the
-dataset's own format (:mod:`.data`). A loader whose dataset type has no writer is skipped
+dataset's own format (:mod:`.datasets`). A loader whose dataset type has no writer is skipped
 with the reason; the evaluators that read annotation files follow their loader's data."""
 from __future__ import annotations
 
