@@ -22,8 +22,16 @@ NO_CUDA = "Torch not compiled with CUDA enabled"
 def fake_ctx():
     import torch
 
-    return SimpleNamespace(model=torch.nn.Linear(1, 1), module_names={}, input_sizes=list(SIZES), forward_size=None,
-                           forward_retries=[], modules_called_by={}, params_read_by={}, errors={},
+    from detaudit.facts.forward import ForwardState
+
+    errors = {}
+
+    def record_error(phase, info):
+        errors[phase] = info
+        return info
+
+    return SimpleNamespace(model=torch.nn.Linear(1, 1), module_names={}, input_sizes=list(SIZES),
+                           forward_state=ForwardState(), errors=errors, record_error=record_error,
                            selected_codes={"DA403"})
 
 
