@@ -48,7 +48,8 @@ def _check_parser() -> argparse.ArgumentParser:
     scale.add_argument("--jobs", "-j", type=jobs_arg, default=1, metavar="N",
                        help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
     scale.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
-                       help="stop a config's audit after SECONDS (DA091); runs audits in workers")
+                       help="stop a config's audit after SECONDS (DA091; default: the tier's time bound, "
+                            "0: none); a value runs audits in workers")
     scale.add_argument("--max-memory", type=memory_arg, metavar="SIZE",
                        help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
     scale.add_argument("--no-exec", action="store_true",
@@ -118,7 +119,21 @@ def cmd_check(argv: list[str], cache=None) -> int:
                          no_exec=args.no_exec, timeout=args.timeout, max_memory=args.max_memory)
     if args.no_cache:
         cache = None
-    report.audits.extend(_audit_with_cache(items, options, args.jobs, cache))
+    from .workers.interrupt import RunInterrupted, stop_on_signals
+
+    stopped = None
+    try:  # Ctrl-C / SIGTERM: the report of what finished, an "interrupted" entry per other config (exit 130/143)
+        with stop_on_signals():
+            report.audits.extend(_audit_with_cache(items, options, args.jobs, cache))
+    except RunInterrupted as exc:
+        stopped = exc
+        report.audits.extend(exc.results)
+    if stopped is not None:
+        code = emit(report, outputs, exit_zero=args.exit_zero, statistics=args.statistics)
+        done = sum(1 for a in report.audits if a.status != "interrupted")
+        print(f"detaudit: interrupted: {done} of {len(report.audits)} config(s) finished "
+              f"(exit {stopped.exit_code})", file=sys.stderr)
+        return stopped.exit_code if code != EXIT_ERROR else code
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
@@ -154,11 +169,20 @@ def _audit_with_cache(items: list, options, jobs: int, cache) -> list:
         if key:
             keys[i] = key
         todo.append(i)
-    audited = run_audits([items[i] for i in todo], options, jobs=jobs, show_progress=show_progress) if todo else []
+    from .workers.interrupt import RunInterrupted
+
+    stopped = None
+    try:
+        audited = run_audits([items[i] for i in todo], options, jobs=jobs, show_progress=show_progress) if todo else []
+    except RunInterrupted as exc:
+        stopped, audited = exc, exc.results
     for i, result in zip(todo, audited):
         results[i] = result
-        if i in keys:
+        if i in keys and result.status != "interrupted":
             cache.put(*keys[i], result)
+    if stopped is not None:
+        stopped.results = results
+        raise stopped
     return results
 
 

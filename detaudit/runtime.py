@@ -33,9 +33,9 @@ BUILD_NOT_OBSERVED = ("the Runner built the model: what the audit's own build re
 
 
 def _rules(settings: Settings):
-    # DA091-DA093 watch a supervised audit process, which this is not
+    # DA091-DA093 watch a supervised audit process, which this is not; DA095 reports what the audit intercepted
     return [r for r in select_rules(settings.select, settings.ignore, settings.extend_select)
-            if r.needs != EVERY_FACT]
+            if r.needs != EVERY_FACT or r.code == "DA095"]
 
 
 def runner_context(cfg, model, *, settings: Settings, expect_frozen_source: str, training=None,
@@ -62,8 +62,26 @@ def audit_runner(cfg, model, optim_wrapper, settings: Settings, *, expect_frozen
         ctx.seed(optim_wrapper=optim_wrapper)
     else:  # the Runner builds it in train(); before that it is still a config
         ctx.refuse("optimizer", "the Runner has not built its optimizer wrapper yet")
-    plan = make_plan(_rules(settings), max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
-    return run_rules(ctx, plan, severity_overrides=settings.severity), ctx
+    rules = _rules(settings)
+    plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
+    return _bounded_rules(ctx, plan, rules, settings), ctx
+
+
+def _bounded_rules(ctx: AuditContext, plan, rules, settings: Settings) -> AuditResult:
+    """The rules inside the training's process, as a config audit runs them: blocking calls return at
+    once (DA095), and the audit stops at the train tier's time bound (an AuditTimeout, which
+    DetAuditHook logs; training goes on)."""
+    from .facts.blocking import intercepted, model_attributor
+    from .report.blocking import add_blocking_findings
+    from .workers.deadline import bound_for, deadline
+
+    with intercepted() as recorder:
+        ctx.blocking = recorder
+        with recorder.attributing(model_attributor(ctx)), \
+                deadline(bound_for(None, "train"), ctx, explicit=False, tier="train"):
+            result = run_rules(ctx, plan, severity_overrides=settings.severity)
+    add_blocking_findings(ctx, result, rules, settings.severity)
+    return result
 
 
 class Watch:

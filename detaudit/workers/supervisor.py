@@ -34,6 +34,8 @@ from typing import Callable, Iterable, Iterator
 from ..load.paths import display_path
 from ..report.result import AuditResult
 from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
+from .deadline import bound_for, describe
+from .interrupt import scratch_folder
 from .options import RunOptions, Task
 from .worker import rss_bytes, worker_main
 
@@ -129,7 +131,8 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
     if not total:
         return
     cwd = os.getcwd()
-    environ = dict(os.environ)
+    scratch = scratch_folder()  # the workers' temporary folder, removed at the end whatever happened to them
+    environ = dict(os.environ, TMPDIR=scratch.path)
     sys_path = list(sys.path)
     pending = deque(Task(i, config, display_path(_path_of(config), cwd), settings, source, options, cwd, environ,
                          sys_path) for i, (config, settings, source) in enumerate(items))
@@ -140,7 +143,6 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
     results: dict[int, object] = {}
     next_out = 0
     start_failures = 0
-    grace = _grace(options.timeout)
 
     def replace(worker: _Worker) -> None:
         workers.remove(worker)
@@ -243,14 +245,16 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                         worker.task = None
                         replace(worker)
                         continue
-                if options.timeout and now - worker.started > options.timeout + grace:
+                bound = bound_for(options.timeout, task_tier(worker.task))
+                if bound and now - worker.started > bound + _grace(bound):
                     task = worker.task
                     worker.kill()
                     finish(worker, failure_result(
                         task.display, task.settings, TIMEOUT_CODE,
-                        f"the audit did not finish within --timeout {options.timeout:g} s and its worker "
+                        f"the audit did not finish within "
+                        f"{describe(bound, options.timeout is not None, task_tier(task))} and its worker "
                         f"was killed (a loop or blocking call that could not be interrupted)",
-                        {"timeout_s": options.timeout, "stopped": "worker killed"},
+                        {"timeout_s": bound, "stopped": "worker killed"},
                         "look for a loop or a blocking call in the config's code or custom modules, "
                         "or raise --timeout"))
                     worker.task = None
@@ -258,12 +262,20 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
             while next_out in results:
                 yield results.pop(next_out)
                 next_out += 1
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (interrupt.py): what finished goes with it
+        exc.finished = dict(results)
+        raise
     finally:
         for w in workers:
             if w.task is not None or not w.process.is_alive():
                 w.kill()
             else:
                 w.stop()
+        scratch.remove()
+
+
+def task_tier(task) -> str:
+    return getattr(task.settings, "tier", "train") if task is not None else "train"
 
 
 def _grace(timeout: float | None) -> float:
@@ -308,19 +320,27 @@ def run_isolated(config, settings, options: RunOptions):
 
 def run_audits(items: list[tuple], options: RunOptions, *, jobs: int = 1, show_progress: bool = False) -> list:
     """What the CLI runs: in this process for ``--jobs 1`` without limits (the fastest for a
-    few configs), else in supervised workers. Results in input order."""
+    few configs), else in supervised workers. Results in input order. Interrupted (Ctrl-C,
+    SIGTERM), it raises :class:`~.interrupt.RunInterrupted` with what finished and an
+    ``interrupted`` result for each config that did not."""
+    from .interrupt import RunInterrupted
+
     progress = _Progress(len(items)) if show_progress and len(items) > 1 else None
+    out: list = []
     try:
         if jobs <= 1 and not options.needs_worker:
             from ..pipeline import audit_one
 
-            out = []
             for config, settings, source in items:
                 out.append(audit_one(config, settings, options, expect_frozen_source=source))
                 if progress:
                     progress(len(out), len(items), 1 if len(out) < len(items) else 0, out[-1])
             return out
-        return list(audit_many(items, options, jobs=jobs, progress=progress))
+        for result in audit_many(items, options, jobs=jobs, progress=progress):
+            out.append(result)
+        return out
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted.of(exc, items, out, getattr(exc, "finished", {})) from None
     finally:
         if progress:
             progress.close()

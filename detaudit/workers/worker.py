@@ -11,7 +11,8 @@ import sys
 import time
 
 from ..errors import AuditTimeout
-from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
+from ..report.supervision import (CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message,
+                                  timeout_message)
 from .options import Task
 
 
@@ -79,17 +80,19 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _run_task(task: Task):
+    """One config under the limits; the time bound is kept by the audit itself (workers/deadline.py)."""
     import resource
+    import tempfile
 
     from ..pipeline import audit_one
 
-    holder: dict = {}
     options = task.options
     saved_limit = resource.getrlimit(resource.RLIMIT_AS)
     try:
         os.chdir(task.cwd)
         os.environ.clear()
         os.environ.update(task.environ)
+        tempfile.tempdir = None  # the supervisor's folder for this run (TMPDIR), removed by it at the end
         sys.path[:] = task.sys_path
         if options.max_memory:
             vm = vm_bytes(os.getpid())
@@ -98,23 +101,11 @@ def _run_task(task: Task):
             if hard != resource.RLIM_INFINITY:
                 soft = min(soft, hard)
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-        if options.timeout:
-            def on_alarm(signum, frame):
-                ctx = holder.get("ctx")
-                if ctx is not None and ctx.cancelled is None:
-                    ctx.cancelled = f"the audit was stopped at --timeout {options.timeout:g} s"
-                    ctx.interruption = {"timeout": options.timeout}
-                raise AuditTimeout(f"no result within {options.timeout:g} s (--timeout)")
-
-            signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, options.timeout)
-        return audit_one(task.config, task.settings, options, expect_frozen_source=task.expect_frozen_source,
-                         on_context=lambda ctx: holder.__setitem__("ctx", ctx))
+        return audit_one(task.config, task.settings, options, expect_frozen_source=task.expect_frozen_source)
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the supervisor gets a result
         if isinstance(exc, AuditTimeout):
-            return failure_result(task.display, task.settings, TIMEOUT_CODE,
-                                  f"the audit did not finish within --timeout {options.timeout:g} s",
-                                  {"timeout_s": options.timeout, "stopped": "inside the worker"},
+            message, evidence = timeout_message(exc.interruption or {"timeout": options.timeout}, "auditing")
+            return failure_result(task.display, task.settings, TIMEOUT_CODE, message, evidence,
                                   "look for a loop or a blocking call in the config's code, or raise --timeout")
         if isinstance(exc, MemoryError):
             return failure_result(task.display, task.settings, MEMORY_CODE, memory_message(options.max_memory, None),
@@ -125,9 +116,6 @@ def _run_task(task: Task):
         result.internal_errors.append(f"audit raised {type(exc).__name__}: {exc}")
         return result
     finally:
-        if options.timeout:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
         try:
             resource.setrlimit(resource.RLIMIT_AS, saved_limit)
         except (ValueError, OSError):
