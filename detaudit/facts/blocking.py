@@ -63,7 +63,7 @@ class BlockingCall:
     count: int = 1
 
     def dedupe_key(self) -> tuple:
-        return (self.kind, self.call, self.frames[0] if self.frames else None)
+        return (self.kind, self.call, self.frames[0] if self.frames else None, self.key)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "call": self.call, "key": self.key, "component": self.component,
@@ -96,10 +96,6 @@ class Recorder:
             frame = frame.f_back
         frames = [(f.f_code.co_filename, f.f_lineno, f.f_code.co_name) for f in objects if not _ours(f)]
         entry = BlockingCall(kind, call, frames, detail=detail)
-        known = self._seen.get(entry.dedupe_key())
-        if known is not None:
-            known.count += 1
-            return known
         for attributor in reversed(self.attributors):
             try:
                 where = attributor(objects)
@@ -111,6 +107,10 @@ class Recorder:
                 entry.stage = where.get("stage")
                 entry.detail.update(where.get("detail") or {})
                 break
+        known = self._seen.get(entry.dedupe_key())
+        if known is not None:
+            known.count += 1
+            return known
         self._seen[entry.dedupe_key()] = entry
         self.calls.append(entry)
         return entry
