@@ -86,9 +86,10 @@ def _short(path: str) -> str:
 
     from ..errors import environment
 
-    for folder in sorted(environment()[1], key=len, reverse=True):
-        if path.startswith(folder + os.sep):
-            return path[len(folder) + 1:]
+    for candidate in dict.fromkeys((path, os.path.realpath(path))):
+        for folder in sorted(environment()[1], key=len, reverse=True):
+            if candidate.startswith(folder + os.sep):
+                return candidate[len(folder) + 1:]
     try:
         relative = os.path.relpath(path)
     except ValueError:

@@ -10,9 +10,9 @@ STOPPED = "BlockingCallStopped"
 
 
 @contextlib.contextmanager
-def attributed(runner, cfg, index, watch, module_names):
+def attributed(runner, cfg, index, watch, module_names, stage: str = "train"):
     """While the Runner runs: a blocking call (or a stop at the time bound) is attributed to the
-    component on the stack, at the stage the run is in."""
+    component on the stack, at the stage the run is in (``watch.stage``, else ``stage``)."""
     from ..blocking import active
     from .attribution import locate_frames
 
@@ -22,7 +22,7 @@ def attributed(runner, cfg, index, watch, module_names):
         return
 
     def attribute(frames):
-        return locate_frames(frames, watch.stage, index, module_names, runner, cfg)
+        return locate_frames(frames, watch.stage if watch is not None else stage, index, module_names, runner, cfg)
 
     with recorder.attributing(attribute):
         yield

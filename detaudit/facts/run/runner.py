@@ -337,6 +337,7 @@ def _stages(ctx, cfg, runner, watch, index, result: RunResult) -> None:
 def _resume(ctx, private: PrivateConfig, result: RunResult, model):
     """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration, on
     ``model`` or, when a forward changed it (or it is None), a fresh build; the model it used."""
+    from . import blocking
     from .attribution import KeyIndex, attribute
 
     cfg = private.cfg
@@ -359,7 +360,8 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
         try:
             with _environ(env):
                 runner = _runner(model, cfg, resume_from=checkpoint)
-                runner.train()
+                with blocking.attributed(runner, cfg, KeyIndex(), None, ctx.module_names, stage="resume"):
+                    runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
             return model
         except Exception as exc:  # noqa: BLE001
