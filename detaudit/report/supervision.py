@@ -58,9 +58,9 @@ def add_supervision_findings(ctx, result, rules, severity_overrides: dict, max_m
         message, evidence = timeout_message(interruption, phase)
         result.findings.append(to_finding(ctx, selected[TIMEOUT_CODE], Violation(
             message=message + "; findings from the steps before are kept",
-            evidence=evidence,
+            evidence=evidence, key_path=interruption.get("key"),
             fix="look for a loop or a blocking call in the config's code or custom modules, or raise --timeout",
-            file=ctx.display_path), severity_overrides))
+            file=None if interruption.get("key") else ctx.display_path), severity_overrides))
         if result.status == "completed":
             result.status = "partial"
 

@@ -101,7 +101,7 @@ def test_interrupted_run_writes_the_partial_report_and_leaves_nothing(tmp_path, 
     while time.monotonic() < deadline and any(_alive(p) for p in started):
         time.sleep(0.2)
     assert not [p for p in started if _alive(p)], "processes outlived the interrupted run"
-    assert not list(scratch.glob("detaudit-*")), list(scratch.iterdir())
+    assert not list(scratch.iterdir()), list(scratch.iterdir())  # workers' folders, caches, the fork server's socket
     from audit_helpers import validate_report
 
     validate_report(report)
