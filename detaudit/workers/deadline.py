@@ -89,3 +89,48 @@ def where_stopped(frame, ctx=None) -> dict:
         return {}
     found["frames"] = found.get("frames", [])[:12]
     return found
+
+
+STACK_SIGNAL = signal.SIGUSR2   # a worker writes its stack (faulthandler) when the supervisor is about to kill it
+
+
+def write_stack_on_signal(path: str | None) -> None:
+    """In a worker: on :data:`STACK_SIGNAL`, faulthandler writes the main thread's stack to ``path``
+    (read at C level, so also from a loop in compiled code)."""
+    if not path:
+        return
+    import faulthandler
+
+    with contextlib.suppress(Exception):
+        faulthandler.register(STACK_SIGNAL, file=open(path, "w"), all_threads=False)  # noqa: SIM115 - kept open
+
+
+def read_stack(pid: int, path: str | None, wait: float = 0.5) -> list[str]:
+    """Ask worker ``pid`` for its stack (:func:`write_stack_on_signal`): ``func (file:line)`` lines,
+    the innermost first, the audit's own frames left out; [] when it says nothing in time."""
+    import os
+    import re
+    import time
+
+    if not path:
+        return []
+    try:
+        os.kill(pid, STACK_SIGNAL)
+    except OSError:
+        return []
+    own = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)', re.MULTILINE)
+    end = time.monotonic() + wait
+    text = ""
+    while time.monotonic() < end:
+        time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            with open(path) as fh:
+                text = fh.read()
+        if text:
+            time.sleep(0.05)  # let it finish writing
+            with contextlib.suppress(OSError), open(path) as fh:
+                text = fh.read()
+            break
+    return [f"{m['func']} ({m['file']}:{m['line']})" for m in frame.finditer(text)
+            if not m["file"].startswith(own)][:12]

@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Iterator
 from ..load.paths import display_path
 from ..report.result import AuditResult
 from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
-from .deadline import bound_for, describe
+from .deadline import bound_for, describe, read_stack
 from .interrupt import scratch_folder
 from .options import RunOptions, Task
 from .worker import rss_bytes, worker_main
@@ -49,10 +49,11 @@ class WorkerStartError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, mp, threads: int, keep_stderr: bool):
+    def __init__(self, mp, threads: int, keep_stderr: bool, stack_dir: str | None = None):
         parent_conn, child_conn = mp.Pipe()
-        self.process = mp.Process(target=worker_main, args=(child_conn, threads, keep_stderr, os.getpid()), daemon=True,
-                                  name="detaudit-worker")
+        self.stack_path = os.path.join(stack_dir, f"stack-{id(self)}") if stack_dir else None
+        self.process = mp.Process(target=worker_main, args=(child_conn, threads, keep_stderr, os.getpid(),
+                                                            self.stack_path), daemon=True, name="detaudit-worker")
         self.process.start()
         child_conn.close()
         self.conn = parent_conn
@@ -147,7 +148,7 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
     def replace(worker: _Worker) -> None:
         workers.remove(worker)
         if pending or any(w.task for w in workers):
-            workers.append(_Worker(mp, threads, options.debug))
+            workers.append(_Worker(mp, threads, options.debug, scratch.path))
 
     finished = [0]
 
@@ -161,7 +162,7 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(mp, threads, options.debug))
+            workers.append(_Worker(mp, threads, options.debug, scratch.path))
         from multiprocessing.connection import wait
 
         while next_out < total:
@@ -248,13 +249,15 @@ def audit_many(items: Iterable[tuple], options: RunOptions, *, jobs: int = 1,
                 bound = bound_for(options.timeout, task_tier(worker.task))
                 if bound and now - worker.started > bound + _grace(bound):
                     task = worker.task
+                    stack = read_stack(worker.pid, worker.stack_path)
                     worker.kill()
                     finish(worker, failure_result(
                         task.display, task.settings, TIMEOUT_CODE,
                         f"the audit did not finish within "
                         f"{describe(bound, options.timeout is not None, task_tier(task))} and its worker "
-                        f"was killed (a loop or blocking call that could not be interrupted)",
-                        {"timeout_s": bound, "stopped": "worker killed"},
+                        f"was killed (a loop or blocking call that could not be interrupted)"
+                        + (f", in {stack[0]}" if stack else ""),
+                        {"timeout_s": bound, "stopped": "worker killed", **({"stack": stack} if stack else {})},
                         "look for a loop or a blocking call in the config's code or custom modules, "
                         "or raise --timeout"))
                     worker.task = None

@@ -16,10 +16,13 @@ from ..report.supervision import (CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_C
 from .options import Task
 
 
-def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
+def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int, stack_path: str | None = None) -> None:
     """Runs in the worker process: audit configs received on ``conn`` until told to stop."""
+    from .deadline import write_stack_on_signal
+
     os.setpgrp()  # its own process group: Ctrl-C reaches the supervisor only, kills reach the whole group
     _exit_with_parent(parent_pid)
+    write_stack_on_signal(stack_path)  # what the supervisor reads before it kills a worker at the time bound
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # configs that print must not corrupt a report written to stdout
