@@ -105,3 +105,40 @@ def test_interrupted_run_writes_the_partial_report_and_leaves_nothing(tmp_path, 
     from audit_helpers import validate_report
 
     validate_report(report)
+
+
+def test_ctrl_c_in_the_run_tier_ends_the_runs_process(tmp_path):
+    """The run tier's forked child hangs in a hook; Ctrl-C to the CLI (its own process, no workers) ends
+    the child too and removes the run's folder."""
+    hang = ROOT / "tests" / "fixtures" / "hostile" / "hang_in_run.py"
+    pid_file = tmp_path / "run.pid"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, HANG_PID_FILE=str(pid_file), TMPDIR=str(scratch),
+               DETAUDIT_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "report.json"
+    proc = subprocess.Popen([PY, "-m", "detaudit", "--tier", "run", "--select", "DA7", "--input-size", "64x96",
+                             "--format", f"json:{out}", str(hang)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not pid_file.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert pid_file.exists(), "the run never reached the hanging hook"
+        time.sleep(0.3)
+        child = int(pid_file.read_text())
+        assert child in _descendants(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err[-3000:]
+    (audit,) = json.loads(out.read_text())["audits"]
+    assert audit["status"] == "interrupted"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(child):
+        time.sleep(0.2)
+    assert not _alive(child), "the run's process outlived the interrupted audit"
+    assert not list(scratch.iterdir()), list(scratch.iterdir())
