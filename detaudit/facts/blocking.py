@@ -214,13 +214,19 @@ class _Patches:
     def __init__(self, recorder: Recorder):
         self.r = recorder
         self.saved: list[tuple[Any, str, Any, bool]] = []  # (owner, name, original, had it)
+        self.originals: dict[int, Any] = {}  # id(stand-in) -> what it stands for
         self.finder = _PatchOnImport(self)
         self.stdin = None
         self.backend = None
 
     def set(self, owner, name: str, value) -> None:
         had = name in vars(owner) if isinstance(owner, type) else hasattr(owner, name)
-        self.saved.append((owner, name, getattr(owner, name, None), had))
+        current = getattr(owner, name, None)
+        # a module that copies a patched module's names (OpenCV's package from its native module)
+        # gets the real function back, not our stand-in
+        original = self.originals.get(id(current), current)
+        self.originals[id(value)] = original
+        self.saved.append((owner, name, original, had))
         setattr(owner, name, value)
 
     def apply(self) -> None:
@@ -274,19 +280,29 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         loader = getattr(spec, "loader", None) if spec is not None else None
         if loader is None or not hasattr(loader, "exec_module"):
             return spec
-        patches, exec_module = self.patches, loader.exec_module
-
-        class Patching(importlib.abc.Loader):
-            def create_module(self, spec):
-                return loader.create_module(spec)
-
-            def exec_module(self, module):
-                exec_module(module)
-                with contextlib.suppress(Exception):
-                    PATCH_ON_IMPORT[fullname](patches, module)
-
-        spec.loader = Patching()
+        spec.loader = _PatchingLoader(loader, self.patches, fullname)
         return spec
+
+
+class _PatchingLoader:
+    """The module's own loader, patching the module once it has run; everything else is the loader's."""
+
+    def __init__(self, loader, patches: _Patches, name: str):
+        self._loader, self._patches, self._name = loader, patches, name
+
+    def __getattr__(self, attr):
+        return getattr(self._loader, attr)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        with contextlib.suppress(Exception):
+            PATCH_ON_IMPORT[self._name](self._patches, module)
 
 
 def _input(r: Recorder):
