@@ -33,9 +33,9 @@ BUILD_NOT_OBSERVED = ("the Runner built the model: what the audit's own build re
 
 
 def _rules(settings: Settings):
-    # DA091-DA093 watch a supervised audit process, which this is not; DA095 reports what the audit intercepted
+    # DA091-DA093 watch a supervised audit process, which this is not (DA095's findings are added after)
     return [r for r in select_rules(settings.select, settings.ignore, settings.extend_select)
-            if r.needs != EVERY_FACT or r.code == "DA095"]
+            if r.needs != EVERY_FACT]
 
 
 def runner_context(cfg, model, *, settings: Settings, expect_frozen_source: str, training=None,
@@ -64,10 +64,10 @@ def audit_runner(cfg, model, optim_wrapper, settings: Settings, *, expect_frozen
         ctx.refuse("optimizer", "the Runner has not built its optimizer wrapper yet")
     rules = _rules(settings)
     plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
-    return _bounded_rules(ctx, plan, rules, settings), ctx
+    return _bounded_rules(ctx, plan, settings), ctx
 
 
-def _bounded_rules(ctx: AuditContext, plan, rules, settings: Settings) -> AuditResult:
+def _bounded_rules(ctx: AuditContext, plan, settings: Settings) -> AuditResult:
     """The rules inside the training's process, as a config audit runs them: blocking calls return at
     once (DA095), and the audit stops at the train tier's time bound (an AuditTimeout, which
     DetAuditHook logs; training goes on)."""
@@ -80,7 +80,9 @@ def _bounded_rules(ctx: AuditContext, plan, rules, settings: Settings) -> AuditR
         with recorder.attributing(model_attributor(ctx)), \
                 deadline(bound_for(None, "train"), ctx, explicit=False, tier="train"):
             result = run_rules(ctx, plan, severity_overrides=settings.severity)
-    add_blocking_findings(ctx, result, rules, settings.severity)
+    # what the audit intercepted (DA095), without computing every fact as a rule watching the audit would
+    add_blocking_findings(ctx, result, select_rules(settings.select, settings.ignore, settings.extend_select),
+                          settings.severity)
     return result
 
 
