@@ -37,7 +37,7 @@ def audit_one(config, settings: Settings, options: RunOptions | None = None, *,
                        known_codes=all_rules().keys(), data_mode=options.data)
     plan = make_plan(rules, max_tier=ctx.max_tier, cli_tier=ctx.cli_tier)
     if on_context is not None:
-        on_context(ctx)  # the worker keeps it to stop the audit at --timeout
+        on_context(ctx)  # a caller that watches the audit (the time bound is kept below)
     # the registries and modules of a fresh process, for this config and the next
     # every tier has a time bound (workers/deadline.py); blocking calls return at once (facts/blocking.py)
     bound = bound_for(options.timeout, settings.tier)

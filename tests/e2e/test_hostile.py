@@ -26,7 +26,7 @@ PY = sys.executable
 # config -> codes its report must contain (a subset: other rules may add more)
 EXPECTED = {
     "bad_load_from.py": {"DA203"},
-    "barrier_in_hook.py": set(),  # these block at the run tier only (tests/e2e/test_blocking.py)
+    "barrier_in_hook.py": set(),  # these block at the run tier only (tests/e2e/test_never_hangs.py)
     "base_is_folder.py": {"DA001"},
     "base_missing.py": {"DA001"},
     "base_wrong_type.py": {"DA001"},
