@@ -1,5 +1,6 @@
 """The ``detaudit`` command line. Exit codes: 0 clean, 1 findings at or above --fail-on,
-2 misuse or internal error (``--exit-zero`` turns 1 into 0, never 2)."""
+2 misuse or internal error, 130/143 interrupted by SIGINT/SIGTERM (the report of what finished is
+written; ``--exit-zero`` turns 1 into 0, never the others)."""
 from __future__ import annotations
 
 import argparse
@@ -22,7 +23,8 @@ def _check_parser() -> argparse.ArgumentParser:
                        "'detaudit cache clean' empties the result cache; "
                        "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
                        "'detaudit logs WORK_DIR' audits a training run from its work dir. "
-                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
+                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error, "
+                       "130/143 interrupted (Ctrl-C/SIGTERM; the report of what finished is written).")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
     sel.add_argument("--select", type=codes_arg, help="codes or prefixes to run (default ALL)")

@@ -7,6 +7,10 @@ and a resume) the longest. The slowest configs of mmdet's own zoo take about a t
 (docs/zoo-report*.md), on a machine shared with other work. ``--timeout SECONDS`` (the API's
 and the pytest plugin's ``timeout=``) replaces the default; ``--timeout 0`` means no bound.
 
+:func:`~detaudit.pipeline.audit_one` keeps the bound itself, so every face and executor that audits
+through it has it (the CLI's own process, its workers, the API, the pytest plugin, and any
+executor added later); DetAuditHook's audit before training keeps the train tier's.
+
 When the bound is reached, the audit is stopped where it is (:func:`deadline`): an alarm in the
 audit's thread raises :class:`~detaudit.errors.AuditTimeout` there, the steps already done keep
 their findings, and DA091 names the step and the component that was running (the config key,
