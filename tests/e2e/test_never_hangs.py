@@ -103,3 +103,12 @@ def test_time_bound_per_tier_and_override(value, expected):
 
     assert bound_for(value, "static") == expected
     assert DEFAULT_BOUNDS["static"] < DEFAULT_BOUNDS["build"] <= DEFAULT_BOUNDS["forward"] < DEFAULT_BOUNDS["run"]
+
+
+def test_timeout_zero_is_no_bound_and_stays_in_process():
+    from detaudit.cli import _check_parser
+    from detaudit.workers.options import RunOptions
+
+    args = _check_parser().parse_args(["x.py", "--timeout", "0"])
+    assert args.timeout == 0 and not RunOptions(timeout=args.timeout).needs_worker
+    assert RunOptions(timeout=5).needs_worker and not RunOptions().needs_worker
