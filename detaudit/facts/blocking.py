@@ -352,7 +352,9 @@ class _EndOfInput:
         return True
 
     def fileno(self) -> int:
-        raise OSError("detaudit: standard input is closed while auditing")
+        import io
+
+        raise io.UnsupportedOperation("detaudit: standard input is closed while auditing")
 
     def close(self) -> None:
         pass
