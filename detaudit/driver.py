@@ -212,9 +212,12 @@ def audit_keeping(source: Source, options: AuditOptions | None = None, *, keep=(
         on_context(ctx)  # the worker keeps it to stop the audit at --timeout
     with source.isolated(ctx):
         try:
-            with source.checking(ctx):
-                checked = check_rules(ctx, plan, debug=options.debug)
-            result = complete(ctx, checked, rules, options)
+            with source.checking(ctx), _intercepting(ctx) as recorder:
+                checked = _check_within_bound(ctx, plan, options, source)
+            if isinstance(checked, AuditResult):  # stopped outside any step: the stop alone
+                result = checked
+            else:
+                result = complete(ctx, checked, rules, options, blocking_calls=recorder.calls)
             source.finish(ctx, result)
             kept = {}
             for name in keep:
@@ -225,6 +228,33 @@ def audit_keeping(source: Source, options: AuditOptions | None = None, *, keep=(
             return result, kept
         finally:
             ctx.release()
+
+
+@contextlib.contextmanager
+def _intercepting(ctx: AuditContext):
+    """Blocking calls of the audited code return at once and are recorded (DA095, facts/blocking.py)."""
+    from .facts.blocking import intercepted, model_attributor
+
+    with intercepted() as recorder, recorder.attributing(model_attributor(ctx)):
+        yield recorder
+
+
+def _check_within_bound(ctx: AuditContext, plan, options: AuditOptions, source: Source):
+    """The rules within the config's time bound (facts/deadline.py): what the rules saw, or, when
+    the bound hit outside any step, a result holding DA091 alone. A stop inside a step keeps the
+    steps before it (DA091 names the step). Inside training the bound is the train tier's."""
+    from .errors import AuditTimeout
+    from .report.complete import stopped
+    from .facts.deadline import bound_for, deadline
+
+    tier = "train" if isinstance(source, RunnerObjects) else options.tier
+    explicit = options.timeout is not None and not isinstance(source, RunnerObjects)
+    bound = bound_for(options.timeout if explicit else None, tier)
+    try:
+        with deadline(bound, ctx, explicit=explicit, tier=tier):
+            return check_rules(ctx, plan, debug=options.debug)
+    except AuditTimeout as exc:
+        return stopped(ctx, options, exc.interruption or ctx.interruption or {"timeout": bound})
 
 
 def _import_guard(ctx: AuditContext):

@@ -141,7 +141,12 @@ CRASH_TYPE = "ProcessCrash"
 
 
 class AuditTimeout(Exception):
-    """Raised inside a worker when the config's time budget is spent (--timeout)."""
+    """Raised where the audit runs when the config's time bound is spent (--timeout); ``interruption``
+    is what the report says of the stop (the bound, where it was stopped)."""
+
+    def __init__(self, message: str = "", interruption: dict | None = None):
+        super().__init__(message)
+        self.interruption = interruption
 
 
 # torch's CPU allocator and oneDNN (which says only "could not create a primitive" when its

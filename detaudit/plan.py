@@ -22,8 +22,10 @@ from .rule.facts import TRAINING_TIER
 # The facts that say why a step failed: a training audit loads (and may build) the run's config
 # too, so the rules reporting these failures run in both kinds of audit.
 FAILURE_FACTS = ("load_error", "build_error", "custom_import_errors")
-# The steps a training run goes through, in order: what a rule watching the audit needs run.
-TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result", "loss_result", "step_result")
+# The steps a training run goes through, in order: what a rule watching the audit needs run (the
+# run tier's Runner last, where a blocking call (DA095) or a hang (DA091) is met first).
+TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result", "loss_result", "step_result",
+                  "run_result")
 
 
 @dataclass

@@ -14,8 +14,10 @@ def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen
           expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None, data="auto",
           baseline=None) -> Report:
     """``no_exec`` reads the config without running its code; ``timeout`` (seconds) and
-    ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/workers);
-    ``baseline``: a baseline file whose findings are accepted (as ``--baseline``)."""
+    ``max_memory`` (bytes) run the audit in a supervised worker process (detaudit/workers).
+    Without ``timeout`` the audit runs in this process within its tier's time bound
+    (detaudit/facts/deadline.py); ``timeout=0`` means no bound. ``baseline``: a baseline file
+    whose findings are accepted (as ``--baseline``)."""
     options = AuditOptions(select=list(select or ["ALL"]), ignore=list(ignore or []),
                            extend_select=list(extend_select or []), fail_on=fail_on, tier=tier,
                            expect_frozen=list(expect_frozen), severity=dict(severity or {}),

@@ -4,7 +4,8 @@ becomes one config's :class:`AuditResult`, the same way for every source and eve
 1. each violation becomes a finding with the user's severity (``to_finding``), located at its
    file:line;
 2. the tiers' status, the audit's status, the model/optimizer/loss/run tables and timings;
-3. the findings of the audit's supervision (DA091 timeout, DA092 memory);
+3. the findings of the audit's supervision (DA091 timeout, DA092 memory) and the blocking calls it
+   intercepted (DA095);
 4. inline and per-file ``# detaudit: ignore[...]`` suppressions, and DA007 for the unused ones;
 5. with ``debug``, the tracebacks of the audited code's failures.
 
@@ -21,6 +22,7 @@ from ..rule import CLI_TIERS, tier_rank
 from ..rule.facts import CONFIG_TIERS
 from . import suppress
 from .result import AuditResult, to_finding
+from .blocking import add_blocking_findings
 from .supervision import add_supervision_findings
 from .tables import tables
 
@@ -30,8 +32,9 @@ if TYPE_CHECKING:
     from ..options import AuditOptions
 
 
-def complete(ctx: AuditContext, checked: Checked, rules, options: AuditOptions) -> AuditResult:
-    """The one completion of one audit (see the module docstring)."""
+def complete(ctx: AuditContext, checked: Checked, rules, options: AuditOptions, blocking_calls=()) -> AuditResult:
+    """The one completion of one audit (see the module docstring). ``blocking_calls``: what the
+    audit intercepted (facts/blocking.py), each a DA095 finding."""
     result = AuditResult(config=ctx.display_path, skipped=list(checked.skipped), ran=list(checked.ran),
                          internal_errors=list(checked.internal_errors))
     for r, violations in checked.violations:
@@ -46,10 +49,26 @@ def complete(ctx: AuditContext, checked: Checked, rules, options: AuditOptions) 
     position = {code: i for i, code in enumerate(checked.order)}
     result.skipped.sort(key=lambda s: position.get(s["code"], len(position)))
     add_supervision_findings(ctx, result, rules, options.severity, options.max_memory)
+    if blocking_calls:  # DA095 also where the source leaves out the rules that watch the whole audit (training)
+        from ..registry import select_rules
+
+        add_blocking_findings(ctx, result, select_rules(options.select, options.ignore, options.extend_select),
+                              options.severity, blocking_calls)
     suppress.apply(ctx, result, rules, options.severity)
     if options.debug:  # what DA001/DA002/DA40x point at, in full
         result.tracebacks = {phase: info.traceback for phase, info in ctx.errors.items() if info.traceback}
     return result
+
+
+def stopped(ctx: AuditContext, options: AuditOptions, interruption: dict) -> AuditResult:
+    """The result of an audit stopped at its time bound outside any step: DA091 alone, naming
+    where it was stopped."""
+    from .supervision import TIMEOUT_CODE, failure_result, timeout_message
+
+    message, evidence = timeout_message(interruption, "running the rules")
+    return failure_result(ctx.display_path, options, TIMEOUT_CODE, message, evidence,
+                          "look for a loop or a blocking call in the config's code or custom modules, "
+                          "or raise --timeout")
 
 
 _FAILED_BY = {"static": ("load",), "build": ("build",), "checkpoint": ("checkpoint",),

@@ -55,14 +55,48 @@ def add_supervision_findings(ctx, result, rules, severity_overrides: dict, max_m
     if interruption and TIMEOUT_CODE in selected:
         phase = next((_PHASES.get(k, k) for k, v in ctx.errors.items() if v.type == AuditTimeout.__name__),
                      "running the rules")
+        message, evidence = timeout_message(interruption, phase)
         result.findings.append(to_finding(ctx, selected[TIMEOUT_CODE], Violation(
-            message=f"the audit did not finish within --timeout {interruption['timeout']:g} s: stopped while "
-                    f"{phase}; findings from the steps before are kept",
-            evidence={"timeout_s": interruption["timeout"], "phase": phase, "stopped": "inside the worker"},
+            message=message + "; findings from the steps before are kept",
+            evidence=evidence, key_path=interruption.get("key"),
             fix="look for a loop or a blocking call in the config's code or custom modules, or raise --timeout",
-            file=ctx.display_path), severity_overrides))
+            file=None if interruption.get("key") else ctx.display_path), severity_overrides))
         if result.status == "completed":
             result.status = "partial"
+
+
+def timeout_message(interruption: dict, phase: str) -> tuple[str, dict]:
+    """DA091's message and evidence for an audit stopped at its time bound, naming the step and,
+    when the stack told, the component (its config key) and the code it was in."""
+    from ..errors import is_environment_code
+
+    timeout = interruption.get("timeout")
+    bound = interruption.get("bound") or (f"--timeout {timeout:g} s" if timeout else "its time bound")
+    frames = [tuple(f) for f in interruption.get("frames") or []]
+    site = next((f for f in frames if not is_environment_code("", f[0])), frames[0] if frames else None)
+    detail = interruption.get("detail") or {}
+    where = ""
+    if interruption.get("key"):
+        named = detail.get("hook") or detail.get("transform") or detail.get("module") or detail.get("object") \
+            or detail.get("metric")
+        where = f" in {interruption['key']}" + (f" ({named})" if named else "")
+    if detail.get("stage") or interruption.get("stage"):
+        where += f" at {detail.get('stage') or interruption.get('stage')}"
+    if site:
+        where += f", in {site[2]} ({_short(site[0])}:{site[1]})"
+    evidence = {"timeout_s": timeout, "phase": phase, "stopped": "where the audit ran"}
+    for name in ("key", "component", "stage"):
+        if interruption.get(name):
+            evidence[name] = interruption[name]
+    if frames:
+        evidence["stack"] = [f"{_short(f[0])}:{f[1]} in {f[2]}" for f in frames[:8]]
+    return f"the audit did not finish within {bound}: stopped while {phase}{where}", evidence
+
+
+def _short(path: str) -> str:
+    from .blocking import _short as short
+
+    return short(path)
 
 
 def failure_result(config: str, settings, code: str, message: str, evidence: dict, fix: str) -> AuditResult:

@@ -35,6 +35,8 @@ from ..load.paths import display_path
 from ..report.result import AuditResult
 from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
 from ..options import AuditOptions
+from ..facts.deadline import bound_for, describe, read_stack
+from .interrupt import scratch_folder
 from .task import Task
 from .worker import rss_bytes, worker_main
 
@@ -48,10 +50,11 @@ class WorkerStartError(RuntimeError):
 
 
 class _Worker:
-    def __init__(self, mp, threads: int, keep_stderr: bool):
+    def __init__(self, mp, threads: int, keep_stderr: bool, stack_dir: str | None = None):
         parent_conn, child_conn = mp.Pipe()
-        self.process = mp.Process(target=worker_main, args=(child_conn, threads, keep_stderr, os.getpid()), daemon=True,
-                                  name="detaudit-worker")
+        self.stack_path = os.path.join(stack_dir, f"stack-{id(self)}") if stack_dir else None
+        self.process = mp.Process(target=worker_main, args=(child_conn, threads, keep_stderr, os.getpid(),
+                                                            self.stack_path), daemon=True, name="detaudit-worker")
         self.process.start()
         child_conn.close()
         self.conn = parent_conn
@@ -135,6 +138,8 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
         return
     options: AuditOptions = items[0][1]
     cwd, environ, sys_path = context or (os.getcwd(), dict(os.environ), list(sys.path))
+    scratch = scratch_folder()  # the workers' temporary folder, removed at the end whatever happened to them
+    environ = dict(environ, TMPDIR=scratch.path)
     pending = deque(Task(i, config, display_path(_path_of(config), cwd), config_options, cwd, environ, sys_path)
                     for i, (config, config_options) in enumerate(items))
     jobs = max(1, min(int(jobs), total))
@@ -144,12 +149,11 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
     results: dict[int, object] = {}
     next_out = 0
     start_failures = 0
-    grace = _grace(options.timeout)
 
     def replace(worker: _Worker) -> None:
         workers.remove(worker)
         if pending or any(w.task for w in workers):
-            workers.append(_Worker(mp, threads, options.debug))
+            workers.append(_Worker(mp, threads, options.debug, scratch.path))
 
     finished = [0]
 
@@ -163,7 +167,7 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
 
     try:
         for _ in range(jobs):
-            workers.append(_Worker(mp, threads, options.debug))
+            workers.append(_Worker(mp, threads, options.debug, scratch.path))
         from multiprocessing.connection import wait
 
         while next_out < total:
@@ -247,14 +251,18 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
                         worker.task = None
                         replace(worker)
                         continue
-                if options.timeout and now - worker.started > options.timeout + grace:
+                bound = bound_for(options.timeout, task_tier(worker.task))
+                if bound and now - worker.started > bound + _grace(bound):
                     task = worker.task
+                    stack = read_stack(worker.pid, worker.stack_path)
                     worker.kill()
                     finish(worker, failure_result(
                         task.display, task.options, TIMEOUT_CODE,
-                        f"the audit did not finish within --timeout {options.timeout:g} s and its worker "
-                        f"was killed (a loop or blocking call that could not be interrupted)",
-                        {"timeout_s": options.timeout, "stopped": "worker killed"},
+                        f"the audit did not finish within "
+                        f"{describe(bound, options.timeout is not None, task_tier(task))} and its worker "
+                        f"was killed (a loop or blocking call that could not be interrupted)"
+                        + (f", in {stack[0]}" if stack else ""),
+                        {"timeout_s": bound, "stopped": "worker killed", **({"stack": stack} if stack else {})},
                         "look for a loop or a blocking call in the config's code or custom modules, "
                         "or raise --timeout"))
                     worker.task = None
@@ -262,12 +270,20 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
             while next_out in results:
                 yield results.pop(next_out)
                 next_out += 1
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM (interrupt.py): what finished goes with it
+        exc.finished = dict(results)
+        raise
     finally:
         for w in workers:
             if w.task is not None or not w.process.is_alive():
                 w.kill()
             else:
                 w.stop()
+        scratch.remove()
+
+
+def task_tier(task) -> str:
+    return getattr(task.options, "tier", "train") if task is not None else "train"
 
 
 def _grace(timeout: float | None) -> float:
@@ -312,19 +328,27 @@ def run_isolated(config, options: AuditOptions):
 
 def run_audits(items: list[tuple], *, jobs: int = 1, show_progress: bool = False) -> list:
     """What the CLI runs: in this process for ``--jobs 1`` without limits (the fastest for a
-    few configs), else in supervised workers. Results in input order."""
+    few configs), else in supervised workers. Results in input order. Interrupted (Ctrl-C,
+    SIGTERM), it raises :class:`~.interrupt.RunInterrupted` with what finished and an
+    ``interrupted`` result for each config that did not."""
+    from .interrupt import RunInterrupted
+
     progress = _Progress(len(items)) if show_progress and len(items) > 1 else None
+    out: list = []
     try:
         if jobs <= 1 and not any(options.needs_worker for _, options in items):
             from ..driver import ConfigFile, audit
 
-            out = []
             for config, options in items:
                 out.append(audit(ConfigFile(config), options))
                 if progress:
                     progress(len(out), len(items), 1 if len(out) < len(items) else 0, out[-1])
             return out
-        return list(audit_many(items, jobs=jobs, progress=progress))
+        for result in audit_many(items, jobs=jobs, progress=progress):
+            out.append(result)
+        return out
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted.of(exc, items, out, getattr(exc, "finished", {})) from None
     finally:
         if progress:
             progress.close()

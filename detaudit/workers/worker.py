@@ -11,14 +11,18 @@ import sys
 import time
 
 from ..errors import AuditTimeout
-from ..report.supervision import CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message
+from ..report.supervision import (CRASH_CODE, MEMORY_CODE, MEMORY_FIX, TIMEOUT_CODE, failure_result, memory_message,
+                                  timeout_message)
 from .task import Task
 
 
-def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int) -> None:
+def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int, stack_path: str | None = None) -> None:
     """Runs in the worker process: audit configs received on ``conn`` until told to stop."""
+    from ..facts.deadline import write_stack_on_signal
+
     os.setpgrp()  # its own process group: Ctrl-C reaches the supervisor only, kills reach the whole group
     _exit_with_parent(parent_pid)
+    write_stack_on_signal(stack_path)  # what the supervisor reads before it kills a worker at the time bound
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # configs that print must not corrupt a report written to stdout
@@ -79,17 +83,19 @@ def _exit_with_parent(parent_pid: int) -> None:
 
 
 def _run_task(task: Task):
+    """One config under the limits; the time bound is kept by the audit itself (facts/deadline.py)."""
     import resource
+    import tempfile
 
     from ..driver import ConfigFile, audit
 
-    holder: dict = {}
     options = task.options
     saved_limit = resource.getrlimit(resource.RLIMIT_AS)
     try:
         os.chdir(task.cwd)
         os.environ.clear()
         os.environ.update(task.environ)
+        tempfile.tempdir = None  # the supervisor's folder for this run (TMPDIR), removed by it at the end
         sys.path[:] = task.sys_path
         if options.max_memory:
             vm = vm_bytes(os.getpid())
@@ -98,22 +104,11 @@ def _run_task(task: Task):
             if hard != resource.RLIM_INFINITY:
                 soft = min(soft, hard)
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-        if options.timeout:
-            def on_alarm(signum, frame):
-                ctx = holder.get("ctx")
-                if ctx is not None and ctx.cancelled is None:
-                    ctx.cancel(f"the audit was stopped at --timeout {options.timeout:g} s",
-                               {"timeout": options.timeout})
-                raise AuditTimeout(f"no result within {options.timeout:g} s (--timeout)")
-
-            signal.signal(signal.SIGALRM, on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, options.timeout)
-        return audit(ConfigFile(task.config), options, on_context=lambda ctx: holder.__setitem__("ctx", ctx))
+        return audit(ConfigFile(task.config), options)
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the supervisor gets a result
         if isinstance(exc, AuditTimeout):
-            return failure_result(task.display, task.options, TIMEOUT_CODE,
-                                  f"the audit did not finish within --timeout {options.timeout:g} s",
-                                  {"timeout_s": options.timeout, "stopped": "inside the worker"},
+            message, evidence = timeout_message(exc.interruption or {"timeout": options.timeout}, "auditing")
+            return failure_result(task.display, task.options, TIMEOUT_CODE, message, evidence,
                                   "look for a loop or a blocking call in the config's code, or raise --timeout")
         if isinstance(exc, MemoryError):
             return failure_result(task.display, task.options, MEMORY_CODE, memory_message(options.max_memory, None),
@@ -124,9 +119,6 @@ def _run_task(task: Task):
         result.internal_errors.append(f"audit raised {type(exc).__name__}: {exc}")
         return result
     finally:
-        if options.timeout:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, signal.SIG_DFL)
         try:
             resource.setrlimit(resource.RLIMIT_AS, saved_limit)
         except (ValueError, OSError):

@@ -6,10 +6,11 @@ import argparse
 import sys
 
 from ...rule.facts import CLI_TIERS
-from .common import (Parser, add_judging_options, add_settings_and_output_options, audit_options, expand_configs,
-                     file_settings_of, finish, jobs_arg, memory_arg, parse_cfg_options, seconds_arg, size_arg, version_text)
-from .common import outputs as output_specs
 from . import scale as scale_options
+from .common import (EXIT_ERROR, Parser, add_judging_options, add_settings_and_output_options, audit_options, emit,
+                     expand_configs, file_settings_of, finish, jobs_arg, memory_arg, parse_cfg_options, seconds_arg,
+                     size_arg, version_text)
+from .common import outputs as output_specs
 
 
 def parser() -> argparse.ArgumentParser:
@@ -22,7 +23,8 @@ def parser() -> argparse.ArgumentParser:
                       "'detaudit data CONFIG' checks the annotations and draws a contact sheet; "
                       "'detaudit merge REPORT.json...' joins the reports of --shard runs; "
                       "'detaudit --version' prints the version and the stack it runs on. "
-                      "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
+                      "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error, "
+                      "130/143 interrupted (Ctrl-C/SIGTERM; the report of what finished is written).")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     p.add_argument("--version", action="version", version=version_text().rstrip(),
                    help="print the version and the stack it runs on (torch, mmengine, mmcv, mmdet), and exit")
@@ -41,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
     scale.add_argument("--jobs", "-j", type=jobs_arg, default=1, metavar="N",
                        help="audit configs in N worker processes ('auto': one per CPU; default 1, in-process)")
     scale.add_argument("--timeout", type=seconds_arg, metavar="SECONDS",
-                       help="stop a config's audit after SECONDS (DA091); runs audits in workers")
+                       help="stop a config's audit after SECONDS (DA091; default: the tier's time bound, "
+                            "0: none); a value runs audits in workers")
     scale.add_argument("--max-memory", type=memory_arg, metavar="SIZE",
                        help="memory one audit may add to its worker, e.g. 4G (DA092); runs audits in workers")
     scale.add_argument("--no-exec", action="store_true",
@@ -77,7 +80,19 @@ def cmd_check(argv: list[str], cache=None) -> int:
                                                         cli_expect_frozen=bool(args.expect_frozen))
         items.append((str(path), config_options))
     # --jobs/--timeout/--max-memory: supervised workers (detaudit/workers); results stay in input order
-    report.audits.extend(_audit_with_cache(items, args.jobs, None if args.no_cache else cache, run))
+    from ...workers.interrupt import RunInterrupted, stop_on_signals
+
+    try:  # Ctrl-C / SIGTERM: the report of what finished, an "interrupted" entry per other config (exit 130/143)
+        with stop_on_signals():
+            report.audits.extend(_audit_with_cache(items, args.jobs, None if args.no_cache else cache, run))
+    except RunInterrupted as stopped:
+        report.audits.extend(stopped.results)
+        scale_options.attach_shard(report, shard)
+        code = emit(report, outputs, exit_zero=args.exit_zero, statistics=args.statistics)
+        done = sum(1 for a in report.audits if a.status != "interrupted")
+        print(f"detaudit: interrupted: {done} of {len(report.audits)} config(s) finished "
+              f"(exit {stopped.exit_code})", file=sys.stderr)
+        return stopped.exit_code if code != EXIT_ERROR else code
     scale_options.attach_shard(report, shard)
     return finish(report, args, outputs)
 
@@ -104,9 +119,18 @@ def _audit_with_cache(items: list, jobs: int, cache, run=None) -> list:
         if key:
             keys[i] = key
         todo.append(i)
-    audited = run_audits([items[i] for i in todo], jobs=jobs, show_progress=show_progress) if todo else []
+    from ...workers.interrupt import RunInterrupted
+
+    stopped = None
+    try:
+        audited = run_audits([items[i] for i in todo], jobs=jobs, show_progress=show_progress) if todo else []
+    except RunInterrupted as exc:
+        stopped, audited = exc, exc.results
     for i, result in zip(todo, audited):
         results[i] = result
-        if i in keys:
+        if i in keys and result.status != "interrupted":
             cache.put(*keys[i], result)
+    if stopped is not None:
+        stopped.results = results
+        raise stopped
     return results

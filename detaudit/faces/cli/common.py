@@ -44,7 +44,7 @@ def seconds_arg(value: str) -> float:
         t = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}")
-    if not 0 < t <= 7 * 24 * 3600:
+    if not 0 <= t <= 7 * 24 * 3600:  # 0: no time bound at all
         raise argparse.ArgumentTypeError(f"--timeout {value} out of range")
     return t
 

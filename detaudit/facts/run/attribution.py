@@ -209,3 +209,44 @@ def _kind(owner) -> str | None:
     if "BaseLoop" in names:
         return "loop"
     return None
+
+
+def locate_frames(frames, stage: str, index: KeyIndex, module_names: dict[int, str], runner=None,
+                  cfg=None) -> dict:
+    """Which component code running at ``frames`` (live frames, innermost first) belongs to, as
+    :func:`attribute` reads a traceback: a hook by its key (and the stage method it is in), a
+    transform by its pipeline step, a scheduler, then the model's deepest module, the visualizer,
+    an evaluator. For a blocking call (:mod:`..blocking`) or a run stopped at its time bound."""
+    for refresh in (False, True):
+        if refresh:
+            if runner is None:
+                break
+            try:
+                index.index_runner(runner, cfg)  # the loops (and their pipelines) are built lazily
+            except Exception:  # noqa: BLE001
+                break
+        for frame in frames:
+            owner = frame.f_locals.get("self")
+            known = index.keys.get(id(owner)) if owner is not None else None
+            if known is None:
+                continue
+            component, key, detail = known
+            detail = dict(detail)
+            if component == HOOK:
+                detail["stage"] = _hook_stage(list(reversed(frames)), owner) or frame.f_code.co_name
+            return {"key": key, "component": component, "stage": stage, "detail": detail}
+    for frame in frames:
+        owner = frame.f_locals.get("self")
+        if owner is None:
+            continue
+        if id(owner) in module_names:
+            return {"key": "model", "component": ITERATION, "stage": stage,
+                    "detail": {"module": module_names[id(owner)] or type(owner).__name__}}
+        kind = _kind(owner)
+        if kind == "visualizer":
+            return {"key": "visualizer", "component": VISUALIZER, "stage": stage,
+                    "detail": {"object": type(owner).__name__}}
+        if kind == "metric":
+            key = {"test": "test_evaluator"}.get(stage, "val_evaluator")
+            return {"key": key, "component": EVALUATOR, "stage": stage, "detail": {"metric": type(owner).__name__}}
+    return {"stage": stage}

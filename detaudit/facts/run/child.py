@@ -56,17 +56,21 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
     An exception ``work`` raises is raised here as :class:`RaisedInChild`. An exception in this
     process while waiting (``--timeout``'s alarm, Ctrl-C) kills the child first."""
     read_fd, write_fd = os.pipe()
-    with tempfile.TemporaryFile(prefix="detaudit-crash-") as stack:
+    with tempfile.TemporaryFile(prefix="detaudit-crash-") as stack, \
+            tempfile.TemporaryFile(prefix="detaudit-where-") as where:
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_fd)
-            _child(work, write_fd, stack)
+            _child(work, write_fd, stack, where)
         os.close(write_fd)
         try:
             with os.fdopen(read_fd, "rb") as pipe:
                 payload = pipe.read()
             _, status = os.waitpid(pid, 0)
-        except BaseException:
+        except BaseException as exc:
+            interruption = getattr(exc, "interruption", None)
+            if isinstance(interruption, dict):  # stopped at the time bound: where the run was
+                interruption.update(stopped_where(pid, stack, where))
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
@@ -86,7 +90,7 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
     return Crash(how, frames)
 
 
-def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
+def _child(work: Callable[[], Any], write_fd: int, stack, where) -> None:
     code = 1
     try:
         _die_with_parent()
@@ -98,6 +102,7 @@ def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
 
             torch.set_num_threads(1)
         faulthandler.enable(file=stack, all_threads=False)
+        _tell_where_on_signal(stack, where)
         try:
             payload = pickle.dumps(("ok", work()))
         except BaseException as exc:  # noqa: BLE001 - the parent raises it
@@ -107,6 +112,67 @@ def _child(work: Callable[[], Any], write_fd: int, stack) -> None:
         code = 0
     finally:
         os._exit(code)  # no atexit handlers, no flushing of buffers copied from the parent
+
+
+WHERE_SIGNAL = signal.SIGUSR1
+WHERE_WAIT = 2.0   # seconds the audit waits for a stopped run to say where it was
+
+
+def _tell_where_on_signal(stack, where) -> None:
+    """On :data:`WHERE_SIGNAL` the child writes where it is (the component on its stack, read by the
+    run's attributor) and ends; faulthandler writes its C-level stack first, for a child that never
+    gets back to Python code (a loop in compiled code)."""
+    import faulthandler
+    import json
+
+    def tell(signum, frame):
+        from ..blocking import where as where_at
+
+        try:
+            found = where_at(frame)
+            found["frames"] = found.get("frames", [])[:12]
+            where.write(json.dumps(found, default=str).encode())
+            where.flush()
+        finally:
+            os._exit(2)
+
+    with contextlib.suppress(Exception):
+        signal.signal(WHERE_SIGNAL, tell)
+        faulthandler.register(WHERE_SIGNAL, file=stack, all_threads=False, chain=True)
+
+
+def stopped_where(pid: int, stack, where) -> dict:
+    """Ask a child that is being stopped where it is: what its signal handler wrote, else the
+    frames of faulthandler's dump. {} when it says nothing in time."""
+    import json
+    import time
+
+    from ..blocking import real_sleep
+
+    try:
+        os.kill(pid, WHERE_SIGNAL)
+    except OSError:
+        return {}
+    deadline = time.monotonic() + WHERE_WAIT
+    while time.monotonic() < deadline:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        real_sleep(0.05)
+    with contextlib.suppress(Exception):
+        where.seek(0)
+        text = where.read().decode("utf-8", "replace")
+        if text:
+            found = json.loads(text)
+            found["frames"] = [tuple(f) for f in found.get("frames", [])]
+            return found
+    with contextlib.suppress(Exception):
+        stack.seek(0)
+        text = stack.read().decode("utf-8", "replace")
+        frames = [(m["file"], int(m["line"]), m["func"]) for m in _FRAME.finditer(text)]
+        if frames:
+            return {"frames": frames}
+    return {}
 
 
 def _may_have_children() -> None:

@@ -41,6 +41,7 @@ class RunResult:
     checkpoints: list[str] = field(default_factory=list)        # files the CheckpointHook wrote
     surveys: dict[str, Any] = field(default_factory=dict)       # dataset key -> DataSurvey (real data only)
     changes: list[RunChange] = field(default_factory=list)
+    blocking: list = field(default_factory=list)                # BlockingCalls made in the run's process
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -78,6 +79,7 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     teacher's ``test_cfg`` to None while it scores pseudo-labels, and an error in between leaves it
     so), and a crash in compiled code ends the attempt, not the audit. Without fork, a retry starts
     from a fresh build."""
+    from . import blocking
     from .child import Crash, can_fork, in_child
 
     import shutil
@@ -85,9 +87,11 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     folder = Path(tempfile.mkdtemp(prefix="detaudit-run-"))  # removed here: a child killed or crashed cannot
     try:
         if not can_fork():
-            return _dry_run_at(ctx, long_side, folder, fresh=retry)
+            return blocking.adopt_run(_dry_run_at(ctx, long_side, folder, fresh=retry))
         result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
-        return _crashed(result) if isinstance(result, Crash) else result
+        result = _crashed(result) if isinstance(result, Crash) else result
+        blocking.adopt_run(result)
+        return result
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -175,8 +179,12 @@ def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradie
     if forget_gradients:
         for p in ctx.model.parameters():
             p.grad = None
+    from ..blocking import active
+
     model, rebuilt = _model_as_built(ctx, ctx.model, fresh=fresh)
     result = RunResult()
+    recorder = active()
+    first_call = len(recorder.calls) if recorder is not None else 0
     with quiet(), no_network(), _process_kept(), _no_log_below_error(), silenced_output():
         private = PrivateConfig(ctx.cfg, folder, ctx.base_dir, long_side)
         private.prepare()
@@ -193,6 +201,8 @@ def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradie
                 model.train()
             vis = private.cfg.get("visualizer", None)
             _release(names=[vis.get("name")] if hasattr(vis, "get") else [])
+            if recorder is not None:
+                result.blocking = list(recorder.calls[first_call:])
     return result
 
 
@@ -272,6 +282,7 @@ def _runner(model, cfg, *, resume_from: str | None = None):
 
 
 def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> None:
+    from . import blocking
     from .attribution import KeyIndex, attribute
 
     cfg = private.cfg
@@ -283,6 +294,23 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
         return
     watch = watch_run(runner, result, model)
     index = KeyIndex()
+    with blocking.attributed(runner, cfg, index, watch, ctx.module_names):
+        _stages(ctx, cfg, runner, watch, index, result)
+    watch.thresholds.restore()
+    _check_monitored(cfg, result)
+    work_dir = Path(cfg["work_dir"])
+    result.checkpoints = sorted(p.name for p in work_dir.glob("*.pth"))
+    if result.stages.get("train") == "ok" and not result.checkpoints:
+        result.failures.append(RunFailure(CHECKPOINT, "default_hooks.checkpoint", "checkpoint",
+                                          ErrorInfo("FileNotFoundError", "the CheckpointHook wrote no checkpoint"),
+                                          {}))
+    _release(runner)
+
+
+def _stages(ctx, cfg, runner, watch, index, result: RunResult) -> None:
+    """The Runner's train (with its validation) and test, each failure attributed."""
+    from .attribution import attribute
+
     for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test, "test_evaluator")):
         if stage == "test" and cfg.get("test_dataloader", None) is None:
             result.stages["test"] = "skipped: no test_dataloader"
@@ -304,20 +332,12 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
             result.stages[stage] = f"failed in {at}"
             if stage == "train":
                 break
-    watch.thresholds.restore()
-    _check_monitored(cfg, result)
-    work_dir = Path(cfg["work_dir"])
-    result.checkpoints = sorted(p.name for p in work_dir.glob("*.pth"))
-    if result.stages.get("train") == "ok" and not result.checkpoints:
-        result.failures.append(RunFailure(CHECKPOINT, "default_hooks.checkpoint", "checkpoint",
-                                          ErrorInfo("FileNotFoundError", "the CheckpointHook wrote no checkpoint"),
-                                          {}))
-    _release(runner)
 
 
 def _resume(ctx, private: PrivateConfig, result: RunResult, model):
     """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration, on
     ``model`` or, when a forward changed it (or it is None), a fresh build; the model it used."""
+    from . import blocking
     from .attribution import KeyIndex, attribute
 
     cfg = private.cfg
@@ -340,7 +360,8 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
         try:
             with _environ(env):
                 runner = _runner(model, cfg, resume_from=checkpoint)
-                runner.train()
+                with blocking.attributed(runner, cfg, KeyIndex(), None, ctx.module_names, stage="resume"):
+                    runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
             return model
         except Exception as exc:  # noqa: BLE001
