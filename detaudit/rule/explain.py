@@ -231,29 +231,51 @@ def _image_channels(cfg, want: int, got: int) -> list[Explanation]:
     return out
 
 
+def _preprocessor(cfg, err, comps) -> list[Explanation]:
+    """The data preprocessor failing on the image channels (BGR->RGB on a one-channel image,
+    three mean values against another channel count)."""
+    in_pre = (getattr(err, "module", None) or "").startswith("data_preprocessor") or any(
+        f[0].endswith("data_preprocessor.py") for f in frames(err.traceback))
+    if not in_pre:
+        return []
+    mean = get(cfg, "model.data_preprocessor.mean")
+    want = len(mean) if isinstance(mean, (list, tuple)) else 3
+    m = re.search(r"index (\d+) is out of bounds for dimension \d+ with size (\d+)", err.message)
+    if m:
+        return _image_channels(cfg, want, int(m.group(2)))
+    m = re.search(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", err.message)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        return _image_channels(cfg, want, b if a == want else a)
+    return []
+
+
 def _linear(cfg, err, comps) -> list[Explanation]:
+    """A fully connected layer given another feature count than it was built for: each count
+    read as channels x size x size, with one channel count for both, the sizes traced to keys."""
     m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", err.message)
     if not m:
         return []
     got, want = int(m.group(2)), int(m.group(3))
-    channels = {v for _, v in _leaves(get(cfg, "model"), "model") if isinstance(v, int) and v > 0}
-    out = []
-    for label, n in (("receives", got), ("takes", want)):
-        for c in sorted(channels):
-            s = (n / c) ** 0.5 if n % c == 0 else 0
-            if s and s == int(s) and 1 < s < 200:
-                for p, v in _valued(cfg, ["model"], SIZE_KEYS, int(s)):
-                    out.append((label, p, v, c, int(s), n))
-    by = {}
-    for label, p, v, c, s, n in out:
-        by.setdefault(label, (p, v, c, s, n))
-    if len(by) < 2:
-        return []
-    (gp, gv, gc, gs, gn), (wp, wv, wc, ws, wn) = by["receives"], by["takes"]
-    text = (f"the layer receives {gn} features ({gc} x {gs} x {gs}, from {gp} = {_show(gv)}) but is built for {wn} "
-            f"({wc} x {ws} x {ws}, from {wp} = {_show(wv)})")
-    return [Explanation(gp, text, {"received_features": gn, "expected_features": wn, "other_key": wp},
-                        f"make {gp} and {wp} the same size")]
+    channels = sorted({v for p, v in _leaves(get(cfg, "model"), "model")
+                       if p.rsplit(".", 1)[-1] in CHANNEL_KEYS and isinstance(v, int) and v > 0}, reverse=True)
+
+    def side(n: int, c: int):
+        s = (n / c) ** 0.5 if n % c == 0 else 0
+        if not s or s != int(s):
+            return None
+        found = _valued(cfg, ["model"], SIZE_KEYS, int(s))
+        return (found[0][0], int(s)) if found else None
+
+    for c in channels:
+        g, w = side(got, c), side(want, c)
+        if g and w and g[0] != w[0]:
+            (gp, gs), (wp, ws) = g, w
+            text = (f"the layer receives {got} features ({c} x {gs} x {gs}: {gp} = {_show(get(cfg, gp))}) but is "
+                    f"built for {want} ({c} x {ws} x {ws}: {wp} = {_show(get(cfg, wp))})")
+            return [Explanation(gp, text, {"received_features": got, "expected_features": want, "other_key": wp},
+                                f"make {gp} and {wp} the same size")]
+    return []
 
 
 def _target_size(cfg, err, comps) -> list[Explanation]:
@@ -362,7 +384,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
     if cfg is None or err is None:
         return []
     comps = components(cfg, err)
-    for strategy in (_conv, _linear, _target_size, _class_weight, _none_operand):
+    for strategy in (_preprocessor, _conv, _linear, _target_size, _class_weight, _none_operand):
         found = strategy(cfg, err, comps)
         if found:
             return found
