@@ -1,3 +1,4 @@
+import ast
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
@@ -34,6 +35,13 @@ def _brief(text: str, limit: int = 48) -> str:
     return text if len(text) <= limit else text[:limit - 4] + " ..." + text[-1] if text[-1] in ")]}" else text[:limit] + " ..."
 
 
+def _value(cfg, key_path: str):
+    node = cfg
+    for part in key_path.split("."):
+        node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+    return node
+
+
 def _final(history, key_path: str):
     """The assignment behind the value at ``key_path`` (or at its nearest ancestor with one)."""
     parts = key_path.split(".")
@@ -43,6 +51,16 @@ def _final(history, key_path: str):
             return a
         parts.pop()
     return None
+
+
+def _reads_after(path: Path, name: str, line: int) -> bool:
+    """Whether ``path`` reads ``name`` after ``line`` (its author made some dicts follow the new value)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return False
+    return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load) and n.lineno > line
+               for n in ast.walk(tree))
 
 
 @rule(code="DA808", name="base-variable-redefined-after-use", severity="warning", tier="static",
@@ -57,7 +75,9 @@ def base_variable_redefined_after_use(ctx):
     ``backend_args``, ``max_epochs``, a class tuple...). When a later file (the config itself,
     or a base between them) assigns that variable a different value while the dict still holds
     the base's value (nothing later wrote that key), each such key is reported with the
-    variable, both values and the line that makes the dict follow the new value.
+    variable, both values and the line that makes the dict follow the new value. When the file
+    that redefines the variable also reads it afterwards (it rewrote some dicts with it, as a
+    test-only config rewrites its evaluation loaders), the dicts it left alone are taken as chosen.
 
     ## Why is this bad?
     mmengine runs each config file on its own: a base's ``dict(data_root=data_root)`` holds the
@@ -89,7 +109,8 @@ def base_variable_redefined_after_use(ctx):
     history = ctx.key_history
     cfg = ctx.cfg
     reported = set()
-    for path in iter_files(ctx.source_map.files):
+    files = list(iter_files(ctx.source_map.files))
+    for path in files:
         for cap in captures(path):
             if cap.key_path in reported or not _in_config(cfg, cap.key_path):
                 continue
@@ -104,6 +125,11 @@ def base_variable_redefined_after_use(ctx):
             new = later[-1]
             if base_def.literal and new.literal and base_def.value == new.value:
                 continue
+            if cap.direct and cap.variable in cfg and _value(cfg, cap.key_path) == cfg[cap.variable]:
+                continue  # the value held is the new one anyway (an expression giving the same result)
+            new_file = next((f for f in files if _same_file(new.file, f)), None)
+            if new_file is not None and _reads_after(new_file, cap.variable, new.line):
+                continue  # the file that redefines it chose which dicts follow (a test-only config...)
             holder = _final(history, cap.key_path)
             if holder is None or not _same_file(holder.file, path) or holder.stamp > new.stamp:
                 continue  # a later file wrote the key itself
