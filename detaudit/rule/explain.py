@@ -174,10 +174,13 @@ def _assert(cfg, err, comps) -> list[Explanation]:
     for comp in comps:
         d = get(cfg, comp)
         keys = []
+        subs = [(comp, d)] + [(f"{comp}.{k}", v) for k, v in (d.items() if is_mapping(d) else ()) if is_mapping(v)]
         for a in dict.fromkeys(attrs + names):
             for k in DERIVED.get(a, (a,)):
-                if is_mapping(d) and k in d and f"{comp}.{k}" not in keys:
-                    keys.append(f"{comp}.{k}")
+                for where_, sub in subs:  # the component's own keys first, then its parts' (anchor_generator...)
+                    if is_mapping(sub) and k in sub and f"{where_}.{k}" not in keys and not is_mapping(sub[k]):
+                        keys.append(f"{where_}.{k}")
+                        break
         if not keys:
             continue
         shown = "; ".join(f"{k} = {_show(get(cfg, k))}" for k in keys)
