@@ -53,7 +53,8 @@ def caught(entry: dict, findings: list[dict], strict: bool = False) -> list[dict
             hits.append(f)
             continue
         kp = _same(f.get("key_path") or "")
-        if kp and (key == kp or key.startswith(kp + ".")):
+        if kp and (key == kp or key.startswith(kp + ".")) and not (strict and "." not in kp and key != kp):
+            # (strict: a finding on a whole top-level key, "model", is a generic crash, not the key to edit)
             hits.append(f)
         elif key in _same(f["message"]):
             hits.append(f)
@@ -67,15 +68,22 @@ def _reports(paths) -> dict[str, dict[str, list]]:
     out: dict[str, dict[str, list]] = {}
     for path in paths:
         report = json.loads(Path(path).read_text())
+        # the tier a report was run at: named in its file name (rm-static.json), else the deepest one that ran
+        named = next((t for t in TIER_ORDER if Path(path).stem.endswith(t)), None)
         for audit in report["audits"]:
-            tiers = audit.get("tiers") or ["?"]
-            out.setdefault(Path(audit["config"]).name, {})[tiers[-1] if tiers else "?"] = audit["findings"]
+            tiers = audit.get("tiers") or {}
+            ran = [t for t in TIER_ORDER if str(tiers.get(t, "skipped")).split(":")[0] not in ("skipped", "")]
+            tier = named or (ran[-1] if ran else "last")
+            out.setdefault(Path(audit["config"]).name, {})[tier] = audit["findings"]
             out[Path(audit["config"]).name]["last"] = audit["findings"]
     return out
 
 
+TIER_ORDER = ("static", "build", "checkpoint", "optimizer", "forward", "train", "run")
+
+
 def _tier_findings(found: dict[str, list], tier: str | None) -> list:
-    order = ["static", "build", "checkpoint", "optimizer", "forward", "train", "run"]
+    order = list(TIER_ORDER)
     if tier in order:
         for t in order[order.index(tier):]:
             if t in found:

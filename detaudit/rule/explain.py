@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
 
 # attribute -> the config keys it is computed from, when the names differ
@@ -384,8 +385,8 @@ def _none_operand(cfg, err, comps) -> list[Explanation]:
 
 def explain(cfg, err, phase: str = "") -> list[Explanation]:
     """The config keys that explain ``err`` (an ErrorInfo); empty when none does."""
-    if cfg is None or err is None:
-        return []
+    if cfg is None or err is None or not_the_models_fault(err):
+        return []  # (an op without a CPU kernel, the audit's own limits: nothing in the config explains it)
     comps = components(cfg, err)
     for strategy in (_preprocessor, _conv, _linear, _target_size, _class_weight, _none_operand):
         found = strategy(cfg, err, comps)
