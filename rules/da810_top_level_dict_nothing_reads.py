@@ -9,6 +9,10 @@ from detaudit.rule.merge import RUNNER_KEYS
 SETTING_KEYS = frozenset({"type", "dataset", "pipeline", "filter_cfg", "batch_size", "metainfo", "ann_file",
                           "data_root", "data_prefix", "max_epochs", "max_iters", "lr", "interval", "num_workers",
                           "sampler", "optimizer", "milestones", "num_classes", "classes", "palette"})
+# MMDetection 2.x keys: DA003 reports them, with their 3.x replacement
+LEGACY = frozenset({"data", "optimizer", "optimizer_config", "lr_config", "momentum_config", "runner", "total_epochs",
+                    "evaluation", "checkpoint_config", "log_config", "workflow", "dist_params", "resume_from", "fp16",
+                    "gpu_ids", "img_norm_cfg"})
 # where a dict with such a name is read from, when the name says so
 HOMES = {"train_dataset": "train_dataloader.dataset", "val_dataset": "val_dataloader.dataset",
          "test_dataset": "test_dataloader.dataset", "optimizer": "optim_wrapper.optimizer",
@@ -95,7 +99,7 @@ def top_level_dict_nothing_reads(ctx):
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
             continue
         name = stmt.targets[0].id
-        if name.startswith("_") or name in RUNNER_KEYS or name in read or name in defined_by_bases:
+        if name.startswith("_") or name in RUNNER_KEYS or name in LEGACY or name in read or name in defined_by_bases:
             continue
         keys = _nested_keys(stmt.value)
         if not _dict_keys(stmt.value) or not keys & SETTING_KEYS:
