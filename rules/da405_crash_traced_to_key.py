@@ -84,9 +84,10 @@ def forward_crash_traced_to_key(ctx):
     model = dict(..., neck=dict(in_channels=[128, 256, 512, 1024]))
     ```
     """
-    for kind, what in (("predict", "predict"), ("loss", "the loss")):
+    for kind, what, read in (("predict", "predict", lambda: ctx.predict_result),
+                             ("loss", "the loss", lambda: ctx.loss_result)):
         try:
-            getattr(ctx, f"{kind}_result")
+            read()
             continue
         except FactUnavailable:
             err = ctx.errors.get(kind)
