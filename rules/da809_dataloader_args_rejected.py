@@ -8,11 +8,15 @@ ARGS = ("batch_size", "num_workers", "persistent_workers", "pin_memory", "prefet
 
 def _rejection(loader) -> str | None:
     """What torch's DataLoader says about these arguments, as the config wrote them (None: accepted)."""
+    import warnings
+
     import torch.utils.data as tud
 
     kwargs = {k: loader[k] for k in ARGS if k in loader}
     try:
-        tud.DataLoader(list(range(4)), **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (more workers than this machine's cores: nothing is started here)
+            tud.DataLoader(list(range(4)), **kwargs)
     except (ValueError, TypeError, AssertionError) as exc:
         return f"{type(exc).__name__}: {exc}"
     return None
