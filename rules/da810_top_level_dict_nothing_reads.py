@@ -3,6 +3,7 @@ import difflib
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
+from detaudit.rule.config import dataset_leaves
 from detaudit.rule.merge import RUNNER_KEYS
 
 # keys that make a dict look like settings meant for a component the Runner builds
@@ -105,6 +106,9 @@ def top_level_dict_nothing_reads(ctx):
         if not _dict_keys(stmt.value) or not keys & SETTING_KEYS:
             continue
         home = HOMES.get(name) or next(iter(difflib.get_close_matches(name, sorted(RUNNER_KEYS), n=1, cutoff=0.6)), None)
+        if name == "metainfo":  # the datasets behind the loaders, wrappers looked through
+            leaves = [f"{path}.metainfo" for _, path, _ in dataset_leaves(ctx.cfg)]
+            home = ", ".join(dict.fromkeys(leaves)) or home
         yield Violation(
             message=(f"{name} (line {stmt.lineno}) holds settings ({', '.join(sorted(keys & SETTING_KEYS))}) that nothing "
                      f"reads: it is not a key the Runner builds from, no file of this config refers to it, and mmengine "

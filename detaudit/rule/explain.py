@@ -341,9 +341,10 @@ def _class_weight(cfg, err, comps) -> list[Explanation]:
 def _missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
     m = (re.search(r"^'(\w+)'$", err.message.strip()) if err.type == "KeyError" else None) or \
         re.search(r"object has no attribute '(\w+)'", err.message)
-    if not m or m.group(1) not in PRODUCERS:
+    name = m.group(1).lstrip("_") if m else None  # a data sample's private field: '_gt_sem_seg'
+    if name not in PRODUCERS:
         return []
-    flag = PRODUCERS[m.group(1)]
+    flag = PRODUCERS[name]
     loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
                                                                                    "train_dataloader")
     out = []
@@ -353,9 +354,9 @@ def _missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
         for path, d in steps:
             if not d.get(flag, flag in ("with_bbox", "with_label")):
                 out.append(Explanation(f"{path}.{flag}",
-                                       f"the model needs '{m.group(1)}' but {path} ({_short(d.get('type'))}) does not load it "
+                                       f"the model needs '{name}' but {path} ({_short(d.get('type'))}) does not load it "
                                        f"({flag} is {d.get(flag, 'not set')})",
-                                       {"missing": m.group(1), "step": path},
+                                       {"missing": name, "step": path},
                                        f"set {flag}=True in {path} (and have the annotations carry it), or drop the "
                                        "part of the model that needs it"))
         if out:
