@@ -5,7 +5,7 @@ from detaudit.rule.run import violation, where
 PHASES = {"train": "loss", "val": "predict", "test": "predict", "build": "build"}
 
 
-@rule(code="DA715", name="run-crash-traced-to-key", severity="error", tier="run", needs=("run_result",))
+@rule(code="DA716", name="run-crash-traced-to-key", severity="error", tier="run", needs=("run_result",))
 def run_crash_traced_to_key(ctx):
     """A component fails in the dry run, and the failure's numbers and names point at config keys.
 
