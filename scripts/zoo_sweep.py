@@ -170,6 +170,23 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "`CocoMetric` without `_delete_=True`, so the merged metric keeps `eval_mode='11points'`; building it "
      "(`METRICS.build(cfg.val_evaluator)`) raises `TypeError: CocoMetric.__init__() got an unexpected keyword "
      "argument 'eval_mode'`, so training stops when the runner builds its validation loop."),
+    ("DA808", r"pipeline still is the base's test_pipeline",
+     "True defect in mmdet 3.3.0's zoo: the MOT20 test configs redefine `test_pipeline` (and `img_scale`, "
+     "1600x896) but never give it to `val_dataloader`/`test_dataloader`, which keep the MOT17 base's pipeline "
+     "built from its own `img_scale` (1440x800): MOT20 is evaluated at the MOT17 scale.", r"mot20"),
+    ("DA808", r"train_cfg\.max_iters still is the base's max_iters = 270000",
+     "True defect in mmdet 3.3.0's zoo: the 90k Simple Copy-Paste configs set `max_iters = 90000` and a schedule "
+     "ending at 90000, but `train_cfg` was built by the 270k base from its own `max_iters`: training runs 270k "
+     "iterations, the last 180k at the final learning rate."),
+    ("DA814", r"starts from caffe \(Detectron\) weights",
+     "True defect in mmdet 3.3.0's zoo: these configs switch the backbone to Detectron's caffe weights "
+     "(`style='caffe'`, `open-mmlab://detectron2/resnet*_caffe`) over a base whose data preprocessor normalizes "
+     "for torchvision weights (RGB, ImageNet std); the caffe weights were trained on BGR input with unit std, "
+     "as every other `*-caffe` config of the zoo sets it.", r"faster-rcnn_r101-caffe_fpn_ms-3x|ga-fast-rcnn"),
+    ("DA814", r"bgr_to_rgb = False, but the backbone starts from torchvision weights",
+     "True (convention) in mmdet 3.3.0's zoo: CrowdDet lists the mean and std in BGR order and keeps the images "
+     "BGR (`bgr_to_rgb=False`) for torchvision's ResNet-50, which was trained on RGB: the statistics follow the "
+     "channels, the first convolution's filters do not.", r"crowddet"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r"while running the Runner",

@@ -1,0 +1,397 @@
+"""A crash, in config words: which keys produce the numbers, names and missing values a failure shows.
+
+Given an exception raised while a config's components were built or run (its type, message,
+traceback text and the module that was executing), :func:`explain` returns the config keys
+that explain it, each with a sentence and the evidence:
+
+* **the asserting component's own keys**: an ``assert`` without a message is read from its
+  source line; every ``self.<name>`` it tests, and the names it derives from (``num_levels``
+  from ``strides``, ``num_ins`` from ``in_channels``...), is looked up in the config dict that
+  built the component (the module that was executing, or the registered class the failing
+  frame belongs to);
+* **numbers traced to keys**: the channel counts of a convolution that got another count than
+  its weight takes, the feature sizes of a linear layer (channels x size x size: an RoI
+  output size against a head's ``roi_feat_size``), the spatial sizes of a mask loss (RoI
+  output size, upsampled, against ``mask_size``), the class count a per-class weight list
+  must have (``num_classes`` + 1 for a softmax classifier);
+* **a missing result key traced to the pipeline step that should have produced it**
+  (``gt_masks``/``masks`` by ``LoadAnnotations(with_mask=True)``, the semantic map by
+  ``with_seg=True``...);
+* **a None operand traced to the key that is unset**.
+
+Only the config and the error are read; nothing is built or run here.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import not_the_models_fault
+from .config import is_mapping, walk_dicts
+
+# attribute -> the config keys it is computed from, when the names differ
+DERIVED = {
+    "num_levels": ("strides",), "num_ins": ("in_channels",), "prior_generator": ("anchor_generator", "prior_generator"),
+    "cls_out_channels": ("num_classes",), "num_base_priors": ("ratios", "scales", "octave_base_scale"),
+    "featmap_strides": ("featmap_strides",), "num_stages": ("num_stages",), "stage_loss_weights": ("stage_loss_weights",),
+    "bbox_head": ("bbox_head",), "bbox_roi_extractor": ("bbox_roi_extractor",), "mask_head": ("mask_head",),
+    "mask_roi_extractor": ("mask_roi_extractor",), "in_channels": ("in_channels",), "out_channels": ("out_channels",),
+    "num_outs": ("num_outs",), "num_classes": ("num_classes",), "strides": ("strides",),
+}
+# what feeds a component's forward arguments, for an assert comparing them with its own keys
+FEEDS = {"neck": ("model.backbone.out_indices", "model.backbone"), "rpn_head": ("model.neck.num_outs",),
+         "bbox_head": ("model.neck.num_outs", "model.neck.out_channels"), "roi_head": ("model.neck.num_outs",)}
+CHANNEL_KEYS = ("in_channels", "out_channels", "feat_channels", "channels", "embed_dims", "fc_out_channels",
+                "conv_out_channels", "inplanes", "base_channels")
+SIZE_KEYS = ("roi_feat_size", "output_size", "mask_size", "out_size")
+# result keys (and data-sample attributes) -> the LoadAnnotations flag that produces them
+PRODUCERS = {"gt_masks": "with_mask", "masks": "with_mask", "mask": "with_mask", "gt_seg_map": "with_seg",
+             "gt_sem_seg": "with_seg", "sem_seg": "with_seg", "gt_semantic_seg": "with_seg",
+             "gt_bboxes": "with_bbox", "bboxes": "with_bbox", "gt_bboxes_labels": "with_label"}
+FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$')
+
+
+@dataclass
+class Explanation:
+    key_path: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    fix: str | None = None
+
+
+# --------------------------------------------------------------------------- config access
+def get(cfg, path: str, default=None):
+    node = cfg
+    for part in path.split("."):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif is_mapping(node) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _short(t) -> str:
+    return str(getattr(t, "__name__", t)).split(".")[-1] if t is not None else ""
+
+
+def frames(tb: str) -> list[tuple[str, int, str, str]]:
+    """(file, line, function, source line) of each frame of a formatted traceback, outermost first."""
+    out, lines = [], (tb or "").splitlines()
+    for i, line in enumerate(lines):
+        m = FRAME_RE.match(line)
+        if m:
+            src = lines[i + 1].strip() if i + 1 < len(lines) and not FRAME_RE.match(lines[i + 1]) else ""
+            out.append((m.group(1), int(m.group(2)), m.group(3), src))
+    return out
+
+
+def _library(path: str) -> bool:
+    p = path.replace("\\", "/")
+    return any(f"/{pkg}/" in p for pkg in ("mmdet", "mmcv", "mmengine", "mmpretrain", "mmyolo"))
+
+
+@functools.lru_cache(maxsize=256)
+def _classes_at(path: str, line: int) -> tuple[str, ...]:
+    """The classes of ``path`` whose body holds ``line`` (innermost last)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    return tuple(n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)
+                 and n.lineno <= line <= (getattr(n, "end_lineno", None) or n.lineno))
+
+
+def components(cfg, err) -> list[str]:
+    """Key paths of the config dicts that built the failing component: the module that was
+    executing (``neck.lateral_convs.0`` -> ``model.neck``), else the dicts whose ``type`` is a
+    class the innermost library frame belongs to."""
+    out: list[str] = []
+    module = getattr(err, "module", None)
+    if module:
+        parts = module.split(".")
+        while parts:
+            path = "model." + ".".join(parts)
+            if is_mapping(get(cfg, path)):
+                out.append(path)
+                break
+            parts.pop()
+    for file, line, _fn, _src in reversed(frames(getattr(err, "traceback", ""))):
+        if not _library(file):
+            continue
+        classes = _classes_at(file, line)
+        if classes:
+            found = [p for p, d in _all_dicts(cfg) if _short(d.get("type")) in classes]
+            out += [p for p in found if p not in out][:6]
+            if found:
+                break
+    return out
+
+
+def _all_dicts(cfg) -> Iterator[tuple[str, Any]]:
+    for k in list(cfg.keys()) if is_mapping(cfg) else ():
+        yield from walk_dicts(cfg[k], k)
+
+
+def _leaves(node, path: str) -> Iterator[tuple[str, Any]]:
+    if is_mapping(node):
+        for k, v in node.items():
+            yield from _leaves(v, f"{path}.{k}")
+    elif isinstance(node, (list, tuple)) and not all(isinstance(v, (int, float)) for v in node):
+        for i, v in enumerate(node):
+            yield from _leaves(v, f"{path}.{i}")
+    else:
+        yield path, node
+
+
+def _valued(cfg, roots: list[str], keys: tuple[str, ...], value: int) -> list[tuple[str, Any]]:
+    """(key path, value) of keys named one of ``keys`` under ``roots`` whose value is, or lists, ``value``."""
+    out = []
+    for root in roots:
+        for path, v in _leaves(get(cfg, root), root):
+            name = path.rsplit(".", 1)[-1]
+            if name not in keys:
+                continue
+            if v == value or (isinstance(v, (list, tuple)) and value in v):
+                out.append((path, v))
+    return out
+
+
+# --------------------------------------------------------------------------- strategies
+def _assert(cfg, err, comps) -> list[Explanation]:
+    fr = [f for f in frames(err.traceback) if f[3].startswith("assert ")]
+    if err.type != "AssertionError" or not fr:
+        return []
+    file, line, _fn, src = fr[-1]
+    attrs = re.findall(r"self\.(\w+)", src)
+    names = [n for n in re.findall(r"\b([a-z_]\w*)\b", src) if n not in ("assert", "len", "self", "and", "or", "not",
+                                                                          "is", "in", "None", "isinstance")]
+    out = []
+    for comp in comps:
+        d = get(cfg, comp)
+        keys = []
+        subs = [(comp, d)] + [(f"{comp}.{k}", v) for k, v in (d.items() if is_mapping(d) else ()) if is_mapping(v)]
+        for a in dict.fromkeys(attrs + names):
+            for k in DERIVED.get(a, (a,)):
+                for where_, sub in subs:  # the component's own keys first, then its parts' (anchor_generator...)
+                    if is_mapping(sub) and k in sub and f"{where_}.{k}" not in keys and not is_mapping(sub[k]):
+                        keys.append(f"{where_}.{k}")
+                        break
+        if not keys:
+            continue
+        shown = "; ".join(f"{k} = {_show(get(cfg, k))}" for k in keys)
+        feeds = [f for f in FEEDS.get(comp.rsplit(".", 1)[-1], ()) if get(cfg, f) is not None]
+        fed = f"; what it receives comes from {', '.join(f'{f} = {_show(get(cfg, f))}' for f in feeds)}" if feeds else ""
+        out.append(Explanation(keys[0], f"`{src}` failed in {_short(d.get('type'))} ({comp}): {shown}{fed}",
+                               {"assert": src, "raised_at": f"{file}:{line}", "keys": keys, "fed_by": feeds},
+                               f"make {' and '.join(keys)} agree with each other and with what {comp} receives"))
+    return out
+
+
+def _show(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _conv(cfg, err, comps) -> list[Explanation]:
+    m = re.search(r"weight of size \[(\d+), (\d+)[^\]]*\], expected input\[[^\]]*\] to have (\d+) channels, "
+                  r"but got (\d+) channels", err.message)
+    if not m:
+        return []
+    want, got = int(m.group(3)), int(m.group(4))
+    roots = comps or ["model"]
+    found = _valued(cfg, roots, CHANNEL_KEYS, want)
+    out = [Explanation(p, f"{p} = {_show(v)} makes a layer of {_short(get(cfg, p.rsplit('.', 1)[0]).get('type')) if is_mapping(get(cfg, p.rsplit('.', 1)[0])) else '?'} take {want} channels, but it receives {got}",
+                       {"expected_channels": want, "received_channels": got}, f"set {p} to what its input has ({got} where it says {want})")
+           for p, v in found[:2]]
+    if not out and {want, got} & {1, 3, 4}:
+        out += _image_channels(cfg, want, got)
+    return out
+
+
+def _image_channels(cfg, want: int, got: int) -> list[Explanation]:
+    """A first convolution taking another channel count than the images have: the backbone's
+    in_channels against the image loading (``color_type``) and the normalization (``mean``)."""
+    out = []
+    keys = []
+    if get(cfg, "model.backbone.in_channels") is not None:
+        keys.append(("model.backbone.in_channels", get(cfg, "model.backbone.in_channels")))
+    for loader in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        for path, d in walk_dicts(get(cfg, loader), loader):
+            if _short(d.get("type")) == "LoadImageFromFile" and "color_type" in d:
+                keys.append((f"{path}.color_type", d["color_type"]))
+    mean = get(cfg, "model.data_preprocessor.mean")
+    what = (f"the images reach the model with {got} channel(s) while its first layer takes {want}"
+            + (f"; model.data_preprocessor.mean has {len(mean)} values" if isinstance(mean, (list, tuple)) else ""))
+    for p, v in keys[:3]:
+        out.append(Explanation(p, f"{p} = {_show(v)}: {what}", {"expected_channels": want, "received_channels": got},
+                               "load the images with as many channels as the backbone's in_channels (and as many "
+                               "mean/std values)"))
+    return out
+
+
+def _preprocessor(cfg, err, comps) -> list[Explanation]:
+    """The data preprocessor failing on the image channels (BGR->RGB on a one-channel image,
+    three mean values against another channel count)."""
+    in_pre = (getattr(err, "module", None) or "").startswith("data_preprocessor") or any(
+        f[0].endswith("data_preprocessor.py") for f in frames(err.traceback))
+    if not in_pre:
+        return []
+    mean = get(cfg, "model.data_preprocessor.mean")
+    want = len(mean) if isinstance(mean, (list, tuple)) else 3
+    m = re.search(r"index (\d+) is out of bounds for dimension \d+ with size (\d+)", err.message)
+    if m:
+        return _image_channels(cfg, want, int(m.group(2)))
+    m = re.search(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", err.message)
+    if m:
+        a, b = int(m.group(1)), int(m.group(2))
+        return _image_channels(cfg, want, b if a == want else a)
+    return []
+
+
+def _linear(cfg, err, comps) -> list[Explanation]:
+    """A fully connected layer given another feature count than it was built for: each count
+    read as channels x size x size, with one channel count for both, the sizes traced to keys."""
+    m = re.search(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", err.message)
+    if not m:
+        return []
+    got, want = int(m.group(2)), int(m.group(3))
+    channels = sorted({v for p, v in _leaves(get(cfg, "model"), "model")
+                       if p.rsplit(".", 1)[-1] in CHANNEL_KEYS and isinstance(v, int) and v > 0}, reverse=True)
+
+    def side(n: int, c: int):
+        s = (n / c) ** 0.5 if n % c == 0 else 0
+        if not s or s != int(s):
+            return None
+        found = _valued(cfg, ["model"], SIZE_KEYS, int(s))
+        return (found[0][0], int(s)) if found else None
+
+    for c in channels:
+        g, w = side(got, c), side(want, c)
+        if g and w and g[0] != w[0]:
+            (gp, gs), (wp, ws) = g, w
+            text = (f"the layer receives {got} features ({c} x {gs} x {gs}: {gp} = {_show(get(cfg, gp))}) but is "
+                    f"built for {want} ({c} x {ws} x {ws}: {wp} = {_show(get(cfg, wp))})")
+            return [Explanation(gp, text, {"received_features": got, "expected_features": want, "other_key": wp},
+                                f"make {gp} and {wp} the same size")]
+    return []
+
+
+def _target_size(cfg, err, comps) -> list[Explanation]:
+    m = re.search(r"Target size \(torch\.Size\(\[([\d, ]+)\]\)\) must be the same as input size "
+                  r"\(torch\.Size\(\[([\d, ]+)\]\)\)", err.message)
+    if not m:
+        return []
+    target, pred = int(m.group(1).split(",")[-1]), int(m.group(2).split(",")[-1])
+    tkeys = [p for p, _ in _valued(cfg, ["model"], ("mask_size",), target)]
+    pkeys = [p for p, _ in _valued(cfg, ["model"], ("output_size", "roi_feat_size"), pred)]
+    pkeys += [p for p, _ in _valued(cfg, ["model"], ("output_size", "roi_feat_size"), pred // 2) if pred % 2 == 0]
+    pkeys = [p for p in pkeys if "mask" in p] or pkeys
+    if not pkeys:
+        return []
+    p = pkeys[0]
+    text = (f"the head predicts {pred} x {pred} ({p} = {_show(get(cfg, p))}"
+            + (", upsampled x2" if get(cfg, p) == pred // 2 else "") + f") while the targets are {target} x {target}"
+            + (f" ({tkeys[0]} = {target})" if tkeys else ""))
+    return [Explanation(p, text, {"predicted_size": pred, "target_size": target, "target_key": tkeys[:1]},
+                        f"keep {p} and {tkeys[0] if tkeys else 'the target size'} consistent")]
+
+
+def _class_weight(cfg, err, comps) -> list[Explanation]:
+    """A per-class weight list whose length is not the number of classes the classifier scores."""
+    msg = err.message
+    m1 = re.search(r"defined either for all (\d+) classes or no classes", msg)
+    m2 = re.search(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)", msg)
+    m3 = re.search(r"index (\d+) is out of bounds for dimension \d+ with size (\d+)", msg)
+    if not (m1 or m2 or m3):
+        return []
+    roots = list(dict.fromkeys((comps or []) + ["model"]))
+    out = []
+    for root in roots:
+        for path, d in walk_dicts(get(cfg, root), root):
+            cw = d.get("class_weight")
+            if not isinstance(cw, (list, tuple)) or not cw:
+                continue
+            n = len(cw)
+            if m1:
+                want = int(m1.group(1))
+            elif m2:
+                a, b = int(m2.group(1)), int(m2.group(2))
+                want = b if n == a else a if n == b else None
+            else:
+                want = int(m3.group(1)) + 1 if n == int(m3.group(2)) else None
+            if want is None or want == n or f"{path}.class_weight" in {e.key_path for e in out}:
+                continue
+            out.append(Explanation(f"{path}.class_weight",
+                                   f"{path}.class_weight has {n} entries, but the classifier it weights scores "
+                                   f"{want} classes (a softmax classifier scores num_classes + 1: the background "
+                                   "or no-object class comes last)",
+                                   {"entries": n, "classes_scored": want},
+                                   f"give {path}.class_weight {want} entries (one per class, then the background's)"))
+        if out:
+            break
+    return out[:2]
+
+
+def _missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
+    m = (re.search(r"^'(\w+)'$", err.message.strip()) if err.type == "KeyError" else None) or \
+        re.search(r"object has no attribute '(\w+)'", err.message)
+    name = m.group(1).lstrip("_") if m else None  # a data sample's private field: '_gt_sem_seg'
+    if name not in PRODUCERS:
+        return []
+    flag = PRODUCERS[name]
+    loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
+                                                                                   "train_dataloader")
+    out = []
+    for loader in loaders:
+        steps = [(p, d) for p, d in walk_dicts(get(cfg, loader), loader)
+                 if _short(d.get("type")) in ("LoadAnnotations", "LoadPanopticAnnotations") and ".pipeline." in p]
+        for path, d in steps:
+            if not d.get(flag, flag in ("with_bbox", "with_label")):
+                out.append(Explanation(f"{path}.{flag}",
+                                       f"the model needs '{name}' but {path} ({_short(d.get('type'))}) does not load it "
+                                       f"({flag} is {d.get(flag, 'not set')})",
+                                       {"missing": name, "step": path},
+                                       f"set {flag}=True in {path} (and have the annotations carry it), or drop the "
+                                       "part of the model that needs it"))
+        if out:
+            break
+    return out[:2]
+
+
+def _none_operand(cfg, err, comps) -> list[Explanation]:
+    if "NoneType" not in err.message:
+        return []
+    fr = [f for f in frames(err.traceback) if _library(f[0])]
+    if not fr:
+        return []
+    src = fr[-1][3]
+    names = set(re.findall(r"\b(\w+)\b", src))
+    out = []
+    for comp in comps:
+        d = get(cfg, comp)
+        if not is_mapping(d):
+            continue
+        for k, v in d.items():
+            if v is None and k in names:
+                out.append(Explanation(f"{comp}.{k}", f"{comp}.{k} is None, and `{src}` uses it",
+                                       {"source": src}, f"set {comp}.{k}"))
+    return out[:2]
+
+
+def explain(cfg, err, phase: str = "") -> list[Explanation]:
+    """The config keys that explain ``err`` (an ErrorInfo); empty when none does."""
+    if cfg is None or err is None or not_the_models_fault(err):
+        return []  # (an op without a CPU kernel, the audit's own limits: nothing in the config explains it)
+    comps = components(cfg, err)
+    for strategy in (_preprocessor, _conv, _linear, _target_size, _class_weight, _none_operand):
+        found = strategy(cfg, err, comps)
+        if found:
+            return found
+    found = _missing_result(cfg, err, comps, phase)
+    return found or _assert(cfg, err, comps)

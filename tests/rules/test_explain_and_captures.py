@@ -1,0 +1,110 @@
+"""The crash explainer (detaudit.rule.explain) and the base-variable reader (detaudit.rule.captured),
+on configs and errors written here: each strategy names the key it should, and stays silent on
+errors it cannot trace."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from detaudit.errors import ErrorInfo
+from detaudit.rule.captured import assignment_snippet, captures
+from detaudit.rule.explain import explain
+
+TINY = Path(__file__).parents[1] / "fixtures" / "rules" / "_base_" / "tiny_run.py"
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    from mmengine import Config
+
+    return Config.fromfile(str(TINY))
+
+
+def _keys(cfg, err, phase="loss"):
+    return [e.key_path for e in explain(cfg, err, phase)]
+
+
+def test_conv_channels_traced_to_the_neck(cfg):
+    cfg = cfg.copy()
+    cfg.model.neck.in_channels = [32, 128, 256, 512]
+    err = ErrorInfo("RuntimeError", "Given groups=1, weight of size [64, 32, 1, 1], expected input[2, 64, 24, 40] to "
+                    "have 32 channels, but got 64 channels instead", module="neck.lateral_convs.0.conv")
+    assert _keys(cfg, err) == ["model.neck.in_channels"]
+
+
+def test_linear_features_traced_to_both_sizes(cfg):
+    cfg = cfg.copy()
+    cfg.model.roi_head.bbox_roi_extractor.roi_layer.output_size = 14
+    err = ErrorInfo("RuntimeError", "mat1 and mat2 shapes cannot be multiplied (128x12544 and 3136x128)",
+                    module="roi_head.bbox_head.shared_fcs.0")
+    found = explain(cfg, err, "loss")
+    assert [e.key_path for e in found] == ["model.roi_head.bbox_roi_extractor.roi_layer.output_size"]
+    assert "roi_feat_size = 7" in found[0].message
+
+
+def test_class_weight_length(cfg):
+    cfg = cfg.copy()
+    cfg.model.roi_head.bbox_head.loss_cls.class_weight = [1.0]
+    err = ErrorInfo("RuntimeError", "weight tensor should be defined either for all 2 classes or no classes but got "
+                    "weight tensor of shape: [1]", module="roi_head.bbox_head")
+    found = explain(cfg, err, "loss")
+    assert [e.key_path for e in found] == ["model.roi_head.bbox_head.loss_cls.class_weight"]
+    assert "scores 2 classes" in found[0].message
+
+
+def test_missing_masks_traced_to_the_loading_step(cfg):
+    err = ErrorInfo("AttributeError", "'InstanceData' object has no attribute 'masks'", module="roi_head.mask_head")
+    assert _keys(cfg, err, "loss") == ["train_dataloader.dataset.pipeline.1.with_mask"]
+
+
+def test_one_channel_images_traced_to_loading(cfg):
+    cfg = cfg.copy()
+    cfg.train_dataloader.dataset.pipeline[0]["color_type"] = "grayscale"
+    err = ErrorInfo("IndexError", "index 2 is out of bounds for dimension 0 with size 1", module="data_preprocessor")
+    assert _keys(cfg, err) == ["train_dataloader.dataset.pipeline.0.color_type"]
+
+
+def test_assert_without_message_read_from_its_source(cfg):
+    tb = textwrap.dedent('''\
+        Traceback (most recent call last):
+          File "/x/site-packages/mmdet/models/task_modules/prior_generators/anchor_generator.py", line 269, in grid_priors
+            assert self.num_levels == len(featmap_sizes)
+        AssertionError
+        ''')
+    err = ErrorInfo("AssertionError", "AssertionError", module="rpn_head", traceback=tb)
+    found = explain(cfg, err, "loss")
+    assert found and found[0].key_path == "model.rpn_head.anchor_generator.strides"
+
+
+def test_unrelated_errors_are_not_explained(cfg):
+    for err in (ErrorInfo("RuntimeError", "CUDA error: no kernel image is available"),
+                ErrorInfo("KeyError", "'img_id'"), ErrorInfo("AssertionError", "AssertionError")):
+        assert explain(cfg, err, "loss") == []
+
+
+def test_captures_follow_variables_into_dicts(tmp_path):
+    base = tmp_path / "base.py"
+    base.write_text(textwrap.dedent('''\
+        data_root = 'data/coco/'
+        img_scale = (640, 640)
+        train_pipeline = [dict(type='Resize', scale=img_scale)]
+        train_dataset = dict(type='CocoDataset', data_root=data_root, pipeline=train_pipeline)
+        train_dataloader = dict(batch_size=2, dataset=train_dataset)
+        val_evaluator = dict(ann_file=data_root + 'val.json')
+        '''))
+    found = {(c.key_path, c.variable, c.direct) for c in captures(base)}
+    assert ("train_dataloader.dataset", "train_dataset", True) in found
+    assert ("train_dataloader.dataset.data_root", "data_root", True) in found
+    assert ("train_dataloader.dataset.pipeline", "train_pipeline", True) in found
+    assert ("train_dataloader.dataset.pipeline.0.scale", "img_scale", True) in found
+    assert ("val_evaluator.ann_file", "data_root", False) in found
+    assert not any(k.startswith("train_dataset") for k, _, _ in found)  # not a key the Runner reads
+
+
+def test_assignment_snippet():
+    assert assignment_snippet("train_dataloader.dataset.data_root", "data_root", True) == \
+        "train_dataloader = dict(dataset=dict(data_root=data_root))"
+    assert assignment_snippet("val_dataloader.dataset.pipeline.1.scale", "img_scale", True) == \
+        "val_dataloader = dict(dataset=dict(pipeline=<the list, rewritten with img_scale>))"
