@@ -56,7 +56,7 @@ def test_each_blocking_kind_gives_its_finding_at_the_run_tier(tmp_path):
 
 def test_show_true_is_found_without_running_anything(tmp_path):
     """DA715 reads the config: --tier static finds the hook that would wait for its window."""
-    from detaudit.api import audit
+    from detaudit import audit
 
     result = audit(str(CORPUS / "show_true.py"), tier="static", select=["DA715", "DA095"]).audits[0]
     (hit,) = [f for f in result.findings if f.code == "DA715"]
@@ -106,7 +106,7 @@ def test_time_bound_per_tier_and_override(value, expected):
 
 
 def test_timeout_zero_is_no_bound_and_stays_in_process():
-    from detaudit.cli import _check_parser
+    from detaudit.faces.cli.check import parser as _check_parser
     from detaudit.options import AuditOptions
 
     args = _check_parser().parse_args(["x.py", "--timeout", "0"])
