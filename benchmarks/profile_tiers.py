@@ -209,7 +209,7 @@ def main() -> None:
             child_recs = [json.loads(line) for line in fh]
         os.unlink(sink)
     # the parent's wait for the child is the child's wall time: keep only what is not the child's own
-    child_top = sum(r["wall"] for r in child_recs if r["depth"] == 0)
+    child_top = sum(r["wall"] for r in child_recs)
     for r in REC.records:
         if r["name"] == "run:in_child (parent waits)":
             r["wall"] -= child_top

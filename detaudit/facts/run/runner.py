@@ -86,6 +86,9 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     try:
         if not can_fork():
             return _dry_run_at(ctx, long_side, folder, fresh=retry)
+        from .lean import drop_training_state
+
+        drop_training_state(ctx)  # the child would hold them for nothing
         result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
         return _crashed(result) if isinstance(result, Crash) else result
     finally:
@@ -184,6 +187,9 @@ def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradie
         result.changes = private.changes
         try:
             if _run(ctx, private, result, model):
+                from .lean import between_runs
+
+                between_runs()  # the first Runner's optimizer state and hooks go before the resume's come
                 if _tree_changed(ctx, model):  # the resume builds afresh: the first run's model goes first
                     model = None
                     gc.collect()
