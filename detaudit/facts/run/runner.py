@@ -86,9 +86,9 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     try:
         if not can_fork():
             return _dry_run_at(ctx, long_side, folder, fresh=retry)
-        from .lean import drop_training_state
+        from .lean import before_fork
 
-        drop_training_state(ctx)  # the child would hold them for nothing
+        before_fork()  # freed pages the child would otherwise inherit
         result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
         return _crashed(result) if isinstance(result, Crash) else result
     finally:
@@ -288,6 +288,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
         result.stages["run"] = "stopped at build"
         return
     watch = watch_run(runner, result, model)
+    runner.register_hook(_still_params_hook())
     index = KeyIndex()
     for stage, call, evaluator in (("train", runner.train, "val_evaluator"), ("test", runner.test, "test_evaluator")):
         if stage == "test" and cfg.get("test_dataloader", None) is None:
@@ -346,6 +347,7 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
         try:
             with _environ(env):
                 runner = _runner(model, cfg, resume_from=checkpoint)
+                runner.register_hook(_still_params_hook())
                 runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
             return model
@@ -366,6 +368,12 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
             if runner is not None:
                 _release(runner)
     return model
+
+
+def _still_params_hook():
+    from .lean import still_params_hook
+
+    return still_params_hook()
 
 
 def _latest(names: list[str]) -> str:

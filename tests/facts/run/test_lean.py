@@ -1,58 +1,44 @@
-"""What the run tier frees before it forks: the train step's gradients and optimizer state, and only
-when the step was the audit's own."""
+"""What the run tier frees: a still parameter's gradient before the Runner's optimizer steps (no
+state for it, no write to it), and the first Runner's cycles before the resume's."""
 from __future__ import annotations
 
 import pytest
 
-from detaudit.facts.run.lean import between_runs, drop_training_state
+from detaudit.facts.run.lean import between_runs, drop_still_grads
 
 torch = pytest.importorskip("torch")
 
 
-class _Ctx:
-    """The three facts drop_training_state looks at, as an AuditContext holds them."""
-
-    def __init__(self, model, optim_wrapper, *, stepped: bool):
-        self.model, self.optim_wrapper = model, optim_wrapper
-        self._facts = {"model", "optim_wrapper"} | ({"step_result"} if stepped else set())
-
-    def has(self, name: str) -> bool:
-        return name in self._facts
-
-
-class _Wrapper:
-    def __init__(self, optimizer):
-        self.optimizer = optimizer
+def _two_groups(lr_still=0.0, initial=None):
+    """A model of two layers, the first in a group of learning rate ``lr_still`` (lr_mult=0's)."""
+    still, moving = torch.nn.Linear(8, 8), torch.nn.Linear(8, 4)
+    group = {"params": list(still.parameters()), "lr": lr_still}
+    optimizer = torch.optim.SGD([group, {"params": list(moving.parameters())}], lr=0.1, momentum=0.9,
+                                weight_decay=1e-4)
+    if initial is not None:
+        optimizer.param_groups[0]["initial_lr"] = initial
+    optimizer.register_step_pre_hook(drop_still_grads)
+    moving(still(torch.ones(2, 8))).sum().backward()
+    return still, moving, optimizer
 
 
-def _stepped_model():
-    model = torch.nn.Linear(8, 4)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    model(torch.ones(2, 8)).sum().backward()
+def test_a_still_group_gets_no_state_and_no_write():
+    still, moving, optimizer = _two_groups()
+    before = [p.detach().clone() for p in still.parameters()]
+    moved = [p.detach().clone() for p in moving.parameters()]
     optimizer.step()
-    return model, optimizer
+    assert all(p.grad is None for p in still.parameters())
+    assert set(optimizer.state) == set(moving.parameters())  # momentum for the moving layer only
+    assert all(torch.equal(b, p) for b, p in zip(before, still.parameters()))
+    assert not any(torch.equal(b, p) for b, p in zip(moved, moving.parameters()))
 
 
-def test_the_step_s_gradients_and_momentum_are_freed():
-    model, optimizer = _stepped_model()
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    assert all(p.grad is not None for p in model.parameters()) and len(optimizer.state) == 2
-    drop_training_state(_Ctx(model, _Wrapper(optimizer), stepped=True))
-    assert all(p.grad is None for p in model.parameters())
-    assert len(optimizer.state) == 0
-    # the weights themselves are the model's: untouched
-    assert all(torch.equal(before[n], p) for n, p in model.named_parameters())
-    # and the optimizer still steps, from an empty state, as a first step does
-    model(torch.ones(2, 8)).sum().backward()
+def test_a_group_a_scheduler_holds_at_zero_for_now_keeps_its_gradients():
+    """Warm-up from 0 (initial_lr above 0): the group moves later, so its step is as configured."""
+    still, _, optimizer = _two_groups(lr_still=0.0, initial=0.01)
     optimizer.step()
-    assert len(optimizer.state) == 2
-
-
-def test_a_context_whose_step_was_not_the_audit_s_keeps_everything():
-    """A seeded context (DetAuditHook's) holds the training's own model and optimizer."""
-    model, optimizer = _stepped_model()
-    drop_training_state(_Ctx(model, _Wrapper(optimizer), stepped=False))
-    assert all(p.grad is not None for p in model.parameters()) and len(optimizer.state) == 2
+    assert all(p.grad is not None for p in still.parameters())
+    assert set(still.parameters()) <= set(optimizer.state)
 
 
 def test_between_runs_collects_cycles():
