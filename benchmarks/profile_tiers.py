@@ -187,7 +187,8 @@ def main() -> None:
     with REC.step("import detaudit"):
         from detaudit.api import audit
     wrap_facts()
-    sink = tempfile.mktemp(prefix="detaudit-profile-", suffix=".jsonl")
+    fd, sink = tempfile.mkstemp(prefix="detaudit-profile-", suffix=".jsonl")  # the run's child appends here
+    os.close(fd)
     wrap_run(sink, args.cprofile, args.flush_denormal)
     if args.flush_denormal == "all":
         torch.set_flush_denormal(True)
