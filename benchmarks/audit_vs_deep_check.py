@@ -4,7 +4,9 @@ noisy, so only ratios measured side by side mean anything).
 
     python benchmarks/audit_vs_deep_check.py [CONFIG] [--rounds N] [--tier TIER]
 
-Prints per-run figures, the medians and the ratios audit/baseline.
+A third process, a bare ``python -c "import mmdet.models"`` (what any check of a config pays
+before it does anything), alternates with the two. The audit runs with ``--no-cache``. Prints
+per-run figures, the medians and the ratios audit/baseline and audit/import.
 """
 from __future__ import annotations
 
@@ -79,10 +81,12 @@ def main() -> None:
     audit_cmd = [py, "-m", "detaudit", args.config, "--no-cache", "--format", "json", "-o", report]
     if args.tier:
         audit_cmd += ["--tier", args.tier]
-    base, aud = [], []
+    import_cmd = [py, "-c", "import mmdet.models"]
+    base, aud, imp = [], [], []
     for i in range(args.rounds):
-        # Alternate the order so that neither side always runs on a warmer machine.
-        order = [("baseline", baseline_cmd, base), ("audit", audit_cmd, aud)]
+        # Alternate the order so that no side always runs on a warmer machine.
+        order = [("baseline", baseline_cmd, base), ("audit", audit_cmd, aud), ("import", import_cmd, imp)]
+        order = order[i % 3:] + order[:i % 3]
         if i % 2:
             order.reverse()
         for name, cmd, sink in order:
@@ -92,12 +96,15 @@ def main() -> None:
                   f"exit {code}", flush=True)
     bw, br, bc = (statistics.median(x[k] for x in base) for k in range(3))
     aw, ar, ac = (statistics.median(x[k] for x in aud) for k in range(3))
+    iw, ir, ic = (statistics.median(x[k] for x in imp) for k in range(3))
     print(f"\nconfig: {os.path.relpath(args.config, ROOT)}  rounds: {args.rounds}")
     print(f"baseline (deep check, 512x640, batch 2): wall {bw:.2f} s, cpu {bc:.2f} s, peak memory {br:.0f} MiB")
     tier = args.tier or "default"
     print(f"detaudit full audit (tier {tier}):{' ' * max(1, 16 - len(tier))}wall {aw:.2f} s, cpu {ac:.2f} s, "
           f"peak memory {ar:.0f} MiB")
+    print(f"bare `import mmdet.models`:{' ' * 16}wall {iw:.2f} s, cpu {ic:.2f} s, peak memory {ir:.0f} MiB")
     print(f"ratio audit/baseline: wall {aw / bw:.2f}x, cpu {ac / bc:.2f}x, peak memory {ar / br:.2f}x")
+    print(f"ratio audit/import:   wall {aw / iw:.2f}x, cpu {ac / ic:.2f}x, peak memory {ar / ir:.2f}x")
     print(f"load average during the run: {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
 
 

@@ -73,7 +73,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("config", nargs="?", default=DEFAULT)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--tier", default="train", choices=("static", "build", "forward", "train"))
+    ap.add_argument("--tier", default="train", choices=("static", "build", "forward", "train", "run"))
     args = ap.parse_args()
     config = (ROOT / args.config).resolve()
     print(f"{args.config}, tier {args.tier}, {args.rounds} round(s), {os.cpu_count()} CPUs, "
