@@ -24,6 +24,7 @@ from typing import Any
 from ...errors import ErrorInfo
 from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator,
                          check_hooks, check_schedulers, check_visualizer)
+from .lean import before_fork, between_runs, still_params_hook
 from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, PrivateConfig, RunChange
 from .watch import watch_run
 
@@ -88,8 +89,6 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     try:
         if not can_fork():
             return blocking.adopt_run(_dry_run_at(ctx, long_side, folder, fresh=retry))
-        from .lean import before_fork
-
         before_fork()  # freed pages the child would otherwise inherit
         result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
         result = _crashed(result) if isinstance(result, Crash) else result
@@ -195,8 +194,6 @@ def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradie
         result.changes = private.changes
         try:
             if _run(ctx, private, result, model):
-                from .lean import between_runs
-
                 between_runs()  # the first Runner's optimizer state and hooks go before the resume's come
                 if _tree_changed(ctx, model):  # the resume builds afresh: the first run's model goes first
                     model = None
@@ -299,7 +296,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
         result.stages["run"] = "stopped at build"
         return
     watch = watch_run(runner, result, model)
-    runner.register_hook(_still_params_hook())
+    runner.register_hook(still_params_hook())
     index = KeyIndex()
     with blocking.attributed(runner, cfg, index, watch, ctx.module_names):
         _stages(ctx, cfg, runner, watch, index, result)
@@ -367,7 +364,7 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
         try:
             with _environ(env):
                 runner = _runner(model, cfg, resume_from=checkpoint)
-                runner.register_hook(_still_params_hook())
+                runner.register_hook(still_params_hook())
                 with blocking.attributed(runner, cfg, KeyIndex(), None, ctx.module_names, stage="resume"):
                     runner.train()
             result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
@@ -389,12 +386,6 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
             if runner is not None:
                 _release(runner)
     return model
-
-
-def _still_params_hook():
-    from .lean import still_params_hook
-
-    return still_params_hook()
 
 
 def _latest(names: list[str]) -> str:
