@@ -21,7 +21,8 @@ def _check_parser() -> argparse.ArgumentParser:
                 epilog="Other commands: 'detaudit rule CODE|NAME' explains a rule; 'detaudit rules' lists them; "
                        "'detaudit cache clean' empties the result cache; "
                        "'detaudit show CONFIG [KEY ...]' shows where each value comes from; "
-                       "'detaudit logs WORK_DIR' audits a training run from its work dir. "
+                       "'detaudit logs WORK_DIR' audits a training run from its work dir; "
+                       "'detaudit migrate PATH --out DIR' converts MMDetection 2.x configs to 3.x. "
                        "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error.")
     p.add_argument("configs", nargs="+", metavar="CONFIG", help="config files, folders or globs")
     sel = p.add_argument_group("rule selection")
@@ -69,6 +70,9 @@ def _check_parser() -> argparse.ArgumentParser:
     out.add_argument("--no-cache", action="store_true",
                      help="audit every config again: neither read nor write the result cache "
                           "(see 'detaudit cache clean')")
+    from .fix.cli import add_arguments as add_fix_arguments
+
+    add_fix_arguments(p)
     return p
 
 
@@ -119,6 +123,10 @@ def cmd_check(argv: list[str], cache=None) -> int:
     if args.no_cache:
         cache = None
     report.audits.extend(_audit_with_cache(items, options, args.jobs, cache))
+    from .fix import cli as fix_cli
+
+    if fix_cli.requested(args):  # --fix / --unsafe-fixes / --diff, then the fixed configs audited again
+        fix_cli.apply_fixes(report, items, options, args, lambda again: _audit_with_cache(again, options, 1, None))
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:
@@ -231,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
                 return commands.cmd_show(argv[1:])
             if argv and argv[0] == "logs":
                 return commands.cmd_logs(argv[1:])
+            if argv and argv[0] == "migrate":
+                from .migrate.cli import cmd_migrate
+
+                return cmd_migrate(argv[1:])
             return cmd_check(argv, cache)
     except UsageError as exc:
         print(f"detaudit: error: {exc}", file=sys.stderr)

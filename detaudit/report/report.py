@@ -14,7 +14,7 @@ from .result import jsonable
 if TYPE_CHECKING:
     from .result import AuditResult
 
-SCHEMA_VERSION = "1.1"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
+SCHEMA_VERSION = "1.2"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached"); 1.2: "fixable"
 
 
 @dataclass

@@ -42,6 +42,7 @@ class Violation:
     severity: str | None = None  # only to soften a rule's default in a documented case
     file: str | None = None      # explicit location when no key path can give it
     line: int | None = None
+    autofix: Any = None          # a :class:`~detaudit.rule.fixes.Autofix`: key-level edits and their applicability
 
 
 @dataclass

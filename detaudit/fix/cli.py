@@ -1,0 +1,69 @@
+"""What ``detaudit --fix``, ``--unsafe-fixes`` and ``--diff`` do after the audit: fix each config,
+say what was fixed and what was not (stderr), print diffs (stdout), and audit the fixed configs
+again so that the report shows what is left."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+from .engine import fix_config, wanted
+
+
+def add_arguments(parser) -> None:
+    group = parser.add_argument_group("fixes")
+    group.add_argument("--fix", action="store_true", help="apply the safe fixes findings carry ([*])")
+    group.add_argument("--unsafe-fixes", action="store_true",
+                       help="with --fix or --diff, also the unsafe ones ([-]: review them)")
+    group.add_argument("--diff", action="store_true",
+                       help="print the fixes as a unified diff and write nothing")
+
+
+def requested(args) -> bool:
+    return bool(args.fix or args.diff or args.unsafe_fixes)
+
+
+def make_reaudit(settings, options, source="expect_frozen"):
+    """Run some rules again on a config, at their deepest tier (the cheapest that runs them all), in
+    this process."""
+    def reaudit(config: str, codes: list) -> list:
+        from ..pipeline import audit_one
+        from ..registry import all_rules
+        from ..rule.facts import CLI_TIERS, tier_rank
+
+        rules = all_rules()
+        tiers = [rules[c].tier for c in codes if c in rules and rules[c].tier in CLI_TIERS]
+        tier = max(tiers, key=tier_rank) if tiers else settings.tier
+        one = dataclasses.replace(settings, select=list(codes), ignore=[], extend_select=[], tier=tier)
+        quiet = dataclasses.replace(options, timeout=None, max_memory=None)
+        return audit_one(config, one, quiet, expect_frozen_source=source).findings
+    return reaudit
+
+
+def apply_fixes(report, items, options, args, rerun) -> None:
+    """Fix the audited configs in place (or show the diff); ``rerun(items)`` audits configs again."""
+    unsafe = bool(args.unsafe_fixes)
+    write = bool(args.fix) and not args.diff
+    fixed = []
+    for index, (audit, item) in enumerate(zip(report.audits, items)):
+        config, settings, source = item
+        if not any(wanted(f, unsafe) for f in audit.findings):
+            continue
+        outcome = fix_config(config, audit.findings, unsafe=unsafe, write=write,
+                             reaudit=make_reaudit(settings, options, source))
+        if outcome.error:
+            print(f"detaudit: {config}: {outcome.error}", file=sys.stderr)
+        for o in outcome.outcomes:
+            what = f"{o.code} {o.key_path or ''}".rstrip()
+            if o.applied:
+                verb = "fixed" if write and not outcome.error else "would fix"
+                print(f"detaudit: {config}: {verb} {what} ({o.applicability}): {o.description}", file=sys.stderr)
+            else:
+                print(f"detaudit: {config}: not fixed {what}: {o.reason}", file=sys.stderr)
+        if args.diff:
+            for text in outcome.diffs.values():
+                sys.stdout.write(text)
+        if outcome.written:
+            fixed.append(index)
+    if fixed:
+        for index, result in zip(fixed, rerun([items[i] for i in fixed])):
+            report.audits[index] = result
