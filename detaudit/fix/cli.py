@@ -22,17 +22,27 @@ def requested(args) -> bool:
     return bool(args.fix or args.diff or args.unsafe_fixes)
 
 
+def cli_tier(rule_tiers: list[str]) -> str | None:
+    """The shallowest ``--tier`` that runs rules of all these tiers (None for none that it can)."""
+    from ..rule.facts import CLI_TIERS, tier_rank
+
+    need = max((tier_rank(t) for t in rule_tiers), default=0)
+    for name, deepest in CLI_TIERS.items():
+        if tier_rank(deepest) >= need:
+            return name
+    return None
+
+
 def make_reaudit(settings, options, source="expect_frozen"):
     """Run some rules again on a config, at their deepest tier (the cheapest that runs them all), in
     this process."""
     def reaudit(config: str, codes: list) -> list:
         from ..pipeline import audit_one
         from ..registry import all_rules
-        from ..rule.facts import CLI_TIERS, tier_rank
 
         rules = all_rules()
-        tiers = [rules[c].tier for c in codes if c in rules and rules[c].tier in CLI_TIERS]
-        tier = max(tiers, key=tier_rank) if tiers else settings.tier
+        codes = [c for c in codes if c in rules]  # an unknown code of a suppression being removed
+        tier = cli_tier([rules[c].tier for c in codes]) or settings.tier
         one = dataclasses.replace(settings, select=list(codes), ignore=[], extend_select=[], tier=tier)
         quiet = dataclasses.replace(options, timeout=None, max_memory=None)
         return audit_one(config, one, quiet, expect_frozen_source=source).findings

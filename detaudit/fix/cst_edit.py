@@ -158,8 +158,8 @@ def delete_in_place(text: str, name: str, line: int | None) -> str:
                 return updated
             at = next(n for n, i in enumerate(items) if i is site)
             kept = [i for n, i in enumerate(getattr(updated, field)) if n != at]
-            if kept and at == len(items) - 1:  # the last one went: the new last takes its comma (or none)
-                kept[-1] = kept[-1].with_changes(comma=site.comma)
+            if kept and at > 0:  # the one before takes its comma: the last one's (or none), or the layout after it
+                kept[at - 1] = kept[at - 1].with_changes(comma=site.comma)
             return updated.with_changes(**{field: kept})
 
     return module.visit(DropItem()).code

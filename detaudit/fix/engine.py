@@ -75,9 +75,7 @@ def merged_flat(config: Path) -> dict[str, object]:
 
 
 def _flatten(value, prefix: str, out: dict) -> None:
-    if isinstance(value, dict):
-        if not value and prefix:
-            out[prefix] = {}
+    if isinstance(value, dict):  # an emptied dict (its last key deleted) reads as no keys at all
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
     elif isinstance(value, (list, tuple)):
@@ -253,11 +251,12 @@ def _fix_one(stage: Stage, finding, unsafe: bool, reaudit: Reaudit) -> FixOutcom
     saved = {f: stage.read(f) for f in stage.original}
     try:
         before = merged_flat(stage.config)
+        allowed = _aliases(_source_map(stage.config), edited_keys(fix["edits"]))
         for edit in fix["edits"]:
             real, how = _apply_edit(stage, edit, unsafe)
             outcome.files.append(f"{real} ({how})")
         after = merged_flat(stage.config)
-        extra = outside(changed_keys(before, after), edited_keys(fix["edits"]))
+        extra = outside(changed_keys(before, after), allowed)
         if extra:
             raise EditError(f"it would also change {', '.join(extra[:5])}")
         codes = [finding.code] + [c for e in fix["edits"] for c in e.get("codes", ())]  # a suppression's rules
@@ -272,6 +271,21 @@ def _fix_one(stage: Stage, finding, unsafe: bool, reaudit: Reaudit) -> FixOutcom
         return outcome
     outcome.applied = True
     return outcome
+
+
+def _aliases(sm, keys: list[str]) -> list[str]:
+    """The keys, and every other key the same written value reaches (``metainfo = dict(...)`` used by
+    three dataloaders: one edit of that line changes all of them, as the finding says)."""
+    out = list(keys)
+    where = {}
+    for k in sm.keys():
+        where.setdefault(sm.locate(k), []).append(k)
+    for key in keys:
+        if key not in sm.keys():
+            continue
+        leaf = key.rsplit(".", 1)[-1]
+        out += [k for k in where.get(sm.locate(key), []) if k.rsplit(".", 1)[-1] == leaf]
+    return list(dict.fromkeys(out))
 
 
 def _same(a, b) -> bool:

@@ -1,0 +1,501 @@
+"""An MMDetection 2.x config, as merged data, turned into its 3.x form (:func:`convert`).
+
+Pure functions of plain dicts and lists: the tables of :mod:`.tables` say what maps to what;
+what has no 3.x equivalent is kept as it is and listed in the notes (key, why).
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from . import tables as T
+
+
+@dataclass
+class Note:
+    key: str
+    message: str
+
+
+def _is_dict(v) -> bool:
+    return isinstance(v, dict)
+
+
+def convert(cfg: dict) -> tuple[dict, list[Note]]:
+    """The 3.x config a 2.x config (its merged data) says, and what could not be carried over."""
+    src = copy.deepcopy(cfg)
+    out: dict = {}
+    notes: list[Note] = []
+    pipelines = _Pipelines(notes)
+    data_root = src.get("data_root") if isinstance(src.get("data_root"), str) else None
+    for key, value in src.items():
+        if key in T.DROPPED:
+            continue
+        if key.endswith("pipeline") and isinstance(value, list):
+            out[key] = pipelines.convert(value, key)
+        else:
+            out[key] = value
+    loop_type, max_key, max_value = _loop(src, notes)
+    if _is_dict(src.get("data")) and _has_dataset_part(src["data"]):
+        out.update(_dataloaders(src["data"], pipelines, data_root, notes))
+    evaluation = src.get("evaluation")
+    if _is_dict(evaluation):
+        evaluator = _evaluator(evaluation, src.get("data"), data_root, notes)
+        if evaluator is not None:
+            out["val_evaluator"] = evaluator
+            out["test_evaluator"] = copy.deepcopy(evaluator)
+    if loop_type is not None:
+        train_cfg = {"type": loop_type, max_key: max_value}
+        if _is_dict(evaluation) and "interval" in evaluation:
+            train_cfg["val_interval"] = evaluation["interval"]
+        elif loop_type == "EpochBasedTrainLoop":
+            train_cfg["val_interval"] = 1
+        out["train_cfg"] = train_cfg
+        out["val_cfg"] = {"type": "ValLoop"}
+        out["test_cfg"] = {"type": "TestLoop"}
+    if _is_dict(src.get("optimizer")):
+        out["optim_wrapper"] = _optim_wrapper(src, notes)
+    if _is_dict(src.get("lr_config")):
+        scheds = _param_scheduler(src["lr_config"], loop_type, max_value, notes)
+        if scheds is None:
+            out["lr_config"] = src["lr_config"]
+        else:
+            out["param_scheduler"] = scheds
+    if _is_dict(src.get("momentum_config")):
+        out["momentum_config"] = src["momentum_config"]
+        notes.append(Note("momentum_config", "momentum schedules have no one-to-one 3.x form: kept as written "
+                          "(write a momentum scheduler in param_scheduler)"))
+    _runtime(src, out, loop_type, notes)
+    if _is_dict(out.get("model")):
+        out["model"] = _model(out["model"], pipelines.preprocessor, pipelines.with_mask)
+    return out, notes
+
+
+# --------------------------------------------------------------------------- pipelines
+class _Pipelines:
+    """Converts pipelines, remembering what the data preprocessor must take over (the first
+    training pipeline's Normalize and Pad)."""
+
+    def __init__(self, notes: list[Note]):
+        self.notes = notes
+        self.preprocessor: dict | None = None
+        self.with_mask = False
+
+    def convert(self, pipeline: list, key: str) -> list:
+        out = []
+        found = {}
+        for i, t in enumerate(pipeline):
+            if not _is_dict(t):
+                out.append(t)
+                continue
+            kind = t.get("type")
+            if kind == "Normalize":
+                found["mean"], found["std"] = t.get("mean"), t.get("std")
+                found["bgr_to_rgb"] = bool(t.get("to_rgb", True))
+                continue
+            if kind == "Pad" and set(t) <= {"type", "size_divisor", "pad_val"} and "size_divisor" in t:
+                found["pad_size_divisor"] = t["size_divisor"]
+                continue
+            if kind in T.TO_PREPROCESSOR and kind != "Pad":
+                continue
+            if kind == "MultiScaleFlipAug":
+                out.extend(self._flatten_tta(t, f"{key}.{i}"))
+                continue
+            if kind == "LoadAnnotations" and t.get("with_mask"):
+                self.with_mask = True
+            out.extend(self.transform(t, f"{key}.{i}"))
+        if found and "mean" in found and self.preprocessor is None and "test" not in key:
+            self.preprocessor = {"type": "DetDataPreprocessor", **found}
+        if out and not (_is_dict(out[-1]) and out[-1].get("type") == "PackDetInputs"):
+            testing = any(_is_dict(t) and t.get("type") == "MultiScaleFlipAug" for t in pipeline) or "test" in key
+            out.append({"type": "PackDetInputs", "meta_keys": T.TEST_META_KEYS} if testing else
+                       {"type": "PackDetInputs"})
+        return out
+
+    def transform(self, t: dict, where: str) -> list:
+        kind = t.get("type")
+        t = {k: v for k, v in t.items()}
+        if kind == "Resize":
+            return [self._resize(t)]
+        if kind == "AutoAugment" and isinstance(t.get("policies"), list):
+            return [{"type": "RandomChoice", "transforms": [
+                [x for step in policy if _is_dict(step) for x in self.transform(step, where)]
+                for policy in t["policies"] if isinstance(policy, list)]}]
+        for old, new in T.TRANSFORM_ARGS.get(kind, {}).items():
+            if old in t:
+                value = t.pop(old)
+                if new is not None:
+                    t[new] = value
+        if kind in T.TRANSFORM_TYPES:
+            t["type"] = T.TRANSFORM_TYPES[kind]
+        return [t]
+
+    def _resize(self, t: dict) -> dict:
+        t = dict(t)
+        scale = t.pop("img_scale", None)
+        mode = t.pop("multiscale_mode", "range")
+        ratio = t.get("ratio_range")
+        t.pop("override", None)
+        t.pop("bbox_clip_border", None) if t.get("bbox_clip_border", True) is True else None
+        several = isinstance(scale, list) and len(scale) > 1
+        if isinstance(scale, list) and len(scale) == 1:
+            scale = scale[0]
+        if several:
+            kind, arg = T.MULTISCALE.get(mode, T.MULTISCALE["range"])
+            return {"type": kind, arg: scale, **{k: v for k, v in t.items() if k != "type"}}
+        if ratio is not None:
+            return {"type": "RandomResize", "scale": scale, **{k: v for k, v in t.items() if k != "type"}}
+        out = {"type": "Resize"}
+        if scale is not None:
+            out["scale"] = scale
+        out.update({k: v for k, v in t.items() if k != "type"})
+        return out
+
+    def _flatten_tta(self, t: dict, where: str) -> list:
+        """MultiScaleFlipAug of one scale without flip: its transforms, the scale on Resize. Several
+        scales or flipping: the first scale, and a note (3.x test-time augmentation is tta_model)."""
+        scale = t.get("img_scale")
+        if isinstance(scale, list):
+            if len(scale) > 1:
+                self.notes.append(Note(where, f"test-time augmentation over {len(scale)} scales: the first scale "
+                                       "is kept; 3.x writes TTA as tta_model and tta_pipeline"))
+            scale = scale[0] if scale else None
+        if t.get("flip"):
+            self.notes.append(Note(where, "test-time flip: dropped; 3.x writes TTA as tta_model and tta_pipeline"))
+        out = []
+        for inner in t.get("transforms", []):
+            if not _is_dict(inner):
+                continue
+            kind = inner.get("type")
+            if kind in T.TO_PREPROCESSOR or kind == "RandomFlip":
+                continue
+            if kind == "Resize":
+                r = dict(inner)
+                if scale is not None:
+                    r["img_scale"] = scale
+                elif "scale_factor" in t:
+                    r["scale_factor"] = t["scale_factor"]
+                out.append(self._resize(r))
+                out.append(None)  # where LoadAnnotations goes in a 3.x test pipeline
+                continue
+            out.extend(self.transform(inner, where))
+        annotations = {"type": "LoadAnnotations", "with_bbox": True}
+        if self.with_mask:
+            annotations["with_mask"] = True
+        out = [annotations if x is None else x for x in out]
+        return out
+
+
+def _has_dataset_part(data: dict) -> bool:
+    return any(k in data for k in ("train", "val", "test", "samples_per_gpu", "workers_per_gpu"))
+
+
+# --------------------------------------------------------------------------- datasets
+def _split_root(path, data_root):
+    if isinstance(path, str) and data_root and path.startswith(data_root):
+        return path[len(data_root):]
+    return path
+
+
+def _dataset(ds: dict, pipelines: _Pipelines, data_root, where: str, test: bool, notes: list[Note]) -> dict:
+    if not _is_dict(ds):
+        return ds
+    ds = dict(ds)
+    kind = ds.get("type")
+    if kind in T.WRAPPERS:
+        inner_key = T.WRAPPERS[kind]
+        if isinstance(ds.get(inner_key), list):
+            ds[inner_key] = [_dataset(d, pipelines, data_root, f"{where}.{inner_key}.{i}", test, notes)
+                             for i, d in enumerate(ds[inner_key])]
+        elif _is_dict(ds.get(inner_key)):
+            ds[inner_key] = _dataset(ds[inner_key], pipelines, data_root, f"{where}.{inner_key}", test, notes)
+        if isinstance(ds.get("pipeline"), list):
+            ds["pipeline"] = pipelines.convert(ds["pipeline"], f"{where}.pipeline")
+        return ds
+    if isinstance(ds.get("ann_file"), list):  # 2.x: several annotation files -> a ConcatDataset
+        prefixes = ds.get("img_prefix")
+        parts = []
+        for i, ann in enumerate(ds["ann_file"]):
+            one = dict(ds, ann_file=ann)
+            if isinstance(prefixes, list):
+                one["img_prefix"] = prefixes[i] if i < len(prefixes) else prefixes[-1]
+            parts.append(_dataset(one, pipelines, data_root, f"{where}.datasets.{i}", test, notes))
+        return {"type": "ConcatDataset", "datasets": parts}
+    out: dict = {}
+    voc = kind in ("VOCDataset", "WIDERFaceDataset")
+    root = ds.pop("data_root", None) or data_root
+    for key, value in ds.items():
+        if key in T.DATASET_ARGS:
+            target = T.DATASET_ARGS[key]
+            if target is None:
+                continue
+            if key == "img_prefix" and voc:
+                target = "data_prefix.sub_data_root"
+            if key in ("img_prefix", "seg_prefix"):
+                value = _split_root(value, root)
+            if key == "classes":
+                value = tuple(value) if isinstance(value, list) else value
+            holder, _, sub = target.partition(".")
+            if sub:
+                out.setdefault(holder, {})[sub] = value
+            else:
+                out[holder] = value
+        elif key == "pipeline" and isinstance(value, list):
+            out[key] = pipelines.convert(value, f"{where}.pipeline" if not test else f"{where}.test_pipeline")
+        elif key == "ann_file":
+            out[key] = _split_root(value, root)
+        elif key == "test_mode":
+            continue
+        else:
+            out[key] = value
+    if root is not None:
+        out = {"type": out.pop("type"), "data_root": root, **out} if "type" in out else {"data_root": root, **out}
+    if test:
+        out["test_mode"] = True
+    else:
+        flt = out.setdefault("filter_cfg", {})
+        flt.setdefault("filter_empty_gt", True)
+        flt.setdefault("min_size", 32)
+        if voc:
+            flt.setdefault("bbox_min_size", 32)
+    return out
+
+
+def _dataloaders(data: dict, pipelines: _Pipelines, data_root, notes: list[Note]) -> dict:
+    out = {}
+    batch, workers = data.get("samples_per_gpu", 2), data.get("workers_per_gpu", 2)
+    if _is_dict(data.get("train")):
+        loader = {"batch_size": batch, "num_workers": workers, **copy.deepcopy(T.TRAIN_LOADER)}
+        over = data.get("train_dataloader", {})
+        if _is_dict(over):
+            loader["batch_size"] = over.get("samples_per_gpu", loader["batch_size"])
+            loader["num_workers"] = over.get("workers_per_gpu", loader["num_workers"])
+        loader["dataset"] = _dataset(data["train"], pipelines, data_root, "data.train", False, notes)
+        out["train_dataloader"] = loader
+    for part in ("val", "test"):
+        if not _is_dict(data.get(part)):
+            continue
+        loader = {"num_workers": workers, **copy.deepcopy(T.TEST_LOADER)}
+        loader = {"batch_size": loader.pop("batch_size"), **loader}
+        over = data.get(f"{part}_dataloader", {})
+        if _is_dict(over):
+            loader["batch_size"] = over.get("samples_per_gpu", loader["batch_size"])
+            loader["num_workers"] = over.get("workers_per_gpu", loader["num_workers"])
+        ds = dict(data[part])
+        if "samples_per_gpu" in ds:
+            loader["batch_size"] = ds.pop("samples_per_gpu")
+        loader["dataset"] = _dataset(ds, pipelines, data_root, f"data.{part}", True, notes)
+        out[f"{part}_dataloader"] = loader
+    return out
+
+
+def _leaf_dataset(ds):
+    while _is_dict(ds) and ds.get("type") in T.WRAPPERS:
+        inner = ds.get(T.WRAPPERS[ds["type"]])
+        ds = inner[0] if isinstance(inner, list) and inner else inner
+    return ds if _is_dict(ds) else None
+
+
+def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | None:
+    val = _leaf_dataset(data.get("val")) if _is_dict(data) else None
+    kind = val.get("type") if val else None
+    metric_type = T.EVALUATORS.get(kind) if kind else None
+    if metric_type is None:
+        notes.append(Note("evaluation", f"no 3.x evaluator known for dataset type {kind!r}: write val_evaluator"))
+        return None
+    ev = {"type": metric_type}
+    if metric_type in ("CocoMetric", "LVISMetric", "CocoPanopticMetric"):
+        ann = val.get("ann_file")
+        if isinstance(ann, list):
+            ann = ann[0]
+        if ann is not None:
+            ev["ann_file"] = ann
+    for key, value in evaluation.items():
+        target = T.EVALUATION_KEYS.get(key, key)
+        if target is None:
+            continue
+        ev[target] = value
+    if metric_type == "VOCMetric":
+        ev.setdefault("eval_mode", T.VOC_EVAL_MODE)
+    if metric_type == "CocoMetric":
+        ev.setdefault("format_only", False)
+    return ev
+
+
+# --------------------------------------------------------------------------- schedule
+def _loop(src: dict, notes: list[Note]):
+    runner = src.get("runner")
+    if _is_dict(runner) and runner.get("type") in T.RUNNERS:
+        loop, key = T.RUNNERS[runner["type"]]
+        value = runner.get(key)
+        if value is None and key == "max_epochs":
+            value = src.get("total_epochs")
+        return loop, key, value
+    if _is_dict(runner):
+        notes.append(Note("runner", f"runner type {runner.get('type')!r} has no 3.x loop known here: kept"))
+        return None, None, None
+    if src.get("total_epochs") is not None:
+        return "EpochBasedTrainLoop", "max_epochs", src["total_epochs"]
+    return None, None, None
+
+
+def _optim_wrapper(src: dict, notes: list[Note]) -> dict:
+    opt = dict(src["optimizer"])
+    wrapper: dict = {"type": "OptimWrapper"}
+    paramwise = opt.pop("paramwise_cfg", None)
+    constructor = opt.pop("constructor", None)
+    wrapper["optimizer"] = opt
+    if paramwise is not None:
+        wrapper["paramwise_cfg"] = paramwise
+    if constructor is not None:
+        wrapper["constructor"] = constructor
+    hook = src.get("optimizer_config")
+    if _is_dict(hook):
+        kind = hook.get("type", "OptimizerHook")
+        wrapper["type"] = T.OPTIMIZER_HOOKS.get(kind, "OptimWrapper")
+        if kind not in T.OPTIMIZER_HOOKS:
+            notes.append(Note("optimizer_config", f"optimizer hook {kind!r} has no 3.x equivalent here"))
+        if hook.get("grad_clip") is not None:
+            wrapper["clip_grad"] = hook["grad_clip"]
+        if "cumulative_iters" in hook:
+            wrapper["accumulative_counts"] = hook["cumulative_iters"]
+        if "loss_scale" in hook:
+            wrapper["loss_scale"] = hook["loss_scale"]
+    fp16 = src.get("fp16")
+    if _is_dict(fp16):
+        wrapper["type"] = "AmpOptimWrapper"
+        if "loss_scale" in fp16:
+            wrapper["loss_scale"] = fp16["loss_scale"]
+    return wrapper
+
+
+def _param_scheduler(lr: dict, loop_type, max_value, notes: list[Note]) -> list | None:
+    policy = lr.get("policy")
+    if policy not in T.LR_POLICIES:
+        notes.append(Note("lr_config", f"lr policy {policy!r} has no 3.x scheduler known here: kept as written"))
+        return None
+    by_epoch = lr.get("by_epoch", loop_type != "IterBasedTrainLoop")
+    scheds = []
+    warmup = lr.get("warmup")
+    if warmup is not None:
+        kind = T.WARMUPS.get(warmup)
+        if kind is None:
+            notes.append(Note("lr_config.warmup", f"warmup {warmup!r} has no 3.x scheduler known here: dropped"))
+        else:
+            ratio = lr.get("warmup_ratio", 0.1)
+            w = {"type": kind}
+            if kind == "LinearLR":
+                w["start_factor"] = ratio
+            elif kind == "ConstantLR":
+                w["factor"] = ratio
+            w.update(by_epoch=bool(lr.get("warmup_by_epoch", False)), begin=0, end=lr.get("warmup_iters", 0))
+            scheds.append(w)
+    kind = T.LR_POLICIES[policy]
+    end = max_value if max_value is not None else None
+    if kind == "MultiStepLR":
+        step = lr.get("step")
+        if isinstance(step, int):
+            s = {"type": "StepLR", "begin": 0, "end": end, "by_epoch": by_epoch, "step_size": step}
+        else:
+            s = {"type": "MultiStepLR", "begin": 0, "end": end, "by_epoch": by_epoch, "milestones": list(step or [])}
+        s["gamma"] = lr.get("gamma", 0.1)
+        scheds.append(s)
+    elif kind == "CosineAnnealingLR":
+        s = {"type": "CosineAnnealingLR", "begin": 0, "end": end, "T_max": end, "by_epoch": by_epoch}
+        if lr.get("min_lr_ratio") is not None:
+            s["eta_min_ratio"] = lr["min_lr_ratio"]
+        else:
+            s["eta_min"] = lr.get("min_lr", 0.0)
+        scheds.append(s)
+    elif kind == "PolyLR":
+        scheds.append({"type": "PolyLR", "begin": 0, "end": end, "by_epoch": by_epoch,
+                       "power": lr.get("power", 1.0), "eta_min": lr.get("min_lr", 0.0)})
+    for s in scheds:
+        if s.get("end") is None:
+            s.pop("end")
+    return scheds
+
+
+# --------------------------------------------------------------------------- runtime
+def _runtime(src: dict, out: dict, loop_type, notes: list[Note]) -> None:
+    hooks = {}
+    ckpt = src.get("checkpoint_config")
+    if _is_dict(ckpt):
+        c = {"type": "CheckpointHook", **{k: v for k, v in ckpt.items() if k != "type"}}
+        if loop_type == "IterBasedTrainLoop":
+            c.setdefault("by_epoch", False)
+        hooks["checkpoint"] = c
+    if _is_dict(src.get("evaluation")) and src["evaluation"].get("save_best") is not None:
+        hooks.setdefault("checkpoint", {"type": "CheckpointHook"})["save_best"] = src["evaluation"]["save_best"]
+        if src["evaluation"].get("rule") is not None:
+            hooks["checkpoint"]["rule"] = src["evaluation"]["rule"]
+    log = src.get("log_config")
+    backends = [{"type": "LocalVisBackend"}]
+    if _is_dict(log):
+        hooks["logger"] = {"type": "LoggerHook", "interval": log.get("interval", 50)}
+        for h in log.get("hooks", []) or []:
+            kind = h.get("type") if _is_dict(h) else None
+            backend = T.LOGGER_BACKENDS.get(kind, "?")
+            if backend == "?":
+                notes.append(Note("log_config", f"logger hook {kind!r} has no 3.x backend known here: dropped"))
+            elif backend is not None:
+                backends.append({"type": backend})
+        out["vis_backends"] = backends
+        out["visualizer"] = {"type": "DetLocalVisualizer", "vis_backends": backends, "name": "visualizer"}
+    if hooks or _is_dict(log):
+        full = copy.deepcopy(T.DEFAULT_HOOKS) if _is_dict(log) and _is_dict(ckpt) else {}
+        for name, h in hooks.items():
+            full[name] = {**full.get(name, {}), **h}
+        out["default_hooks"] = full
+        if _is_dict(log) and _is_dict(ckpt):
+            for k, v in T.RUNTIME.items():
+                out.setdefault(k, copy.deepcopy(v))
+            if loop_type == "IterBasedTrainLoop":
+                out["log_processor"] = {**out["log_processor"], "by_epoch": False}
+    if any(k in src for k in ("dist_params", "opencv_num_threads", "mp_start_method")):
+        env = {"cudnn_benchmark": bool(src.get("cudnn_benchmark", False)),
+               "mp_cfg": {"mp_start_method": src.get("mp_start_method", "fork"),
+                          "opencv_num_threads": src.get("opencv_num_threads", 0)},
+               "dist_cfg": dict(src.get("dist_params") or {"backend": "nccl"})}
+        out["env_cfg"] = env
+    if "resume_from" in src:
+        out["resume"] = src["resume_from"] is not None
+        if src["resume_from"] is not None:
+            out["load_from"] = src["resume_from"]
+    custom = src.get("custom_hooks")
+    if isinstance(custom, list):
+        kept = []
+        for h in custom:
+            kind = h.get("type") if _is_dict(h) else None
+            if kind in T.EMA_HOOKS:
+                ema = {"type": "EMAHook", "ema_type": T.EMA_HOOKS[kind]}
+                ema.update({k: v for k, v in h.items() if k not in ("type", "resume_from")})
+                kept.append(ema)
+            elif kind in T.CUSTOM_HOOKS:
+                if T.CUSTOM_HOOKS[kind] is not None:
+                    kept.append(dict(h, type=T.CUSTOM_HOOKS[kind]))
+            else:
+                kept.append(h)
+        out["custom_hooks"] = kept
+
+
+# --------------------------------------------------------------------------- model
+def _has_mask_head(model: dict) -> bool:
+    roi = model.get("roi_head")
+    return bool((_is_dict(roi) and roi.get("mask_head")) or model.get("mask_head"))
+
+
+def _model(model: dict, preprocessor: dict | None, with_mask: bool) -> dict:
+    """The model with ``data_preprocessor`` first after its type: the training pipeline's Normalize and
+    Pad, else 3.x's defaults (a model written without its data, as in a ``_base_/models`` file)."""
+    if "data_preprocessor" in model or ("type" not in model and preprocessor is None):
+        return model  # a child's partial model: its data preprocessor comes with the pipeline it changes
+    pre = dict(preprocessor) if preprocessor else {}
+    for k, v in T.DEFAULT_DATA_PREPROCESSOR.items():
+        pre.setdefault(k, v)
+    if with_mask or _has_mask_head(model):
+        pre["pad_mask"] = True
+    out = {"type": model["type"]} if "type" in model else {}
+    out["data_preprocessor"] = pre
+    out.update({k: v for k, v in model.items() if k != "type"})
+    return out
