@@ -54,9 +54,6 @@ TRANSFORM_TYPES = {
 TRANSFORM_ARGS = {
     "RandomFlip": {"flip_ratio": "prob"},
     "Resize": {"img_scale": "scale"},
-    "LoadImageFromFile": {"file_client_args": None},   # None: dropped (3.x reads backend_args)
-    "LoadAnnotations": {"file_client_args": None},
-    "LoadPanopticAnnotations": {"file_client_args": None},
 }
 # 2.x ``Resize(multiscale_mode=...)`` with several scales -> the 3.x transform and its scale argument.
 MULTISCALE = {"range": ("RandomResize", "scale"), "value": ("RandomChoiceResize", "scales")}
@@ -87,7 +84,7 @@ EVALUATION_KEYS = {"metric": "metric", "classwise": "classwise", "proposal_nums"
 VOC_EVAL_MODE = "11points"
 # 2.x dataset arguments -> 3.x (None: dropped).
 DATASET_ARGS = {"img_prefix": "data_prefix.img", "seg_prefix": "data_prefix.seg", "classes": "metainfo.classes",
-                "filter_empty_gt": "filter_cfg.filter_empty_gt", "file_client_args": None,
+                "filter_empty_gt": "filter_cfg.filter_empty_gt",
                 "proposal_file": "proposal_file"}
 # 3.x dataloader defaults (mmdet 3.x configs/_base_/datasets/coco_detection.py).
 TRAIN_LOADER = {"persistent_workers": True, "sampler": {"type": "DefaultSampler", "shuffle": True},
@@ -115,7 +112,7 @@ OPTIMIZER_HOOKS = {"OptimizerHook": "OptimWrapper", "Fp16OptimizerHook": "AmpOpt
 LOGGER_BACKENDS = {"TensorboardLoggerHook": "TensorboardVisBackend", "WandbLoggerHook": "WandbVisBackend",
                    "MlflowLoggerHook": "MLflowVisBackend", "TextLoggerHook": None}
 # 2.x custom hooks -> 3.x (None: 3.x has no such hook and needs none).
-CUSTOM_HOOKS = {"NumClassCheckHook": None, "SyncNormHook": "SyncNormHook", "YOLOXModeSwitchHook": "YOLOXModeSwitchHook",
+CUSTOM_HOOKS = {"NumClassCheckHook": "NumClassCheckHook", "SyncNormHook": "SyncNormHook", "YOLOXModeSwitchHook": "YOLOXModeSwitchHook",
                 "CheckInvalidLossHook": "CheckInvalidLossHook", "SetEpochInfoHook": "SetEpochInfoHook",
                 "MemoryProfilerHook": "MemoryProfilerHook"}
 # 2.x EMA hooks -> 3.x EMAHook's ema_type.
