@@ -188,10 +188,10 @@ def _reset_dict(value, restate: dict[str, str]):
         have = {a.keyword.value for a in args if a.keyword is not None}
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         head = [_kwarg("_delete_", "True").with_changes(comma=comma)]
-        tail = [_kwarg(k, v) for k, v in restate.items() if k not in have]
-        if tail and args and args[-1].comma == cst.MaybeSentinel.DEFAULT:
-            args[-1] = args[-1].with_changes(comma=comma)
-        return value.with_changes(args=head + args + tail)
+        for k, v in restate.items():
+            if k not in have:
+                args = _append_arg(args, _kwarg(k, v))
+        return value.with_changes(args=head + args)
     if isinstance(value, cst.Dict):
         elements = [e for e in value.elements if not (isinstance(e, cst.DictElement) and _name_of(e) == "_delete_")]
         have = {_name_of(e) for e in elements}
@@ -244,13 +244,23 @@ def _merge_into(value, parts: list[str], value_src: str, key: str):
             else:
                 args[i] = arg.with_changes(value=_merge_into(arg.value, parts[1:], value_src, key))
             return value.with_changes(args=args)
-    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-    if args and args[-1].comma == cst.MaybeSentinel.DEFAULT:
-        args[-1] = args[-1].with_changes(comma=comma)
     if not parts[0].isidentifier():
         raise EditError(f"'{parts[0]}' cannot be written as a keyword argument")
-    args.append(_kwarg(parts[0], _nested_src(parts[1:], value_src)))
-    return value.with_changes(args=args)
+    return value.with_changes(args=_append_arg(args, _kwarg(parts[0], _nested_src(parts[1:], value_src))))
+
+
+def _append_arg(args: list, new) -> list:
+    """``args`` + ``new``, laid out as the arguments before it are: one a line when they are."""
+    cst = _cst()
+    args = list(args)
+    if not args:
+        return [new]
+    last = args[-1]
+    between = [a.comma for a in args[:-1] if isinstance(a.comma, cst.Comma)]
+    comma = between[-1] if between else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    if isinstance(last.comma, cst.Comma):  # a trailing comma: the new one goes after it and keeps it
+        return args[:-1] + [last.with_changes(comma=comma), new.with_changes(comma=last.comma)]
+    return args[:-1] + [last.with_changes(comma=comma), new]
 
 
 def _top_assigns(module):
