@@ -62,7 +62,7 @@ def convert(cfg: dict) -> tuple[dict, list[Note]]:
                           "(write a momentum scheduler in param_scheduler)"))
     _runtime(src, out, loop_type, notes)
     if _is_dict(out.get("model")):
-        out["model"] = _model(out["model"], pipelines.preprocessor, pipelines.with_mask)
+        out["model"] = _model(out["model"], pipelines.preprocessor, pipelines.with_mask, pipelines.seg_scale_factor)
     return out, notes
 
 
@@ -75,6 +75,7 @@ class _Pipelines:
         self.notes = notes
         self.preprocessor: dict | None = None
         self.with_mask = False
+        self.seg_scale_factor = None   # SegRescale's: 3.x's semantic head takes it (seg_scale_factor)
 
     def convert(self, pipeline: list, key: str) -> list:
         out = []
@@ -96,11 +97,20 @@ class _Pipelines:
             if kind == "MultiScaleFlipAug":
                 out.extend(self._flatten_tta(t, f"{key}.{i}"))
                 continue
+            if kind == "SegRescale":
+                self.seg_scale_factor = t.get("scale_factor", 1)
+                continue
             if kind == "LoadAnnotations" and t.get("with_mask"):
                 self.with_mask = True
             out.extend(self.transform(t, f"{key}.{i}"))
         if found and "mean" in found and self.preprocessor is None and "test" not in key:
             self.preprocessor = {"type": "DetDataPreprocessor", **found}
+        proposals = any(_is_dict(t) and t.get("type") == "LoadProposals" for t in out)
+        # the annotations a 3.x test pipeline loads after Resize; not beside proposals (3.x's Fast R-CNN)
+        out = [{k: v for k, v in t.items() if k != "__inserted__"} if _is_dict(t) else t for t in out
+               if not (_is_dict(t) and t.get("__inserted__") and proposals)]
+        if proposals:
+            out = _broadcast_proposals(out)
         if out and not (_is_dict(out[-1]) and out[-1].get("type") == "PackDetInputs"):
             testing = any(_is_dict(t) and t.get("type") == "MultiScaleFlipAug" for t in pipeline) or "test" in key
             out.append({"type": "PackDetInputs", "meta_keys": T.TEST_META_KEYS} if testing else
@@ -177,8 +187,26 @@ class _Pipelines:
         annotations = {"type": "LoadAnnotations", "with_bbox": True}
         if self.with_mask:
             annotations["with_mask"] = True
-        out = [annotations if x is None else x for x in out]
+        out = [dict(annotations, __inserted__=True) if x is None else x for x in out]
         return out
+
+
+GEOMETRIC = ("Resize", "RandomResize", "RandomChoiceResize", "RandomFlip")
+
+
+def _broadcast_proposals(pipeline: list) -> list:
+    """3.x moves proposals with the image only inside ProposalBroadcaster: the geometric transforms
+    after LoadProposals go into one, where the first of them was."""
+    out, inner, at = [], [], None
+    for t in pipeline:
+        if _is_dict(t) and t.get("type") in GEOMETRIC:
+            at = len(out) if at is None else at
+            inner.append(t)
+        else:
+            out.append(t)
+    if at is not None:
+        out.insert(at, {"type": "ProposalBroadcaster", "transforms": inner})
+    return out
 
 
 def _has_dataset_part(data: dict) -> bool:
@@ -323,9 +351,13 @@ def _has_mask_head(model: dict) -> bool:
     return bool((_is_dict(roi) and roi.get("mask_head")) or model.get("mask_head"))
 
 
-def _model(model: dict, preprocessor: dict | None, with_mask: bool) -> dict:
+def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_factor=None) -> dict:
     """The model with ``data_preprocessor`` first after its type: the training pipeline's Normalize and
     Pad, else 3.x's defaults (a model written without its data, as in a ``_base_/models`` file)."""
+    roi = model.get("roi_head")
+    if seg_scale_factor is not None and _is_dict(roi) and _is_dict(roi.get("semantic_head")):
+        model = dict(model, roi_head=dict(roi, semantic_head=dict(seg_scale_factor=seg_scale_factor,
+                                                                  **roi["semantic_head"])))
     if "data_preprocessor" in model or ("type" not in model and preprocessor is None):
         return model  # a child's partial model: its data preprocessor comes with the pipeline it changes
     pre = dict(preprocessor) if preprocessor else {}
