@@ -1,4 +1,4 @@
-from detaudit.rule import SAFE, Autofix, FactUnavailable, Violation, rule
+from detaudit.rule import DISPLAY_ONLY, SAFE, Autofix, FactUnavailable, Violation, rule
 from detaudit.rule.fixes import NotLiteral, delete_key, rename_key, set_key
 
 from ._legacy_nested import nested_leftovers
@@ -81,8 +81,8 @@ def legacy_config_key(ctx):
     becomes ``prob``; a dataset's ``img_prefix``/``seg_prefix``/``classes`` move into
     ``data_prefix=dict(img=/seg=)`` and ``metainfo=dict(classes=)``; a string ``data_prefix``
     becomes ``dict(img=...)``. Not where the 3.x key is set as well (two values: the user
-    chooses). Top-level 2.x keys, 2.x transforms and hooks reshape the config:
-    ``detaudit migrate`` converts them.
+    chooses). Top-level 2.x keys, 2.x transforms and hooks reshape the config: their fix is
+    display-only, the ``detaudit migrate`` command that converts them.
 
     ## References
     - MMDetection "Migration from MMDetection 2.x to 3.x" guide
@@ -103,6 +103,8 @@ def legacy_config_key(ctx):
             evidence={"key": key, "value": shown, "replacement": replacement},
             fix=f"move it to {replacement}",
             severity="warning",  # ignored, not rejected
+            autofix=Autofix(DISPLAY_ONLY, f"'detaudit migrate {ctx.display_path} --diff' shows the config in its 3.x "
+                            "form (every 2.x key converted, bases included)"),
         )
     try:
         constructors = ctx.constructors

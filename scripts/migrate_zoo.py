@@ -6,7 +6,7 @@ migrated, against the 3.x configs of the same models in mmdet 3.3.0.
 DIR2/DIR3 are the ``configs`` folders of the two wheels (``pip download mmdet==2.28.2 --no-deps``
 and ``mmdet==3.3.0``; the configs are under ``mmdet/.mim/configs``). The 2.x tree is migrated into
 WORK/migrated; each 2.x config is paired with the 3.x config of the same file name once ``-`` and
-``_`` are ignored (and the renames in RENAMED). For each pair both configs are loaded with mmengine,
+``_`` are ignored, or once ``mstrain`` is read as 3.x's ``ms``). For each pair both configs are loaded with mmengine,
 both models built with mmdet 3.3 on the CPU, and compared on: parameter names and shapes; the
 train and test pipelines' transform types and sizes; optimizer type, lr, momentum, weight decay;
 the schedule (loop type, max epochs/iters, milestones); dataset types and annotation files;
@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 ASPECTS = ("model", "pipelines", "optimizer", "schedule", "datasets", "evaluators")
-# 2.x file name -> 3.x file name, where more than '-'/'_' changed (keys without '-'/'_' spelling).
-RENAMED: dict[str, str] = {}
 WRAPPERS = {"RepeatDataset": "dataset", "ClassBalancedDataset": "dataset", "MultiImageMixDataset": "dataset",
             "ConcatDataset": "datasets"}
+# the keys whose values the comparison reads (a pair is measured again when one of them changed)
+COMPARED_KEYS = ("model", "train_dataloader", "val_dataloader", "test_dataloader", "optim_wrapper", "train_cfg",
+                 "param_scheduler", "val_evaluator", "test_evaluator")
 SIZE_KEYS = ("scale", "scales", "img_scale", "crop_size", "size", "scale_factor", "ratio_range")
 
 
@@ -36,13 +37,39 @@ def key(name: str) -> str:
     return name.replace("-", "_")
 
 
-def pairs(v2: Path, v3: Path) -> list[tuple[Path, Path]]:
+def renamed(name: str) -> str:
+    """3.x's renames beyond '-'/'_': ``mstrain`` became ``ms`` (multi-scale training)."""
+    return name.replace("mstrain_poly", "ms_poly").replace("mstrain", "ms")
+
+
+def pairs(v2: Path, v3: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+    """(pairs matched by name once '-'/'_' are ignored, pairs matched through a rename)."""
     a = {key(p.name): p for p in sorted(v2.rglob("*.py")) if "_base_" not in p.parts}
     b = {key(p.name): p for p in sorted(v3.rglob("*.py")) if "_base_" not in p.parts}
-    for old, new in RENAMED.items():
-        if old in a and new in b:
-            b[old] = b[new]
-    return [(a[k], b[k]) for k in sorted(set(a) & set(b))]
+    same = [(a[k], b[k]) for k in sorted(set(a) & set(b))]
+    by_rename = {renamed(k): k for k in b}
+    more = [(a[k], b[by_rename[renamed(k)]]) for k in sorted(set(a) - set(b)) if renamed(k) in by_rename]
+    return same, more
+
+
+def interleaved(items: list, stride: int = 8) -> list:
+    """Every stride-th item, then the next offset, ...: any prefix is a sample spread over the
+    whole list, so a run stopped early has measured a deterministic sample."""
+    return [items[i] for offset in range(stride) for i in range(offset, len(items), stride)]
+
+
+def merged_hash(path: Path) -> str:
+    """A digest of the compared keys of the merged config: a pair whose migrated config says the same there is not measured again."""
+    import hashlib
+
+    from detaudit.load.static_reader import read_static
+
+    try:
+        cfg = read_static(path).cfg
+    except Exception as exc:  # noqa: BLE001
+        return f"unreadable: {exc}"
+    compared = {k: cfg.get(k) for k in COMPARED_KEYS}
+    return hashlib.sha256(json.dumps(compared, sort_keys=True, default=repr).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- what is compared
@@ -196,46 +223,61 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--sample", type=int, default=0, help="every k-th pair for a sample of N (0: all)")
     ap.add_argument("--out", type=Path, default=Path("docs/migrate-report"))
+    ap.add_argument("--report-only", action="store_true", help="write the report from the results measured so far")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
         return child(args)
+    import shutil
+
     from detaudit.migrate.tree import migrate, write_out
 
     migrated_root = args.work / "migrated"
-    if not migrated_root.exists():
-        migration = migrate([str(args.v2)])
-        write_out(migration, migrated_root, in_place=False)
-    all_pairs = pairs(args.v2, args.v3)
-    chosen = all_pairs
-    if args.sample and args.sample < len(all_pairs):
-        step = len(all_pairs) / args.sample
-        chosen = [all_pairs[int(i * step)] for i in range(args.sample)]
+    shutil.rmtree(migrated_root, ignore_errors=True)
+    write_out(migrate([str(args.v2)]), migrated_root, in_place=False)
+    same, more = pairs(args.v2, args.v3)
+    chosen = same + more
+    if args.sample and args.sample < len(chosen):
+        step = len(chosen) / args.sample
+        chosen = [chosen[int(i * step)] for i in range(args.sample)]
     results_path = args.work / "results.jsonl"
     done = {}
     if results_path.exists():
         for line in results_path.read_text().splitlines():
             rec = json.loads(line)
             done[rec["migrated"]] = rec
+    hashes = {}
     todo = []
-    for p2, p3 in chosen:
+    for p2, p3 in interleaved(chosen):
         mig = migrated_root / p2.relative_to(args.v2)
-        if str(mig) not in done:
+        hashes[str(mig)] = merged_hash(mig)
+        old = done.get(str(mig))
+        if old is None or old.get("merged_hash") != hashes[str(mig)] or old.get("v3") != str(p3):
             todo.append(f"{mig}\t{p3}")
-    if todo:
+    print(f"{len(chosen)} pairs, {len(todo)} to measure", file=sys.stderr)
+    if todo and not args.report_only:
+        proc = subprocess.Popen([sys.executable, __file__, "--child"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        proc.stdin.write("\n".join(todo) + "\n")
+        proc.stdin.close()
         with open(results_path, "a") as fh:
-            proc = subprocess.run([sys.executable, __file__, "--child"], input="\n".join(todo) + "\n",
-                                  stdout=fh, text=True, check=False)
-            if proc.returncode:
-                print(f"child exited {proc.returncode}", file=sys.stderr)
-        for line in results_path.read_text().splitlines():
-            rec = json.loads(line)
-            done[rec["migrated"]] = rec
+            for line in proc.stdout:  # appended as measured: an interrupted run keeps what it measured
+                rec = json.loads(line)
+                rec["merged_hash"] = hashes.get(rec["migrated"])
+                done[rec["migrated"]] = rec
+                fh.write(json.dumps(rec, default=str) + "\n")
+                fh.flush()
+        proc.wait()
     records = [done[str(migrated_root / p2.relative_to(args.v2))] for p2, _ in chosen
-               if str(migrated_root / p2.relative_to(args.v2)) in done]
+               if str(migrated_root / p2.relative_to(args.v2)) in done
+               and done[str(migrated_root / p2.relative_to(args.v2))].get("merged_hash")
+               == hashes[str(migrated_root / p2.relative_to(args.v2))]]
+    renamed_set = {str(migrated_root / p2.relative_to(args.v2)) for p2, _ in more}
+    for rec in records:
+        rec["matched_by"] = "rename" if rec["migrated"] in renamed_set else "name"
     from migrate_zoo_report import write_report  # noqa: E402 - next to this script
 
-    write_report(records, len(all_pairs), len(chosen), args.out, args.v2, migrated_root)
+    write_report(records, len(same) + len(more), len(chosen), args.out, args.v2, migrated_root)
     return 0
 
 
