@@ -75,6 +75,7 @@ class _Pipelines:
         self.notes = notes
         self.preprocessor: dict | None = None
         self.with_mask = False
+        self.panoptic = False          # the training pipeline loads panoptic annotations
         self.seg_scale_factor = None   # SegRescale's: 3.x's semantic head takes it (seg_scale_factor)
 
     def convert(self, pipeline: list, key: str) -> list:
@@ -92,6 +93,10 @@ class _Pipelines:
             if kind == "Pad" and set(t) <= {"type", "size_divisor", "pad_val"} and "size_divisor" in t:
                 found["pad_size_divisor"] = t["size_divisor"]
                 continue
+            if kind == "Pad" and set(t) <= {"type", "size", "pad_val"} and "size" in t and "test" not in key:
+                # a fixed-size pad of training batches: 3.x pads the batch (BatchFixedSizePad)
+                found["batch_augments"] = [{"type": "BatchFixedSizePad", "size": t["size"]}]
+                continue
             if kind in T.TO_PREPROCESSOR and kind != "Pad":
                 continue
             if kind == "MultiScaleFlipAug":
@@ -102,7 +107,11 @@ class _Pipelines:
                 continue
             if kind == "LoadAnnotations" and t.get("with_mask"):
                 self.with_mask = True
+            if kind == "LoadPanopticAnnotations":
+                self.panoptic = True
             out.extend(self.transform(t, f"{key}.{i}"))
+        if self.preprocessor is not None and "pad_size_divisor" in found:  # a test pipeline's Pad, when training's has none
+            self.preprocessor.setdefault("pad_size_divisor", found["pad_size_divisor"])
         if found and "mean" in found and self.preprocessor is None and "test" not in key:
             self.preprocessor = {"type": "DetDataPreprocessor", **found}
         proposals = any(_is_dict(t) and t.get("type") == "LoadProposals" for t in out)
@@ -185,7 +194,9 @@ class _Pipelines:
                 continue
             out.extend(self.transform(inner, where))
         annotations = {"type": "LoadAnnotations", "with_bbox": True}
-        if self.with_mask:
+        if self.panoptic:
+            annotations = {"type": "LoadPanopticAnnotations"}
+        elif self.with_mask:
             annotations["with_mask"] = True
         out = [dict(annotations, __inserted__=True) if x is None else x for x in out]
         return out
@@ -338,6 +349,10 @@ def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | N
         if target is None:
             continue
         ev[target] = value
+    if metric_type == "CocoPanopticMetric":  # PQ is what it computes: it takes no metric, but the PNGs' folder
+        ev.pop("metric", None)
+        if val.get("seg_prefix") is not None:
+            ev["seg_prefix"] = val["seg_prefix"]
     if metric_type == "VOCMetric":
         ev.setdefault("eval_mode", T.VOC_EVAL_MODE)
     if metric_type == "CocoMetric":
@@ -365,6 +380,10 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
         pre.setdefault(k, v)
     if with_mask or _has_mask_head(model):
         pre["pad_mask"] = True
+        pre["batch_augments"] = [dict(b, pad_mask=True) if b.get("type") == "BatchFixedSizePad" else b
+                                 for b in pre.get("batch_augments", [])] or None
+        if pre["batch_augments"] is None:
+            del pre["batch_augments"]
     out = {"type": model["type"]} if "type" in model else {}
     out["data_preprocessor"] = pre
     out.update({k: v for k, v in model.items() if k != "type"})
