@@ -11,14 +11,12 @@ from pathlib import Path
 
 ASPECTS = ("model", "pipelines", "optimizer", "schedule", "datasets", "evaluators")
 
-CATEGORIES: dict[str, str] = {}
 
-
-def explain(aspect: str, rec: dict) -> str:
-    """The category of a difference (see CATEGORIES), or 'unexplained'."""
+def explain(aspect: str, rec: dict, v2: Path, migrated: Path) -> str:
+    """The category of a difference (migrate_zoo_explain.CATEGORIES), or 'unexplained'."""
     from migrate_zoo_explain import classify  # the per-aspect rules, next to this script
 
-    return classify(aspect, rec)
+    return classify(aspect, rec, v2, migrated)
 
 
 def _name(rec: dict) -> str:
@@ -36,7 +34,7 @@ def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2
     for r in records:
         for a in ASPECTS:
             if not r.get(a, {}).get("equal"):
-                by_category[(a, explain(a, r))].append(_name(r))
+                by_category[(a, explain(a, r, v2, migrated))].append(_name(r))
     data = {"pairs_matched": n_pairs, "pairs_measured": n, "sample": n_chosen < n_pairs,
             "equal": equal, "everything_equal": everything,
             "differences": {f"{a}:{c}": sorted(v) for (a, c), v in sorted(by_category.items())},

@@ -231,6 +231,20 @@ def _split_root(path, data_root):
     return path
 
 
+PATH_KEYS = ("ann_file", "img_prefix", "seg_prefix", "proposal_file")
+
+
+def _dataset_root(ds: dict, data_root):
+    """The dataset's ``data_root`` in 3.x: its own (2.x joined its paths to it, as 3.x does), else the
+    config's ``data_root`` when every path it gives starts with it, else none (paths stay as written)."""
+    if ds.get("data_root"):
+        return ds["data_root"]
+    paths = [ds[k] for k in PATH_KEYS if isinstance(ds.get(k), str)]
+    if data_root and paths and all(p.startswith(data_root) for p in paths):
+        return data_root
+    return None
+
+
 def _dataset(ds: dict, pipelines: _Pipelines, data_root, where: str, test: bool, notes: list[Note]) -> dict:
     if not _is_dict(ds):
         return ds
@@ -257,7 +271,9 @@ def _dataset(ds: dict, pipelines: _Pipelines, data_root, where: str, test: bool,
         return {"type": "ConcatDataset", "datasets": parts}
     out: dict = {}
     voc = kind in ("VOCDataset", "WIDERFaceDataset")
-    root = ds.pop("data_root", None) or data_root
+    root = _dataset_root(ds, data_root)
+    split = root is not None and "data_root" not in ds  # paths written with the root in front: cut it off
+    ds.pop("data_root", None)
     for key, value in ds.items():
         if key in T.DATASET_ARGS:
             target = T.DATASET_ARGS[key]
@@ -265,7 +281,7 @@ def _dataset(ds: dict, pipelines: _Pipelines, data_root, where: str, test: bool,
                 continue
             if key == "img_prefix" and voc:
                 target = "data_prefix.sub_data_root"
-            if key in ("img_prefix", "seg_prefix"):
+            if key in ("img_prefix", "seg_prefix", "proposal_file") and split:
                 value = _split_root(value, root)
             if key == "classes":
                 value = tuple(value) if isinstance(value, list) else value
@@ -277,7 +293,7 @@ def _dataset(ds: dict, pipelines: _Pipelines, data_root, where: str, test: bool,
         elif key == "pipeline" and isinstance(value, list):
             out[key] = pipelines.convert(value, f"{where}.pipeline" if not test else f"{where}.test_pipeline")
         elif key == "ann_file":
-            out[key] = _split_root(value, root)
+            out[key] = _split_root(value, root) if split else value
         elif key == "test_mode":
             continue
         else:
@@ -366,6 +382,15 @@ def _has_mask_head(model: dict) -> bool:
     return bool((_is_dict(roi) and roi.get("mask_head")) or model.get("mask_head"))
 
 
+def _drop_removed_args(value):
+    if isinstance(value, dict):
+        gone = T.MODEL_ARGS_REMOVED.get(value.get("type"), ())
+        return {k: _drop_removed_args(v) for k, v in value.items() if k not in gone}
+    if isinstance(value, list):
+        return [_drop_removed_args(v) for v in value]
+    return value
+
+
 def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_factor=None) -> dict:
     """The model with ``data_preprocessor`` first after its type: the training pipeline's Normalize and
     Pad, else 3.x's defaults (a model written without its data, as in a ``_base_/models`` file)."""
@@ -384,6 +409,7 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
                                  for b in pre.get("batch_augments", [])] or None
         if pre["batch_augments"] is None:
             del pre["batch_augments"]
+    model = _drop_removed_args(model)
     out = {"type": model["type"]} if "type" in model else {}
     out["data_preprocessor"] = pre
     out.update({k: v for k, v in model.items() if k != "type"})

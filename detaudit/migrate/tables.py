@@ -136,5 +136,6 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
            "lr_config": "read into param_scheduler", "momentum_config": "no 3.x momentum schedule written",
            "runner": "read into train_cfg", "checkpoint_config": "read into default_hooks.checkpoint",
            "log_config": "read into default_hooks.logger and visualizer", "data": "read into the dataloaders"}
-# 2.x model keys renamed in 3.x: (head type or "*", old key) -> new key.
-MODEL_KEYS = {("*", "pretrained"): "pretrained"}
+# Model arguments a 2.x class took and its 3.x class does not: dropped from the model dict (a 2.x
+# config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
+MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",)}

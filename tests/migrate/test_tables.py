@@ -133,3 +133,10 @@ def test_runtime_names(registries):
     for hook in T.DEFAULT_HOOKS.values():
         _get(registries.HOOKS, hook["type"])
     _get(registries.LOG_PROCESSORS, T.RUNTIME["log_processor"]["type"])
+
+
+@pytest.mark.parametrize("kind,args", sorted(T.MODEL_ARGS_REMOVED.items()))
+def test_removed_model_args(registries, kind, args):
+    cls = _get(registries.MODELS, kind)
+    for arg in args:
+        assert not _takes(cls, arg)
