@@ -109,7 +109,7 @@ def classify(aspect: str, rec: dict, v2_root: Path | None = None, migrated_root:
     errors = " ".join(str(v) for k, v in rec.items() if k.endswith("_error"))
     if "mmcls" in errors:
         return "needs a package that is not installed"
-    if any(t in errors for t in ("DETRHead", "DeformableDETRHead", "transformer")):
+    if any(t in errors for t in ("DETRHead", "DeformableDETRHead", "transformer", "Transformer")):
         return "2.x detector refactored in 3.x"
     diff = rec.get(aspect, {})
     mig, v3 = diff.get("migrated"), diff.get("v3")

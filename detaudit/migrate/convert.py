@@ -382,13 +382,36 @@ def _has_mask_head(model: dict) -> bool:
     return bool((_is_dict(roi) and roi.get("mask_head")) or model.get("mask_head"))
 
 
-def _drop_removed_args(value):
+def _model_fixups(value):
+    """3.x's model classes where they differ from 2.x's: renamed types, arguments no longer taken,
+    an assigner's costs as one ``match_costs`` list."""
     if isinstance(value, dict):
-        gone = T.MODEL_ARGS_REMOVED.get(value.get("type"), ())
-        return {k: _drop_removed_args(v) for k, v in value.items() if k not in gone}
+        value = {k: _model_fixups(v) for k, v in value.items()}
+        kind = value.get("type")
+        if kind in T.MODEL_TYPES:
+            value["type"] = kind = T.MODEL_TYPES[kind]
+        for gone in T.MODEL_ARGS_REMOVED.get(kind, ()):
+            value.pop(gone, None)
+        if kind == "HungarianAssigner" and any(c in value for c in T.ASSIGNER_COSTS):
+            costs = [value.pop(c) for c in T.ASSIGNER_COSTS if c in value]
+            value["match_costs"] = costs
+        return value
     if isinstance(value, list):
-        return [_drop_removed_args(v) for v in value]
+        return [_model_fixups(v) for v in value]
     return value
+
+
+def _pretrained_to_init_cfg(model: dict) -> dict:
+    """2.x handed a detector's ``pretrained`` to its backbone, as ``init_cfg=dict(type='Pretrained')``;
+    3.x detectors take no ``pretrained``."""
+    if "pretrained" not in model:
+        return model
+    model = dict(model)
+    pretrained = model.pop("pretrained")
+    backbone = model.get("backbone")
+    if isinstance(pretrained, str) and isinstance(backbone, dict):
+        model["backbone"] = dict(backbone, init_cfg={"type": "Pretrained", "checkpoint": pretrained})
+    return model
 
 
 def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_factor=None) -> dict:
@@ -409,7 +432,7 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
                                  for b in pre.get("batch_augments", [])] or None
         if pre["batch_augments"] is None:
             del pre["batch_augments"]
-    model = _drop_removed_args(model)
+    model = _pretrained_to_init_cfg(_model_fixups(model))
     out = {"type": model["type"]} if "type" in model else {}
     out["data_preprocessor"] = pre
     out.update({k: v for k, v in model.items() if k != "type"})

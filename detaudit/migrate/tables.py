@@ -139,3 +139,7 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
 # Model arguments a 2.x class took and its 3.x class does not: dropped from the model dict (a 2.x
 # config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
 MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",)}
+# Model types renamed in 3.x.
+MODEL_TYPES = {"MaskHungarianAssigner": "HungarianAssigner"}
+# 2.x HungarianAssigner costs, one argument each -> 3.x's ``match_costs`` list, in this order.
+ASSIGNER_COSTS = ("cls_cost", "reg_cost", "iou_cost", "mask_cost", "dice_cost")

@@ -140,3 +140,15 @@ def test_removed_model_args(registries, kind, args):
     cls = _get(registries.MODELS, kind)
     for arg in args:
         assert not _takes(cls, arg)
+
+
+@pytest.mark.parametrize("old,new", sorted(T.MODEL_TYPES.items()))
+def test_model_types(registries, old, new):
+    assert registries.TASK_UTILS.get(old) is None and registries.TASK_UTILS.get(new) is not None
+
+
+def test_assigner_costs(registries):
+    cls = _get(registries.TASK_UTILS, "HungarianAssigner")
+    assert _takes(cls, "match_costs")
+    for cost in T.ASSIGNER_COSTS:
+        assert not _takes(cls, cost)
