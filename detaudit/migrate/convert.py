@@ -112,7 +112,10 @@ class _Pipelines:
             out.extend(self.transform(t, f"{key}.{i}"))
         if self.preprocessor is not None and "pad_size_divisor" in found:  # a test pipeline's Pad, when training's has none
             self.preprocessor.setdefault("pad_size_divisor", found["pad_size_divisor"])
-        if found and "mean" in found and self.preprocessor is None and "test" not in key:
+        loads = any(_is_dict(t) and t.get("type") == "LoadImageFromFile" for t in pipeline)
+        if self.preprocessor is None and "test" not in key and ("mean" in found or loads):
+            if "mean" not in found:  # a training pipeline without Normalize: 2.x fed the pixels as read (BGR)
+                found = {"mean": None, "std": None, "bgr_to_rgb": False, **found}
             self.preprocessor = {"type": "DetDataPreprocessor", **found}
         proposals = any(_is_dict(t) and t.get("type") == "LoadProposals" for t in out)
         # the annotations a 3.x test pipeline loads after Resize; not beside proposals (3.x's Fast R-CNN)
@@ -433,6 +436,12 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
         if pre["batch_augments"] is None:
             del pre["batch_augments"]
     model = _pretrained_to_init_cfg(_model_fixups(model))
+    if model.get("type") == "YOLOX" and "random_size_range" in model:  # 2.x's multi-scale training of YOLOX
+        model = dict(model)
+        low, high = model.pop("random_size_range")
+        model.pop("input_size", None)
+        pre["batch_augments"] = [{"type": "BatchSyncRandomResize", "random_size_range": (low * 32, high * 32),
+                                  "size_divisor": 32, "interval": model.pop("random_size_interval", 10)}]
     out = {"type": model["type"]} if "type" in model else {}
     out["data_preprocessor"] = pre
     out.update({k: v for k, v in model.items() if k != "type"})

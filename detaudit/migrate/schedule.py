@@ -68,6 +68,8 @@ def optim_wrapper(src: dict, notes: list[Note]) -> dict:
 
 def param_scheduler(lr: dict, loop_type, max_value, notes: list[Note]) -> list | None:
     policy = lr.get("policy")
+    if policy == "YOLOX" and isinstance(max_value, int):
+        return _yolox_schedule(lr, max_value)
     if policy not in T.LR_POLICIES:
         notes.append(Note("lr_config", f"lr policy {policy!r} has no 3.x scheduler known here: kept as written"))
         return None
@@ -174,3 +176,17 @@ def runtime(src: dict, out: dict, loop_type, notes: list[Note]) -> None:
             else:
                 kept.append(h)
         out["custom_hooks"] = kept
+
+
+def _yolox_schedule(lr: dict, max_epochs: int) -> list:
+    """2.x's YOLOX policy: a quadratic warmup over ``warmup_iters`` epochs, cosine down to
+    ``min_lr_ratio`` of the lr, then constant for the last ``num_last_epochs`` (mmdet 3.x's YOLOX
+    configs write the same three schedulers)."""
+    warm = lr.get("warmup_iters", 5)
+    last = lr.get("num_last_epochs", 15)
+    return [
+        {"type": T.YOLOX_WARMUP, "by_epoch": True, "begin": 0, "end": warm, "convert_to_iter_based": True},
+        {"type": "CosineAnnealingLR", "eta_min_ratio": lr.get("min_lr_ratio", 0.05), "begin": warm,
+         "T_max": max_epochs - last, "end": max_epochs - last, "by_epoch": True, "convert_to_iter_based": True},
+        {"type": "ConstantLR", "by_epoch": True, "factor": 1, "begin": max_epochs - last, "end": max_epochs},
+    ]

@@ -103,6 +103,8 @@ WARMUPS = {"linear": "LinearLR", "constant": "ConstantLR", "exp": "ExponentialLR
 # lr_config policy -> the mmengine scheduler after warmup.
 LR_POLICIES = {"step": "MultiStepLR", "CosineAnnealing": "CosineAnnealingLR", "poly": "PolyLR",
                "Fixed": None, "fixed": None}
+# 2.x's YOLOX lr policy warms up quadratically ("exp" in its lr_config): mmdet 3.x's scheduler for that.
+YOLOX_WARMUP = "QuadraticWarmupLR"
 # optimizer_config hook types -> optim_wrapper settings.
 OPTIMIZER_HOOKS = {"OptimizerHook": "OptimWrapper", "Fp16OptimizerHook": "AmpOptimWrapper",
                    "GradientCumulativeOptimizerHook": "OptimWrapper",
@@ -110,7 +112,8 @@ OPTIMIZER_HOOKS = {"OptimizerHook": "OptimWrapper", "Fp16OptimizerHook": "AmpOpt
 
 # --------------------------------------------------------------------------- runtime
 LOGGER_BACKENDS = {"TensorboardLoggerHook": "TensorboardVisBackend", "WandbLoggerHook": "WandbVisBackend",
-                   "MlflowLoggerHook": "MLflowVisBackend", "TextLoggerHook": None}
+                   "MlflowLoggerHook": "MLflowVisBackend", "MMDetWandbHook": "WandbVisBackend",
+                   "TextLoggerHook": None}
 # 2.x custom hooks -> 3.x (None: 3.x has no such hook and needs none).
 CUSTOM_HOOKS = {"NumClassCheckHook": "NumClassCheckHook", "SyncNormHook": "SyncNormHook", "YOLOXModeSwitchHook": "YOLOXModeSwitchHook",
                 "CheckInvalidLossHook": "CheckInvalidLossHook", "SetEpochInfoHook": "SetEpochInfoHook",

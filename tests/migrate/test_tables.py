@@ -117,6 +117,7 @@ def test_schedulers_and_wrappers(registries):
     assert _takes(_get(registries.PARAM_SCHEDULERS, "LinearLR"), "start_factor")
     assert _takes(_get(registries.PARAM_SCHEDULERS, "ConstantLR"), "factor")
     assert _takes(_get(registries.PARAM_SCHEDULERS, "CosineAnnealingLR"), "eta_min_ratio")
+    _get(registries.PARAM_SCHEDULERS, T.YOLOX_WARMUP)
     for kind in set(T.OPTIMIZER_HOOKS.values()):
         _get(registries.OPTIM_WRAPPERS, kind)
     assert _takes(_get(registries.OPTIM_WRAPPERS, "OptimWrapper"), "accumulative_counts")
