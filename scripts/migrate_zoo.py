@@ -223,6 +223,8 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path)
     ap.add_argument("--sample", type=int, default=0, help="every k-th pair for a sample of N (0: all)")
     ap.add_argument("--out", type=Path, default=Path("docs/migrate-report"))
+    ap.add_argument("--audit-json", type=Path, help="the JSON report of 'detaudit WORK/migrated --no-exec --tier static "
+                    "--select DA001,DA003,DA094' (its summary goes into the report)")
     ap.add_argument("--report-only", action="store_true", help="write the report from the results measured so far")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -234,7 +236,10 @@ def main(argv=None) -> int:
 
     migrated_root = args.work / "migrated"
     shutil.rmtree(migrated_root, ignore_errors=True)
-    write_out(migrate([str(args.v2)]), migrated_root, in_place=False)
+    migration = migrate([str(args.v2)])
+    write_out(migration, migrated_root, in_place=False)
+    left = [(str(p.relative_to(args.v2)), key, message) for p, r in migration.files.items() for key, message in r.notes]
+    converted = sum(r.status == "converted" for r in migration.files.values())
     same, more = pairs(args.v2, args.v3)
     chosen = same + more
     if args.sample and args.sample < len(chosen):
@@ -277,7 +282,9 @@ def main(argv=None) -> int:
         rec["matched_by"] = "rename" if rec["migrated"] in renamed_set else "name"
     from migrate_zoo_report import write_report  # noqa: E402 - next to this script
 
-    write_report(records, len(same) + len(more), len(chosen), args.out, args.v2, migrated_root)
+    audit = json.loads(args.audit_json.read_text())["summary"] if args.audit_json else None
+    write_report(records, len(same) + len(more), len(chosen), args.out, args.v2, migrated_root,
+                 tree={"files": len(migration.files), "converted": converted, "left": left, "audit": audit})
     return 0
 
 

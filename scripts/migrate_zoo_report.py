@@ -24,7 +24,8 @@ def _name(rec: dict) -> str:
     return "/".join(parts[parts.index("migrated") + 1:]) if "migrated" in parts else rec["migrated"]
 
 
-def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2: Path, migrated: Path) -> None:
+def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2: Path, migrated: Path,
+                 tree: dict | None = None) -> None:
     from migrate_zoo_explain import CATEGORIES as EXPLAINED
 
     n = len(records)
@@ -38,6 +39,7 @@ def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2
     data = {"pairs_matched": n_pairs, "pairs_measured": n, "sample": n_chosen < n_pairs,
             "equal": equal, "everything_equal": everything,
             "differences": {f"{a}:{c}": sorted(v) for (a, c), v in sorted(by_category.items())},
+            "tree": tree,
             "records": records}
     out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     pct = (lambda k: f"{100 * k / n:.1f}%") if n else (lambda k: "-")
@@ -61,6 +63,24 @@ def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2
     for a in ASPECTS:
         lines.append(f"| {what[a]} | {equal[a]} | {pct(equal[a])} |")
     lines.append(f"| **everything** | {everything} | {pct(everything)} |")
+    model_ok = equal["model"]
+    lines += ["", f"Goals: the model identical in at least 95% of pairs ({pct(model_ok)}), everything identical in "
+              f"at least 80% ({pct(everything)}), every difference explained "
+              f"({sum(len(v) for (a, c), v in by_category.items() if c == 'unexplained')} unexplained)."]
+    if tree:
+        lines += ["", "## The migrated tree", "",
+                  f"{tree['converted']} of {tree['files']} files converted (bases included; every file of the 2.x "
+                  f"tree is a config or a base). What was left for the user, with a `# detaudit migrate:` comment "
+                  f"in the file ({len(tree['left'])}):", ""]
+        shown: dict[str, list[str]] = defaultdict(list)
+        for file, key, message in tree["left"]:
+            shown[message].append(f"`{file}` ({key})")
+        for message, where in sorted(shown.items()):
+            lines.append(f"- {message}: {', '.join(where[:6])}{f' and {len(where) - 6} more' if len(where) > 6 else ''}")
+        if tree.get("audit"):
+            a = tree["audit"]
+            lines += ["", f"`detaudit` over the migrated tree (`--no-exec --tier static --select DA001,DA003,DA094`): "
+                      f"{a['configs']} configs, findings by code: {a.get('by_code') or 'none'}."]
     lines += ["", "## Every difference, explained", ""]
     counts = Counter({k: len(v) for k, v in by_category.items()})
     for (aspect, category), names in sorted(by_category.items(), key=lambda kv: (kv[0][0], -len(kv[1]))):
