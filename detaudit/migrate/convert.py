@@ -30,6 +30,9 @@ def convert(cfg: dict) -> tuple[dict, list[Note]]:
             out[key] = pipelines.convert(value, key)
         else:
             out[key] = value
+    imports = out.get("custom_imports")
+    if isinstance(imports, dict) and isinstance(imports.get("imports"), list):
+        out["custom_imports"] = dict(imports, imports=[_renamed_package(m) for m in imports["imports"]])
     loop_type, max_key, max_value = _loop(src, notes)
     if _is_dict(src.get("data")) and _has_dataset_part(src["data"]):
         out.update(_dataloaders(src["data"], pipelines, data_root, notes))
@@ -64,6 +67,11 @@ def convert(cfg: dict) -> tuple[dict, list[Note]]:
     if _is_dict(out.get("model")):
         out["model"] = _model(out["model"], pipelines.preprocessor, pipelines.with_mask, pipelines.seg_scale_factor)
     return out, notes
+
+
+def _renamed_package(module):
+    head, dot, rest = module.partition(".") if isinstance(module, str) else ("", "", "")
+    return f"{T.PACKAGES[head]}{dot}{rest}" if head in T.PACKAGES else module
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -391,6 +399,9 @@ def _model_fixups(value):
     if isinstance(value, dict):
         value = {k: _model_fixups(v) for k, v in value.items()}
         kind = value.get("type")
+        if isinstance(kind, str) and kind.split(".", 1)[0] in T.PACKAGES and "." in kind:
+            scope, rest = kind.split(".", 1)
+            value["type"] = kind = f"{T.PACKAGES[scope]}.{rest}"
         if kind in T.MODEL_TYPES:
             value["type"] = kind = T.MODEL_TYPES[kind]
         for gone in T.MODEL_ARGS_REMOVED.get(kind, ()):

@@ -142,6 +142,8 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
 # Model arguments a 2.x class took and its 3.x class does not: dropped from the model dict (a 2.x
 # config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
 MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",)}
+# OpenMMLab packages renamed for the 3.x generation: in custom_imports and in ``scope.Type`` types.
+PACKAGES = {"mmcls": "mmpretrain"}
 # Model types renamed in 3.x.
 MODEL_TYPES = {"MaskHungarianAssigner": "HungarianAssigner"}
 # 2.x HungarianAssigner costs, one argument each -> 3.x's ``match_costs`` list, in this order.

@@ -181,3 +181,10 @@ def test_override_and_render():
     assert render(('a',)) == "('a', )" and render({'a b': 1}) == "{'a b': 1}"
     long = render(dict(k=['x' * 40, 'y' * 40, 'z' * 40]), 0, 10)
     assert long.startswith("dict(\n    k=[\n        'x") and eval(long) == dict(k=['x' * 40, 'y' * 40, 'z' * 40])
+
+
+def test_renamed_packages():
+    out, _ = convert(dict(custom_imports=dict(imports=['mmcls.models'], allow_failed_imports=False),
+                          model=dict(type='RetinaNet', backbone=dict(type='mmcls.TIMMBackbone'))))
+    assert out["custom_imports"]["imports"] == ["mmpretrain.models"]
+    assert out["model"]["backbone"]["type"] == "mmpretrain.TIMMBackbone"
