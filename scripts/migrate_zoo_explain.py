@@ -30,7 +30,8 @@ CATEGORIES = {
         "mmdet 3.3's legacy_1.x/ssd300_coco_v1.py inherits the 3.x SSD base without restating the "
         "1.x pipeline and optimizer the 2.x file wrote; the migration keeps the 2.x file's."),
     "needs a package that is not installed": (
-        "The config imports a package (mmcls for the timm examples) that is not installed here, so "
+        "The config imports a package (mmcls in 2.x, mmpretrain in 3.x, for the timm examples) that is not "
+        "installed here, so "
         "neither side loads; nothing about the migration."),
     "2.x detector refactored in 3.x": (
         "The 2.x DETR-family heads take the transformer inside the head; 3.x moved the encoder and "
@@ -107,7 +108,7 @@ def _without(pipes, kind, part):
 
 def classify(aspect: str, rec: dict, v2_root: Path | None = None, migrated_root: Path | None = None) -> str:
     errors = " ".join(str(v) for k, v in rec.items() if k.endswith("_error"))
-    if "mmcls" in errors:
+    if "mmcls" in errors or "mmpretrain" in errors:
         return "needs a package that is not installed"
     if any(t in errors for t in ("DETRHead", "DeformableDETRHead", "transformer", "Transformer")):
         return "2.x detector refactored in 3.x"
