@@ -7,8 +7,8 @@ import contextlib
 import os
 import sys
 
-from .cli_support import (EXIT_ERROR, EXIT_OK, Parser, UsageError, codes_arg, emit, expand_configs, jobs_arg,
-                          memory_arg, modules_arg, parse_cfg_options, seconds_arg, severities, size_arg)
+from .cli_support import (EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Parser, UsageError, codes_arg, emit, expand_configs,
+                          jobs_arg, memory_arg, modules_arg, parse_cfg_options, seconds_arg, severities, size_arg)
 from .cli_support import outputs as output_specs
 from .findings import WORST_FIRST
 from .rule.facts import CLI_TIERS
@@ -126,7 +126,9 @@ def cmd_check(argv: list[str], cache=None) -> int:
     from .fix import cli as fix_cli
 
     if fix_cli.requested(args):  # --fix / --unsafe-fixes / --diff, then the fixed configs audited again
-        fix_cli.apply_fixes(report, items, options, args, lambda again: _audit_with_cache(again, options, 1, None))
+        made = fix_cli.apply_fixes(report, items, options, args, lambda again: _audit_with_cache(again, options, 1, None))
+        if args.diff:  # the diff is the output (as ruff's --diff): 1 when there is something to fix
+            return EXIT_FINDINGS if made else EXIT_OK
     if args.write_baseline:
         return _write_baseline(args.write_baseline, report)
     if args.baseline:

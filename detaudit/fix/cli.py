@@ -49,11 +49,13 @@ def make_reaudit(settings, options, source="expect_frozen"):
     return reaudit
 
 
-def apply_fixes(report, items, options, args, rerun) -> None:
-    """Fix the audited configs in place (or show the diff); ``rerun(items)`` audits configs again."""
+def apply_fixes(report, items, options, args, rerun) -> int:
+    """Fix the audited configs in place (or show the diff); ``rerun(items)`` audits configs again.
+    Returns how many fixes were made (or, for --diff, would be)."""
     unsafe = bool(args.unsafe_fixes)
     write = bool(args.fix) and not args.diff
     fixed = []
+    count = 0
     for index, (audit, item) in enumerate(zip(report.audits, items)):
         config, settings, source = item
         if not any(wanted(f, unsafe) for f in audit.findings):
@@ -65,6 +67,7 @@ def apply_fixes(report, items, options, args, rerun) -> None:
         for o in outcome.outcomes:
             what = f"{o.code} {o.key_path or ''}".rstrip()
             if o.applied:
+                count += 1
                 verb = "fixed" if write and not outcome.error else "would fix"
                 print(f"detaudit: {config}: {verb} {what} ({o.applicability}): {o.description}", file=sys.stderr)
             else:
@@ -77,3 +80,4 @@ def apply_fixes(report, items, options, args, rerun) -> None:
     if fixed:
         for index, result in zip(fixed, rerun([items[i] for i in fixed])):
             report.audits[index] = result
+    return count

@@ -55,6 +55,7 @@ def test_report_marks_fixable_findings_and_counts_them(tree, capsys):
 def test_diff_prints_and_writes_nothing(tree, capsys):
     cfg = _write(tree / "cfg.py", STRING_CLASSES)
     code, out, err = _run(capsys, cfg, "--select", "DA804", "--diff")
+    assert code == 1 and "== " not in out  # the diff is the output, as ruff's; 1: there is something to fix
     assert "-metainfo = dict(classes=('person'))  # one class" in out
     assert "+metainfo = dict(classes=('person', ))  # one class" in out
     assert "would fix DA804" in err
