@@ -64,6 +64,9 @@ def convert(cfg: dict) -> tuple[dict, list[Note]]:
         notes.append(Note("momentum_config", "momentum schedules have no one-to-one 3.x form: kept as written "
                           "(write a momentum scheduler in param_scheduler)"))
     _runtime(src, out, loop_type, notes)
+    if _is_dict(out.get("model")) and _transformer_head(out["model"]):
+        notes.append(Note("model", "a 2.x transformer head (DETR family): 3.x moved the encoder and decoder from "
+                          "the head into the detector, with other keys; the model is kept as written"))
     if _is_dict(out.get("model")):
         out["model"] = _model(out["model"], pipelines.preprocessor, pipelines.with_mask, pipelines.seg_scale_factor)
     return out, notes
@@ -388,6 +391,10 @@ def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | N
 
 
 # --------------------------------------------------------------------------- model
+def _transformer_head(model: dict) -> bool:
+    return any(_is_dict(model.get(h)) and "transformer" in model[h] for h in ("bbox_head", "panoptic_head"))
+
+
 def _has_mask_head(model: dict) -> bool:
     roi = model.get("roi_head")
     return bool((_is_dict(roi) and roi.get("mask_head")) or model.get("mask_head"))

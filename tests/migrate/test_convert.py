@@ -188,3 +188,10 @@ def test_renamed_packages():
                           model=dict(type='RetinaNet', backbone=dict(type='mmcls.TIMMBackbone'))))
     assert out["custom_imports"]["imports"] == ["mmpretrain.models"]
     assert out["model"]["backbone"]["type"] == "mmpretrain.TIMMBackbone"
+
+
+def test_transformer_heads_are_kept_with_a_note():
+    model = dict(type='DETR', bbox_head=dict(type='DETRHead', transformer=dict(type='Transformer')))
+    out, notes = convert(dict(model=model))
+    assert out["model"]["bbox_head"] == model["bbox_head"]
+    assert [n.key for n in notes] == ["model"] and "DETR family" in notes[0].message
