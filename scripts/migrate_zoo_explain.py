@@ -27,8 +27,10 @@ CATEGORIES = {
         "mmdet's 3.x config adds a transform the 2.x config does not have (the Albu example's "
         "RandomFlip); the migrated pipeline is the 2.x one."),
     "3.x legacy config is stale": (
-        "mmdet 3.3's legacy_1.x/ssd300_coco_v1.py inherits the 3.x SSD base without restating the "
-        "1.x pipeline and optimizer the 2.x file wrote; the migration keeps the 2.x file's."),
+        "mmdet 3.3's legacy_1.x/ssd300_coco_v1.py restates only the model: it inherits the plain COCO "
+        "detection pipeline (1333x800) and the 2x schedule's SGD at lr 0.02, where the 2.x file wrote the SSD "
+        "pipeline (300x300, photometric distortion, expand, IoU crop) and lr 2e-3; the migration keeps the "
+        "2.x file's."),
     "needs a package that is not installed": (
         "The config imports a package (mmcls in 2.x, mmpretrain in 3.x, for the timm examples) that is not "
         "installed here, so "

@@ -24,6 +24,14 @@ def _name(rec: dict) -> str:
     return "/".join(parts[parts.index("migrated") + 1:]) if "migrated" in parts else rec["migrated"]
 
 
+def _portable(rec: dict) -> dict:
+    """A record with the two configs named inside their config trees, not by this machine's paths."""
+    out = dict(rec)
+    out["migrated"] = _name(rec)
+    out["v3"] = rec["v3"].split("/configs/", 1)[-1]
+    return out
+
+
 def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2: Path, migrated: Path,
                  tree: dict | None = None) -> None:
     from migrate_zoo_explain import CATEGORIES as EXPLAINED
@@ -45,7 +53,7 @@ def write_report(records: list[dict], n_pairs: int, n_chosen: int, out: Path, v2
             "equal": equal, "everything_equal": everything,
             "differences": {f"{a}:{c}": sorted(v) for (a, c), v in sorted(by_category.items())},
             "tree": tree,
-            "records": records}
+            "records": [_portable(r) for r in records]}
     out.with_suffix(".json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     pct = (lambda k: f"{100 * k / n:.1f}%") if n else (lambda k: "-")
     lines = [
