@@ -93,10 +93,10 @@ def type_changed_base_keys_kept(ctx):
             message=(head + f"; {new}'s constructor{via} does not accept "
                      f"{', '.join(rejected)}: building it raises TypeError"),
             key_path=change.key_path, file=change.new_loc.file, line=change.new_loc.line or None,
-            evidence=evidence, fix=fix, autofix=_reset_fix(change.key_path, node, rejected))
+            evidence=evidence, fix=fix, autofix=_reset_fix(change.key_path, node, rejected, also))
 
 
-def _reset_fix(key_path, node, rejected):
+def _reset_fix(key_path, node, rejected, also=()):
     """``_delete_=True`` on the dict, restating every merged key but the rejected ones: the merged
     dict loses exactly those."""
     if not hasattr(node, "items"):
@@ -105,4 +105,5 @@ def _reset_fix(key_path, node, rejected):
         edit = reset_key(key_path, {k: v for k, v in node.items() if k not in rejected})
     except NotLiteral:
         return None
-    return Autofix(SAFE, f"_delete_=True on {key_path}, keeping every key but {', '.join(rejected)}", [edit])
+    return Autofix(SAFE, f"_delete_=True on {key_path}, keeping every key but {', '.join(rejected)}", [edit],
+                   also=list(also))  # test_evaluator = val_evaluator: the same dict changes under both keys

@@ -251,7 +251,7 @@ def _fix_one(stage: Stage, finding, unsafe: bool, reaudit: Reaudit) -> FixOutcom
     saved = {f: stage.read(f) for f in stage.original}
     try:
         before = merged_flat(stage.config)
-        allowed = _aliases(_source_map(stage.config), edited_keys(fix["edits"]))
+        allowed = _aliases(_source_map(stage.config), edited_keys(fix["edits"]), fix["edits"]) + list(fix.get("also", []))
         for edit in fix["edits"]:
             real, how = _apply_edit(stage, edit, unsafe)
             outcome.files.append(f"{real} ({how})")
@@ -273,18 +273,23 @@ def _fix_one(stage: Stage, finding, unsafe: bool, reaudit: Reaudit) -> FixOutcom
     return outcome
 
 
-def _aliases(sm, keys: list[str]) -> list[str]:
+def _aliases(sm, keys: list[str], edits: list[dict]) -> list[str]:
     """The keys, and every other key the same written value reaches (``metainfo = dict(...)`` used by
-    three dataloaders: one edit of that line changes all of them, as the finding says)."""
+    three dataloaders: one edit of that line changes all of them, as the finding says); a renamed
+    key's aliases under their new name too."""
     out = list(keys)
     where = {}
     for k in sm.keys():
         where.setdefault(sm.locate(k), []).append(k)
+    renames = {e["key"]: e["to"] for e in edits if e.get("op") == "rename"}
     for key in keys:
         if key not in sm.keys():
             continue
         leaf = key.rsplit(".", 1)[-1]
-        out += [k for k in where.get(sm.locate(key), []) if k.rsplit(".", 1)[-1] == leaf]
+        same = [k for k in where.get(sm.locate(key), []) if k.rsplit(".", 1)[-1] == leaf]
+        out += same
+        if key in renames:
+            out += [k.rsplit(".", 1)[0] + "." + renames[key] if "." in k else renames[key] for k in same]
     return list(dict.fromkeys(out))
 
 

@@ -31,13 +31,15 @@ class Autofix:
     applicability: str
     description: str
     edits: list[dict[str, Any]] = field(default_factory=list)
+    also: list[str] = field(default_factory=list)   # keys that change with the edited ones (one dict under two keys)
 
     def __post_init__(self) -> None:
         if self.applicability not in APPLICABILITIES:
             raise ValueError(f"applicability {self.applicability!r} not in {APPLICABILITIES}")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"applicability": self.applicability, "description": self.description, "edits": list(self.edits)}
+        return {"applicability": self.applicability, "description": self.description, "edits": list(self.edits),
+                "also": list(self.also)}
 
 
 class NotLiteral(ValueError):

@@ -105,7 +105,7 @@ def test_fix_removes_the_finding_and_nothing_else(code, fixture, tmp_path, monke
     assert not [f for f in left if any(f.key_path == g.key_path for g in fixable)]
     # no merged key changed but those the edits name (and the keys sharing their written value)
     after = merged_flat(config)
-    allowed = [k for f in fixable for k in edited_keys(f.autofix["edits"])]
+    allowed = [k for f in fixable for k in edited_keys(f.autofix["edits"]) + f.autofix.get("also", [])]
     changed = changed_keys(before, after)
     assert changed or code == "DA007"
     extra = [k for k in outside(changed, allowed) if not _shares_line(k, allowed, changed)]
@@ -125,3 +125,34 @@ def _shares_line(key: str, allowed: list[str], changed: list[str]) -> bool:
 
 def test_fixable_rules_are_the_ones_with_fixes():
     assert FIXABLE == ["DA003", "DA007", "DA101", "DA801", "DA804"]
+
+
+REAL = Path(__file__).parents[1] / "fixtures" / "real_mistakes"
+# The real mistakes (tests/fixtures/real_mistakes) whose finding carries a safe fix, by code.
+REAL_FIXABLE = {"adam_inherits_sgd_momentum.py": "DA801", "classes_string_without_comma.py": "DA804",
+                "polylr_inherits_multistep_milestones.py": "DA801",
+                "repeatdataset_added_keeps_base_dataset_keys.py": "DA801",
+                "uppercase_classes_key_in_metainfo.py": "DA804", "vocmetric_keeps_cocometric_ann_file.py": "DA801",
+                "yolox_data_prefix_string.py": "DA003"}
+
+
+@pytest.mark.parametrize("name,code", sorted(REAL_FIXABLE.items()))
+def test_real_mistakes_fixed(name, code, tmp_path, monkeypatch):
+    shutil.copytree(REAL, tmp_path / "real")
+    config = tmp_path / "real" / name
+    audit, reaudit = _auditor(config, monkeypatch)
+    findings = [f for f in audit(config, [code], "static") if f.code == code]
+    fixable = [f for f in findings if wanted(f, unsafe=False)]
+    assert fixable, f"{name}: {code} carries no safe fix"
+    before = merged_flat(config)
+    result = fix_config(config, findings, unsafe=False, reaudit=reaudit, write=True)
+    assert result.written and all(o.applied for o in result.outcomes), [o.reason for o in result.outcomes]
+    left = [f for f in audit(config, [code], "static") if f.code == code]
+    assert not [f for f in left if any(f.key_path == g.key_path for g in fixable)]
+    allowed = [k for f in fixable for k in edited_keys(f.autofix["edits"]) + f.autofix.get("also", [])]
+    extra = [k for k in outside(changed_keys(before, merged_flat(config)), allowed)
+             if not _shares_line(k, allowed, [])]
+    assert not extra
+    text = config.read_text()
+    again = fix_config(config, audit(config, [code], "static"), unsafe=False, reaudit=reaudit, write=True)
+    assert not again.written and config.read_text() == text
