@@ -36,7 +36,7 @@ def render(report, *, color: bool = False) -> str:
             where = str(f.location) if f.location else a.config
             sev = paint(f"[{f.severity}]", COLORS[f.severity])
             mark = _FIX_MARKS.get((getattr(f, "autofix", None) or {}).get("applicability"), "")
-            out.append(f"{where}: {paint(f.code, BOLD)}{mark} {sev} {f.message}")
+            out.append(f"{where}: {paint(f.code, BOLD)} {sev} {f.message}{mark}")  # [*]/[-] last: fixable
             details = []
             if f.key_path:
                 details.append(f"key: {f.key_path}")

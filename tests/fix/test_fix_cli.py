@@ -45,7 +45,9 @@ def test_report_marks_fixable_findings_and_counts_them(tree, capsys):
     cfg = _write(tree / "cfg.py", STRING_CLASSES)
     code, out, _ = _run(capsys, cfg, "--select", "DA804")
     assert code == 1
-    assert "DA804 [*]" in out and "[*] 1 fixable with --fix." in out
+    assert "DA804 [error] cfg.py" not in out
+    line = next(x for x in out.splitlines() if "DA804 [error]" in x)
+    assert line.endswith(" [*]") and "[*] 1 fixable with --fix." in out
     code, out, _ = _run(capsys, cfg, "--select", "DA804", "--format", "json")
     finding = json.loads(out)["audits"][0]["findings"][0]
     assert finding["fixable"] == {"applicability": "safe", "description": "classes=('person', ): a one-name tuple"}
