@@ -68,9 +68,9 @@ def render(report, *, color: bool = False) -> str:
         out.append("")
     s = report.summary()
     verdict = "FAIL" if not report.ok else "ok"
+    out.extend(fix_summary(report))  # before the verdict, which stays the last line
     out.append(f"{verdict}: {s['configs']} config(s), {s['error']} error(s), {s['warning']} warning(s), "
                f"{s['info']} info (fail-on {report.settings.fail_on})")
-    out.extend(fix_summary(report))
     return "\n".join(out) + "\n"
 
 
