@@ -43,6 +43,7 @@ class Finding:
     fix: str | None = None
     url: str | None = None
     config: str | None = None
+    autofix: dict[str, Any] | None = None  # {"applicability", "description", "edits"} (detaudit.rule.fixes)
 
     @property
     def fingerprint(self) -> str:
@@ -63,6 +64,8 @@ class Finding:
             "fix": self.fix,
             "url": self.url,
             "fingerprint": self.fingerprint,
+            "fixable": ({"applicability": self.autofix["applicability"], "description": self.autofix["description"]}
+                        if self.autofix else None),
         }
 
 

@@ -1,4 +1,5 @@
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import DISPLAY_ONLY, SAFE, Autofix, FactUnavailable, Violation, rule
+from detaudit.rule.fixes import NotLiteral, delete_key, rename_key, set_key
 
 from ._legacy_nested import nested_leftovers
 
@@ -73,6 +74,16 @@ def legacy_config_key(ctx):
     train_dataloader = dict(dataset=dict(data_prefix=dict(img='train2017/')))
     ```
 
+    ## Fix
+    Safe, where the 3.x form holds the same value under another name: ``samples_per_gpu`` and
+    ``workers_per_gpu`` on a dataloader are renamed ``batch_size`` and ``num_workers``;
+    ``img_scale=(w, h)`` on ``Resize`` becomes ``scale``, ``flip_ratio`` on ``RandomFlip``
+    becomes ``prob``; a dataset's ``img_prefix``/``seg_prefix``/``classes`` move into
+    ``data_prefix=dict(img=/seg=)`` and ``metainfo=dict(classes=)``; a string ``data_prefix``
+    becomes ``dict(img=...)``. Not where the 3.x key is set as well (two values: the user
+    chooses). Top-level 2.x keys, 2.x transforms and hooks reshape the config: their fix is
+    display-only, the ``detaudit migrate`` command that converts them.
+
     ## References
     - MMDetection "Migration from MMDetection 2.x to 3.x" guide
     """
@@ -92,6 +103,8 @@ def legacy_config_key(ctx):
             evidence={"key": key, "value": shown, "replacement": replacement},
             fix=f"move it to {replacement}",
             severity="warning",  # ignored, not rejected
+            autofix=Autofix(DISPLAY_ONLY, f"'detaudit migrate {ctx.display_path} --diff' shows the config in its 3.x "
+                            "form (every 2.x key converted, bases included)"),
         )
     try:
         constructors = ctx.constructors
@@ -112,4 +125,53 @@ def legacy_config_key(ctx):
         seen.add(written)
         yield Violation(
             message=f"{key_path}: {what} is MMDetection 2.x: {why}; use {modern}",
-            key_path=key_path, evidence={"legacy": what, "replacement": modern}, fix=f"use {modern}")
+            key_path=key_path, evidence={"legacy": what, "replacement": modern}, fix=f"use {modern}",
+            autofix=_nested_fix(cfg, key_path))
+
+
+# 2.x argument -> 3.x argument of the same value, by the type of the dict holding it (None: any dataloader).
+RENAMES = {"samples_per_gpu": (None, "batch_size"), "workers_per_gpu": (None, "num_workers"),
+           "img_scale": (("Resize",), "scale"), "flip_ratio": (("RandomFlip",), "prob")}
+# 2.x dataset argument -> where 3.x reads the same value.
+MOVES = {"img_prefix": "data_prefix.img", "seg_prefix": "data_prefix.seg", "classes": "metainfo.classes"}
+
+
+def _value_at(cfg, key_path):
+    node = cfg
+    for part in key_path.split("."):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif hasattr(node, "keys") and part in node:
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def _nested_fix(cfg, key_path):
+    """The safe fix of a nested 2.x key whose 3.x form holds the same value under another name."""
+    parent_path, _, leaf = key_path.rpartition(".")
+    parent = _value_at(cfg, parent_path) if parent_path else None
+    if not hasattr(parent, "keys"):
+        return None
+    value = parent.get(leaf, None)
+    try:
+        if leaf in RENAMES:
+            types, modern = RENAMES[leaf]
+            if modern in parent or (types is not None and parent.get("type", None) not in types):
+                return None
+            if leaf == "img_scale" and not (isinstance(value, (list, tuple)) and len(value) == 2
+                                            and all(isinstance(v, int) for v in value)):
+                return None  # several scales: RandomChoiceResize / RandomResize is the user's choice
+            return Autofix(SAFE, f"rename {leaf} to {modern}", [rename_key(key_path, modern)])
+        if leaf in MOVES:
+            target = f"{parent_path}.{MOVES[leaf]}"
+            holder, _, sub = MOVES[leaf].partition(".")
+            if hasattr(parent.get(holder, None), "keys") and sub in parent[holder]:
+                return None  # the 3.x key is set as well: which value is right is the user's choice
+            return Autofix(SAFE, f"move {leaf} to {MOVES[leaf]}", [set_key(target, value), delete_key(key_path)])
+        if leaf == "data_prefix" and isinstance(value, str):
+            return Autofix(SAFE, "data_prefix=dict(img=...)", [set_key(key_path, {"img": value})])
+    except NotLiteral:
+        return None
+    return None

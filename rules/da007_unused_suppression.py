@@ -1,4 +1,5 @@
-from detaudit.rule import Violation, rule
+from detaudit.rule import UNSAFE, Autofix, Violation, rule
+from detaudit.rule.fixes import drop_suppression
 
 
 @rule(code="DA007", name="unused-suppression", severity="warning", tier="static",
@@ -33,6 +34,12 @@ def unused_suppression(ctx):
     model = dict(backbone=dict(frozen_stages=4))
     ```
 
+    ## Fix
+    Safe for an unused code: it is removed from the comment, and the comment with it when no
+    code is left; nothing in the merged config changes. Unsafe for an unknown code: it may be
+    a mistyped real code the user meant, so removing it is theirs to review. A malformed
+    comment has no fix: the codes it should name are not known.
+
     ## References
     The same idea as ruff's RUF100 (unused ``noqa``). Suppress this rule itself with
     ``# detaudit: ignore[DA007]`` at the top of the file.
@@ -52,4 +59,7 @@ def unused_suppression(ctx):
             yield Violation(message=f"suppression names unknown rule code {', '.join(unknown)}: {s.comment}",
                             key_path=ctx.source_map.outermost_key_at(shown, s.line) if s.scope == "line" else None,
                             evidence={"codes": unknown, "comment": s.comment, "scope": s.scope},
-                            fix="use a code that 'detaudit rules' lists, or remove it", file=shown, line=s.line)
+                            fix="use a code that 'detaudit rules' lists, or remove it", file=shown, line=s.line,
+                            autofix=Autofix(UNSAFE, f"remove {', '.join(unknown)} from the comment (a mistyped "
+                                            "code may have meant a real one: review)",
+                                            [drop_suppression(shown, s.line, unknown)]))

@@ -1,6 +1,7 @@
 from collections import defaultdict
 
-from detaudit.rule import Violation, rule
+from detaudit.rule import SAFE, Autofix, Violation, rule
+from detaudit.rule.fixes import delete_key, set_key
 from detaudit.rule.custom_keys import lr_mult_zero, module_for_key
 
 
@@ -47,6 +48,14 @@ def lr_mult_zero_freeze(ctx):
     key names (``frozen_stages`` covering every stage of that model part, or a freeze hook
     listing it).
 
+    ## Fix
+    Safe, for a ResNet-like ``backbone`` key (one with stages): ``frozen_stages`` is set to its
+    number of stages, ``norm_eval=True``, and the ``lr_mult=0`` custom key is dropped; the
+    merged config changes at those three keys only, and the backbone is frozen for real
+    (``requires_grad=False``, norm layers in eval), which is what ``lr_mult=0`` was meant to do.
+    Other model parts have no fix: how to freeze them (a hook, a ``frozen`` argument) depends
+    on the module.
+
     ## References
     - mmengine ``DefaultOptimWrapperConstructor`` (custom_keys, lr_mult, decay_mult)
     """
@@ -81,6 +90,7 @@ def lr_mult_zero_freeze(ctx):
             evidence={"key": key, "modules": module_list[:20], "params": len(live), "numel": numel,
                       "optimizer_lr": lr_values, "decay_mult": custom_keys.get(key, {}).get("decay_mult")},
             fix=freeze_fix(ctx, module or module_list[0]),
+            autofix=_freeze_autofix(ctx, key, _stages_of(getattr(ctx.model, key, None))),
         )
 
 
@@ -119,4 +129,21 @@ def _static_lr_mult_zero(ctx):
             evidence={"key": key, "decay_mult": value.get("decay_mult"), "read": "--no-exec"},
             fix=(f"set model.{key}.frozen_stages to its number of stages and norm_eval=True (and drop the "
                  "lr_mult=0 key), or freeze it with a hook that sets requires_grad=False"),
+            autofix=_freeze_autofix(ctx, key, part.get("num_stages", 4) if isinstance(part, dict) and (
+                "frozen_stages" in part or "num_stages" in part) else None),
         )
+
+
+def _stages_of(module):
+    """The stage count of a ResNet-like backbone (its ``res_layers``), None for anything else."""
+    layers = getattr(module, "res_layers", None)
+    return len(layers) if isinstance(layers, (list, tuple)) and layers else None
+
+
+def _freeze_autofix(ctx, key, stages):
+    """frozen_stages/norm_eval on a backbone that takes them, instead of its lr_mult=0 key."""
+    if key != "backbone" or not isinstance(stages, int):
+        return None
+    return Autofix(SAFE, f"model.{key}.frozen_stages={stages}, norm_eval=True, and drop the lr_mult=0 key",
+                   [set_key(f"model.{key}.frozen_stages", stages), set_key(f"model.{key}.norm_eval", True),
+                    delete_key(f"optim_wrapper.paramwise_cfg.custom_keys.{key}")])

@@ -1,4 +1,5 @@
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import SAFE, Autofix, FactUnavailable, Violation, rule
+from detaudit.rule.fixes import NotLiteral, reset_key
 from detaudit.rule.merge import read_by_runner, short_type, where
 
 
@@ -38,6 +39,12 @@ def type_changed_base_keys_kept(ctx):
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     optim_wrapper = dict(optimizer=dict(_delete_=True, type='Adam', lr=1e-4, weight_decay=1e-4))
     ```
+
+    ## Fix
+    Safe: ``_delete_=True`` is added to the dict the child writes, and every merged key the new
+    type accepts is restated there (values as merged), so the merged dict afterwards lacks
+    exactly the keys the constructor rejects. Under ``--no-exec`` (no signature read) there is
+    no fix: which keys to drop is not known.
 
     ## References
     - mmengine "Config" tutorial: "Delete key in dict" (``_delete_=True``)
@@ -86,4 +93,17 @@ def type_changed_base_keys_kept(ctx):
             message=(head + f"; {new}'s constructor{via} does not accept "
                      f"{', '.join(rejected)}: building it raises TypeError"),
             key_path=change.key_path, file=change.new_loc.file, line=change.new_loc.line or None,
-            evidence=evidence, fix=fix)
+            evidence=evidence, fix=fix, autofix=_reset_fix(change.key_path, node, rejected, also))
+
+
+def _reset_fix(key_path, node, rejected, also=()):
+    """``_delete_=True`` on the dict, restating every merged key but the rejected ones: the merged
+    dict loses exactly those."""
+    if not hasattr(node, "items"):
+        return None
+    try:
+        edit = reset_key(key_path, {k: v for k, v in node.items() if k not in rejected})
+    except NotLiteral:
+        return None
+    return Autofix(SAFE, f"_delete_=True on {key_path}, keeping every key but {', '.join(rejected)}", [edit],
+                   also=list(also))  # test_evaluator = val_evaluator: the same dict changes under both keys

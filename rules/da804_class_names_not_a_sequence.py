@@ -1,4 +1,5 @@
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import SAFE, Autofix, FactUnavailable, Violation, rule
+from detaudit.rule.fixes import rename_key, set_key
 from detaudit.rule.config import (DATALOADERS, datasets_under, is_mapping, is_prompt_detector, node_type,
                                   walk_dicts)
 from detaudit.rule.merge import where
@@ -73,6 +74,13 @@ def class_names_not_a_sequence(ctx):
     ```python
     metainfo = dict(classes=('person', ), palette=[(220, 20, 60)])
     ```
+
+    ## Fix
+    Safe: a string of class names becomes a one-name tuple (``('person')`` -> ``('person', )``),
+    and ``CLASSES``/``PALETTE`` are renamed to ``classes``/``palette`` (not when the lower-case
+    key is also there: which one the user meant is theirs to say). The merged config then
+    differs at that key only, and says what the user wrote. A short palette and disagreeing
+    datasets have no fix: the missing colours and the right class list are the user's choice.
     """
     try:
         constructors = ctx.constructors
@@ -103,7 +111,9 @@ def class_names_not_a_sequence(ctx):
                          f"parentheses without a comma make a string, and code that counts or indexes the "
                          f"classes sees {len(value)} \"classes\" ({letters})"),
                 key_path=f"{path}.classes", evidence={"classes": value, "count_as_string": len(value)},
-                fix=f"write classes=({value!r}, ) with the comma (or a list: [{value!r}])")
+                fix=f"write classes=({value!r}, ) with the comma (or a list: [{value!r}])",
+                autofix=Autofix(SAFE, f"classes=({value!r}, ): a one-name tuple",
+                                [set_key(f"{path}.classes", (value,))]))
         elif kind == "palette":
             n_pal, n_cls = value
             yield Violation(
@@ -116,7 +126,9 @@ def class_names_not_a_sequence(ctx):
                 message=(f"{path} has the MMDetection 2.x key '{kind}'{also}; 3.x datasets read '{value}' and "
                          f"ignore '{kind}', so the dataset keeps its default {value}"),
                 key_path=f"{path}.{kind}", evidence={"key": kind, "read_instead": value},
-                fix=f"rename {kind} to {value}")
+                fix=f"rename {kind} to {value}",
+                autofix=Autofix(SAFE, f"rename {kind} to {value}", [rename_key(f"{path}.{kind}", value)])
+                if value not in meta else None)
     if not is_prompt_detector(cfg.get("model", None)):  # text-prompted models take each dataset's classes
         yield from _disagreeing_datasets(cfg, constructors)
 

@@ -240,7 +240,8 @@ TOP_LEVEL = {"__init__", "__main__", "_version", "options", "driver", "settings"
              # public import paths kept as thin re-exports of the faces
              "cli", "hooks", "testing", "pytest_plugin"}
 SHIMS = {"cli", "hooks", "testing", "pytest_plugin"}
-STAGES = ("load", "facts", "report", "formats", "dashboard", "workers", "dataset", "rule", "schema")
+STAGES = ("load", "facts", "report", "formats", "dashboard", "fix", "migrate", "workers", "dataset", "rule",
+          "schema")
 
 
 def test_the_top_level_holds_only_the_driver_its_options_and_shared_records():

@@ -5,6 +5,22 @@ COLORS = {"error": "\033[31m", "warning": "\033[33m", "info": "\033[36m"}
 RESET, BOLD, DIM = "\033[0m", "\033[1m", "\033[2m"
 
 
+_FIX_MARKS = {"safe": " [*]", "unsafe": " [-]", "display-only": ""}
+
+
+def fix_summary(report) -> list[str]:
+    """``[*] N fixable with --fix`` and ``N more fixes with --unsafe-fixes``, as ruff says them."""
+    kinds = [(f.autofix or {}).get("applicability") for a in report.audits for f in a.findings
+             if getattr(f, "autofix", None)]
+    safe, unsafe = kinds.count("safe"), kinds.count("unsafe")
+    lines = []
+    if safe:
+        lines.append(f"[*] {safe} fixable with --fix.")
+    if unsafe:
+        lines.append(f"[-] {unsafe} more fix{'es' if unsafe != 1 else ''} with --unsafe-fixes.")
+    return lines
+
+
 def _m(n: int) -> str:
     return f"{n / 1e6:.2f}M" if n >= 10_000 else f"{n:,}"
 
@@ -19,7 +35,8 @@ def render(report, *, color: bool = False) -> str:
         for f in a.findings:
             where = str(f.location) if f.location else a.config
             sev = paint(f"[{f.severity}]", COLORS[f.severity])
-            out.append(f"{where}: {paint(f.code, BOLD)} {sev} {f.message}")
+            mark = _FIX_MARKS.get((getattr(f, "autofix", None) or {}).get("applicability"), "")
+            out.append(f"{where}: {paint(f.code, BOLD)} {sev} {f.message}{mark}")  # [*]/[-] last: fixable
             details = []
             if f.key_path:
                 details.append(f"key: {f.key_path}")
@@ -32,6 +49,8 @@ def render(report, *, color: bool = False) -> str:
                 out.append("    " + paint(f"evidence: {ev}", DIM))
             if f.fix:
                 out.append(f"    fix: {f.fix}")
+            if getattr(f, "autofix", None):
+                out.append(f"    {f.autofix['applicability']} fix: {f.autofix['description']}")
         if not a.findings:
             out.append("no findings")
         if a.model:
@@ -49,6 +68,7 @@ def render(report, *, color: bool = False) -> str:
         out.append("")
     s = report.summary()
     verdict = "FAIL" if not report.ok else "ok"
+    out.extend(fix_summary(report))  # before the verdict, which stays the last line
     out.append(f"{verdict}: {s['configs']} config(s), {s['error']} error(s), {s['warning']} warning(s), "
                f"{s['info']} info (fail-on {report.settings.fail_on})")
     return "\n".join(out) + "\n"

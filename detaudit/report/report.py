@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = "1.2"   # 1.1: the run tier ("run"), and whether an audit was read from the result cache ("cached")
 #                          1.2: the findings an inline comment suppressed ("suppressed"); a shard's report
 #                               (--shard I/N) says which share of the configs it holds ("shard"); an audit's
-#                               status may be "interrupted" (the run was stopped by a signal)
+#                               status may be "interrupted" (the run was stopped by a signal); a finding
+#                               may carry the fix it offers ("fixable")
 
 
 @dataclass

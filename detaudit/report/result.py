@@ -93,4 +93,4 @@ def to_finding(ctx, r: Rule, v: Violation, overrides: dict[str, str]) -> Finding
         location = Location(ctx.display_path, None, None)
     return Finding(code=r.code, name=r.name, severity=severity, message=v.message, key_path=v.key_path,
                    module_path=v.module_path, location=location, evidence=v.evidence, fix=v.fix,
-                   url=r.url, config=ctx.display_path)
+                   url=r.url, config=ctx.display_path, autofix=v.autofix.to_dict() if v.autofix else None)

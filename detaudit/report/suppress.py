@@ -14,7 +14,8 @@ from ..errors import FactUnavailable
 from ..findings import sort_findings
 from ..load.suppressions import Suppression, parse_file
 from ..registry import all_rules
-from ..rule import Violation
+from ..rule import SAFE, Autofix, Violation
+from ..rule.fixes import drop_suppression
 from .result import to_finding
 
 UNUSED_CODE = "DA007"
@@ -100,6 +101,8 @@ def unused_violation(ctx, s: Suppression, codes: list[str]):
         fix=("remove the comment" if len(codes) == len(s.codes)
              else f"remove {', '.join(codes)} from the comment"),
         file=shown, line=s.line,
+        autofix=Autofix(SAFE, f"remove {', '.join(codes)} from the comment on line {s.line}",
+                        [drop_suppression(shown, s.line, codes)]),
     )
 
 

@@ -22,6 +22,9 @@ from .facts import FACT_TIERS, TIERS
 
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+# The "Fix" section of a rule whose findings carry no fix (detaudit --fix leaves them to the user).
+NO_FIX = ("None: ``detaudit --fix`` leaves this finding to the user, since what to change (a value, a file, "
+          "the environment) is theirs to choose; \"Use instead\" shows the usual change.")
 DOCS_URL = "https://detaudit.readthedocs.io/en/latest/rules/{code}"
 # ``needs=EVERY_FACT``: the rule watches the audit itself (the supervisor's DA091-DA093), so
 # every fact up to the requested tier is computed whether another rule needs it or not.
@@ -42,6 +45,7 @@ class Violation:
     severity: str | None = None  # only to soften a rule's default in a documented case
     file: str | None = None      # explicit location when no key path can give it
     line: int | None = None
+    autofix: Any = None          # a :class:`~detaudit.rule.fixes.Autofix`: key-level edits and their applicability
 
 
 @dataclass
@@ -87,7 +91,8 @@ def rule(*, code: str, name: str, severity: str, tier: str,
          needs: Iterable[str] | str = ()) -> Callable[[Callable], Rule]:
     """Declare a rule. The decorated function's docstring is its documentation, in the
     layout: a one-line summary, then ``## What it does``, ``## Why is this bad?``,
-    ``## Example``, ``## Use instead`` and optionally ``## References``. ``needs`` lists the
+    ``## Example``, ``## Use instead``, optionally ``## Fix`` (what ``--fix`` changes, its
+    applicability, why; a rule without one gets a "None" section) and ``## References``. ``needs`` lists the
     facts it reads (``cfg`` is always readable), or is ``EVERY_FACT``."""
     if not CODE_RE.match(code):
         raise ValueError(f"rule code {code!r} must look like DA101")
@@ -105,6 +110,8 @@ def rule(*, code: str, name: str, severity: str, tier: str,
 
     def wrap(fn: Callable) -> Rule:
         doc = inspect.cleandoc(fn.__doc__ or "")
+        if doc and not re.search(r"^##\s+Fix\s*$", doc, re.MULTILINE):
+            doc += "\n\n## Fix\n" + NO_FIX
         summary = doc.split("\n\n", 1)[0].replace("\n", " ").strip()
         return Rule(code=code, name=name, severity=severity, tier=tier, check=fn,
                     summary=summary, doc=doc, needs=needs)

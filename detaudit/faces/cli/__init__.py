@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 from .logs import cmd_logs
 
                 return cmd_logs(argv[1:])
+            if argv and argv[0] == "migrate":
+                from .migrate import cmd_migrate
+
+                return cmd_migrate(argv[1:])
             if argv and argv[0] == "data":
                 from .data import cmd_data
 

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from ...rule.facts import CLI_TIERS
+from . import fix as fix_options
 from . import scale as scale_options
-from .common import (EXIT_ERROR, Parser, add_judging_options, add_settings_and_output_options, audit_options, emit,
+from .common import (EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, Parser, add_judging_options, add_settings_and_output_options, audit_options, emit,
                      expand_configs, file_settings_of, finish, jobs_arg, memory_arg, parse_cfg_options, seconds_arg,
                      size_arg, version_text)
 from .common import outputs as output_specs
@@ -22,6 +23,7 @@ def parser() -> argparse.ArgumentParser:
                       "'detaudit dashboard REPORT.json... -o DIR' builds an HTML dashboard; "
                       "'detaudit data CONFIG' checks the annotations and draws a contact sheet; "
                       "'detaudit merge REPORT.json...' joins the reports of --shard runs; "
+                      "'detaudit migrate PATH --out DIR' converts MMDetection 2.x configs to 3.x; "
                       "'detaudit --version' prints the version and the stack it runs on. "
                       "Exit codes: 0 clean, 1 findings at or above --fail-on, 2 misuse or internal error, "
                       "130/143 interrupted (Ctrl-C/SIGTERM; the report of what finished is written).")
@@ -53,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
                        help="audit every config again: neither read nor write the result cache "
                             "(see 'detaudit cache clean')")
     scale_options.add_arguments(p)  # --shard, --durations, --executor, --ray-address
+    fix_options.add_arguments(p)    # --fix, --unsafe-fixes, --diff
     add_settings_and_output_options(p, debug_help="show the tracebacks of the audited code's failures (stderr) "
                                                   "and of internal errors")
     return p
@@ -94,6 +97,10 @@ def cmd_check(argv: list[str], cache=None) -> int:
               f"(exit {stopped.exit_code})", file=sys.stderr)
         return stopped.exit_code if code != EXIT_ERROR else code
     scale_options.attach_shard(report, shard)
+    if fix_options.requested(args):  # --fix / --unsafe-fixes / --diff, then the fixed configs audited again
+        made = fix_options.apply_fixes(report, items, args, lambda again: _audit_with_cache(again, 1, None))
+        if args.diff:  # the diff is the output (as ruff's --diff): 1 when there is something to fix
+            return EXIT_FINDINGS if made else EXIT_OK
     return finish(report, args, outputs)
 
 

@@ -1,0 +1,148 @@
+"""Why a migrated 2.x config and mmdet 3.3's config of the same model differ, per aspect
+(scripts/migrate_zoo_report.py lists every difference under its category).
+
+The first question asked of every difference: does the migrated config say what the 2.x config
+said? The 2.x value is read from the 2.x file itself (as data, nothing executed); when the
+migrated value equals it, the 3.x config changed the setting when it was rewritten for 3.x, and
+the migration kept the 2.x behaviour, as it should.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CATEGORIES = {
+    "3.x config changed it": (
+        "The migrated value is the 2.x config's own value (read from the 2.x file); mmdet's 3.x "
+        "config of the same model says something else (a changed learning rate, milestones, annotation "
+        "files, evaluation metrics, a fixed schedule). The migration keeps what the 2.x config trained with."),
+    "scale order within a keep-ratio scale": (
+        "The same scales, each written (long, short) in 2.x and (short, long) in 3.x; with "
+        "keep_ratio=True a scale is read as its long and short edge, so both resize alike."),
+    "3.x test pipeline loads no annotations": (
+        "3.x test pipelines of these models do not load annotations; the migration writes the 3.x "
+        "default test pipeline, which loads them after Resize (used only for validation losses and "
+        "visualization). The images and sizes are the same."),
+    "3.x added a transform": (
+        "mmdet's 3.x config adds a transform the 2.x config does not have (the Albu example's "
+        "RandomFlip); the migrated pipeline is the 2.x one."),
+    "3.x legacy config is stale": (
+        "mmdet 3.3's legacy_1.x/ssd300_coco_v1.py restates only the model: it inherits the plain COCO "
+        "detection pipeline (1333x800) and the 2x schedule's SGD at lr 0.02, where the 2.x file wrote the SSD "
+        "pipeline (300x300, photometric distortion, expand, IoU crop) and lr 2e-3; the migration keeps the "
+        "2.x file's."),
+    "needs a package that is not installed": (
+        "The config imports a package (mmcls in 2.x, mmpretrain in 3.x, for the timm examples) that is not "
+        "installed here, so "
+        "neither side loads; nothing about the migration."),
+    "2.x detector refactored in 3.x": (
+        "The 2.x DETR-family heads take the transformer inside the head; 3.x moved the encoder and "
+        "decoder into the detector, with other parameter names. There is no key-by-key mapping: the "
+        "migration keeps the 2.x model and says so."),
+    "unexplained": "Not explained: a difference this report has no reason for.",
+}
+
+
+def _v2_config(rec: dict, v2_root: Path, migrated_root: Path) -> dict | None:
+    from detaudit.load.static_reader import read_static
+
+    try:
+        rel = Path(rec["migrated"]).resolve().relative_to(migrated_root.resolve())
+        return read_static(v2_root / rel).cfg
+    except Exception:  # noqa: BLE001 - no 2.x value, no explanation from it
+        return None
+
+
+def _leaves(ds):
+    if not isinstance(ds, dict):
+        return []
+    inner = ds.get("dataset", ds.get("datasets"))
+    if ds.get("type") in ("RepeatDataset", "ClassBalancedDataset", "ConcatDataset", "MultiImageMixDataset"):
+        return [x for d in (inner if isinstance(inner, list) else [inner]) for x in _leaves(d)]
+    return [ds]
+
+
+def v2_facts(cfg: dict) -> dict:
+    """The compared facts as the 2.x config states them."""
+    out = {}
+    opt = cfg.get("optimizer") or {}
+    out["optimizer"] = {k: opt.get(k) for k in ("type", "lr", "momentum", "weight_decay")}
+    runner = cfg.get("runner") or {}
+    lr = cfg.get("lr_config") or {}
+    step = lr.get("step")
+    loop = {"EpochBasedRunner": "EpochBasedTrainLoop", "IterBasedRunner": "IterBasedTrainLoop"}.get(runner.get("type"))
+    out["schedule"] = {"loop": loop, "max_epochs": runner.get("max_epochs"), "max_iters": runner.get("max_iters"),
+                       "milestones": [list(step)] if isinstance(step, (list, tuple)) else []}
+    data = cfg.get("data") or {}
+    datasets = {}
+    for part, name in (("train", "train_dataloader"), ("val", "val_dataloader"), ("test", "test_dataloader")):
+        rows = []
+        for d in _leaves(data.get(part)):
+            anns = d.get("ann_file")
+            for ann in anns if isinstance(anns, list) else [anns]:
+                if isinstance(ann, str) and d.get("data_root") and not os.path.isabs(ann):
+                    ann = os.path.join(d["data_root"], ann)
+                rows.append([d.get("type"), os.path.normpath(ann) if isinstance(ann, str) else ann])
+        datasets[name] = rows
+    out["datasets"] = datasets
+    ev = cfg.get("evaluation") or {}
+    metric = ev.get("metric")
+    out["evaluators"] = sorted(metric) if isinstance(metric, (list, tuple)) else metric
+    return out
+
+
+def _sorted_scales(pipes):
+    def fix(sizes):
+        out = {}
+        for k, v in sizes.items():
+            if k == "scales" and isinstance(v, list):
+                v = [sorted(x) if isinstance(x, list) else x for x in v]
+            elif k == "scale" and isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v):
+                v = sorted(v)
+            out[k] = v
+        return out
+    return {k: [[t, fix(s)] for t, s in v] for k, v in pipes.items()}
+
+
+def _without(pipes, kind, part):
+    return {k: ([x for x in v if x[0] != kind] if k == part else v) for k, v in pipes.items()}
+
+
+def classify(aspect: str, rec: dict, v2_root: Path | None = None, migrated_root: Path | None = None) -> str:
+    errors = " ".join(str(v) for k, v in rec.items() if k.endswith("_error"))
+    if "mmcls" in errors or "mmpretrain" in errors:
+        return "needs a package that is not installed"
+    if any(t in errors for t in ("DETRHead", "DeformableDETRHead", "transformer", "Transformer")):
+        return "2.x detector refactored in 3.x"
+    diff = rec.get(aspect, {})
+    mig, v3 = diff.get("migrated"), diff.get("v3")
+    name = rec["migrated"]
+    if aspect == "pipelines" and mig is not None:
+        if "legacy_1.x/ssd300" in name:
+            return "3.x legacy config is stale"
+        if _sorted_scales(mig) == _sorted_scales(v3):
+            return "scale order within a keep-ratio scale"
+        if _without(mig, "LoadAnnotations", "test") == _without(v3, "LoadAnnotations", "test"):
+            return "3.x test pipeline loads no annotations"
+        if _without(mig, "RandomFlip", "train") == _without(v3, "RandomFlip", "train"):
+            return "3.x added a transform"
+    if aspect in ("optimizer", "schedule", "datasets", "evaluators") and mig is not None and v2_root is not None:
+        if "legacy_1.x/ssd300" in name:
+            return "3.x legacy config is stale"
+        cfg = _v2_config(rec, v2_root, migrated_root)
+        if cfg is not None:
+            said = v2_facts(cfg)[aspect]
+            if aspect == "evaluators":
+                metrics = [m for ev in mig.values() for _, m in ev]
+                if metrics and all(m == said for m in metrics):
+                    return "3.x config changed it"
+            elif aspect == "schedule":
+                if {k: mig[k] for k in ("max_epochs", "max_iters", "milestones") if said.get(k) is not None} == \
+                        {k: said[k] for k in ("max_epochs", "max_iters", "milestones") if said.get(k) is not None} \
+                        and any(said.get(k) for k in ("max_epochs", "max_iters", "milestones")):
+                    return "3.x config changed it"
+                if not any(said.get(k) for k in ("max_epochs", "max_iters", "milestones")):
+                    return "3.x config changed it" if mig != v3 and cfg.get("runner") is None else "unexplained"
+            elif said == mig:
+                return "3.x config changed it"
+    return "unexplained"
