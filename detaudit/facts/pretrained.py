@@ -41,7 +41,10 @@ def hub_checkpoint_dirs() -> list[Path]:
 def _openmmlab_urls() -> dict[str, str]:
     import importlib.util
 
-    spec = importlib.util.find_spec("mmengine")
+    try:
+        spec = importlib.util.find_spec("mmengine")
+    except (ImportError, ValueError):  # not installed (the pre-commit hook's environment)
+        spec = None
     if spec is None or not spec.submodule_search_locations:
         return {}
     hub = Path(list(spec.submodule_search_locations)[0]) / "hub"

@@ -19,10 +19,8 @@ rdjson and JSON Lines name the same finding the same way.
 """
 from __future__ import annotations
 
-import ast
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 
@@ -84,30 +82,12 @@ def outside_name(path: str) -> str:
     return Path(path).name
 
 
-@lru_cache(maxsize=64)
-def _source_map(config: str):
-    from ..load.sourcemap import SourceMap
-
-    return SourceMap.from_file(config, display=lambda p: str(p))
-
-
-@lru_cache(maxsize=64)
-def _base_line(config: str) -> int:
-    """The line that pulls in the config's bases, else 1."""
-    try:
-        tree = ast.parse(Path(config).read_bytes())
-    except (OSError, SyntaxError, ValueError):
-        return 1
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "_base_" for t in node.targets):
-            return node.lineno
-        if isinstance(node, ast.With) and any("read_base" in ast.dump(item.context_expr) for item in node.items):
-            return node.lineno
-    return 1
-
-
-def locate(finding, audit_config: str, cwd: Path, root: Path) -> CiLocation:
+def locate(finding, audit_config: str, cwd: Path, root: Path, base_line: int | None = None) -> CiLocation:
+    """Where CI shows a finding: its own file:line (the audit located it through the source map)
+    when that file is in the repository, else the audited config's ``_base_`` line (``base_line``,
+    as the load stage read it; 1 when unknown) with a note naming the real place."""
     config = (cwd / audit_config).resolve()
+    base_line = base_line or 1
     loc = finding.location
     file = loc.file if loc is not None else None
     line = loc.line if loc is not None else None
@@ -115,26 +95,14 @@ def locate(finding, audit_config: str, cwd: Path, root: Path) -> CiLocation:
     if not file or file.startswith("<"):
         path = config
         if file == "<cfg-options>":
-            return CiLocation(_uri(config, root), _base_line(str(config)), None, "set by --cfg-options")
+            return CiLocation(_uri(config, root), base_line, None, "set by --cfg-options")
     else:
         path = (cwd / file).resolve()
     if not line or line < 1:
         line, column = None, None
-        candidates = [finding.key_path] if finding.key_path else []
-        if finding.module_path:
-            candidates.append(f"model.{finding.module_path}")
-        try:
-            sm = _source_map(str(config)) if config.is_file() else None
-        except Exception:  # noqa: BLE001 - a location is a nicety, never a crash
-            sm = None
-        for key in candidates:
-            found = sm.locate(key) if sm is not None else None
-            if found is not None and found.line:
-                path, line, column = Path(found.file).resolve(), found.line, found.column
-                break
     if not _in_repository(path, root) and _in_repository(config, root) and path != config:
         note = f"located in {outside_name(str(path))}" + (f":{line}" if line else "")
-        return CiLocation(_uri(config, root), _base_line(str(config)), None, note)
+        return CiLocation(_uri(config, root), base_line, None, note)
     return CiLocation(_uri(path, root), line or 1, column, None)
 
 
@@ -157,7 +125,7 @@ def ci_findings(report, cwd: Path | None = None, root: Path | None = None) -> li
                 config_path = (cwd / audit.config).resolve()
                 if _inside(config_path, root):
                     config_uri = config_path.relative_to(root).as_posix()
-            out.append(CiFinding(audit.config, config_uri, f, locate(f, audit.config, cwd, root), fp))
+            out.append(CiFinding(audit.config, config_uri, f, locate(f, audit.config, cwd, root, audit.base_line), fp))
     return out
 
 

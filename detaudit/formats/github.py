@@ -31,7 +31,7 @@ def lines(report, *, cwd: Path | None = None, root: Path | None = None) -> list[
     rows = []
     for audit in report.audits:
         for f in audit.findings:
-            where = locate(f, audit.config, cwd, root)
+            where = locate(f, audit.config, cwd, root, audit.base_line)
             props = [f"file={escape_property(unquote(where.uri))}", f"line={where.line}"]
             if where.column:
                 props.append(f"col={where.column}")

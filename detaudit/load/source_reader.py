@@ -32,6 +32,7 @@ class SourceReader:
         self.display = display
         self.cache: dict[Path, Node] = {}
         self.is_lazy: dict[Path, bool] = {}
+        self.base_lines: dict[Path, int | None] = {}  # the line of each file's _base_ / read_base()
         self.overrides: list[Override] = []
         self._shown: dict[Path, str] = {}
         self.stamp = 0  # the statement being read, counted across files (Slot.stamp)
@@ -62,11 +63,20 @@ class SourceReader:
             except BaseError:  # a `with` other than read_base(): mmengine refuses it (DA001)
                 lazy = True
             self.is_lazy[path] = lazy
+            self.base_lines[path] = base_line(tree)
             run = FileRun(self, path, tree, lazy, stack + (path,))
             root = run.execute()
             mark_configdict(root)
             self.cache[path] = root
         return self.cache[path].copy()
+
+
+def base_line(tree: ast.Module) -> int | None:
+    """The line that pulls in a file's bases (``_base_ = ...`` or ``with read_base():``), if any."""
+    node = base_statement(tree)
+    if node is not None:
+        return node.lineno
+    return next((n.lineno for n in tree.body if isinstance(n, ast.With) and is_read_base(n)), None)
 
 
 class FileRun:

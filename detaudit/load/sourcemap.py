@@ -44,6 +44,7 @@ class SourceMap:
         self.root: Node | None = None
         self.overrides: list[Override] = []
         self.lazy = False
+        self.base_line: int | None = None  # the root file's `_base_ = ...` / `with read_base():` line
         self.unresolved: list[tuple[str, str, int]] = []  # (base or module, file, line)
         self._histories: dict[str, list] | None = None
 
@@ -141,6 +142,7 @@ class SourceMap:
         try:
             sm.root = reader.load(path, stack=())
             sm.lazy = reader.is_lazy.get(path, False)
+            sm.base_line = reader.base_lines.get(path)
         except (RecursionError, MemoryError, ValueError, OSError):  # odd paths, absurd nesting: no map
             sm.root = None
         if sm.root is not None:

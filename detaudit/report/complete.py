@@ -40,6 +40,7 @@ def complete(ctx: AuditContext, checked: Checked, rules, options: AuditOptions, 
     for r, violations in checked.violations:
         result.findings.extend(to_finding(ctx, r, v, options.severity) for v in violations)
     result.tiers = tier_status(ctx)
+    result.base_line = _base_line(ctx)
     result.status = _status(ctx, result)
     for key, value in tables(ctx).items():
         setattr(result, key, value)
@@ -58,6 +59,16 @@ def complete(ctx: AuditContext, checked: Checked, rules, options: AuditOptions, 
     if options.debug:  # what DA001/DA002/DA40x point at, in full
         result.tracebacks = {phase: info.traceback for phase, info in ctx.errors.items() if info.traceback}
     return result
+
+
+def _base_line(ctx: AuditContext) -> int | None:
+    """The config's ``_base_`` line, as the load stage read it (CI formats point there)."""
+    from ..errors import FactUnavailable
+
+    try:
+        return ctx.source_map.base_line if ctx.config_path else None
+    except FactUnavailable:
+        return None
 
 
 def stopped(ctx: AuditContext, options: AuditOptions, interruption: dict) -> AuditResult:

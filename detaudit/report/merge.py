@@ -54,16 +54,21 @@ def _settings(data: dict) -> Settings:
                     tier=data["tier"], expect_frozen=list(data["expect_frozen"]))
 
 
+def _finding(f: dict, config: str) -> Finding:
+    loc = f.get("location")
+    return Finding(code=f["code"], name=f["name"], severity=f["severity"], message=f["message"],
+                   key_path=f.get("key_path"), module_path=f.get("module_path"),
+                   location=Location(loc["file"], loc.get("line"), loc.get("column")) if loc else None,
+                   evidence=f.get("evidence") or {}, fix=f.get("fix"), url=f.get("url"), config=config,
+                   autofix=f.get("fixable"))
+
+
 def _audit(data: dict, extra: dict) -> AuditResult:
     config = data["config"]
-    findings = []
-    for f in data["findings"]:
-        loc = f.get("location")
-        findings.append(Finding(code=f["code"], name=f["name"], severity=f["severity"], message=f["message"],
-                                key_path=f.get("key_path"), module_path=f.get("module_path"),
-                                location=Location(loc["file"], loc.get("line"), loc.get("column")) if loc else None,
-                                evidence=f.get("evidence") or {}, fix=f.get("fix"), url=f.get("url"), config=config))
+    findings = [_finding(f, config) for f in data["findings"]]
     return AuditResult(config=config, findings=findings, skipped=list(data["skipped_rules"]),
+                       suppressed=[_finding(f, config) for f in data.get("suppressed") or []],
+                       base_line=data.get("base_line"),
                        ran=list(extra.get("rules_ran") or []), tiers=dict(data["tiers"]), status=data["status"],
                        model=data.get("model"), optimizer=data.get("optimizer"), losses=data.get("losses"),
                        run=data.get("run"), timings=dict(data.get("timings_s") or {}),

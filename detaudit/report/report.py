@@ -18,7 +18,8 @@ SCHEMA_VERSION = "1.2"   # 1.1: the run tier ("run"), and whether an audit was r
 #                          1.2: the findings an inline comment suppressed ("suppressed"); a shard's report
 #                               (--shard I/N) says which share of the configs it holds ("shard"); an audit's
 #                               status may be "interrupted" (the run was stopped by a signal); a finding
-#                               may carry the fix it offers ("fixable")
+#                               may carry the fix it offers ("fixable"); an audit says the line of its
+#                               config's _base_ statement ("base_line")
 
 
 @dataclass
@@ -81,4 +82,6 @@ def audit_to_dict(a) -> dict[str, Any]:
         out["run"] = a.run
     if a.suppressed:
         out["suppressed"] = [f.to_dict() for f in a.suppressed]
+    if a.base_line is not None:
+        out["base_line"] = a.base_line
     return out

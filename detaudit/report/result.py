@@ -30,6 +30,8 @@ class AuditResult:
     timings: dict[str, float] = field(default_factory=dict)
     internal_errors: list[str] = field(default_factory=list)
     cached: bool = False     # read from the result cache (report/cache.py), not audited in this run
+    base_line: int | None = None  # the config's `_base_` / `read_base()` line (load stage): where CI formats
+    #                               show findings whose file is outside the repository
     # --debug only: the traceback of each failed step (load, build, predict, ...), for the user's eyes
     tracebacks: dict[str, str] = field(default_factory=dict)
 
@@ -82,13 +84,15 @@ def to_finding(ctx, r: Rule, v: Violation, overrides: dict[str, str]) -> Finding
     location = None
     if v.file:
         location = Location(v.file, v.line, None)
-    elif v.key_path:
-        try:
-            loc = ctx.source_map.locate(v.key_path)
-        except FactUnavailable:
-            loc = None
-        if loc is not None:
-            location = Location(loc.file, loc.line or None, loc.column if loc.line else None)
+    else:  # where its key is set, else where the model key of its module is
+        for key in [k for k in (v.key_path, f"model.{v.module_path}" if v.module_path else None) if k]:
+            try:
+                loc = ctx.source_map.locate(key)
+            except FactUnavailable:
+                break
+            if loc is not None and (loc.line or key == v.key_path):
+                location = Location(loc.file, loc.line or None, loc.column if loc.line else None)
+                break
     if location is None:
         location = Location(ctx.display_path, None, None)
     return Finding(code=r.code, name=r.name, severity=severity, message=v.message, key_path=v.key_path,
