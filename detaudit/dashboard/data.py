@@ -122,3 +122,27 @@ def diff(configs: list[dict], baseline: tuple[dict[str, dict], str, str]) -> dic
     audited = {a["path"] for a in configs}
     fixed = [dict(e, audited=e["config"] in audited) for fp, e in before.items() if fp not in now]
     return {"baseline": name, "kind": kind, "new": new, "fixed": fixed, "unchanged": unchanged}
+
+
+SPLITS = ("train", "val", "test")
+
+
+def attach_sheets(data: dict[str, Any], folder) -> int:
+    """Contact sheets that ``detaudit data --out FOLDER`` drew (``<config stem>_<split>.png``), shown
+    on each config's page: every config whose file name has one gets ``sheets`` (split, file in the
+    site), and ``data["sheet_files"]`` lists what the site copies. Returns how many were found."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    files = []
+    for c in data["configs"]:
+        stem = Path(c["path"]).stem
+        c["sheets"] = []
+        for split in SPLITS:
+            png = folder / f"{stem}_{split}.png"
+            if png.is_file():
+                name = f"sheets/{c['id']}_{split}.png"
+                c["sheets"].append({"split": split, "src": name})
+                files.append((str(png), name))
+    data["sheet_files"] = files
+    return len(files)

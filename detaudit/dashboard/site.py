@@ -5,6 +5,7 @@ the network: the pages forbid it in their Content-Security-Policy."""
 from __future__ import annotations
 
 import html
+import shutil
 import json
 import os
 from importlib import resources
@@ -14,7 +15,7 @@ from . import markdown
 
 # Scripts and styles come from the page itself or its folder; nothing else is loaded.
 _CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline' file:; style-src 'self' 'unsafe-inline' file:; "
-        "img-src data:; connect-src 'none'")
+        "img-src data: 'self' file:; connect-src 'none'")
 
 
 def static_text(name: str) -> str:
@@ -70,6 +71,7 @@ def write_site(data: dict, out_dir: str | os.PathLike) -> list[Path]:
     out = Path(out_dir)
     (out / "rules").mkdir(parents=True, exist_ok=True)
     data = dict(data, rule_pages="rules/")
+    sheet_files = data.pop("sheet_files", [])   # (source, name in the site): copied, not written into data.js
     files = {
         "index.html": _page(data.get("title", "detaudit dashboard"), '<link rel="stylesheet" href="app.css">',
                             '<div id="app"><noscript>This dashboard needs JavaScript.</noscript></div>'
@@ -94,5 +96,13 @@ def write_site(data: dict, out_dir: str | os.PathLike) -> list[Path]:
         path = out / name
         write_atomic(str(path), text)
         os.chmod(path, 0o644 & ~umask)   # a site is for reading: not the temporary file's private mode
+        written.append(path)
+    for source, name in sheet_files:  # contact sheets (detaudit data), copied beside the pages
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".part")
+        shutil.copyfile(source, temp)
+        os.replace(temp, path)
+        os.chmod(path, 0o644 & ~umask)
         written.append(path)
     return written

@@ -259,3 +259,35 @@ def test_cli_format_html_next_to_json(browser, cli, tmp_path):
     shown = page.locator("tr.finding a.code, tr.finding span.code").all_inner_texts()
     assert {f["code"] for f in findings} <= set(shown)
     _clean(page, browser)
+
+
+def test_contact_sheets_show_on_their_config_page(browser, tmp_path, screenshots):
+    """`detaudit data --out DIR` draws <config>_<split>.png; `dashboard --sheets DIR` shows each on its
+    config's page, loaded from the site's own folder (the page allows no other source)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = dash_reports.config_names(3)
+    report = dash_reports.write(tmp_path / "r.json", names)
+    sheets = tmp_path / "sheets"
+    sheets.mkdir()
+    fig = plt.figure(figsize=(3.2, 2.4), dpi=100)
+    fig.patch.set_facecolor("red")
+    fig.savefig(sheets / f"{Path(names[0]).stem}_train.png", facecolor="red")
+    plt.close(fig)
+    assert cmd_dashboard([str(report), "--sheets", str(sheets), "-o", str(tmp_path / "site")]) == 0
+    assert (tmp_path / "site" / "sheets" / "0_train.png").is_file()
+    assert str(sheets) not in (tmp_path / "site" / "data.js").read_text()   # no local path in the site's data
+    page = browser.open(_url(tmp_path / "site", "#/config/0"))
+    img = page.locator("figure.sheet img")
+    expect(img).to_have_count(1)
+    page.wait_for_function("document.querySelector('figure.sheet img').complete")
+    assert page.evaluate("document.querySelector('figure.sheet img').naturalWidth") == 320
+    assert page.locator("figure.sheet figcaption").inner_text() == "train"
+    page.screenshot(path=str(screenshots / "config-sheet.png"), full_page=True)
+    _clean(page, browser)
+    page = browser.open(_url(tmp_path / "site", "#/config/1"))
+    assert "What the model sees" not in page.inner_text("#config")
+    _clean(page, browser)

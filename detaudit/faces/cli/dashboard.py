@@ -4,6 +4,7 @@ others are still rendered. Exit 0 when every file was read, 1 when some were not
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .common import EXIT_ERROR, EXIT_OK, Parser, UsageError
 
@@ -21,6 +22,9 @@ def _parser() -> Parser:
     p.add_argument("--baseline", metavar="FILE",
                    help="an earlier report or a --write-baseline file: show new, fixed and unchanged findings")
     p.add_argument("--title", default="detaudit dashboard", help="the page title")
+    p.add_argument("--sheets", metavar="DIR",
+                   help="a folder of contact sheets written by 'detaudit data CONFIG --out DIR' "
+                        "(<config>_<split>.png): each is shown on its config's page")
     return p
 
 
@@ -56,6 +60,13 @@ def cmd_dashboard(argv: list[str]) -> int:
               + "): their rules and messages may differ", file=sys.stderr)
     data = combine(loaded, errors=errors, baseline=baseline)
     data["title"] = args.title
+    if args.sheets:
+        from ...dashboard.data import attach_sheets
+
+        if not Path(args.sheets).is_dir():
+            raise UsageError(f"--sheets {args.sheets}: not a folder")
+        found = attach_sheets(data, args.sheets)
+        print(f"detaudit: dashboard: {found} contact sheet(s) from {args.sheets}", file=sys.stderr)
     files = write_site(data, args.output)
     size = sum(f.stat().st_size for f in files)
     later = f"; {data['replaced']} audit(s) replaced by a later report's" if data["replaced"] else ""
