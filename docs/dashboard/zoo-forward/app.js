@@ -286,7 +286,16 @@
       c.errors.map(function (e) { return '<p class="errors">' + esc(e) + "</p>"; }).join("") +
       "<h2>Findings</h2>" + findingsTable(c.findings, false) +
       (c.suppressed.length ? "<h2>Suppressed here</h2>" + findingsTable(c.suppressed, false) : "") +
-      "<h2>Modules</h2>" + moduleBars(c.model) + "<h2>Tiers</h2>" + timeline(c) + runPart(c.run) + "</section>";
+      "<h2>Modules</h2>" + moduleBars(c.model) + "<h2>Tiers</h2>" + timeline(c) + runPart(c.run) + sheets(c) + "</section>";
+  }
+
+  function sheets(c) {
+    if (!c.sheets || !c.sheets.length) return "";
+    return '<h2>What the model sees</h2><p class="quiet">Samples drawn through the config\'s own pipelines ' +
+      "(<code>detaudit data</code>), one contact sheet per split.</p>" + c.sheets.map(function (s) {
+        return '<figure class="sheet"><figcaption>' + esc(s.split) + '</figcaption><img src="' + esc(s.src) +
+          '" alt="contact sheet of the ' + esc(s.split) + ' split" style="max-width:100%"></figure>';
+      }).join("");
   }
 
   /* --- 4. rules ----------------------------------------------------------------------------- */
