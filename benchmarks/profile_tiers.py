@@ -185,7 +185,7 @@ def main() -> None:
         import mmdet.models  # noqa: F401
         import torch  # noqa: F401
     with REC.step("import detaudit"):
-        from detaudit.api import audit
+        from detaudit.faces.api import audit
     wrap_facts()
     fd, sink = tempfile.mkstemp(prefix="detaudit-profile-", suffix=".jsonl")  # the run's child appends here
     os.close(fd)

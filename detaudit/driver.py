@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .check import check_rules
+from .facts import dynamo
 from .facts.context import AuditContext
 from .options import AuditOptions
 from .plan import make_plan
@@ -212,7 +213,7 @@ def audit_keeping(source: Source, options: AuditOptions | None = None, *, keep=(
         on_context(ctx)  # the worker keeps it to stop the audit at --timeout
     with source.isolated(ctx):
         try:
-            with source.checking(ctx), _intercepting(ctx) as recorder:
+            with source.checking(ctx), _intercepting(ctx) as recorder, dynamo.deferred():
                 checked = _check_within_bound(ctx, plan, options, source)
             if isinstance(checked, AuditResult):  # stopped outside any step: the stop alone
                 result = checked

@@ -104,7 +104,7 @@ def run_pass(ctx, kind: str, run):
         reads = ParameterReads(ctx.model)
         failed = climb = False
         try:
-            with quiet(), no_network(), tracker, reads:
+            with quiet(), no_network(), one_thread(), tracker, reads:
                 value = run(size)
         except BaseException as exc:  # noqa: BLE001 - audited code may raise anything
             if isinstance(exc, KeyboardInterrupt):
@@ -319,6 +319,21 @@ def large_allocations_to_mmap() -> None:
 
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD
+
+
+@contextlib.contextmanager
+def one_thread():
+    """The synthetic passes on one torch thread: their tensors are small (a 160-pixel image), so
+    a second thread mostly waits for the first, and other audits (``--jobs``, CI, the training
+    around ``DetAuditHook``) need the cores. The caller's thread count comes back after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def release_memory(*, after_error: bool = False) -> None:

@@ -76,12 +76,12 @@ def predict_packed(model, packed, names: dict[int, str]) -> PredictOutcome:
     """Predict on exactly what the pipeline packed (through the model's data preprocessor)."""
     import torch
 
-    from .forward import ModuleTracker
+    from .forward import ModuleTracker, one_thread
     from .sandbox import no_network, quiet
 
     tracker = ModuleTracker(names)
     try:
-        with quiet(), no_network(), tracker:
+        with quiet(), no_network(), one_thread(), tracker:
             data = {"inputs": [packed["inputs"]], "data_samples": [packed["data_samples"]]}
             model.eval()
             with torch.no_grad():

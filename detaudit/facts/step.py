@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ErrorInfo, FactUnavailable
-from .forward import release_memory
+from .forward import one_thread, release_memory
 from .sandbox import no_network, quiet
 
 
@@ -24,7 +24,7 @@ def step_result(ctx) -> StepResult:
     model = ctx.model
     named = dict(model.named_parameters())
     try:
-        with quiet(), no_network():
+        with quiet(), no_network(), one_thread():
             ow.optimizer.zero_grad(set_to_none=True)
             if not loss.total.requires_grad:
                 raise RuntimeError("the total loss does not require grad: nothing in it is trainable")
