@@ -443,7 +443,8 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
         model = dict(model, roi_head=dict(roi, semantic_head=dict(seg_scale_factor=seg_scale_factor,
                                                                   **roi["semantic_head"])))
     if "data_preprocessor" in model or ("type" not in model and preprocessor is None):
-        return model  # a child's partial model: its data preprocessor comes with the pipeline it changes
+        # a child's partial model: its data preprocessor comes with the pipeline it changes
+        return _model_fixups(model)
     pre = dict(preprocessor) if preprocessor else {}
     for k, v in T.DEFAULT_DATA_PREPROCESSOR.items():
         pre.setdefault(k, v)

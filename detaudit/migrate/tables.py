@@ -141,7 +141,8 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
            "log_config": "read into default_hooks.logger and visualizer", "data": "read into the dataloaders"}
 # Model arguments a 2.x class took and its 3.x class does not: dropped from the model dict (a 2.x
 # config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
-MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",)}
+# Cascade RPN's stages: 3.x chooses their sampler from train_cfg (a sampler there, else pseudo sampling).
+MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",), "StageCascadeRPNHead": ("sampling",)}
 # OpenMMLab packages renamed for the 3.x generation: in custom_imports and in ``scope.Type`` types.
 PACKAGES = {"mmcls": "mmpretrain"}
 # Model types renamed in 3.x.

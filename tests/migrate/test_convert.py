@@ -195,3 +195,13 @@ def test_transformer_heads_are_kept_with_a_note():
     out, notes = convert(dict(model=model))
     assert out["model"]["bbox_head"] == model["bbox_head"]
     assert [n.key for n in notes] == ["model"] and "DETR family" in notes[0].message
+
+
+def test_model_fixups_reach_a_partial_model():
+    # a child config's partial model (no type, no pipeline of its own), as Cascade RPN's Faster R-CNN writes it
+    stage = dict(type='StageCascadeRPNHead', in_channels=256, sampling=True)
+    out, _ = convert(dict(model=dict(rpn_head=dict(_delete_=True, type='CascadeRPNHead', stages=[stage]),
+                                     neck=dict(type='NASFPN', add_extra_convs=True))))
+    m = out["model"]
+    assert m["rpn_head"]["stages"] == [dict(type='StageCascadeRPNHead', in_channels=256)]
+    assert "add_extra_convs" not in m["neck"] and "data_preprocessor" not in m
