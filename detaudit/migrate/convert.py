@@ -10,6 +10,7 @@ import copy
 from . import tables as T
 from .schedule import Note, loop as _loop, optim_wrapper as _optim_wrapper, param_scheduler as _param_scheduler
 from .schedule import runtime as _runtime
+from .transformer import mask_head
 
 
 def _is_dict(v) -> bool:
@@ -411,6 +412,8 @@ def _model_fixups(value):
             value["type"] = kind = f"{T.PACKAGES[scope]}.{rest}"
         if kind in T.MODEL_TYPES:
             value["type"] = kind = T.MODEL_TYPES[kind]
+        if kind in T.MASK_HEADS:
+            value = mask_head(value)
         for gone in T.MODEL_ARGS_REMOVED.get(kind, ()):
             value.pop(gone, None)
         if kind == "HungarianAssigner" and any(c in value for c in T.ASSIGNER_COSTS):

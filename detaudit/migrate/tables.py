@@ -147,5 +147,16 @@ MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",), "StageCascadeRPNHead": ("s
 PACKAGES = {"mmcls": "mmpretrain"}
 # Model types renamed in 3.x.
 MODEL_TYPES = {"MaskHungarianAssigner": "HungarianAssigner"}
+# MaskFormer / Mask2Former heads whose 2.x transformer layer sequences 3.x writes as ``layer_cfg``
+# (detaudit/migrate/transformer.py), with the operation order of 3.x's encoder and decoder layers there.
+_POST_NORM_ENCODER = ("self_attn", "norm", "ffn", "norm")
+MASK_HEADS = {
+    "MaskFormerHead": {"encoder": _POST_NORM_ENCODER,
+                       "decoder": ("self_attn", "norm", "cross_attn", "norm", "ffn", "norm")},
+    "Mask2FormerHead": {"encoder": _POST_NORM_ENCODER,
+                        "decoder": ("cross_attn", "norm", "self_attn", "norm", "ffn", "norm")},
+}
+# 2.x types inside those heads that 3.x builds directly (no registry lookup, so no ``type`` key).
+MASK_HEAD_BUILT_DIRECTLY = ("DetrTransformerEncoder", "DetrTransformerDecoder", "SinePositionalEncoding")
 # 2.x HungarianAssigner costs, one argument each -> 3.x's ``match_costs`` list, in this order.
 ASSIGNER_COSTS = ("cls_cost", "reg_cost", "iou_cost", "mask_cost", "dice_cost")

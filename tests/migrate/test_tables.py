@@ -153,3 +153,12 @@ def test_assigner_costs(registries):
     assert _takes(cls, "match_costs")
     for cost in T.ASSIGNER_COSTS:
         assert not _takes(cls, cost)
+
+
+def test_mask_heads(registries):
+    for head in T.MASK_HEADS:
+        _get(registries.MODELS, head)
+    from mmdet.models import layers
+
+    for kind in T.MASK_HEAD_BUILT_DIRECTLY:  # 3.x builds these as cls(**cfg): a type key would be an argument
+        assert not _takes(getattr(layers, kind), "type")
