@@ -219,6 +219,10 @@ def child(args) -> int:
     import torch
 
     torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    if dist.is_available() and not dist.is_initialized():  # mmcv's MMSyncBN asks for the world size when built
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     for line in sys.stdin:
         migrated, v3 = line.rstrip("\n").split("\t")
         t0 = time.time()

@@ -414,6 +414,13 @@ def _model_fixups(value):
             value["type"] = kind = T.MODEL_TYPES[kind]
         if kind in T.MASK_HEADS:
             value = mask_head(value)
+        for old, new in T.MODEL_ARGS_RENAMED.get(kind, {}).items():
+            if old in value:
+                value[new] = value.pop(old)
+        if kind in T.MERGED_HEADS and _is_dict(value.get(T.MERGED_HEADS[kind][0])):
+            gone, into, keys, told = T.MERGED_HEADS[kind]
+            head = value.pop(gone)
+            value[into] = dict(value.get(into) or {}, **told, **{k: head[k] for k in keys if k in head})
         for gone in T.MODEL_ARGS_REMOVED.get(kind, ()):
             value.pop(gone, None)
         if kind == "HungarianAssigner" and any(c in value for c in T.ASSIGNER_COSTS):

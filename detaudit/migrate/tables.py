@@ -143,6 +143,14 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
 # config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
 # Cascade RPN's stages: 3.x chooses their sampler from train_cfg (a sampler there, else pseudo sampling).
 MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",), "StageCascadeRPNHead": ("sampling",)}
+# Model arguments renamed in 3.x, per class.
+MODEL_ARGS_RENAMED = {"CTResNetNeck": {"in_channel": "in_channels"},
+                      "CenterNetHead": {"in_channel": "in_channels", "feat_channel": "feat_channels"}}
+# A 2.x head that 3.x folds into another: detector type -> (2.x head, the 3.x head that takes it over, the
+# keys it hands over, what the taking head is told). YOLACT's semantic segmentation head became a branch
+# of its mask head (YOLACTProtonet), which takes the head's loss; the branch reads num_classes and
+# in_channels from the mask head.
+MERGED_HEADS = {"YOLACT": ("segm_head", "mask_head", ("loss_segm",), {"with_seg_branch": True})}
 # OpenMMLab packages renamed for the 3.x generation: in custom_imports and in ``scope.Type`` types.
 PACKAGES = {"mmcls": "mmpretrain"}
 # Model types renamed in 3.x.

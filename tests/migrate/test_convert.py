@@ -205,3 +205,16 @@ def test_model_fixups_reach_a_partial_model():
     m = out["model"]
     assert m["rpn_head"]["stages"] == [dict(type='StageCascadeRPNHead', in_channels=256)]
     assert "add_extra_convs" not in m["neck"] and "data_preprocessor" not in m
+
+
+def test_renamed_args_and_merged_heads():
+    out, _ = convert(dict(model=dict(
+        type='YOLACT', neck=dict(type='CTResNetNeck', in_channel=512),
+        mask_head=dict(type='YOLACTProtonet', num_classes=80),
+        segm_head=dict(type='YOLACTSegmHead', num_classes=80, in_channels=256,
+                       loss_segm=dict(type='CrossEntropyLoss', use_sigmoid=True)))))
+    m = out["model"]
+    assert m["neck"] == dict(type='CTResNetNeck', in_channels=512)
+    assert "segm_head" not in m
+    assert m["mask_head"] == dict(type='YOLACTProtonet', num_classes=80, with_seg_branch=True,
+                                  loss_segm=dict(type='CrossEntropyLoss', use_sigmoid=True))
