@@ -196,6 +196,9 @@ class _Pipelines:
             if not _is_dict(inner):
                 continue
             kind = inner.get("type")
+            if kind == "Pad" and inner.get("pad_to_square"):  # squares the image: no preprocessor does that
+                out.extend(self.transform(inner, where))
+                continue
             if kind in T.TO_PREPROCESSOR or kind == "RandomFlip":
                 continue
             if kind == "Resize":
@@ -361,7 +364,7 @@ def _leaf_dataset(ds):
     return ds if _is_dict(ds) else None
 
 
-def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | None:
+def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | list | None:
     val = _leaf_dataset(data.get("val")) if _is_dict(data) else None
     kind = val.get("type") if val else None
     metric_type = T.EVALUATORS.get(kind) if kind else None
@@ -381,9 +384,13 @@ def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | N
             continue
         ev[target] = value
     if metric_type == "CocoPanopticMetric":  # PQ is what it computes: it takes no metric, but the PNGs' folder
-        ev.pop("metric", None)
+        metric = ev.pop("metric", None)
         if val.get("seg_prefix") is not None:
             ev["seg_prefix"] = val["seg_prefix"]
+        metrics = metric if isinstance(metric, (list, tuple)) else [metric]
+        instance = [m for m in metrics if m in T.INSTANCE_METRICS]
+        if instance and val.get("ins_ann_file") is not None:  # 2.x evaluated these on the instance annotations
+            return [ev, {"type": "CocoMetric", "ann_file": val["ins_ann_file"], "metric": instance, "format_only": False}]
     if metric_type == "VOCMetric":
         ev.setdefault("eval_mode", T.VOC_EVAL_MODE)
     if metric_type == "CocoMetric":

@@ -85,7 +85,10 @@ VOC_EVAL_MODE = "11points"
 # 2.x dataset arguments -> 3.x (None: dropped).
 DATASET_ARGS = {"img_prefix": "data_prefix.img", "seg_prefix": "data_prefix.seg", "classes": "metainfo.classes",
                 "filter_empty_gt": "filter_cfg.filter_empty_gt",
-                "proposal_file": "proposal_file"}
+                "proposal_file": "proposal_file",
+                "ins_ann_file": None}  # 2.x's panoptic datasets: read into the instance evaluator (INSTANCE_METRICS)
+# A 2.x panoptic evaluation's metrics that 3.x computes with a second evaluator, on the instance annotations.
+INSTANCE_METRICS = ("bbox", "segm")
 # 3.x dataloader defaults (mmdet 3.x configs/_base_/datasets/coco_detection.py).
 TRAIN_LOADER = {"persistent_workers": True, "sampler": {"type": "DefaultSampler", "shuffle": True},
                 "batch_sampler": {"type": "AspectRatioBatchSampler"}}

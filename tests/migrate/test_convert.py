@@ -218,3 +218,27 @@ def test_renamed_args_and_merged_heads():
     assert "segm_head" not in m
     assert m["mask_head"] == dict(type='YOLACTProtonet', num_classes=80, with_seg_branch=True,
                                   loss_segm=dict(type='CrossEntropyLoss', use_sigmoid=True))
+
+
+def test_a_square_pad_in_test_time_augmentation_is_kept():
+    pad = dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0)))
+    test = [dict(type='LoadImageFromFile'),
+            dict(type='MultiScaleFlipAug', img_scale=(416, 416), flip=False, transforms=[
+                dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'), pad,
+                dict(type='Pad', size_divisor=32), dict(type='DefaultFormatBundle'), dict(type='Collect', keys=['img'])])]
+    out, _ = convert(dict(test_pipeline=test))
+    assert [t["type"] for t in out["test_pipeline"]] == ["LoadImageFromFile", "Resize", "LoadAnnotations", "Pad",
+                                                         "PackDetInputs"]
+    assert out["test_pipeline"][3] == pad
+
+
+def test_a_panoptic_evaluation_of_boxes_and_masks_gets_an_instance_evaluator():
+    val = dict(type='CocoPanopticDataset', ann_file='a/panoptic_val.json', img_prefix='val/', seg_prefix='a/pan/',
+               ins_ann_file='a/instances_val.json', pipeline=[])
+    out, _ = convert(dict(data=dict(val=val, test=val), evaluation=dict(interval=1, metric=['PQ', 'bbox', 'segm'])))
+    assert out["val_evaluator"] == [
+        dict(type='CocoPanopticMetric', ann_file='a/panoptic_val.json', seg_prefix='a/pan/'),
+        dict(type='CocoMetric', ann_file='a/instances_val.json', metric=['bbox', 'segm'], format_only=False)]
+    assert "ins_ann_file" not in out["val_dataloader"]["dataset"]
+    out, _ = convert(dict(data=dict(val=val), evaluation=dict(metric='PQ')))
+    assert out["val_evaluator"]["type"] == "CocoPanopticMetric"

@@ -172,3 +172,11 @@ def test_renamed_model_args_and_merged_heads(registries):
     for kind, (gone, into, keys, told) in T.MERGED_HEADS.items():
         assert not _takes(_get(registries.MODELS, kind), gone) and _takes(_get(registries.MODELS, kind), into)
     assert all(_takes(_get(registries.MODELS, "YOLACTProtonet"), k) for k in ("loss_segm", "with_seg_branch"))
+
+
+def test_instance_metrics(registries):
+    from mmdet.datasets import CocoPanopticDataset
+
+    assert not _takes(CocoPanopticDataset, "ins_ann_file")
+    coco = _get(registries.METRICS, "CocoMetric")
+    assert _takes(coco, "metric") and all(f"'{m}'" in inspect.getsource(coco.__init__) for m in T.INSTANCE_METRICS)
