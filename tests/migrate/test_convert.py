@@ -178,6 +178,8 @@ def test_override_and_render():
     base = dict(a=dict(x=1, y=2), b=[1, 2], c='s')
     assert override(dict(a=dict(x=1, y=3), b=[1, 2], c='s'), base) == dict(a=dict(y=3))
     assert override(dict(a=dict(x=1), b=[1], c='s', d=1), base) == dict(a=dict(_delete_=True, x=1), b=[1], d=1)
+    # a base's list of evaluators, a child's one evaluator: mmengine reads the child only with _delete_
+    assert override(dict(b=dict(type='CocoMetric')), base) == dict(b=dict(_delete_=True, type='CocoMetric'))
     assert render(('a',)) == "('a', )" and render({'a b': 1}) == "{'a b': 1}"
     long = render(dict(k=['x' * 40, 'y' * 40, 'z' * 40]), 0, 10)
     assert long.startswith("dict(\n    k=[\n        'x") and eval(long) == dict(k=['x' * 40, 'y' * 40, 'z' * 40])
