@@ -15,14 +15,15 @@ CATEGORIES = {
     "3.x config changed it": (
         "The migrated value is the 2.x config's own value (read from the 2.x file); mmdet's 3.x "
         "config of the same model says something else (a changed learning rate, milestones, annotation "
-        "files, evaluation metrics, a fixed schedule). The migration keeps what the 2.x config trained with."),
+        "files, evaluation metrics or an evaluator where the 2.x config had none, a fixed schedule, training "
+        "scales). The migration keeps what the 2.x config trained with."),
     "scale order within a keep-ratio scale": (
         "The same scales, each written (long, short) in 2.x and (short, long) in 3.x; with "
         "keep_ratio=True a scale is read as its long and short edge, so both resize alike."),
-    "3.x test pipeline loads no annotations": (
-        "3.x test pipelines of these models do not load annotations; the migration writes the 3.x "
-        "default test pipeline, which loads them after Resize (used only for validation losses and "
-        "visualization). The images and sizes are the same."),
+    "3.x test pipeline loads annotations elsewhere or not at all": (
+        "3.x test pipelines of these models load no annotations, or load them at another place (YOLOX's after "
+        "its Pad); the migration writes the 3.x default test pipeline, which loads them after Resize (used only "
+        "for validation losses and visualization). The images and sizes are the same."),
     "3.x added a transform": (
         "mmdet's 3.x config adds a transform the 2.x config does not have (the Albu example's "
         "RandomFlip); the migrated pipeline is the 2.x one."),
@@ -32,7 +33,8 @@ CATEGORIES = {
         "pipeline (300x300, photometric distortion, expand, IoU crop) and lr 2e-3; the migration keeps the "
         "2.x file's."),
     "needs a package that is not installed": (
-        "The config imports a package (mmcls in 2.x, mmpretrain in 3.x, for the timm examples) that is not "
+        "The config imports a package (mmcls in 2.x, mmpretrain in 3.x: the timm examples, ConvNeXt's backbone) "
+        "that is not "
         "installed here, so "
         "neither side loads; nothing about the migration."),
     "2.x detector refactored in 3.x": (
@@ -175,7 +177,7 @@ def classify(aspect: str, rec: dict, v2_root: Path | None = None, migrated_root:
         if _sorted_scales(mig) == _sorted_scales(v3):
             return "scale order within a keep-ratio scale"
         if _without(mig, "LoadAnnotations", "test") == _without(v3, "LoadAnnotations", "test"):
-            return "3.x test pipeline loads no annotations"
+            return "3.x test pipeline loads annotations elsewhere or not at all"
         if _without(mig, "RandomFlip", "train") == _without(v3, "RandomFlip", "train"):
             return "3.x added a transform"
         if _without(_without_unit_resize(mig), "LoadAnnotations", "test") == _without(v3, "LoadAnnotations", "test"):

@@ -29,6 +29,8 @@ def _portable(rec: dict) -> dict:
     out = dict(rec)
     out["migrated"] = _name(rec)
     out["v3"] = rec["v3"].split("/configs/", 1)[-1]
+    for key in [k for k in out if k.endswith("_error")]:  # the rest of an import error lists this machine's sys.path
+        out[key] = str(out[key]).split(", the current sys.path is", 1)[0]
     return out
 
 
