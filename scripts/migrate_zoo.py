@@ -6,7 +6,7 @@ migrated, against the 3.x configs of the same models in mmdet 3.3.0.
 DIR2/DIR3 are the ``configs`` folders of the two wheels (``pip download mmdet==2.28.2 --no-deps``
 and ``mmdet==3.3.0``; the configs are under ``mmdet/.mim/configs``). The 2.x tree is migrated into
 WORK/migrated; each 2.x config is paired with the 3.x config of the same file name once ``-`` and
-``_`` are ignored, or once ``mstrain`` is read as 3.x's ``ms``). For each pair both configs are loaded with mmengine,
+``_`` are ignored, or through 3.x's renames (scripts/migrate_zoo_names.py: a unique candidate only). For each pair both configs are loaded with mmengine,
 both models built with mmdet 3.3 on the CPU, and compared on: parameter names and shapes; the
 train and test pipelines' transform types and sizes; optimizer type, lr, momentum, weight decay;
 the schedule (loop type, max epochs/iters, milestones); dataset types and annotation files;
@@ -17,6 +17,7 @@ keeps what it measured (--resume reads them back).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -33,23 +34,15 @@ COMPARED_KEYS = ("model", "train_dataloader", "val_dataloader", "test_dataloader
 SIZE_KEYS = ("scale", "scales", "img_scale", "crop_size", "size", "scale_factor", "ratio_range")
 
 
-def key(name: str) -> str:
-    return name.replace("-", "_")
-
-
-def renamed(name: str) -> str:
-    """3.x's renames beyond '-'/'_': ``mstrain`` became ``ms`` (multi-scale training)."""
-    return name.replace("mstrain_poly", "ms_poly").replace("mstrain", "ms")
-
-
 def pairs(v2: Path, v3: Path) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
-    """(pairs matched by name once '-'/'_' are ignored, pairs matched through a rename)."""
-    a = {key(p.name): p for p in sorted(v2.rglob("*.py")) if "_base_" not in p.parts}
-    b = {key(p.name): p for p in sorted(v3.rglob("*.py")) if "_base_" not in p.parts}
-    same = [(a[k], b[k]) for k in sorted(set(a) & set(b))]
-    by_rename = {renamed(k): k for k in b}
-    more = [(a[k], b[by_rename[renamed(k)]]) for k in sorted(set(a) - set(b)) if renamed(k) in by_rename]
-    return same, more
+    """(pairs matched by name once '-'/'_' are ignored, pairs matched through 3.x's renames).
+
+    The renames are data, in scripts/migrate_zoo_names.py (RENAMES); a 2.x config is paired only
+    with a unique 3.x candidate."""
+    from migrate_zoo_names import match  # next to this script
+
+    found = match(v2, v3)
+    return found["same"], found["renamed"]
 
 
 def interleaved(items: list, stride: int = 8) -> list:
@@ -159,6 +152,24 @@ def model_shapes(cfg) -> dict:
     return {n: list(p.shape) for n, p in model.named_parameters()}
 
 
+def offline(cfg, path: Path) -> None:
+    """A distillation config built without its teacher's weights (the comparison is of parameter names and
+    shapes; the checkpoint is a download), and its teacher config found in the config's own tree
+    (``configs/...`` is relative to the repository the config came from)."""
+    model = cfg.get("model")
+    if not isinstance(model, dict):
+        return
+    if model.get("teacher_ckpt"):
+        model["teacher_ckpt"] = None
+    teacher = model.get("teacher_config")
+    if isinstance(teacher, str) and not os.path.isabs(teacher) and not os.path.exists(teacher):
+        rel = teacher.split("configs/", 1)[-1]
+        for parent in path.resolve().parents:
+            if (parent / rel).is_file():
+                model["teacher_config"] = str(parent / rel)
+                break
+
+
 def measure_one(migrated: Path, v3: Path) -> dict:
     """Both configs loaded and compared; a failure is recorded per side with its message."""
     from mmengine.config import Config
@@ -181,6 +192,7 @@ def measure_one(migrated: Path, v3: Path) -> dict:
     shapes = {}
     for side, cfg in sides.items():
         try:
+            offline(cfg, migrated if side == "migrated" else v3)
             shapes[side] = model_shapes(cfg)
         except Exception as exc:  # noqa: BLE001
             rec[f"{side}_build_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
@@ -207,10 +219,15 @@ def child(args) -> int:
     import torch
 
     torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    if dist.is_available() and not dist.is_initialized():  # mmcv's MMSyncBN asks for the world size when built
+        dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
     for line in sys.stdin:
         migrated, v3 = line.rstrip("\n").split("\t")
         t0 = time.time()
-        rec = measure_one(Path(migrated), Path(v3))
+        with contextlib.redirect_stdout(sys.stderr):  # what a model prints while it is built is not a result
+            rec = measure_one(Path(migrated), Path(v3))
         rec.update(migrated=migrated, v3=v3, seconds=round(time.time() - t0, 2))
         print(json.dumps(rec, default=str), flush=True)
     return 0
@@ -240,7 +257,10 @@ def main(argv=None) -> int:
     write_out(migration, migrated_root, in_place=False)
     left = [(str(p.relative_to(args.v2)), key, message) for p, r in migration.files.items() for key, message in r.notes]
     converted = sum(r.status == "converted" for r in migration.files.values())
-    same, more = pairs(args.v2, args.v3)
+    from migrate_zoo_names import match  # next to this script
+
+    found = match(args.v2, args.v3)
+    same, more = found["same"], found["renamed"]
     chosen = same + more
     if args.sample and args.sample < len(chosen):
         step = len(chosen) / args.sample
@@ -267,6 +287,9 @@ def main(argv=None) -> int:
         proc.stdin.close()
         with open(results_path, "a") as fh:
             for line in proc.stdout:  # appended as measured: an interrupted run keeps what it measured
+                if not line.startswith("{"):  # printed by a library below the Python level
+                    print(line, end="", file=sys.stderr)
+                    continue
                 rec = json.loads(line)
                 rec["merged_hash"] = hashes.get(rec["migrated"])
                 done[rec["migrated"]] = rec
@@ -284,7 +307,8 @@ def main(argv=None) -> int:
 
     audit = json.loads(args.audit_json.read_text())["summary"] if args.audit_json else None
     write_report(records, len(same) + len(more), len(chosen), args.out, args.v2, migrated_root,
-                 tree={"files": len(migration.files), "converted": converted, "left": left, "audit": audit})
+                 tree={"files": len(migration.files), "converted": converted, "left": left, "audit": audit},
+                 unpaired={k: found[k] for k in ("ambiguous", "dropped", "unmatched")})
     return 0
 
 

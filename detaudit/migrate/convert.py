@@ -10,6 +10,7 @@ import copy
 from . import tables as T
 from .schedule import Note, loop as _loop, optim_wrapper as _optim_wrapper, param_scheduler as _param_scheduler
 from .schedule import runtime as _runtime
+from .transformer import mask_head
 
 
 def _is_dict(v) -> bool:
@@ -195,6 +196,9 @@ class _Pipelines:
             if not _is_dict(inner):
                 continue
             kind = inner.get("type")
+            if kind == "Pad" and inner.get("pad_to_square"):  # squares the image: no preprocessor does that
+                out.extend(self.transform(inner, where))
+                continue
             if kind in T.TO_PREPROCESSOR or kind == "RandomFlip":
                 continue
             if kind == "Resize":
@@ -360,7 +364,7 @@ def _leaf_dataset(ds):
     return ds if _is_dict(ds) else None
 
 
-def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | None:
+def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | list | None:
     val = _leaf_dataset(data.get("val")) if _is_dict(data) else None
     kind = val.get("type") if val else None
     metric_type = T.EVALUATORS.get(kind) if kind else None
@@ -380,9 +384,13 @@ def _evaluator(evaluation: dict, data, data_root, notes: list[Note]) -> dict | N
             continue
         ev[target] = value
     if metric_type == "CocoPanopticMetric":  # PQ is what it computes: it takes no metric, but the PNGs' folder
-        ev.pop("metric", None)
+        metric = ev.pop("metric", None)
         if val.get("seg_prefix") is not None:
             ev["seg_prefix"] = val["seg_prefix"]
+        metrics = metric if isinstance(metric, (list, tuple)) else [metric]
+        instance = [m for m in metrics if m in T.INSTANCE_METRICS]
+        if instance and val.get("ins_ann_file") is not None:  # 2.x evaluated these on the instance annotations
+            return [ev, {"type": "CocoMetric", "ann_file": val["ins_ann_file"], "metric": instance, "format_only": False}]
     if metric_type == "VOCMetric":
         ev.setdefault("eval_mode", T.VOC_EVAL_MODE)
     if metric_type == "CocoMetric":
@@ -411,6 +419,15 @@ def _model_fixups(value):
             value["type"] = kind = f"{T.PACKAGES[scope]}.{rest}"
         if kind in T.MODEL_TYPES:
             value["type"] = kind = T.MODEL_TYPES[kind]
+        if kind in T.MASK_HEADS:
+            value = mask_head(value)
+        for old, new in T.MODEL_ARGS_RENAMED.get(kind, {}).items():
+            if old in value:
+                value[new] = value.pop(old)
+        if kind in T.MERGED_HEADS and _is_dict(value.get(T.MERGED_HEADS[kind][0])):
+            gone, into, keys, told = T.MERGED_HEADS[kind]
+            head = value.pop(gone)
+            value[into] = dict(value.get(into) or {}, **told, **{k: head[k] for k in keys if k in head})
         for gone in T.MODEL_ARGS_REMOVED.get(kind, ()):
             value.pop(gone, None)
         if kind == "HungarianAssigner" and any(c in value for c in T.ASSIGNER_COSTS):
@@ -443,7 +460,8 @@ def _model(model: dict, preprocessor: dict | None, with_mask: bool, seg_scale_fa
         model = dict(model, roi_head=dict(roi, semantic_head=dict(seg_scale_factor=seg_scale_factor,
                                                                   **roi["semantic_head"])))
     if "data_preprocessor" in model or ("type" not in model and preprocessor is None):
-        return model  # a child's partial model: its data preprocessor comes with the pipeline it changes
+        # a child's partial model: its data preprocessor comes with the pipeline it changes
+        return _model_fixups(model)
     pre = dict(preprocessor) if preprocessor else {}
     for k, v in T.DEFAULT_DATA_PREPROCESSOR.items():
         pre.setdefault(k, v)

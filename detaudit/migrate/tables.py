@@ -85,7 +85,10 @@ VOC_EVAL_MODE = "11points"
 # 2.x dataset arguments -> 3.x (None: dropped).
 DATASET_ARGS = {"img_prefix": "data_prefix.img", "seg_prefix": "data_prefix.seg", "classes": "metainfo.classes",
                 "filter_empty_gt": "filter_cfg.filter_empty_gt",
-                "proposal_file": "proposal_file"}
+                "proposal_file": "proposal_file",
+                "ins_ann_file": None}  # 2.x's panoptic datasets: read into the instance evaluator (INSTANCE_METRICS)
+# A 2.x panoptic evaluation's metrics that 3.x computes with a second evaluator, on the instance annotations.
+INSTANCE_METRICS = ("bbox", "segm")
 # 3.x dataloader defaults (mmdet 3.x configs/_base_/datasets/coco_detection.py).
 TRAIN_LOADER = {"persistent_workers": True, "sampler": {"type": "DefaultSampler", "shuffle": True},
                 "batch_sampler": {"type": "AspectRatioBatchSampler"}}
@@ -141,10 +144,30 @@ DROPPED = {"workflow": "the loops replace the workflow list", "gpu_ids": "the la
            "log_config": "read into default_hooks.logger and visualizer", "data": "read into the dataloaders"}
 # Model arguments a 2.x class took and its 3.x class does not: dropped from the model dict (a 2.x
 # config that inherits them, like NAS-FPN's add_extra_convs from FPN, would not build).
-MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",)}
+# Cascade RPN's stages: 3.x chooses their sampler from train_cfg (a sampler there, else pseudo sampling).
+MODEL_ARGS_REMOVED = {"NASFPN": ("add_extra_convs",), "StageCascadeRPNHead": ("sampling",)}
+# Model arguments renamed in 3.x, per class.
+MODEL_ARGS_RENAMED = {"CTResNetNeck": {"in_channel": "in_channels"},
+                      "CenterNetHead": {"in_channel": "in_channels", "feat_channel": "feat_channels"}}
+# A 2.x head that 3.x folds into another: detector type -> (2.x head, the 3.x head that takes it over, the
+# keys it hands over, what the taking head is told). YOLACT's semantic segmentation head became a branch
+# of its mask head (YOLACTProtonet), which takes the head's loss; the branch reads num_classes and
+# in_channels from the mask head.
+MERGED_HEADS = {"YOLACT": ("segm_head", "mask_head", ("loss_segm",), {"with_seg_branch": True})}
 # OpenMMLab packages renamed for the 3.x generation: in custom_imports and in ``scope.Type`` types.
 PACKAGES = {"mmcls": "mmpretrain"}
 # Model types renamed in 3.x.
 MODEL_TYPES = {"MaskHungarianAssigner": "HungarianAssigner"}
+# MaskFormer / Mask2Former heads whose 2.x transformer layer sequences 3.x writes as ``layer_cfg``
+# (detaudit/migrate/transformer.py), with the operation order of 3.x's encoder and decoder layers there.
+_POST_NORM_ENCODER = ("self_attn", "norm", "ffn", "norm")
+MASK_HEADS = {
+    "MaskFormerHead": {"encoder": _POST_NORM_ENCODER,
+                       "decoder": ("self_attn", "norm", "cross_attn", "norm", "ffn", "norm")},
+    "Mask2FormerHead": {"encoder": _POST_NORM_ENCODER,
+                        "decoder": ("cross_attn", "norm", "self_attn", "norm", "ffn", "norm")},
+}
+# 2.x types inside those heads that 3.x builds directly (no registry lookup, so no ``type`` key).
+MASK_HEAD_BUILT_DIRECTLY = ("DetrTransformerEncoder", "DetrTransformerDecoder", "SinePositionalEncoding")
 # 2.x HungarianAssigner costs, one argument each -> 3.x's ``match_costs`` list, in this order.
 ASSIGNER_COSTS = ("cls_cost", "reg_cost", "iou_cost", "mask_cost", "dice_cost")

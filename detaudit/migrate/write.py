@@ -19,6 +19,9 @@ def override(target: dict, base: dict) -> dict:
             out[key] = value
             continue
         old = base[key]
+        if isinstance(value, dict) and isinstance(old, (list, tuple)):
+            out[key] = {"_delete_": True, **value}  # mmengine merges no dict into a list: it must replace it
+            continue
         if isinstance(value, dict) and isinstance(old, dict):
             if any(k not in value for k in old):  # inherited keys that must go
                 out[key] = {"_delete_": True, **value}

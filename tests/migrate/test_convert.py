@@ -178,6 +178,8 @@ def test_override_and_render():
     base = dict(a=dict(x=1, y=2), b=[1, 2], c='s')
     assert override(dict(a=dict(x=1, y=3), b=[1, 2], c='s'), base) == dict(a=dict(y=3))
     assert override(dict(a=dict(x=1), b=[1], c='s', d=1), base) == dict(a=dict(_delete_=True, x=1), b=[1], d=1)
+    # a base's list of evaluators, a child's one evaluator: mmengine reads the child only with _delete_
+    assert override(dict(b=dict(type='CocoMetric')), base) == dict(b=dict(_delete_=True, type='CocoMetric'))
     assert render(('a',)) == "('a', )" and render({'a b': 1}) == "{'a b': 1}"
     long = render(dict(k=['x' * 40, 'y' * 40, 'z' * 40]), 0, 10)
     assert long.startswith("dict(\n    k=[\n        'x") and eval(long) == dict(k=['x' * 40, 'y' * 40, 'z' * 40])
@@ -195,3 +197,50 @@ def test_transformer_heads_are_kept_with_a_note():
     out, notes = convert(dict(model=model))
     assert out["model"]["bbox_head"] == model["bbox_head"]
     assert [n.key for n in notes] == ["model"] and "DETR family" in notes[0].message
+
+
+def test_model_fixups_reach_a_partial_model():
+    # a child config's partial model (no type, no pipeline of its own), as Cascade RPN's Faster R-CNN writes it
+    stage = dict(type='StageCascadeRPNHead', in_channels=256, sampling=True)
+    out, _ = convert(dict(model=dict(rpn_head=dict(_delete_=True, type='CascadeRPNHead', stages=[stage]),
+                                     neck=dict(type='NASFPN', add_extra_convs=True))))
+    m = out["model"]
+    assert m["rpn_head"]["stages"] == [dict(type='StageCascadeRPNHead', in_channels=256)]
+    assert "add_extra_convs" not in m["neck"] and "data_preprocessor" not in m
+
+
+def test_renamed_args_and_merged_heads():
+    out, _ = convert(dict(model=dict(
+        type='YOLACT', neck=dict(type='CTResNetNeck', in_channel=512),
+        mask_head=dict(type='YOLACTProtonet', num_classes=80),
+        segm_head=dict(type='YOLACTSegmHead', num_classes=80, in_channels=256,
+                       loss_segm=dict(type='CrossEntropyLoss', use_sigmoid=True)))))
+    m = out["model"]
+    assert m["neck"] == dict(type='CTResNetNeck', in_channels=512)
+    assert "segm_head" not in m
+    assert m["mask_head"] == dict(type='YOLACTProtonet', num_classes=80, with_seg_branch=True,
+                                  loss_segm=dict(type='CrossEntropyLoss', use_sigmoid=True))
+
+
+def test_a_square_pad_in_test_time_augmentation_is_kept():
+    pad = dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0)))
+    test = [dict(type='LoadImageFromFile'),
+            dict(type='MultiScaleFlipAug', img_scale=(416, 416), flip=False, transforms=[
+                dict(type='Resize', keep_ratio=True), dict(type='RandomFlip'), pad,
+                dict(type='Pad', size_divisor=32), dict(type='DefaultFormatBundle'), dict(type='Collect', keys=['img'])])]
+    out, _ = convert(dict(test_pipeline=test))
+    assert [t["type"] for t in out["test_pipeline"]] == ["LoadImageFromFile", "Resize", "LoadAnnotations", "Pad",
+                                                         "PackDetInputs"]
+    assert out["test_pipeline"][3] == pad
+
+
+def test_a_panoptic_evaluation_of_boxes_and_masks_gets_an_instance_evaluator():
+    val = dict(type='CocoPanopticDataset', ann_file='a/panoptic_val.json', img_prefix='val/', seg_prefix='a/pan/',
+               ins_ann_file='a/instances_val.json', pipeline=[])
+    out, _ = convert(dict(data=dict(val=val, test=val), evaluation=dict(interval=1, metric=['PQ', 'bbox', 'segm'])))
+    assert out["val_evaluator"] == [
+        dict(type='CocoPanopticMetric', ann_file='a/panoptic_val.json', seg_prefix='a/pan/'),
+        dict(type='CocoMetric', ann_file='a/instances_val.json', metric=['bbox', 'segm'], format_only=False)]
+    assert "ins_ann_file" not in out["val_dataloader"]["dataset"]
+    out, _ = convert(dict(data=dict(val=val), evaluation=dict(metric='PQ')))
+    assert out["val_evaluator"]["type"] == "CocoPanopticMetric"

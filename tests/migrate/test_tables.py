@@ -153,3 +153,30 @@ def test_assigner_costs(registries):
     assert _takes(cls, "match_costs")
     for cost in T.ASSIGNER_COSTS:
         assert not _takes(cls, cost)
+
+
+def test_mask_heads(registries):
+    for head in T.MASK_HEADS:
+        _get(registries.MODELS, head)
+    from mmdet.models import layers
+
+    for kind in T.MASK_HEAD_BUILT_DIRECTLY:  # 3.x builds these as cls(**cfg): a type key would be an argument
+        assert not _takes(getattr(layers, kind), "type")
+
+
+def test_renamed_model_args_and_merged_heads(registries):
+    for kind, args in T.MODEL_ARGS_RENAMED.items():
+        cls = _get(registries.MODELS, kind)
+        for old, new in args.items():
+            assert _takes(cls, new) and not _takes(cls, old)
+    for kind, (gone, into, keys, told) in T.MERGED_HEADS.items():
+        assert not _takes(_get(registries.MODELS, kind), gone) and _takes(_get(registries.MODELS, kind), into)
+    assert all(_takes(_get(registries.MODELS, "YOLACTProtonet"), k) for k in ("loss_segm", "with_seg_branch"))
+
+
+def test_instance_metrics(registries):
+    from mmdet.datasets import CocoPanopticDataset
+
+    assert not _takes(CocoPanopticDataset, "ins_ann_file")
+    coco = _get(registries.METRICS, "CocoMetric")
+    assert _takes(coco, "metric") and all(f"'{m}'" in inspect.getsource(coco.__init__) for m in T.INSTANCE_METRICS)
