@@ -23,6 +23,7 @@ CENTERNESS_HEADS = ("FCOSHead", "ATSSHead", "NASFCOSHead", "FCOSMono3DHead", "Ce
 POINT_HEADS = ("FCOSHead", "NASFCOSHead", "FoveaHead", "CenterNetUpdateHead")
 MAXIOU = ("MaxIoUAssigner",)
 DETR_LEVEL_DETECTORS = ("DeformableDETR", "DINO", "DDQDETR", "GroundingDINO")
+DETR_DETECTORS = ("DETR", "ConditionalDETR", "DABDETR") + DETR_LEVEL_DETECTORS
 RESNETS = ("ResNet", "ResNetV1d", "ResNeXt", "Res2Net", "ResNeSt", "DetectoRS_ResNet", "DetectoRS_ResNeXt")
 DEPTH_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
@@ -174,6 +175,27 @@ def head_levels_vs_neck(site: Site):
         yield Breach(strides[0], f"{len(strides[1])} strides", f"{levels[1]} ({levels[0]})",
                      "the head makes priors for each stride and asserts one per feature level at predict "
                      "(the assert carries no message)")
+
+
+def solo_levels(site: Site):
+    strides, levels = as_list(site.get("strides")), neck_levels(site.model)
+    if strides is not None and levels and len(strides) != levels[1]:
+        yield Breach("strides", f"{len(strides)} strides", f"{levels[1]} ({levels[0]})",
+                     "the head asserts one feature map per stride when it runs (no message)")
+
+
+def detr_max_per_img(site: Site):
+    n, top = site.get("num_queries"), site.get("test_cfg.max_per_img")
+    head = site.get("bbox_head")
+    loss = head.get("loss_cls") if is_mapping(head) else None
+    classes = head.get("num_classes") if is_mapping(head) else None
+    if not isinstance(n, int) or not isinstance(top, int) or not is_mapping(loss):
+        return
+    most = n * classes if _sigmoid(loss) and isinstance(classes, int) else n
+    if top > most:
+        yield Breach("test_cfg.max_per_img", top, f"at most {most} ("
+                     + ("num_queries x num_classes" if most != n else "num_queries") + ")",
+                     "prediction keeps the top max_per_img of that many scores (topk fails past it)")
 
 
 def regress_ranges(site: Site):
@@ -441,6 +463,12 @@ CONTRACTS: tuple[Contract, ...] = (
              "assert self.num_levels == len(featmap_sizes)",
              "the head has one prior stride per feature level the neck outputs", "predict", head_levels_vs_neck,
              slots=("bbox_head", "rpn_head")),
+    Contract("solo-strides-vs-neck-levels", ("SOLOHead", "DecoupledSOLOHead", "DecoupledSOLOLightHead", "SOLOV2Head"),
+             ("strides", "model.neck.num_outs"), M + "dense_heads/solo_head.py:187", "assert len(x) == self.num_levels",
+             "a SOLO head has one stride per feature level the neck outputs", "predict", solo_levels),
+    Contract("detr-max-per-img-vs-queries", DETR_DETECTORS, ("test_cfg.max_per_img", "num_queries"),
+             M + "dense_heads/detr_head.py:616", "scores, bbox_index = scores.topk(max_per_img)",
+             "test_cfg.max_per_img is at most the number of scores the head ranks", "predict", detr_max_per_img),
     Contract("regress-ranges-per-stride", ("FCOSHead", "NASFCOSHead"), ("regress_ranges", "strides"),
              M + "dense_heads/fcos_head.py:326", "assert len(points) == len(self.regress_ranges)",
              "one regress range per stride", "loss", regress_ranges),
@@ -466,7 +494,8 @@ CONTRACTS: tuple[Contract, ...] = (
              mask_size, slots=("roi_head",)),
     Contract("roi-extractor-levels-vs-neck", (), ("featmap_strides", "model.neck.num_outs"),
              M + "roi_heads/roi_extractors/single_level_roi_extractor.py:84", "num_levels = len(feats)",
-             "an RoI extractor reads no more levels than the neck outputs", "silent", roi_levels),
+             "an RoI extractor reads no more levels than the neck outputs", "silent", roi_levels,
+             slots=("bbox_roi_extractor", "mask_roi_extractor")),
     Contract("max-iou-thresholds", MAXIOU, ("pos_iou_thr", "neg_iou_thr", "min_pos_iou"),
              M + "task_modules/assigners/max_iou_assigner.py:294",
              "pos_inds = max_overlaps >= self.pos_iou_thr",

@@ -68,6 +68,14 @@ M2F = dict(type='Mask2Former', backbone=FRCNN['backbone'],
                               loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
                                             class_weight=[1.0] * 5 + [0.1])),
            panoptic_fusion_head=dict(type='MaskFormerFusionHead', num_things_classes=3, num_stuff_classes=2))
+SOLO = dict(type='SOLO', backbone=FRCNN['backbone'], neck=FRCNN['neck'],
+            mask_head=dict(type='SOLOHead', num_classes=3, in_channels=256, strides=[8, 8, 16, 32, 32],
+                           scale_ranges=((1, 96), (48, 192), (96, 384), (192, 768), (384, 2048)),
+                           num_grids=[40, 36, 24, 16, 12]))
+DETR = dict(type='DETR', num_queries=100, backbone=dict(FRCNN['backbone'], out_indices=(3, )),
+            neck=dict(type='ChannelMapper', in_channels=[2048], out_channels=256, num_outs=1),
+            bbox_head=dict(type='DETRHead', num_classes=3, loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False)),
+            test_cfg=dict(max_per_img=100))
 SWIN = dict(FRCNN, backbone=dict(type='SwinTransformer', embed_dims=96, depths=[2, 2, 6, 2], out_indices=(0, 1, 2, 3)),
             neck=dict(FRCNN['neck'], in_channels=[96, 192, 384, 768]))
 
@@ -122,6 +130,9 @@ CASES = {
                                  CASCADE),
     "head-strides-vs-neck-levels": (edit(RETINA, neck__num_outs=4), "model.bbox_head.anchor_generator.strides",
                                     RETINA),
+    "solo-strides-vs-neck-levels": (edit(SOLO, neck__num_outs=4), "model.mask_head.strides", SOLO),
+    "detr-max-per-img-vs-queries": (edit(DETR, test_cfg__max_per_img=300), "model.test_cfg.max_per_img",
+                                    edit(DETR, test_cfg__max_per_img=300, bbox_head__loss_cls=DETR_LOSS)),
     "regress-ranges-per-stride": (edit(FCOS, bbox_head__regress_ranges=[(-1, 64), (64, 128), (128, 1e8)]),
                                   "model.bbox_head.regress_ranges", FCOS),
     "head-in-channels-vs-neck": (edit(RETINA, bbox_head__in_channels=512), "model.bbox_head.in_channels", RETINA),
@@ -164,7 +175,7 @@ def test_contract_fires_at_its_key_and_stays_quiet(name):
 
 
 def test_the_base_models_break_no_contract():
-    for model in (FRCNN, CASCADE, RETINA, FCOS, SSD, DDETR, M2F, SWIN):
+    for model in (FRCNN, CASCADE, RETINA, FCOS, SSD, DDETR, M2F, SWIN, SOLO, DETR):
         assert not _found(model), (model["type"], _found(model))
 
 
