@@ -63,11 +63,11 @@ def iou_loss_needs_decoded(name, module):
 
 
 def roi_sigmoid_scored_softmax(name, module):
-    from mmdet.models.roi_heads.bbox_heads import BBoxHead
+    from mmdet.models.roi_heads.bbox_heads import BBoxHead, DIIHead
 
     cls = type(module)
-    if cls.__name__ in ROI_BOX_HEADS or not isinstance(module, BBoxHead):
-        return
+    if cls.__name__ in ROI_BOX_HEADS or not isinstance(module, BBoxHead) or isinstance(module, DIIHead):
+        return  # (SparseRoIHead scores DIIHead's output with its loss's own activation)
     if not _own(cls, "_predict_by_feat_single", (BBoxHead,)) or getattr(module, "custom_cls_channels", False):
         return
     if getattr(getattr(module, "loss_cls", None), "use_sigmoid", False):
