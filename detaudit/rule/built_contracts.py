@@ -85,7 +85,7 @@ def mask_loss_needs_use_mask(name, module):
                                                                                       (FCNMaskHead,)):
         return
     loss = getattr(module, "loss_mask", None)
-    if isinstance(loss, CrossEntropyLoss) and not loss.use_mask and not getattr(module, "class_agnostic", False):
+    if isinstance(loss, CrossEntropyLoss) and not loss.use_mask:
         yield BuiltBreach("mask-loss-needs-use-mask", name, "loss_mask.use_mask", False, "True",
                           f"{cls.__name__} keeps FCNMaskHead's loss, one mask per class picked by the gt label")
 
