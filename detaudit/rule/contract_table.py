@@ -113,6 +113,7 @@ def mask_head_classes(site: Site):
     box, mask = site.get("bbox_head"), site.get("mask_head")
     boxes = box if isinstance(box, (list, tuple)) else [box]
     masks = mask if isinstance(mask, (list, tuple)) else [mask]
+    point = site.get("point_head")
     n = next((b.get("num_classes") for b in boxes if is_mapping(b) and isinstance(b.get("num_classes"), int)), None)
     for i, m in enumerate(masks):
         if not is_mapping(m) or m.get("class_agnostic", False) or n is None:
@@ -122,6 +123,10 @@ def mask_head_classes(site: Site):
             key = f"mask_head.{i}.num_classes" if isinstance(mask, (list, tuple)) else "mask_head.num_classes"
             yield Breach(key, k, f"{n} (bbox_head.num_classes)",
                          "mask predictions are indexed by the box head's labels")
+    k = point.get("num_classes", None) if is_mapping(point) and not point.get("class_agnostic", False) else None
+    if isinstance(k, int) and n is not None and k != n:
+        yield Breach("point_head.num_classes", k, f"{n} (bbox_head.num_classes)",
+                     "point predictions are indexed by the box head's labels")
 
 
 def cascade_stage_classes(site: Site):
@@ -264,6 +269,30 @@ def roi_feat_size(site: Site):
             yield Breach(f"{prefix}.roi_feat_size", h.get("roi_feat_size", 7),
                          f"{size[0]} (bbox_roi_extractor.roi_layer.output_size)",
                          "the first fully connected layer takes channels x roi_feat_size^2 inputs")
+
+
+def grid_size(site: Site):
+    for prefix, e, h in _roi_pairs(site, "grid_roi_extractor", "grid_head"):
+        size, want = _output_size(e), h.get("roi_feat_size", 14)
+        if size and isinstance(want, int) and size != (want, want):
+            yield Breach(f"{prefix}.roi_feat_size", want, f"{size[0]} (grid_roi_extractor.roi_layer.output_size)",
+                         "grid targets are drawn on a map of 4 x roi_feat_size and compared with the heatmaps "
+                         "predicted from the extractor's RoI features")
+
+
+def semantic_channels(site: Site):
+    sem, sext, bext = site.get("semantic_head"), site.get("semantic_roi_extractor"), site.get("bbox_roi_extractor")
+    if not (is_mapping(sem) and is_mapping(sext)) or "bbox" not in site.get("semantic_fusion", ("bbox", "mask")):
+        return
+    exts = bext if isinstance(bext, (list, tuple)) else [bext]
+    box = next((e.get("out_channels") for e in exts if is_mapping(e)), None)
+    if isinstance(sext.get("out_channels"), int) and isinstance(box, int) and sext["out_channels"] != box:
+        yield Breach("semantic_roi_extractor.out_channels", sext["out_channels"], f"{box} (bbox_roi_extractor)",
+                     "the semantic RoI features are added to the box RoI features")
+    conv = sem.get("conv_out_channels", 256)
+    if isinstance(conv, int) and isinstance(sext.get("out_channels"), int) and conv != sext["out_channels"]:
+        yield Breach("semantic_head.conv_out_channels", conv, f"{sext['out_channels']} (semantic_roi_extractor)",
+                     "the semantic head's feature map is what the semantic RoI extractor pools")
 
 
 def mask_size(site: Site):
@@ -415,6 +444,13 @@ CONTRACTS: tuple[Contract, ...] = (
              ("bbox_roi_extractor.roi_layer.output_size", "bbox_head.roi_feat_size"),
              M + "roi_heads/bbox_heads/convfc_bbox_head.py:154", "last_layer_dim *= self.roi_feat_area",
              "bbox_head.roi_feat_size is the extractor's output_size", "loss", roi_feat_size, slots=("roi_head",)),
+    Contract("grid-roi-size", ("GridRoIHead",), ("grid_roi_extractor.roi_layer.output_size", "grid_head.roi_feat_size"),
+             M + "roi_heads/mask_heads/grid_head.py:93", "self.whole_map_size = self.roi_feat_size * 4",
+             "grid_head.roi_feat_size is the grid RoI extractor's output_size", "loss", grid_size),
+    Contract("htc-semantic-channels", ("HybridTaskCascadeRoIHead", "HTCRoIHead", "SCNetRoIHead"),
+             ("semantic_roi_extractor.out_channels", "bbox_roi_extractor.out_channels"),
+             M + "roi_heads/htc_roi_head.py:104", "bbox_feats += bbox_semantic_feat",
+             "the semantic RoI features have the box RoI features' channels", "loss", semantic_channels),
     Contract("mask-size-vs-mask-prediction", (), ("model.train_cfg.rcnn.mask_size", "mask_roi_extractor"),
              "mmdet/structures/mask/mask_target.py:106", "mask_size = _pair(cfg.mask_size)",
              "train_cfg.rcnn.mask_size is the predicted mask size (RoI output size x upsampling)", "loss",

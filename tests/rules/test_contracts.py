@@ -68,6 +68,14 @@ M2F = dict(type='Mask2Former', backbone=FRCNN['backbone'],
                               loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False,
                                             class_weight=[1.0] * 5 + [0.1])),
            panoptic_fusion_head=dict(type='MaskFormerFusionHead', num_things_classes=3, num_stuff_classes=2))
+GRID = dict(FRCNN, roi_head=dict(type='GridRoIHead', bbox_roi_extractor=EXTRACTOR, bbox_head=BOX,
+                                 grid_roi_extractor=MASK_EXTRACTOR,
+                                 grid_head=dict(type='GridHead', grid_points=9, in_channels=256)))
+HTC = dict(CASCADE, roi_head=dict(CASCADE['roi_head'], type='HybridTaskCascadeRoIHead',
+                                  semantic_roi_extractor=dict(EXTRACTOR, featmap_strides=[8]),
+                                  semantic_head=dict(type='FusedSemanticHead', conv_out_channels=256)))
+POINTREND = dict(FRCNN, roi_head=dict(FRCNN['roi_head'], type='PointRendRoIHead',
+                                      point_head=dict(type='MaskPointHead', num_classes=3)))
 SOLO = dict(type='SOLO', backbone=FRCNN['backbone'], neck=FRCNN['neck'],
             mask_head=dict(type='SOLOHead', num_classes=3, in_channels=256, strides=[8, 8, 16, 32, 32],
                            scale_ranges=((1, 96), (48, 192), (96, 384), (192, 768), (384, 2048)),
@@ -143,6 +151,10 @@ CASES = {
     "roi-output-size-vs-roi-feat-size": (
         edit(FRCNN, roi_head__bbox_roi_extractor=dict(EXTRACTOR, roi_layer=dict(type='RoIAlign', output_size=14))),
         "model.roi_head.bbox_head.roi_feat_size", FRCNN),
+    "grid-roi-size": (edit(GRID, roi_head__grid_head__roi_feat_size=7), "model.roi_head.grid_head.roi_feat_size",
+                      GRID),
+    "htc-semantic-channels": (edit(HTC, roi_head__semantic_head__conv_out_channels=128),
+                              "model.roi_head.semantic_head.conv_out_channels", HTC),
     "mask-size-vs-mask-prediction": (edit(FRCNN, train_cfg__rcnn__mask_size=14), "model.train_cfg.rcnn.mask_size",
                                      FRCNN),
     "roi-extractor-levels-vs-neck": (edit(FRCNN, neck__num_outs=3, rpn_head__anchor_generator__strides=[4, 8, 16]),
@@ -175,7 +187,7 @@ def test_contract_fires_at_its_key_and_stays_quiet(name):
 
 
 def test_the_base_models_break_no_contract():
-    for model in (FRCNN, CASCADE, RETINA, FCOS, SSD, DDETR, M2F, SWIN, SOLO, DETR):
+    for model in (FRCNN, CASCADE, RETINA, FCOS, SSD, DDETR, M2F, SWIN, SOLO, DETR, GRID, HTC, POINTREND):
         assert not _found(model), (model["type"], _found(model))
 
 
@@ -184,6 +196,11 @@ def test_the_ssd512_model_given_the_ssd300_neck_is_named_at_the_neck():
                   bbox_head__anchor_generator__strides=[8, 16, 32, 64, 128, 256, 512])
     keys = {k for _, k in _found(ssd512)}
     assert "model.bbox_head.in_channels" in keys and "model.bbox_head.anchor_generator.strides" in keys
+
+
+def test_a_point_head_classifies_the_box_heads_classes():
+    found = _found(edit(POINTREND, roi_head__point_head__num_classes=80))
+    assert ("mask-head-num-classes", "model.roi_head.point_head.num_classes") in found
 
 
 def _site_packages() -> Path:
