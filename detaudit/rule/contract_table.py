@@ -479,7 +479,7 @@ CONTRACTS: tuple[Contract, ...] = (
     Contract("swin-stage-ranges", ("SwinTransformer",), ("out_indices", "frozen_stages", "depths"),
              M + "backbones/swin.py:756", "if i in self.out_indices:",
              "out_indices and frozen_stages are within the number of stages", "silent", swin_ranges),
-    Contract("resnet-frozen-stages-range", RESNETS, ("frozen_stages", "num_stages"),
+    Contract("resnet-frozen-stages-range", RESNETS + ("RegNet",), ("frozen_stages", "num_stages"),
              M + "backbones/resnet.py:626", "m = getattr(self, f'layer{i}')",
              "frozen_stages is at most num_stages", "build", resnet_frozen_range),
 )
