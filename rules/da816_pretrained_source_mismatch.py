@@ -9,7 +9,8 @@ def pretrained_source_mismatch(ctx):
 
     ## What it does
     Reads the backbone's ``init_cfg`` checkpoint and checks what mmdet's own source and
-    model-zoo configs state about it: the input its weights were trained on (RegNet's pycls
+    model-zoo configs state about it: the input its weights were trained on, its channel order,
+    the order of the mean values and the std (RegNet's pycls
     and Detectron2's Caffe2 ResNeXt weights take BGR input with the BGR-ordered std; Detectron's
     GN ResNets BGR with unit std; Darknet-53 RGB divided by 255; the SSD VGG RGB with unit std;
     CSPNeXt's RSB weights BGR; OpenMMLab's ImageNet ResNeXt/Res2Net/GN-WS/MobileNetV2 RGB with

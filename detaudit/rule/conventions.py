@@ -152,6 +152,13 @@ def input_breaches(checkpoint: str, pre) -> Iterator[tuple[InputConvention, Brea
         if "bgr_to_rgb" in pre and bool(pre.get("bgr_to_rgb")) != conv.bgr_to_rgb:
             yield conv, Breach("model.data_preprocessor.bgr_to_rgb", pre.get("bgr_to_rgb"), str(conv.bgr_to_rgb),
                                f"{conv.name} weights were trained on {'RGB' if conv.bgr_to_rgb else 'BGR'} input")
+        mean = pre.get("mean", None)
+        if isinstance(mean, (list, tuple)) and len(mean) == 3 and all(90 < float(m) < 130 for m in mean) \
+                and (float(mean[0]) > float(mean[2])) != conv.bgr_to_rgb:
+            order = "RGB (red's 123.675 first)" if conv.bgr_to_rgb else "BGR (blue's 103.53 first)"
+            yield conv, Breach("model.data_preprocessor.mean", list(mean), f"the ImageNet mean in {order} order",
+                               f"{conv.name} weights take {'RGB' if conv.bgr_to_rgb else 'BGR'} input, and the mean "
+                               "is subtracted channel by channel")
         std = pre.get("std", None)
         if isinstance(std, (list, tuple)) and len(std) == 3 and not _close(std, STD[conv.std]):
             yield conv, Breach("model.data_preprocessor.std", list(std), str(STD[conv.std]),

@@ -245,6 +245,12 @@ def test_input_convention(name, ):
     assert not list(input_breaches(checkpoint, quiet))
 
 
+def test_a_mean_in_the_other_channel_order_is_named():
+    pre = dict(BGR_PRE, mean=[123.675, 116.28, 103.53])
+    found = {b.key for _, b in input_breaches("open-mmlab://regnetx_400mf", pre)}
+    assert found == {"model.data_preprocessor.mean"}
+
+
 def test_every_input_convention_is_tested():
     assert sorted(CONVENTIONS) == sorted(c.name for c in INPUTS)
 
