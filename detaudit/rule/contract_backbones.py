@@ -9,19 +9,32 @@ RESNETS = ("ResNet", "ResNetV1d", "ResNeXt", "Res2Net", "ResNeSt", "DetectoRS_Re
 DEPTH_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 
 
+# channels of each stage a backbone can output, by out index, as mmdet 3.3 builds them
+MOBILENET_V2 = (16, 24, 32, 64, 96, 160, 320)
+CSP_ARCH = {"P5": (64, 128, 256, 512, 1024), "P6": (64, 128, 256, 512, 768, 1024)}
+DEFAULT_OUT = {"MobileNetV2": (1, 2, 4, 7), "CSPDarknet": (2, 3, 4), "PyramidVisionTransformer": (0, 1, 2, 3),
+               "PyramidVisionTransformerV2": (0, 1, 2, 3), "SwinTransformer": (0, 1, 2, 3)}
+# necks whose in_channels list the backbone's outputs in the backbone's order
+ORDERED_NECKS = ("FPN", "PAFPN", "NASFPN", "FPN_CARAFE", "NASFCOS_FPN", "FPG", "RFP", "HRFPN", "ChannelMapper",
+                 "YOLOXPAFPN", "CSPNeXtPAFPN", "SSDNeck", "FPN_DropBlock")
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * value else new
+
+
 def _resnet_channels(bb) -> list[int] | None:
     depth = bb.get("depth")
     if depth not in DEPTH_BLOCKS:
         return None
     base = bb.get("base_channels", 64)
-    if node_type(bb) in ("ResNeSt",) and "stem_channels" in bb and bb.get("base_channels") is None:
-        base = 64
     expansion = 1 if depth in (18, 34) else 4
-    n = bb.get("num_stages", 4)
-    return [expansion * base * 2 ** i for i in range(n)]
+    return [expansion * base * 2 ** i for i in range(bb.get("num_stages", 4))]
 
 
 def backbone_channels(model) -> list[int] | None:
+    """The channels of the outputs a backbone can give, indexed as its out_indices are."""
     bb = model.get("backbone")
     if not is_mapping(bb):
         return None
@@ -29,16 +42,30 @@ def backbone_channels(model) -> list[int] | None:
     if t in RESNETS:
         return _resnet_channels(bb)
     if t == "SwinTransformer" and isinstance(bb.get("embed_dims", 96), int):
-        n = len(bb.get("depths", (2, 2, 6, 2)))
-        return [bb.get("embed_dims", 96) * 2 ** i for i in range(n)]
+        return [bb.get("embed_dims", 96) * 2 ** i for i in range(len(bb.get("depths", (2, 2, 6, 2))))]
+    if t in ("PyramidVisionTransformer", "PyramidVisionTransformerV2"):
+        dims, heads = bb.get("embed_dims", 64), bb.get("num_heads", (1, 2, 5, 8))
+        return [dims * h for h in heads] if isinstance(dims, int) and as_list(heads) else None
+    if t == "MobileNetV2" and isinstance(bb.get("widen_factor", 1.0), (int, float)):
+        w = bb.get("widen_factor", 1.0)
+        return [_make_divisible(c * w) for c in MOBILENET_V2] + [int(1280 * w) if w > 1.0 else 1280]
+    if t == "CSPDarknet" and bb.get("arch", "P5") in CSP_ARCH and isinstance(bb.get("widen_factor", 1.0), (int, float)):
+        return [int(c * bb.get("widen_factor", 1.0)) for c in CSP_ARCH[bb.get("arch", "P5")]]
+    if t == "HRNet":
+        stage4 = bb.get("extra", {}).get("stage4", {}) if is_mapping(bb.get("extra", None)) else {}
+        return as_list(stage4.get("num_channels", None)) if is_mapping(stage4) else None
     return None
 
 
 def out_indices(bb) -> list[int] | None:
     """The backbone's out_indices, when the config sets them or the type's default is known."""
-    if "out_indices" not in bb and node_type(bb) not in RESNETS + ("SwinTransformer",):
+    if node_type(bb) == "HRNet" and "out_indices" not in bb:
+        stage4 = bb.get("extra", {}).get("stage4", {}) if is_mapping(bb.get("extra", None)) else {}
+        n = len(stage4.get("num_channels", ())) if is_mapping(stage4) else 0
+        return list(range(n)) if n and bb.get("multiscale_output", True) else None
+    if "out_indices" not in bb and node_type(bb) not in RESNETS + tuple(DEFAULT_OUT):
         return None
-    idx = bb.get("out_indices", (0, 1, 2, 3))
+    idx = bb.get("out_indices", DEFAULT_OUT.get(node_type(bb), (0, 1, 2, 3)))
     return list(idx) if isinstance(idx, (list, tuple)) else None
 
 
@@ -55,7 +82,7 @@ def neck_in_channels(site: Site):
     if len(have) != len(idx) and node_type(site.node) not in ("SSDNeck",):
         yield Breach("in_channels", f"{len(have)} levels", f"{len(idx)} (model.backbone.out_indices)",
                      "the neck asserts one input per in_channels entry when it runs (no message)")
-    elif chans and all(isinstance(i, int) and i < len(chans) for i in idx):
+    elif chans and node_type(site.node) in ORDERED_NECKS and all(isinstance(i, int) and i < len(chans) for i in idx):
         want = [chans[i] for i in idx]
         if list(have) != want:
             yield Breach("in_channels", list(have), f"{want} (model.backbone, out_indices {tuple(idx)})",

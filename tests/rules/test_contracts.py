@@ -315,3 +315,26 @@ def test_the_mined_inventory_is_current_and_holds_the_contracts_the_tables_cite(
     # the docstring sentences DA815's reg_decoded_bbox contracts cite are in the inventory
     assert ("mmdet/models/dense_heads/anchor_head.py", 35) in mined
     assert ("mmdet/models/dense_heads/ssd_head.py", 46) in mined
+
+
+@pytest.mark.parametrize("backbone,neck,right,wrong", [
+    (dict(type='MobileNetV2', out_indices=(2, 4, 6)), 'FPN', [32, 96, 320], [24, 64, 320]),
+    (dict(type='MobileNetV2', out_indices=(4, 7)), 'SSDNeck', [96, 1280], [96, 320]),
+    (dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.5), 'YOLOXPAFPN', [128, 256, 512], [256, 512, 1024]),
+    (dict(type='PyramidVisionTransformerV2', embed_dims=32, num_layers=[2, 2, 2, 2]), 'FPN', [32, 64, 160, 256],
+     [64, 128, 320, 512]),
+    (dict(type='HRNet', extra=dict(stage4=dict(num_channels=(18, 36, 72, 144)))), 'HRFPN', [18, 36, 72, 144],
+     [32, 64, 128, 256]),
+    (dict(type='ResNet', depth=50, base_channels=32), 'FPN', [128, 256, 512, 1024], [256, 512, 1024, 2048]),
+])
+def test_neck_in_channels_against_each_backbone(backbone, neck, right, wrong):
+    def model(chans):
+        return dict(type='SingleStageDetector', backbone=backbone, neck=dict(type=neck, in_channels=chans))
+
+    assert not _found(model(right))
+    assert ("neck-in-channels-vs-backbone", "model.neck.in_channels") in _found(model(wrong))
+
+
+def test_a_neck_that_lists_the_levels_in_reverse_is_left_alone():
+    bb = dict(type='MobileNetV2', out_indices=(2, 4, 6))
+    assert not _found(dict(type='YOLOV3', backbone=bb, neck=dict(type='YOLOV3Neck', in_channels=[320, 96, 32])))
