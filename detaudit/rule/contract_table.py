@@ -5,6 +5,7 @@ never. See :mod:`.contracts` for the fields and ``docs/contracts.md`` for the in
 from __future__ import annotations
 
 from .config import is_mapping, node_type
+from .contract_assigners import coder_four_values, match_cost_vs_loss, maxiou_thresholds, sigmoid_loss
 from .contract_backbones import RESNETS, neck_in_channels, resnet_frozen_range, swin_ranges
 from .contracts import Breach, Contract, Site, as_list, neck_levels, neck_out_channels
 
@@ -32,14 +33,6 @@ def _loss(site: Site, key: str):
     return loss if is_mapping(loss) else None
 
 
-def _sigmoid(loss) -> bool | None:
-    if loss is None:
-        return None
-    if node_type(loss) in ("FocalLoss", "QualityFocalLoss", "VarifocalLoss", "SigmoidFocalLoss"):
-        return bool(loss.get("use_sigmoid", True))
-    return bool(loss.get("use_sigmoid", False))
-
-
 # --------------------------------------------------------------------------- predicates
 def iou_loss_needs_decoded(site: Site):
     loss = _loss(site, "loss_bbox")
@@ -51,15 +44,15 @@ def iou_loss_needs_decoded(site: Site):
 
 def roi_sigmoid_scored_softmax(site: Site):
     loss = _loss(site, "loss_cls")
-    if loss is not None and node_type(loss) in ("CrossEntropyLoss", "FocalLoss") and _sigmoid(loss):
+    if loss is not None and node_type(loss) in ("CrossEntropyLoss", "FocalLoss") and sigmoid_loss(loss):
         yield Breach("loss_cls.use_sigmoid", True, "False",
                      "the RoI box head trains num_classes + 1 sigmoid scores but scores boxes at predict with a "
                      "softmax over them (BBoxHead only honours a loss's own activation for custom_cls_channels)")
 
 
-def centerness_needs_sigmoid(site: Site):
+def centerness_needssigmoid_loss(site: Site):
     loss = _loss(site, "loss_centerness")
-    if loss is not None and node_type(loss) == "CrossEntropyLoss" and not _sigmoid(loss):
+    if loss is not None and node_type(loss) == "CrossEntropyLoss" and not sigmoid_loss(loss):
         yield Breach("loss_centerness.use_sigmoid", loss.get("use_sigmoid", False), "True",
                      "centerness is one channel per location: a softmax cross-entropy over one channel has no "
                      "meaning, and prediction multiplies the scores by centerness.sigmoid()")
@@ -79,10 +72,10 @@ def class_weight_length(site: Site):
     weights = as_list(loss.get("class_weight", None)) if loss is not None else None
     if weights is None or not isinstance(n, int) or node_type(loss) != "CrossEntropyLoss":
         return
-    want = n if _sigmoid(loss) else n + 1
+    want = n if sigmoid_loss(loss) else n + 1
     if len(weights) != want:
         yield Breach("loss_cls.class_weight", f"{len(weights)} weights", f"{want} weights",
-                     f"num_classes={n} and a {'sigmoid' if _sigmoid(loss) else 'softmax'} classifier give "
+                     f"num_classes={n} and a {'sigmoid' if sigmoid_loss(loss) else 'softmax'} classifier give "
                      f"{want} scores; the weight list is applied to them in the loss")
 
 
@@ -195,7 +188,7 @@ def detr_max_per_img(site: Site):
     classes = head.get("num_classes") if is_mapping(head) else None
     if not isinstance(n, int) or not isinstance(top, int) or not is_mapping(loss):
         return
-    most = n * classes if _sigmoid(loss) and isinstance(classes, int) else n
+    most = n * classes if sigmoid_loss(loss) and isinstance(classes, int) else n
     if top > most:
         yield Breach("test_cfg.max_per_img", top, f"at most {most} ("
                      + ("num_queries x num_classes" if most != n else "num_queries") + ")",
@@ -322,35 +315,6 @@ def roi_levels(site: Site):
                      "the levels that exist, at the wrong scale")
 
 
-def maxiou_thresholds(site: Site):
-    pos, neg, low = site.get("pos_iou_thr"), site.get("neg_iou_thr"), site.get("min_pos_iou", 0.0)
-    top = neg[1] if isinstance(neg, (list, tuple)) and len(neg) == 2 else neg
-    if isinstance(pos, (int, float)) and isinstance(top, (int, float)) and top > pos:
-        yield Breach("neg_iou_thr", neg, f"<= {pos} (pos_iou_thr)",
-                     "negatives are assigned first, then positives overwrite them: boxes between the two "
-                     "thresholds count as positives and no box is ignored")
-    if isinstance(pos, (int, float)) and isinstance(low, (int, float)) and low > pos:
-        yield Breach("min_pos_iou", low, f"<= {pos} (pos_iou_thr)",
-                     "min_pos_iou only lowers the bar for a gt's best prior below pos_iou_thr")
-
-
-def match_cost_vs_loss(site: Site):
-    costs = site.get("match_costs")
-    head = site.at("model.bbox_head")
-    loss = _loss(Site("", head, site.model), "loss_cls") if is_mapping(head) else None
-    if not isinstance(costs, (list, tuple)) or loss is None:
-        return
-    sig = _sigmoid(loss)
-    for i, c in enumerate(costs):
-        t = node_type(c)
-        if t == "FocalLossCost" and sig is False:
-            yield Breach(f"match_costs.{i}.type", t, "ClassificationCost",
-                         "FocalLossCost applies a sigmoid to scores the softmax loss_cls trains")
-        elif t == "ClassificationCost" and sig is True:
-            yield Breach(f"match_costs.{i}.type", t, "FocalLossCost",
-                         "ClassificationCost applies a softmax to scores the sigmoid loss_cls trains")
-
-
 def detr_levels(site: Site):
     n = site.get("num_feature_levels")
     if not isinstance(n, int):
@@ -459,6 +423,12 @@ CONTRACTS: tuple[Contract, ...] = (
              M + "roi_heads/roi_extractors/single_level_roi_extractor.py:84", "num_levels = len(feats)",
              "an RoI extractor reads no more levels than the neck outputs", "silent", roi_levels,
              slots=("bbox_roi_extractor", "mask_roi_extractor")),
+    Contract("coder-four-values", ("DeltaXYWHBBoxCoder", "LegacyDeltaXYWHBBoxCoder"), ("target_means", "target_stds"),
+             M + "task_modules/coders/delta_xywh_bbox_coder.py:258", "stds = deltas.new_tensor(stds).unsqueeze(0)",
+             "target_means and target_stds have one value per box coordinate", "loss", coder_four_values),
+    Contract("tblr-normalizer-four-values", ("TBLRBBoxCoder",), ("normalizer",),
+             M + "task_modules/coders/tblr_bbox_coder.py:22", "divided with when coding the coordinates. If it is a list",
+             "a list normalizer has one value per box side", "loss", coder_four_values),
     Contract("max-iou-thresholds", MAXIOU, ("pos_iou_thr", "neg_iou_thr", "min_pos_iou"),
              M + "task_modules/assigners/max_iou_assigner.py:294",
              "pos_inds = max_overlaps >= self.pos_iou_thr",

@@ -159,6 +159,12 @@ CASES = {
                                      FRCNN),
     "roi-extractor-levels-vs-neck": (edit(FRCNN, neck__num_outs=3, rpn_head__anchor_generator__strides=[4, 8, 16]),
                                      "model.roi_head.bbox_roi_extractor.featmap_strides", FRCNN),
+    "coder-four-values": (edit(FRCNN, rpn_head__bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_stds=[1.0, 1.0, 1.0])),
+                          "model.rpn_head.bbox_coder.target_stds", FRCNN),
+    "tblr-normalizer-four-values": (
+        edit(FRCNN, rpn_head__bbox_coder=dict(type='TBLRBBoxCoder', normalizer=[4.0, 4.0])),
+        "model.rpn_head.bbox_coder.normalizer",
+        edit(FRCNN, rpn_head__bbox_coder=dict(type='TBLRBBoxCoder', normalizer=[4.0, 4.0, 4.0, 4.0]))),
     "max-iou-thresholds": (edit(FRCNN, train_cfg__rpn__assigner__neg_iou_thr=0.8),
                            "model.train_cfg.rpn.assigner.neg_iou_thr", FRCNN),
     "match-cost-vs-cls-loss": (edit(DDETR, bbox_head__loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False)),
