@@ -50,7 +50,7 @@ def roi_sigmoid_scored_softmax(site: Site):
                      "softmax over them (BBoxHead only honours a loss's own activation for custom_cls_channels)")
 
 
-def centerness_needssigmoid_loss(site: Site):
+def centerness_needs_sigmoid(site: Site):
     loss = _loss(site, "loss_centerness")
     if loss is not None and node_type(loss) == "CrossEntropyLoss" and not sigmoid_loss(loss):
         yield Breach("loss_centerness.use_sigmoid", loss.get("use_sigmoid", False), "True",
