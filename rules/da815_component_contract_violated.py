@@ -24,7 +24,10 @@ def component_contract_violated(ctx):
     the neck and the RoI heads; ``train_cfg.rcnn.mask_size`` is the predicted mask size;
     ``MaxIoUAssigner``'s thresholds are ordered; a Hungarian matcher's class cost uses the
     activation of ``loss_cls``; a deformable DETR's ``num_feature_levels`` is the neck's output
-    count; backbone stage indices exist. The finding is at the key to edit; its evidence
+    count and a DETR's ``test_cfg.max_per_img`` at most the scores it ranks; SOLO strides,
+    Grid R-CNN's grid size, HTC's semantic channels and PointRend's point classes match their
+    neighbours; a box coder's means, stds and normalizer have four values; backbone stage
+    indices exist. The finding is at the key to edit; its evidence
     names the contract and the file:line of mmdet where it is stated (``docs/contracts.md``
     lists every contract mined from mmdet and mmengine).
 
