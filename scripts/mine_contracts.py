@@ -14,7 +14,7 @@ Walks the installed packages with ``ast`` (nothing is imported or run) and lists
 Prints the inventory as markdown (counts per module and kind, then every entry with its
 file:line) and, with ``--write``, writes it to ``docs/contracts.md``. The checks that
 ``rules/da815_component_contract_violated.py`` applies are the ones in
-``detaudit/facts/contracts.py``; each names the file:line of its entry here.
+``detaudit/rule/contract_table.py``; each names the mmdet file:line it relies on.
 
     python scripts/mine_contracts.py [--write | --check] [--json FILE]
 """
@@ -170,8 +170,9 @@ def render(entries: list[dict]) -> str:
              "- **docstring**: a sentence of a class or constructor docstring saying an argument should/must "
              "... when/if ..., or only ... when", "",
              f"Total: **{len(entries)}** ({', '.join(f'{k} {total[k]}' for k in kinds)}). The ones detaudit "
-             "checks on a config are the entries of `detaudit/facts/contracts.py` (rule DA815) and "
-             "`detaudit/facts/checkpoint_conventions.py` (rule DA816); each names the file:line below.", "",
+             "checks on a config are the entries of `detaudit/rule/contract_table.py` (rule DA815 on the config, DA817 "
+             "on the built model) and `detaudit/rule/conventions.py` (rule DA816); each names the file:line of mmdet "
+             "it relies on.", "",
              "## Count per module and kind", "", "| module | assert | raise | docstring | total |", "|---|---|---|---|---|"]
     for m in modules:
         row = [counts[(m, k)] for k in kinds]
