@@ -50,6 +50,6 @@ def run_crash_traced_to_key(ctx):
                 continue
             seen.add(e.key_path)
             v = violation(failure, f"{e.message} ({where(failure)}: {failure.error.short()})", e.fix or "")
-            v.key_path = e.key_path
+            v.key_path = e.key_path or v.key_path  # None: no key explains it, the message says why
             v.evidence.update(e.evidence)
             yield v

@@ -187,6 +187,12 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True (convention) in mmdet 3.3.0's zoo: CrowdDet lists the mean and std in BGR order and keeps the images "
      "BGR (`bgr_to_rgb=False`) for torchvision's ResNet-50, which was trained on RGB: the statistics follow the "
      "channels, the first convolution's filters do not.", r"crowddet"),
+    ("DA816", r"starts from open-mmlab://regnetx_",
+     "True defect in mmdet 3.3.0's zoo: the four multi-scale 3x RegNet Mask R-CNN configs replace the ResNet "
+     "backbone of `_base_/models/mask-rcnn_r50_fpn.py` with a RegNet on pycls weights but keep that base's "
+     "data preprocessor (RGB, RGB-ordered ImageNet std); pycls trained RegNets on BGR input, which every 1x "
+     "RegNet config states (`# The mean and std are used in PyCls when training RegNets`, `bgr_to_rgb=False`).",
+     r"regnet/mask-rcnn_regnetx-[\d.]+[GM]F_fpn_ms-poly-3x"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r"while running the Runner",

@@ -56,7 +56,7 @@ FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$')
 
 @dataclass
 class Explanation:
-    key_path: str
+    key_path: str | None  # None: no config key explains the failure (the message says why)
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
@@ -384,6 +384,55 @@ def _none_operand(cfg, err, comps) -> list[Explanation]:
     return out[:2]
 
 
+TOO_SMALL = re.compile(r"Kernel size can't be greater than actual input size|Output size is too small|"
+                       r"Expected more than 1 value per channel when training")
+
+
+def _scales(cfg, phase: str) -> list[tuple[str, tuple[int, int]]]:
+    """(key, (w, h)) of each resize scale of the loaders the phase reads (train for the loss)."""
+    loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("test_dataloader", "val_dataloader")
+    out = []
+    for loader in loaders:
+        for path, d in walk_dicts(get(cfg, loader), loader):
+            scale = d.get("scale", d.get("img_scale")) if "Resize" in _short(d.get("type")) else None
+            if isinstance(scale, int):
+                scale = (scale, scale)
+            if isinstance(scale, (list, tuple)) and len(scale) == 2 and all(isinstance(v, int) for v in scale):
+                out.append((f"{path}.{'scale' if 'scale' in d else 'img_scale'}", (scale[0], scale[1])))
+    return out
+
+
+def _too_small(cfg, err, comps, phase: str) -> list[Explanation]:
+    """A layer whose input shrank below its kernel (or to one value per channel): the input is
+    too small for the network's downsampling. When the audit's synthetic input is smaller than
+    the images the config's own pipeline makes, no key explains it, and the finding says so."""
+    if not TOO_SMALL.search(err.message):
+        return []
+    where = getattr(err, "module", None) or (comps[0] if comps else "the model")
+    size = err.extra.get("input_size") if isinstance(getattr(err, "extra", None), dict) else None
+    scales = _scales(cfg, phase)
+    shown = "x".join(map(str, size)) if size else None
+    if scales and size and max(size) < min(scales[0][1]):
+        key, (w, h) = scales[0]
+        return [Explanation(None, f"no config key explains this failure: the feature map reaching {where} is "
+                                  f"smaller than its kernel because the audit's synthetic input ({shown}) is smaller "
+                                  f"than the {w}x{h} images the config's pipeline makes ({key}); the network "
+                                  "downsamples more than that input allows",
+                            {"input_size": size, "config_scale": [w, h], "scale_key": key, "explained": False},
+                            f"audit again with --input-size {h}x{w}")]
+    if scales:
+        key, (w, h) = scales[0]
+        return [Explanation(key, f"the feature map reaching {where} is smaller than its kernel at the config's "
+                                 f"input scale {key} = {_show(get(cfg, key))}: the images are too small for the "
+                                 "network's downsampling (the stride-2 layers up to that module)",
+                            {"input_size": size, "config_scale": [w, h]},
+                            f"raise {key}, or downsample less in the layers before {where}")]
+    return [Explanation(None, f"no config key explains this failure: the feature map reaching {where} is smaller "
+                              f"than its kernel for the input {shown or 'given'}, and the config names no resize "
+                              "scale to check it against",
+                        {"input_size": size, "explained": False}, "audit again with a larger --input-size")]
+
+
 def explain(cfg, err, phase: str = "") -> list[Explanation]:
     """The config keys that explain ``err`` (an ErrorInfo); empty when none does."""
     if cfg is None or err is None or not_the_models_fault(err):
@@ -393,5 +442,5 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
         found = strategy(cfg, err, comps)
         if found:
             return found
-    found = _missing_result(cfg, err, comps, phase)
+    found = _missing_result(cfg, err, comps, phase) or _too_small(cfg, err, comps, phase)
     return found or _assert(cfg, err, comps)
