@@ -25,6 +25,9 @@ def load_executed(path: Path, display: Callable[[Path], str], read_files: Callab
     try:
         from mmengine.config import Config
 
+        from .model_index import remember
+
+        remember()  # mmdet:: bases: the package's metafiles read once, not once per base
         if path.exists() and not path.is_file():
             # a folder, FIFO or device would hang or fail deep inside mmengine
             raise OSError(f"not a regular file: {path}")
