@@ -104,10 +104,15 @@ def check_hook(key: str, entry, hook, objects: Objects) -> list[dict]:
     contract = CONTRACTS.get(name)
     out: list[dict] = []
     if contract is not None:
+        failed = set()
         for needs in contract.needs:
             target = getattr(objects, needs.on, None)
-            if target is not None:
-                out += _reach(key, name, needs, target)
+            if target is None or (needs.on, needs.how, needs.stage) in failed:
+                continue  # the hook stopped at the assertion before (MeanTeacherHook: teacher, then student)
+            reached = _reach(key, name, needs, target)
+            if reached and needs.how == ASSERTS:
+                failed.add((needs.on, needs.how, needs.stage))
+            out += reached
         if contract.switch is not None:
             out += _switch(key, entry, name, contract.switch, hook, objects)
         for interval in contract.intervals:
