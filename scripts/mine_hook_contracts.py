@@ -35,10 +35,13 @@ HOOK_BASES = {"Hook", "LoggerHook", "CheckpointHook", "EMAHook"}
 
 
 def package_files(package: str) -> list[Path]:
-    spec = importlib.util.find_spec(package)
+    """The modules of ``package``, found from its top-level package's folder (``find_spec`` of a
+    subpackage would import its parents: mmdet.engine imports most of mmdet)."""
+    top, *rest = package.split(".")
+    spec = importlib.util.find_spec(top)
     if spec is None or not spec.submodule_search_locations:
         return []
-    folder = Path(list(spec.submodule_search_locations)[0])
+    folder = Path(list(spec.submodule_search_locations)[0]).joinpath(*rest)
     return sorted(p for p in folder.glob("*.py") if p.name != "__init__.py")
 
 
