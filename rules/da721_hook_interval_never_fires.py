@@ -12,7 +12,8 @@ def hook_interval_never_fires(ctx):
     otherwise), and, in an iteration-based loop, the iteration periods of
     ``CheckInvalidLossHook``, ``MeanTeacherHook`` and ``EMAHook``. A ``CheckpointHook`` with
     ``by_epoch=True`` in an ``IterBasedTrainLoop`` saves in ``after_train_epoch``, which that loop
-    calls once, at the end.
+    calls once, at the end (DA806 reports a ``by_epoch=True`` written in
+    ``default_hooks.checkpoint`` from the config alone; this rule, the default and other keys).
 
     ## Why is this bad?
     The hook never does what it is there for: no intermediate checkpoints to resume a long run

@@ -318,6 +318,8 @@ def _checkpoint(key, entry, hook, objects: Objects) -> list[dict]:
     if not isinstance(interval, int) or interval <= 0:
         return []
     if objects.iter_based and by_epoch:
+        if key == "default_hooks.checkpoint" and is_mapping(entry) and entry.get("by_epoch", None) is True:
+            return []  # written out: DA806 reports it from the config alone
         kept = "only the last checkpoint" if (interval == 1 or save_last) else "no checkpoint"
         return [_finding(INTERVAL, _arg_key(key, entry, "by_epoch"), "CheckpointHook",
                          f"CheckpointHook saves by epoch (by_epoch={by_epoch}), but the training loop is "

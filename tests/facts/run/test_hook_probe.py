@@ -145,6 +145,9 @@ def test_intervals_and_checkpoint_by_epoch():
     ckpt = Hook("CheckpointHook", interval=500, by_epoch=True, save_last=True)
     (f,) = check_hook("default_hooks.checkpoint", {"interval": 500}, ckpt, iters)
     assert f["key"] == "default_hooks.checkpoint" and "only the last checkpoint" in f["message"]
+    # by_epoch=True written in default_hooks.checkpoint is DA806's (static)
+    assert check_hook("default_hooks.checkpoint", {"by_epoch": True}, ckpt, iters) == []
+    assert len(check_hook("custom_hooks.0", {"by_epoch": True}, ckpt, iters)) == 1
     ok = Hook("CheckpointHook", interval=500, by_epoch=False, save_last=True)
     assert check_hook("default_hooks.checkpoint", {}, ok, iters) == []
     long = Hook("CheckpointHook", interval=24, by_epoch=True, save_last=False)
