@@ -8,7 +8,7 @@ on the model (``.module`` taken off, as every hook does) and on the training dat
 outermost one, a wrapper when there is one), the epoch at which it switches, the periods that
 must fit in the schedule, the dataset metainfo it needs, and whether a drawing hook's images
 are kept anywhere. Each mismatch is a plain dict ``{"kind", "key", "hook", "message", "fix",
-"evidence"}``; the DA717–DA722 rules read them by kind.
+"evidence"}``; the DA717–DA723 rules read them by kind.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from typing import Any
 from ...rule.config import is_mapping, type_name
 from ..hook_contracts import ASSERTS, ASSIGNS, CALLS, CONTRACTS, DRAWING_HOOKS, ITER_LOOPS
 
-SWITCH, DATASET, MODEL, METAINFO, INTERVAL, DRAWING = (
-    "switch", "dataset", "model", "metainfo", "interval", "drawing")
+SWITCH, DATASET, MODEL, METAINFO, INTERVAL, DRAWING, RULE = (
+    "switch", "dataset", "model", "metainfo", "interval", "drawing", "rule")
 
 
 def probe_hook(written_cfg, result):
@@ -128,6 +128,47 @@ def check_hook(key: str, entry, hook, objects: Objects) -> list[dict]:
         out += _checkpoint(key, entry, hook, objects)
     if name in DRAWING_HOOKS:
         out += _drawing(key, entry, hook, objects)
+    if name in BEST_METRIC:
+        out += best_rule(key, entry, name)
+    return out
+
+
+# Hooks that compare a validation metric by a written ``rule``, and the argument naming the metric.
+BEST_METRIC = {"CheckpointHook": "save_best", "EarlyStoppingHook": "monitor"}
+# Metric names whose direction is plain: a larger mAP/AR/accuracy/PQ is better, a larger loss or
+# error is worse. Names mixing both (``top_error``), or naming neither, are left alone.
+HIGHER_BETTER = ("map", "ar@", "acc", "precision", "recall", "pq", "miou", "mdice", "auc")
+LOWER_BETTER = ("loss", "err", "miss", "mmr", "fppi", "mae", "rmse")
+
+
+def best_rule(key: str, entry, hook: str) -> list[dict]:
+    """An explicit ``rule`` that ranks a metric against its plain direction: the hook keeps the worst
+    checkpoint as the best, or stops training while the metric improves."""
+    if not is_mapping(entry):
+        return []
+    option = BEST_METRIC[hook]
+    names, rules = entry.get(option, None), entry.get("rule", None)
+    if not names or not rules or names == "auto":
+        return []
+    names = [names] if isinstance(names, str) else list(names)
+    rules = [rules] if isinstance(rules, str) else list(rules)
+    rules = rules * len(names) if len(rules) == 1 else rules
+    out = []
+    for name, rule in zip(names, rules):
+        if not isinstance(name, str) or rule not in ("greater", "less"):
+            continue
+        last = name.split("/")[-1].lower()
+        higher = any(k in last for k in HIGHER_BETTER)
+        lower = any(k in last for k in LOWER_BETTER)
+        if higher == lower or (rule == "greater") == higher:
+            continue
+        plain = "greater" if higher else "less"
+        effect = ("keeps the checkpoint with the worst value as the best one" if hook == "CheckpointHook" else
+                  "counts every improvement as a worsening and stops the training early")
+        out.append(_finding(RULE, f"{key}.rule", hook,
+                            f"{hook} ranks {option}='{name}' with rule='{rule}', but a {'higher' if higher else 'lower'} "
+                            f"{last} is better: it {effect}", f"rule='{plain}', or no rule (the hook infers it from "
+                            f"the name)", metric=name, rule=rule, expected=plain))
     return out
 
 

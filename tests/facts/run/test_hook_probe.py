@@ -181,3 +181,20 @@ def test_drawing_needs_somewhere_to_go():
     assert check_hook("default_hooks.visualization", {}, draw, Objects(visualizer=Vis(1))) == []
     saved = Hook("DetVisualizationHook", draw=True, show=False, test_out_dir="vis")
     assert check_hook("default_hooks.visualization", {}, saved, Objects(visualizer=Vis(0))) == []
+
+
+def test_best_rule_against_the_metric_name():
+    ckpt = Hook("CheckpointHook", interval=1, by_epoch=True, save_last=True)
+    entry = {"type": "CheckpointHook", "save_best": "coco/bbox_mAP", "rule": "less"}
+    (f,) = check_hook("default_hooks.checkpoint", entry, ckpt, Objects(**EPOCHS))
+    assert f["kind"] == "rule" and f["key"] == "default_hooks.checkpoint.rule" and "worst" in f["message"]
+    for quiet in ({"save_best": "coco/bbox_mAP", "rule": "greater"}, {"save_best": "coco/bbox_mAP"},
+                  {"save_best": "auto", "rule": "less"}, {"save_best": "top_error", "rule": "less"},
+                  {"save_best": "crowd_human/mMR", "rule": "less"}, {"save_best": "custom_score", "rule": "less"}):
+        assert check_hook("default_hooks.checkpoint", quiet, ckpt, Objects(**EPOCHS)) == [], quiet
+    both = {"save_best": ["coco/bbox_mAP", "loss_val"], "rule": ["greater", "greater"]}
+    (f,) = check_hook("default_hooks.checkpoint", both, ckpt, Objects(**EPOCHS))
+    assert f["evidence"]["metric"] == "loss_val"
+    stop = Hook("EarlyStoppingHook", monitor="coco/bbox_mAP", rule="less")
+    (f,) = check_hook("custom_hooks.0", {"monitor": "coco/bbox_mAP", "rule": "less"}, stop, Objects(**EPOCHS))
+    assert "stops the training early" in f["message"]
