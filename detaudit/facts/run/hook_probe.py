@@ -8,7 +8,7 @@ on the model (``.module`` taken off, as every hook does) and on the training dat
 outermost one, a wrapper when there is one), the epoch at which it switches, the periods that
 must fit in the schedule, the dataset metainfo it needs, and whether a drawing hook's images
 are kept anywhere. Each mismatch is a plain dict ``{"kind", "key", "hook", "message", "fix",
-"evidence"}``; the DA717–DA723 rules read them by kind.
+"evidence"}``; the DA717–DA724 rules read them by kind.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from typing import Any
 from ...rule.config import is_mapping, type_name
 from ..hook_contracts import ASSERTS, ASSIGNS, CALLS, CONTRACTS, DRAWING_HOOKS, ITER_LOOPS
 
-SWITCH, DATASET, MODEL, METAINFO, INTERVAL, DRAWING, RULE = (
-    "switch", "dataset", "model", "metainfo", "interval", "drawing", "rule")
+SWITCH, DATASET, MODEL, METAINFO, INTERVAL, DRAWING, RULE, NOT_DRAWN = (
+    "switch", "dataset", "model", "metainfo", "interval", "drawing", "rule", "not_drawn")
 
 
 def probe_hook(written_cfg, result):
@@ -394,6 +394,14 @@ def _metainfo(key, hook, meta: str, objects: Objects) -> list[dict]:
 
 
 def _drawing(key, entry, hook, objects: Objects) -> list[dict]:
+    name = type(hook).__name__
+    out_dir = getattr(hook, "test_out_dir", None)
+    if getattr(hook, "draw", False) is not True and out_dir is not None:
+        return [_finding(NOT_DRAWN, _arg_key(key, entry, "draw"), name,
+                         f"{name} has test_out_dir={out_dir!r} but draw={getattr(hook, 'draw', False)!r}: "
+                         f"after_test_iter returns before drawing, and nothing is written to test_out_dir",
+                         "draw=True (tools/test.py --show-dir sets both), or drop test_out_dir",
+                         test_out_dir=out_dir, draw=getattr(hook, "draw", False))]
     if getattr(hook, "draw", False) is not True or getattr(hook, "show", False) or \
             getattr(hook, "test_out_dir", None) is not None:
         return []
@@ -401,7 +409,6 @@ def _drawing(key, entry, hook, objects: Objects) -> list[dict]:
     backends = getattr(vis, "_vis_backends", None)
     if vis is None or backends is None or len(backends):
         return []
-    name = type(hook).__name__
     return [_finding(DRAWING, _arg_key(key, entry, "draw"), name,
                      f"{name} draws predictions (draw=True), but nothing keeps them: show=False, no test_out_dir, "
                      f"and the visualizer ({type(vis).__name__}) has no vis_backends: every drawing is made and "

@@ -198,3 +198,11 @@ def test_best_rule_against_the_metric_name():
     stop = Hook("EarlyStoppingHook", monitor="coco/bbox_mAP", rule="less")
     (f,) = check_hook("custom_hooks.0", {"monitor": "coco/bbox_mAP", "rule": "less"}, stop, Objects(**EPOCHS))
     assert "stops the training early" in f["message"]
+
+
+def test_out_dir_without_draw():
+    hook = Hook("DetVisualizationHook", draw=False, show=False, test_out_dir="vis")
+    (f,) = check_hook("default_hooks.visualization", {"test_out_dir": "vis"}, hook, Objects())
+    assert f["kind"] == "not_drawn" and f["key"] == "default_hooks.visualization"
+    drawn = Hook("DetVisualizationHook", draw=True, show=False, test_out_dir="vis")
+    assert check_hook("default_hooks.visualization", {}, drawn, Objects()) == []
