@@ -206,3 +206,35 @@ def test_out_dir_without_draw():
     assert f["kind"] == "not_drawn" and f["key"] == "default_hooks.visualization"
     drawn = Hook("DetVisualizationHook", draw=True, show=False, test_out_dir="vis")
     assert check_hook("default_hooks.visualization", {}, drawn, Objects()) == []
+
+
+def test_check_runner_unwraps_the_model_and_the_short_runs_slice():
+    """On a Runner's parts: the model inside an mmengine model wrapper, the training dataset inside the
+    _SlicedDataset of the short run's num_batch_per_epoch, the hooks built again from the written config."""
+    from types import SimpleNamespace
+
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.registry import DefaultScope
+    from mmengine.runner.runner import _SlicedDataset
+
+    import mmdet.engine.hooks  # noqa: F401 - registers mmdet's hooks
+    from detaudit.facts.run.hook_probe import check_runner
+
+    wrapper = MMDistributedDataParallel.__new__(MMDistributedDataParallel)
+    torch.nn.Module.__init__(wrapper)
+    wrapper.module = Semi(Detector(), Detector())
+
+    class IterBasedTrainLoop:
+        pass
+
+    runner = SimpleNamespace(model=wrapper, train_dataloader=SimpleNamespace(
+        dataset=_SlicedDataset(Repeat(Dataset()), 2)), visualizer=None, train_loop=IterBasedTrainLoop())
+    cfg = {"train_cfg": {"type": "IterBasedTrainLoop", "max_iters": 100},
+           "custom_hooks": [{"type": "MeanTeacherHook", "interval": 500, "priority": 49},
+                            {"type": "PipelineSwitchHook", "switch_epoch": 0, "switch_pipeline": []}]}
+    with DefaultScope.overwrite_default_scope("mmdet"):
+        found = check_runner(runner, cfg)
+    assert sorted((f["kind"], f["key"]) for f in found) == [
+        ("dataset", "custom_hooks.1"), ("interval", "custom_hooks.0.interval")]
+    dataset = next(f for f in found if f["kind"] == "dataset")
+    assert dataset["evidence"]["wrappers"] == ["Repeat", "Dataset"]
