@@ -46,3 +46,17 @@ def where(failure) -> str:
              "resume": "when training resumes from the checkpoint",
              "run": "while the Runner ran"}.get(failure.stage, f"in {failure.stage}")
     return stage
+
+
+def hook_contract_violations(ctx, kind: str) -> list:
+    """The run's hooks that cannot act on what they are given (``facts/run/hook_probe.py``), of one
+    kind, as violations; skipped when the run never reached ``before_train``."""
+    result = ctx.run_result
+    stage = result.stages.get("run", "")
+    if stage.startswith("skipped"):
+        raise FactUnavailable("run_result", f"the run tier did not run: {stage[len('skipped: '):]}")
+    if getattr(result, "hook_contracts", None) is None:
+        why = result.stages.get("hook_contracts") or result.stages.get("run") or "the training did not start"
+        raise FactUnavailable("run_result", f"the hooks were not checked on the built objects: {why}")
+    return [Violation(message=f["message"], key_path=f["key"], evidence={"hook": f["hook"], **f["evidence"]},
+                      fix=f["fix"]) for f in result.hook_contracts if f["kind"] == kind]

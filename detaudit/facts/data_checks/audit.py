@@ -82,6 +82,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_large
     from .anchors import anchor_heads, check_anchors, pipeline_scale, prior_strides
     from .checks import check_read, run_checks
     from .images import check_images
+    from .seg_maps import check_seg_maps
     from .stats import split_stats
 
     report = DataReport()
@@ -150,6 +151,7 @@ def _check(cfg, base_dir, splits, image_sample, decode, with_anchors, skip_large
             continue
         result.data = data
         findings = run_checks(data)
+        findings += check_seg_maps(split, key_path, result.ds_cfg, pipeline)
         if image_sample:
             findings += check_images(data, sample=image_sample, decode=decode)
         if with_anchors and model is not None and split == "train":  # anchors are matched in training only

@@ -26,6 +26,7 @@ from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, chec
                          check_hooks, check_schedulers, check_visualizer)
 from .lean import before_fork, between_runs, still_params_hook
 from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, PrivateConfig, RunChange
+from .hook_probe import probe_hook
 from .watch import watch_run
 
 WEIGHTS_ONLY_HINT = "Weights only load failed"
@@ -43,6 +44,7 @@ class RunResult:
     surveys: dict[str, Any] = field(default_factory=dict)       # dataset key -> DataSurvey (real data only)
     changes: list[RunChange] = field(default_factory=list)
     blocking: list = field(default_factory=list)                # BlockingCalls made in the run's process
+    hook_contracts: list | None = None                          # hooks that cannot act on what they are given
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
@@ -297,6 +299,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
         return
     watch = watch_run(runner, result, model)
     runner.register_hook(still_params_hook())
+    runner.register_hook(probe_hook(ctx.cfg, result), priority="VERY_HIGH")
     index = KeyIndex()
     with blocking.attributed(runner, cfg, index, watch, ctx.module_names):
         _stages(ctx, cfg, runner, watch, index, result)
