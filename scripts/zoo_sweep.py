@@ -187,6 +187,11 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True (convention) in mmdet 3.3.0's zoo: CrowdDet lists the mean and std in BGR order and keeps the images "
      "BGR (`bgr_to_rgb=False`) for torchvision's ResNet-50, which was trained on RGB: the statistics follow the "
      "channels, the first convolution's filters do not.", r"crowddet"),
+    ("DA809", r"has no sampler: mmengine's Runner.build_dataloader requires 'sampler'",
+     "True defect in mmdet 3.3.0's zoo: the DSDL configs inherit a model, a schedule and the runtime but no "
+     "dataset base (`'../_base_/datasets/dsdl.py'` is commented out) and write their dataloaders without a "
+     "`sampler` (and without `batch_size`/`num_workers`); mmengine's `Runner.build_dataloader` pops `sampler` "
+     "without a default, so training stops with `KeyError: 'sampler'` before the first iteration.", r"^dsdl/"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r"while running the Runner",
