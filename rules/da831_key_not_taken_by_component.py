@@ -1,0 +1,86 @@
+from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.config import is_mapping, node_type, walk_dicts
+from detaudit.rule.merge import where
+
+
+# Dicts a component builds itself through helpers (build_norm_layer, build_conv_layer, ops by name,
+# transformer layer builders), which pick and pass their keys in their own way.
+HELPER_BUILT = ("dcn", "plugins", "roi_layer", "encoder", "decoder", "positional_encoding", "transformer")
+
+
+def _registry_built(path: str) -> bool:
+    parts = [p for p in path.split(".")[1:] if not p.isdigit()]
+    return not any(p.endswith("_cfg") or p in HELPER_BUILT for p in parts)
+
+
+def _elsewhere(model, key: str, here: str) -> list[str]:
+    """Key paths of the model config where ``key`` is set on another dict (where it belongs)."""
+    return [f"{p}.{key}" for p, d in walk_dicts(model, "model") if p != here and key in d][:3]
+
+
+@rule(code="DA831", name="key-not-taken-by-component", severity="error", tier="static",
+      needs=("constructors", "type_changes", "source_map"))
+def key_not_taken_by_component(ctx):
+    """A model config dict sets a key its type's constructor does not take.
+
+    ## What it does
+    Resolves the ``type`` of every dict under ``model`` that the registry builds with all its
+    keys (not the ``*_cfg`` dicts and layer settings a component passes to helpers such as
+    ``build_norm_layer``) in the registry it is built from, reads
+    which keywords its constructor takes (following ``**kwargs`` to the parent class or to the
+    inner object it builds; a constructor that takes any keyword is left alone) and reports each
+    key it does not take, with where the same key is set elsewhere in the model (where it
+    probably belongs: ``model.roi_head.bbox_head`` for a ``model.bbox_head`` written on a
+    two-stage detector). Keys kept from a base dict whose ``type`` changed are DA801's.
+
+    ## Why is this bad?
+    The registry passes every key to the constructor: the model fails to build with ``TypeError:
+    __init__() got an unexpected keyword argument``, after the config was accepted and the data
+    prepared. A setting put one level too high (a head's ``num_classes`` on the detector, a
+    ``bbox_head`` on a two-stage detector whose box head lives under ``roi_head``) is the usual
+    cause; the setting the user meant to change is not changed anywhere.
+
+    ## Example
+    ```python
+    _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+    model = dict(bbox_head=dict(num_classes=3))
+    ```
+
+    ## Use instead
+    ```python
+    _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
+    model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))
+    ```
+    """
+    model = ctx.cfg.get("model", None)
+    if ctx.no_exec or not is_mapping(model):
+        return
+    try:
+        constructors = ctx.constructors
+    except FactUnavailable:
+        return
+    kept = {(c.key_path, k) for c in ctx.type_changes for k in c.kept}
+    sm = ctx.source_map
+    for path, d in walk_dicts(model, "model"):
+        kind = d.get("type", None)
+        if kind is None or not _registry_built(path):
+            continue
+        try:
+            sig = constructors.signature(kind, path, d)
+        except Exception:  # noqa: BLE001 - a type that does not resolve is the build's to report (DA002)
+            sig = None
+        if sig is None or sig.params is None:
+            continue
+        for key in list(d.keys()):
+            if (path, key) in kept or sig.accepts(key) is not False:
+                continue
+            key_path = f"{path}.{key}"
+            others = _elsewhere(model, key, path)
+            there = f"; {key} is set at {', '.join(others)}, where it is taken" if others else ""
+            yield Violation(
+                message=(f"{key_path} ({where(sm.locate(key_path))}): {node_type(d)}'s constructor does not take "
+                         f"'{key}' ({sig.shown()}): building the model raises TypeError{there}"),
+                key_path=key_path, evidence={"type": node_type(d), "key": key, "signature": sig.shown(),
+                                             "resolved_to": sig.qualname, "set_elsewhere": others},
+                fix=(f"move the setting to {others[0]}" if others else
+                     f"remove {key} from {path} (or set it on the part of the model that takes it)"))
