@@ -13,6 +13,64 @@ def _registry_built(path: str) -> bool:
     return not any(p.endswith("_cfg") or p in HELPER_BUILT for p in parts)
 
 
+def _named_in_mro(cls, key: str) -> bool | None:
+    """True when a constructor anywhere in the class's MRO names ``key`` (multiple inheritance
+    the signature chain does not follow); None when one passes ``*args`` on (unknowable)."""
+    import inspect
+
+    for klass in getattr(cls, "__mro__", ())[:-1]:
+        if klass.__module__.split(".")[0] == "torch":
+            break  # nn.Module's own (*args, **kwargs): nothing a config passes gets there
+        init = klass.__dict__.get("__init__", None)
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            return None
+        if key in params:
+            return True
+        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()):
+            return None
+    return False
+
+
+def _read_by(cls, key: str) -> bool:
+    """Whether the source of a class (or its bases) names ``key`` as a string: a parent that
+    takes the key out of, or reads it from, the dict it builds a part from."""
+    import inspect
+
+    for klass in getattr(cls, "__mro__", ())[:-1]:
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            continue
+        if f"'{key}'" in source or f'"{key}"' in source:
+            return True
+    return False
+
+
+def _rejected(constructors, d, path, parent, key) -> bool:
+    """The signature's answer, confirmed on the class: not named by any constructor of its MRO,
+    no ``*args`` pass-through, and not a key the dict's parent component reads itself."""
+    resolved = constructors.resolve(d.get("type"), path)
+    if resolved is None or not isinstance(resolved[0], type):
+        return False
+    if _named_in_mro(resolved[0], key) is not False:
+        return False
+    if parent is not None:
+        up = constructors.resolve(parent[1].get("type"), parent[0])
+        if up is not None and isinstance(up[0], type) and _read_by(up[0], key):
+            return False
+    return True
+
+
+def _ancestors(path: str):
+    parts = path.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        yield ".".join(parts[:i])
+
+
 def _elsewhere(model, key: str, here: str) -> list[str]:
     """Key paths of the model config where ``key`` is set on another dict (where it belongs)."""
     return [f"{p}.{key}" for p, d in walk_dicts(model, "model") if p != here and key in d][:3]
@@ -31,7 +89,10 @@ def key_not_taken_by_component(ctx):
     inner object it builds; a constructor that takes any keyword is left alone) and reports each
     key it does not take, with where the same key is set elsewhere in the model (where it
     probably belongs: ``model.roi_head.bbox_head`` for a ``model.bbox_head`` written on a
-    two-stage detector). Keys kept from a base dict whose ``type`` changed are DA801's.
+    two-stage detector). A key is reported only when no constructor of the class's MRO names it,
+    none passes ``*args`` on, and the component that builds the dict does not read the key
+    itself (DETR's head takes ``bg_cls_weight`` out of its ``loss_cls``). Keys kept from a base
+    dict whose ``type`` changed are DA801's.
 
     ## Why is this bad?
     The registry passes every key to the constructor: the model fails to build with ``TypeError:
@@ -61,6 +122,7 @@ def key_not_taken_by_component(ctx):
         return
     kept = {(c.key_path, k) for c in ctx.type_changes for k in c.kept}
     sm = ctx.source_map
+    typed = {p: d for p, d in walk_dicts(model, "model") if is_mapping(d) and "type" in d}
     for path, d in walk_dicts(model, "model"):
         kind = d.get("type", None)
         if kind is None or not _registry_built(path):
@@ -73,6 +135,9 @@ def key_not_taken_by_component(ctx):
             continue
         for key in list(d.keys()):
             if (path, key) in kept or sig.accepts(key) is not False:
+                continue
+            parent = next(((p, typed[p]) for p in _ancestors(path) if p in typed), None)
+            if not _rejected(constructors, d, path, parent, key):
                 continue
             key_path = f"{path}.{key}"
             others = _elsewhere(model, key, path)
