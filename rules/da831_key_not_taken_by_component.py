@@ -35,9 +35,10 @@ def _named_in_mro(cls, key: str) -> bool | None:
     return False
 
 
-def _read_by(cls, key: str) -> bool:
-    """Whether the source of a class (or its bases) names ``key`` as a string: a parent that
-    takes the key out of, or reads it from, the dict it builds a part from."""
+def _read_by(cls, key: str, child: str) -> bool:
+    """Whether the source of a class (or its bases) names ``key`` as a string on a line that
+    names the part ``child``: a parent that takes the key out of, or reads it from, the dict it
+    builds that part from (``loss_cls.get('bg_cls_weight')``)."""
     import inspect
 
     for klass in getattr(cls, "__mro__", ())[:-1]:
@@ -45,7 +46,7 @@ def _read_by(cls, key: str) -> bool:
             source = inspect.getsource(klass)
         except (OSError, TypeError):
             continue
-        if f"'{key}'" in source or f'"{key}"' in source:
+        if any((f"'{key}'" in line or f'"{key}"' in line) and child in line for line in source.splitlines()):
             return True
     return False
 
@@ -60,7 +61,8 @@ def _rejected(constructors, d, path, parent, key) -> bool:
         return False
     if parent is not None:
         up = constructors.resolve(parent[1].get("type"), parent[0])
-        if up is not None and isinstance(up[0], type) and _read_by(up[0], key):
+        child = path[len(parent[0]) + 1:].split(".")[0]
+        if up is not None and isinstance(up[0], type) and _read_by(up[0], key, child):
             return False
     return True
 
