@@ -62,6 +62,8 @@ def configured_heads(model: Any) -> Iterator[tuple[str, int]]:
         return
     for path, d in walk_dicts(model, "model"):
         n = d.get("num_classes", None)
+        if "type" not in d:
+            continue  # not a component the registry builds (a key written where no head is: DA831's)
         if not isinstance(n, int) or isinstance(n, bool) or n <= 0:
             continue
         parts = path.split(".")[1:]
