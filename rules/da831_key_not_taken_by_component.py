@@ -1,6 +1,24 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import is_mapping, node_type, walk_dicts
+from detaudit.rule.config import DATALOADERS, is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
+
+from ._legacy_nested import nested_leftovers
+
+EVALUATORS = ("val_evaluator", "test_evaluator")
+
+
+def _roots(cfg):
+    """(key path, subtree, what building it is called) of the parts checked: the model, each
+    dataloader's dataset (wrappers, datasets, pipelines) and the evaluators."""
+    if is_mapping(cfg.get("model", None)):
+        yield "model", cfg["model"], "the model"
+    for loader in DATALOADERS:
+        dl = cfg.get(loader, None)
+        if is_mapping(dl) and is_mapping(dl.get("dataset", None)):
+            yield f"{loader}.dataset", dl["dataset"], f"{loader}'s dataset"
+    for ev in EVALUATORS:
+        if cfg.get(ev, None) is not None:
+            yield ev, cfg[ev], ev
 
 
 # Dicts a component builds itself through helpers (build_norm_layer, build_conv_layer, ops by name,
@@ -73,18 +91,19 @@ def _ancestors(path: str):
         yield ".".join(parts[:i])
 
 
-def _elsewhere(model, key: str, here: str) -> list[str]:
-    """Key paths of the model config where ``key`` is set on another dict (where it belongs)."""
-    return [f"{p}.{key}" for p, d in walk_dicts(model, "model") if p != here and key in d][:3]
+def _elsewhere(node, root: str, key: str, here: str) -> list[str]:
+    """Key paths under the same part of the config where ``key`` is set on another dict (where it belongs)."""
+    return [f"{p}.{key}" for p, d in walk_dicts(node, root) if p != here and key in d][:3]
 
 
 @rule(code="DA831", name="key-not-taken-by-component", severity="error", tier="static",
       needs=("constructors", "type_changes", "source_map"))
 def key_not_taken_by_component(ctx):
-    """A model config dict sets a key its type's constructor does not take.
+    """A model, dataset, transform or metric dict sets a key its type's constructor does not take.
 
     ## What it does
-    Resolves the ``type`` of every dict under ``model`` that the registry builds with all its
+    Resolves the ``type`` of every dict under ``model``, under each dataloader's ``dataset``
+    (wrappers, datasets, pipeline transforms) and in the evaluators that the registry builds with all its
     keys (not the ``*_cfg`` dicts and layer settings a component passes to helpers such as
     ``build_norm_layer``) in the registry it is built from, reads
     which keywords its constructor takes (following ``**kwargs`` to the parent class or to the
@@ -94,12 +113,12 @@ def key_not_taken_by_component(ctx):
     two-stage detector). A key is reported only when no constructor of the class's MRO names it,
     none passes ``*args`` on, and the component that builds the dict does not read the key
     itself (DETR's head takes ``bg_cls_weight`` out of its ``loss_cls``). Keys kept from a base
-    dict whose ``type`` changed are DA801's.
+    dict whose ``type`` changed are DA801's, MMDetection 2.x keys DA003's.
 
     ## Why is this bad?
-    The registry passes every key to the constructor: the model fails to build with ``TypeError:
-    __init__() got an unexpected keyword argument``, after the config was accepted and the data
-    prepared. A setting put one level too high (a head's ``num_classes`` on the detector, a
+    The registry passes every key to the constructor: the model (or the dataloader, or the
+    evaluator, at the end of the first epoch) fails to build with ``TypeError: __init__() got an
+    unexpected keyword argument``, after the config was accepted and the data prepared. A setting put one level too high (a head's ``num_classes`` on the detector, a
     ``bbox_head`` on a two-stage detector whose box head lives under ``roi_head``) is the usual
     cause; the setting the user meant to change is not changed anywhere.
 
@@ -115,39 +134,45 @@ def key_not_taken_by_component(ctx):
     model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))
     ```
     """
-    model = ctx.cfg.get("model", None)
-    if ctx.no_exec or not is_mapping(model):
+    if ctx.no_exec:
         return
     try:
         constructors = ctx.constructors
     except FactUnavailable:
         return
     kept = {(c.key_path, k) for c in ctx.type_changes for k in c.kept}
+    legacy = {hit[0] for hit in nested_leftovers(ctx.cfg, lambda *a: None)}  # DA003's 2.x keys
     sm = ctx.source_map
-    typed = {p: d for p, d in walk_dicts(model, "model") if is_mapping(d) and "type" in d}
-    for path, d in walk_dicts(model, "model"):
-        kind = d.get("type", None)
-        if kind is None or not _registry_built(path):
-            continue
-        try:
-            sig = constructors.signature(kind, path, d)
-        except Exception:  # noqa: BLE001 - a type that does not resolve is the build's to report (DA002)
-            sig = None
-        if sig is None or sig.params is None:
-            continue
-        for key in list(d.keys()):
-            if (path, key) in kept or sig.accepts(key) is not False:
+    seen = set()
+    for root, node, built in _roots(ctx.cfg):
+        typed = {p: d for p, d in walk_dicts(node, root) if is_mapping(d) and "type" in d}
+        for path, d in walk_dicts(node, root):
+            kind = d.get("type", None)
+            if kind is None or not _registry_built(path):
                 continue
-            parent = next(((p, typed[p]) for p in _ancestors(path) if p in typed), None)
-            if not _rejected(constructors, d, path, parent, key):
+            try:
+                sig = constructors.signature(kind, path, d)
+            except Exception:  # noqa: BLE001 - a type that does not resolve is the build's to report (DA002)
+                sig = None
+            if sig is None or sig.params is None:
                 continue
-            key_path = f"{path}.{key}"
-            others = _elsewhere(model, key, path)
-            there = f"; {key} is set at {', '.join(others)}, where it is taken" if others else ""
-            yield Violation(
-                message=(f"{key_path} ({where(sm.locate(key_path))}): {node_type(d)}'s constructor does not take "
-                         f"'{key}' ({sig.shown()}): building the model raises TypeError{there}"),
-                key_path=key_path, evidence={"type": node_type(d), "key": key, "signature": sig.shown(),
-                                             "resolved_to": sig.qualname, "set_elsewhere": others},
-                fix=(f"move the setting to {others[0]}" if others else
-                     f"remove {key} from {path} (or set it on the part of the model that takes it)"))
+            for key in list(d.keys()):
+                key_path = f"{path}.{key}"
+                if (path, key) in kept or key_path in legacy or sig.accepts(key) is not False:
+                    continue
+                parent = next(((p, typed[p]) for p in _ancestors(path) if p in typed), None)
+                if not _rejected(constructors, d, path, parent, key):
+                    continue
+                written = (where(sm.locate(key_path)), key)
+                if written in seen:  # test_dataloader = val_dataloader: once
+                    continue
+                seen.add(written)
+                others = _elsewhere(node, root, key, path)
+                there = f"; {key} is set at {', '.join(others)}, where it is taken" if others else ""
+                yield Violation(
+                    message=(f"{key_path} ({where(sm.locate(key_path))}): {node_type(d)}'s constructor does not "
+                             f"take '{key}' ({sig.shown()}): building {built} raises TypeError{there}"),
+                    key_path=key_path, evidence={"type": node_type(d), "key": key, "signature": sig.shown(),
+                                                 "resolved_to": sig.qualname, "set_elsewhere": others},
+                    fix=(f"move the setting to {others[0]}" if others else
+                         f"remove {key} from {path} (or set it on the part that takes it)"))
