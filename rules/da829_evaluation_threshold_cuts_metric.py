@@ -12,6 +12,25 @@ ZOO_MIN_MAX_PER_IMG = 100
 NOT_DETECTION_OUTPUT = ("panoptic", "rpn", "tracker", "semi_test_cfg")
 
 
+COCO_STYLE = ("CocoMetric", "LVISMetric", "CocoOccludedSeparatedMetric")
+COCO_IOUS = [round(0.5 + 0.05 * i, 2) for i in range(10)]
+
+
+def _iou_changes(cfg):
+    """(key path, metric type, thresholds) of COCO-style metrics whose IoU thresholds are not COCO's ten."""
+    for key in ("val_evaluator", "test_evaluator"):
+        ev = cfg.get(key, None)
+        for path, d in walk_dicts(ev, key) if ev is not None else ():
+            thrs = d.get("iou_thrs", None)
+            if node_type(d) not in COCO_STYLE or thrs is None:
+                continue
+            values = [thrs] if isinstance(thrs, (int, float)) else list(thrs) if isinstance(thrs, (list, tuple)) else None
+            if values is None or not all(isinstance(v, (int, float)) for v in values):
+                continue
+            if [round(float(v), 2) for v in values] != COCO_IOUS:
+                yield f"{path}.iou_thrs", node_type(d), values
+
+
 def _ranking_metrics(cfg) -> list[tuple[str, str]]:
     out = []
     for key in ("val_evaluator", "test_evaluator"):
@@ -36,7 +55,8 @@ def evaluation_threshold_cuts_metric(ctx):
     ``test_cfg`` (``test_cfg.score_thr``, ``test_cfg.rcnn.score_thr``, a head's own ``test_cfg``;
     not the RPN's, panoptic fusion's or a tracker's): a ``score_thr`` above 0.1, the largest any
     detection head of mmdet 3.3's zoo evaluates with, or a ``max_per_img`` below 100, the
-    smallest the zoo keeps.
+    smallest the zoo keeps. Also reports a COCO-style metric whose ``iou_thrs`` are not COCO's
+    ten (0.5:0.95), which no zoo config changes.
 
     ## Why is this bad?
     Average precision integrates precision over the whole recall range, down to the
@@ -44,7 +64,10 @@ def evaluation_threshold_cuts_metric(ctx):
     0.5) or a handful of detections per image cuts the low-confidence tail before the metric
     sees it: recall stops early and the reported mAP is lower than the model's, silently, so
     runs and papers compared with it are not comparable. Visualisation thresholds belong to the
-    visualizer (``DetLocalVisualizer``, ``--show-score-thr``), not to ``test_cfg``.
+    visualizer (``DetLocalVisualizer``, ``--show-score-thr``), not to ``test_cfg``. A COCO metric
+    given other IoU thresholds still reports ``bbox_mAP``, now averaged over those thresholds only
+    (and ``bbox_mAP_50``/``_75`` missing when 0.5 or 0.75 is not among them): a number under the
+    name of COCO's mAP that is not COCO's mAP.
 
     ## Example
     ```python
@@ -59,11 +82,24 @@ def evaluation_threshold_cuts_metric(ctx):
     ```
     """
     cfg = ctx.cfg
+    sm = ctx.source_map
+    seen = set()
+    for key, kind, values in _iou_changes(cfg):
+        written = (where(sm.locate(key)), str(values))
+        if written in seen:  # test_evaluator = val_evaluator: once
+            continue
+        seen.add(written)
+        yield Violation(
+            message=(f"{key} = {values} ({where(sm.locate(key))}): {kind} still reports bbox_mAP/segm_mAP, now "
+                     f"averaged over {len(values)} IoU threshold(s) instead of COCO's ten (0.5:0.95): the number "
+                     "named mAP is not COCO's mAP, and not comparable with published results (no zoo config "
+                     "changes it)"),
+            key_path=key, evidence={"iou_thrs": values, "metric": kind},
+            fix=f"drop {key} (COCO's ten thresholds) and read bbox_mAP_50 / bbox_mAP_75 for single thresholds")
     metrics = _ranking_metrics(cfg)
     model = cfg.get("model", None)
     if not metrics or not is_mapping(model):
         return
-    sm = ctx.source_map
     names = ", ".join(dict.fromkeys(f"{p} ({k})" for p, k in metrics))
     for path, d in walk_dicts(model, "model"):
         parts = path.split(".")
