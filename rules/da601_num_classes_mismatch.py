@@ -1,49 +1,8 @@
 from detaudit.rule import Violation, rule
 
-from detaudit.rule.config import (TAXONOMY_DEFAULTS, benchmark_at_own_paths, counts_object_classes, dataset_leaves,
-                                  is_prompt_detector, metainfo_classes, module_key, proposal_heads, type_name)
-
-
-def _registry_metainfo(dataset_type):
-    """The class-level METAINFO of a dataset type (its default classes), or None."""
-    if dataset_type is None:
-        return None
-    if isinstance(dataset_type, type):
-        return getattr(dataset_type, "METAINFO", None)
-    try:
-        from mmdet.registry import DATASETS
-
-        cls = DATASETS.get(dataset_type)
-    except Exception:  # noqa: BLE001 - an unknown or broken type: no default to compare with
-        return None
-    return getattr(cls, "METAINFO", None) if cls is not None else None
-
-
-def dataset_classes(ds) -> tuple[set[int], int, str] | None:
-    """(acceptable head sizes, number of classes, where the classes come from) for one
-    dataset config; panoptic datasets accept their thing and stuff counts too."""
-    meta = ds.get("metainfo", None)
-    declared = metainfo_classes(ds)
-    if declared is not None:
-        ok = {len(declared)}
-        for k in ("thing_classes", "stuff_classes"):
-            v = meta.get(k, None)
-            if isinstance(v, (list, tuple)) and v:
-                ok.add(len(v))
-        names = ", ".join(repr(c) for c in declared[:4]) + (", ..." if len(declared) > 4 else "")
-        return ok, len(declared), f"metainfo.classes=({names})"
-    if type_name(ds.get("type", None)) in TAXONOMY_DEFAULTS:
-        return None
-    default = _registry_metainfo(ds.get("type", None))
-    classes = (default or {}).get("classes", None)
-    if not isinstance(classes, (list, tuple)) or not classes:
-        return None
-    ok = {len(classes)}
-    for k in ("thing_classes", "stuff_classes"):
-        v = default.get(k, None)
-        if isinstance(v, (list, tuple)) and v:
-            ok.add(len(v))
-    return ok, len(classes), f"the default classes of {type_name(ds.get('type'))} (no metainfo.classes)"
+from detaudit.rule.classes import dataset_classes
+from detaudit.rule.config import (benchmark_at_own_paths, counts_object_classes, dataset_leaves, is_prompt_detector,
+                                  module_key, proposal_heads)
 
 
 def class_heads(model) -> list[tuple[str, object, int]]:

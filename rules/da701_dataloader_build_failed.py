@@ -1,4 +1,5 @@
-from detaudit.rule import rule
+from detaudit.rule import FactUnavailable, rule
+from detaudit.rule.merge import short_type
 from detaudit.rule.run import failures_of, violation
 
 LEGACY_ARGUMENTS = {
@@ -8,7 +9,7 @@ LEGACY_ARGUMENTS = {
 }
 
 
-@rule(code="DA701", name="dataloader-build-failed", severity="error", tier="run", needs=("run_result",))
+@rule(code="DA701", name="dataloader-build-failed", severity="error", tier="run", needs=("run_result", "type_changes"))
 def dataloader_build_failed(ctx):
     """A dataloader's dataset, dataset wrapper, sampler or collate function does not build.
 
@@ -17,7 +18,9 @@ def dataloader_build_failed(ctx):
     ``RepeatDataset``, ``ConcatDataset``, ``MultiImageMixDataset``...), the sampler and the collate
     function, on data in the dataset's own format. Reports what does not build with the key to
     edit: an argument the class does not take (``train_dataloader.dataset.img_prefix``, an MMDetection
-    2.x argument), dataset arguments written on a wrapper, a sampler type no registry knows.
+    2.x argument), dataset arguments written on a wrapper, a sampler type no registry knows. When
+    the argument was written for the dict's earlier ``type`` (a child changed a wrapper's type
+    to the dataset's and the wrapper's ``dataset`` key stayed), the key to edit is that ``type``.
 
     ## Why is this bad?
     The Runner builds the train dataloader when training starts and the validation one at the end
@@ -34,9 +37,25 @@ def dataloader_build_failed(ctx):
                                          data_prefix=dict(img='train2017/')))
     ```
     """
+    try:
+        changes = {c.key_path: c for c in ctx.type_changes}
+    except FactUnavailable:
+        changes = {}
     for f in failures_of(ctx, "dataloader"):
         arg = f.detail.get("argument")
         part = f.detail.get("part", "dataset")
+        owner = (f.key_path or "").rsplit(".", 1)[0]
+        change = changes.get(owner) if arg and f.key_path == f"{owner}.{arg}" else None
+        if f.error.type == "TypeError" and change is not None and arg in change.kept:
+            old, new = short_type(change.old_type), short_type(change.new_type)
+            v = violation(f, (f"{owner}.type: the type was changed from {old} to {new} without _delete_=True, and "
+                              f"the {old} argument '{arg}' stayed, which {new} does not take ({part} fails when "
+                              "the Runner builds it)"),
+                          f"keep {owner}.type={old!r} and set the inner dataset under {owner}.{arg}, or add "
+                          f"_delete_=True and write the {new} alone")
+            v.key_path = f"{owner}.type"
+            yield v
+            continue
         if f.error.type == "TypeError" and arg:
             what = f"does not take the argument '{arg}'"
             fix = (f"use {LEGACY_ARGUMENTS[arg]} (the MMDetection 3.x form)" if arg in LEGACY_ARGUMENTS

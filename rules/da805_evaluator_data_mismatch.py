@@ -1,4 +1,7 @@
+import json
+import os
 import posixpath
+import re
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import datasets_under, is_mapping, node_type
@@ -35,6 +38,29 @@ def _joined(ds) -> str | None:
     return posixpath.normpath(ann)
 
 
+# COCO's image-info files (test-dev, unlabeled): image lists without annotations
+IMAGE_INFO = re.compile(r"image_info|test-?dev|test_dev|unlabel", re.I)
+_SMALL = 64 * 1024 * 1024  # an annotation file read whole to see whether it has annotations
+
+
+def _unlabelled(ann: str, base_dir) -> str | None:
+    """Why the annotation file has no labels to score against (None: it may have)."""
+    name = posixpath.basename(ann)
+    if IMAGE_INFO.search(name):
+        return f"{name!r} is an image-info file (an image list without annotations)"
+    path = ann if os.path.isabs(ann) or base_dir is None else os.path.join(str(base_dir), ann)
+    try:
+        if not path.endswith(".json") or not os.path.isfile(path) or os.path.getsize(path) > _SMALL:
+            return None
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if isinstance(data, dict) and "images" in data and not data.get("annotations"):
+        return f"{ann!r} lists {len(data['images'])} images and no annotations"
+    return None
+
+
 @rule(code="DA805", name="evaluator-data-mismatch", severity="error", tier="static",
       needs=("source_map", "type_changes"))
 def evaluator_data_mismatch(ctx):
@@ -69,7 +95,7 @@ def evaluator_data_mismatch(ctx):
     """
     sm = ctx.source_map
     seen = set()
-    for v in _mismatches(ctx.cfg, sm, {(c.key_path, k) for c in ctx.type_changes for k in c.kept}):
+    for v in _mismatches(ctx.cfg, sm, {(c.key_path, k) for c in ctx.type_changes for k in c.kept}, ctx.base_dir):
         leaf = v.key_path.rsplit(".", 1)[-1]
         written = (sm.locate(v.key_path), leaf, str(v.evidence))
         if written in seen:  # test_evaluator = val_evaluator over test_dataloader = val_dataloader: once
@@ -78,7 +104,7 @@ def evaluator_data_mismatch(ctx):
         yield v
 
 
-def _mismatches(cfg, sm, kept):
+def _mismatches(cfg, sm, kept, base_dir=None):
     for ev_key, dl_key in PAIRS:
         dl = cfg.get(dl_key, None)
         datasets = list(datasets_under(dl.get("dataset", None), f"{dl_key}.dataset")) if is_mapping(dl) else []
@@ -91,6 +117,19 @@ def _mismatches(cfg, sm, kept):
                     key_path=f"{path}.format_only", evidence={"metric": kind},
                     fix="set outfile_prefix='./work_dirs/results/...'")
             ann = metric.get("ann_file", None)
+            unlabelled = [(p, why) for p, why in ((p, _unlabelled(_joined(d) or "", base_dir)) for p, d in datasets)
+                          if why]
+            if isinstance(ann, str) and ann and _unlabelled(ann, base_dir) and not unlabelled:
+                unlabelled = [(f"{path}.ann_file", _unlabelled(ann, base_dir))]
+            if unlabelled and metric.get("format_only", False) is not True and kind != "DumpResults":
+                where_, why = unlabelled[0]
+                yield Violation(
+                    message=(f"{path} ({kind}) computes metrics on {where_}, but {why}: every metric comes out "
+                             f"as -1 (or the metric fails) and no result file is written for submission"),
+                    key_path=f"{path}.format_only", evidence={"metric": kind, "unlabelled": why},
+                    fix=f"set {path}.format_only=True and outfile_prefix='./work_dirs/test_results' (the files to "
+                        "submit), or point the loader at a split with annotations")
+                continue
             if not isinstance(ann, str) or not ann or (path, "ann_file") in kept or len(datasets) != 1:
                 continue
             ds_path, ds = datasets[0]

@@ -63,6 +63,70 @@ def _train_chains(cfg, loader):
         yield path, ds, chain
 
 
+def _image_channels(transforms) -> tuple[str, int, bool] | None:
+    """(key path of the image loading transform, channels it gives, whether color_type is written)."""
+    for p, t in transforms:
+        kind = node_type(t)
+        if kind.startswith("LoadImageFrom") or kind == "LoadMultiChannelImageFromFiles":
+            color = t.get("color_type", "color")
+            if not isinstance(color, str) or kind == "LoadMultiChannelImageFromFiles":
+                return None
+            channels = 1 if color.startswith("grayscale") else 3 if color.startswith("color") else None
+            return (p, channels, "color_type" in t) if channels else None
+    return None
+
+
+def _model_channels(model) -> list[tuple[str, int]]:
+    """(key path, channels) the model config takes as input: a data preprocessor's three-value
+    mean/std, a backbone's explicit in_channels."""
+    out = []
+    for path, d in walk_dicts(model, "model"):
+        last = path.rsplit(".", 1)[-1]
+        if last == "data_preprocessor":
+            for k in ("mean", "std"):
+                v = d.get(k, None)
+                if isinstance(v, (list, tuple)) and len(v) == 3:
+                    out.append((f"{path}.{k}", 3))
+                    break
+        elif last == "backbone" and isinstance(d.get("in_channels", None), int) \
+                and not isinstance(d["in_channels"], bool) and d["in_channels"] in (1, 3):
+            out.append((f"{path}.in_channels", d["in_channels"]))
+    return out
+
+
+def _channel_mismatch(chain, model, seen):
+    """A Violation when the images the pipeline loads have another channel count than the model takes."""
+    transforms = [(p, t) for pipe_path, pipe in chain for p, t in transforms_in(pipe, pipe_path)]
+    loading = _image_channels(transforms)
+    if loading is None or loading[0] in seen:
+        return None
+    seen.add(loading[0])
+    load_key, channels, written = loading
+    takes = _model_channels(model)
+    wrong = [(k, c) for k, c in takes if c != channels]
+    if not wrong:
+        return None
+    shown = ", ".join(f"{k} takes {c}" for k, c in takes)
+    if written and len(wrong) == len(takes):
+        key = f"{load_key}.color_type"
+        message = (f"{key} loads {channels}-channel images but the model takes {wrong[0][1]} ({shown}): the "
+                   f"first batch fails in the data preprocessor or the first convolution")
+        fix = (f"load the images as the model takes them (color_type='color'), or make the model take "
+               f"{channels} channel(s): {', '.join(k for k, _ in wrong)}")
+    else:
+        key = wrong[0][0]
+        message = (f"{key} = {wrong[0][1]} channel(s), but {load_key} loads {channels}-channel images"
+                   f"{' (color_type ' + repr('color') + ', the default)' if not written else ''} ({shown}): the "
+                   f"first convolution fails on every batch")
+        fix = (f"set {key} to {channels}, or load {wrong[0][1]}-channel images "
+               f"(color_type={'grayscale' if wrong[0][1] == 1 else 'color'!r} in {load_key})")
+    if key in seen:  # one model key, whatever number of pipelines load colour images
+        return None
+    seen.add(key)
+    return Violation(message=message, key_path=key,
+                     evidence={"image_channels": channels, "model_channels": dict(takes)}, fix=fix)
+
+
 def _at(cfg, path):
     node = cfg
     for part in path.split("."):
@@ -86,7 +150,9 @@ def pipeline_model_mismatch(ctx):
     (``with_mask=True``); a semantic or panoptic head (``semantic_head``, a
     ``panoptic_head`` with stuff classes) without ``with_seg=True``; masks loaded from a
     dataset that has none (VOC-style XML datasets); and a pipeline of any dataloader that
-    never packs its results (no ``PackDetInputs`` or other ``Pack*`` transform). Masks loaded
+    never packs its results (no ``PackDetInputs`` or other ``Pack*`` transform); and images
+    loaded with another channel count (``color_type='grayscale'``: one) than the model takes (a
+    three-value ``mean``/``std`` of its data preprocessor, its backbone's ``in_channels``). Masks loaded
     for a box-only model (no mask augmentation such as ``CopyPaste`` either) are a warning:
     they cost time and memory for nothing. BoxInst, whose mask head learns from boxes, needs
     no masks.
@@ -96,7 +162,9 @@ def pipeline_model_mismatch(ctx):
     fails at the first iteration (``AttributeError``/``KeyError`` deep in the head), after
     the model was built and the weights loaded. A VOC dataset has no masks to load. A
     pipeline that does not pack gives the model raw dicts instead of ``inputs`` and
-    ``data_samples``.
+    ``data_samples``. Grayscale images meet a three-channel normalization (an index error in the
+    preprocessor) or a one-channel backbone meets colour images (a size error in its first
+    convolution) only once the first batch is there.
 
     ## Example
     ```python
@@ -113,8 +181,12 @@ def pipeline_model_mismatch(ctx):
     cfg = ctx.cfg
     needs_mask, needs_seg = _needs(cfg.get("model", None))
     seen = set()
+    loaded = set()
     for loader in DATALOADERS:
         for ds_path, ds, chain in _train_chains(cfg, loader):
+            mismatch = _channel_mismatch(chain, cfg.get("model", None), loaded)
+            if mismatch is not None:
+                yield mismatch
             transforms = [(p, t) for pipe_path, pipe in chain for p, t in transforms_in(pipe, pipe_path)]
             if not transforms:
                 continue

@@ -22,6 +22,10 @@ def _rejection(loader) -> str | None:
     return None
 
 
+# Entries mmengine's Runner.build_dataloader pops without a default (a KeyError when absent)
+REQUIRED = ("dataset", "sampler")
+
+
 @rule(code="DA809", name="dataloader-args-rejected", severity="error", tier="static", needs=("source_map",))
 def dataloader_args_rejected(ctx):
     """A dataloader's worker or batch arguments, as the config writes them, are rejected by torch's DataLoader.
@@ -30,14 +34,18 @@ def dataloader_args_rejected(ctx):
     Passes each ``*_dataloader``'s own ``batch_size``, ``num_workers``, ``persistent_workers``,
     ``pin_memory``, ``prefetch_factor``, ``timeout`` and ``drop_last`` to ``torch.utils.data.DataLoader``
     (over a four-item list) before anything replaces them, and reports what it rejects, at the key
-    that makes it reject. The run tier's private copy sets ``num_workers=0`` and
+    that makes it reject. Also reports a dataloader dict without the entries mmengine's
+    ``Runner.build_dataloader`` requires (``dataset``, ``sampler``), which a loader rewritten
+    with ``_delete_=True`` easily drops. The run tier's private copy sets ``num_workers=0`` and
     ``persistent_workers=False`` to run in one process; this rule checks the values training will
     use.
 
     ## Why is this bad?
     ``num_workers=0`` (set to debug, or on Windows) under a base that keeps
     ``persistent_workers=True`` stops training before its first iteration with
-    ``ValueError: persistent_workers option needs num_workers > 0``.
+    ``ValueError: persistent_workers option needs num_workers > 0``. A dataloader without a
+    ``sampler`` stops it with a bare ``KeyError: 'sampler'`` (older mmengine fell back to an
+    unshuffled, undistributed sampler without a word).
 
     ## Example
     ```python
@@ -58,6 +66,18 @@ def dataloader_args_rejected(ctx):
         loader = cfg.get(name, None)
         if not hasattr(loader, "get"):
             continue
+        missing = [k for k in REQUIRED if k not in loader]
+        if missing and loader:
+            loc = ctx.source_map.locate(name)
+            yield Violation(
+                message=(f"{name} ({where(loc)}) has no {' and no '.join(missing)}: mmengine's Runner.build_dataloader "
+                         f"requires {' and '.join(repr(k) for k in missing)} and stops with KeyError: {missing[0]!r}"
+                         + (" (a loader rewritten with _delete_=True keeps none of the base's entries)"
+                            if "sampler" in missing else "")),
+                key_path=f"{name}.{missing[-1]}", evidence={"missing": missing},
+                fix=(f"add sampler=dict(type='DefaultSampler', shuffle="
+                     f"{name == 'train_dataloader'}) to {name}" if "sampler" in missing
+                     else f"give {name} a dataset"))
         why = _rejection(loader)
         if why is None:
             continue

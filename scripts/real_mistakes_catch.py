@@ -12,7 +12,9 @@ and error findings count for the new manifests (``--strict``, implied when an en
 Crash fixtures (``bites: crash``) are also scored for their explanation: *reported* when an error
 finding of a crash rule (DA002, DA4xx, DA7xx) is there, *explained* when a caught finding is one.
 
-A fixture is caught when a finding's key path is at or above the manifest's ``key_path``, or
+A fixture is caught when a finding's key path is at or above the manifest's ``key_path`` (with
+``--below``, also inside it: ``param_scheduler.1.end`` names the key to edit when the manifest
+says ``param_scheduler``; off by default, so the figures recorded without it stay reproducible), or
 its message names the mistaken key (the whole key path, or its last component unless that is a
 generic word such as ``type`` or ``pipeline``). ``test_`` and ``val_`` loader and evaluator paths count as the same
 key (every fixture sets ``test_dataloader = val_dataloader``). Findings every fixture gets for
@@ -39,7 +41,7 @@ def _same(path: str) -> str:
 CRASH_CODES = ("DA002", "DA4", "DA7")
 
 
-def caught(entry: dict, findings: list[dict], strict: bool = False) -> list[dict]:
+def caught(entry: dict, findings: list[dict], strict: bool = False, below: bool = False) -> list[dict]:
     key = _same(entry["key_path"])
     last = key.rsplit(".", 1)[-1]
     terms = entry.get("terms", [])
@@ -56,6 +58,8 @@ def caught(entry: dict, findings: list[dict], strict: bool = False) -> list[dict
         if kp and (key == kp or key.startswith(kp + ".")) and not (strict and "." not in kp and key != kp):
             # (strict: a finding on a whole top-level key, "model", is a generic crash, not the key to edit)
             hits.append(f)
+        elif below and kp and kp.startswith(key + "."):
+            hits.append(f)  # a key inside the one the manifest names
         elif key in _same(f["message"]):
             hits.append(f)
         elif last not in GENERIC and last in f["message"]:
@@ -97,6 +101,9 @@ def main(argv=None) -> int:
     p.add_argument("--codes", default="", help="count only findings of these code prefixes (comma-separated)")
     p.add_argument("--manifest", default=str(MANIFEST), help="the manifest to score (default: the real-mistake set)")
     p.add_argument("--strict", action="store_true", help="count warning and error findings only")
+    p.add_argument("--below", action="store_true",
+                   help="also count a finding at a key inside the manifest's key_path (param_scheduler.1.end "
+                        "for param_scheduler)")
     args = p.parse_args(argv)
     prefixes = tuple(c.strip() for c in args.codes.split(",") if c.strip())
     by_file = _reports(args.report)
@@ -106,7 +113,7 @@ def main(argv=None) -> int:
         strict = args.strict or "terms" in entry
         found = _tier_findings(by_file.get(entry["file"], {}), entry.get("tier"))
         findings = [f for f in found if not prefixes or f["code"].startswith(prefixes)]
-        hits = caught(entry, findings, strict)
+        hits = caught(entry, findings, strict, args.below)
         total += bool(hits)
         codes = sorted({f["code"] for f in hits})
         note = ""

@@ -193,6 +193,19 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "data preprocessor (RGB, RGB-ordered ImageNet std); pycls trained RegNets on BGR input, which every 1x "
      "RegNet config states (`# The mean and std are used in PyCls when training RegNets`, `bgr_to_rgb=False`).",
      r"regnet/mask-rcnn_regnetx-[\d.]+[GM]F_fpn_ms-poly-3x"),
+    ("DA809", r"has no sampler: mmengine's Runner.build_dataloader requires 'sampler'",
+     "True defect in mmdet 3.3.0's zoo: the DSDL configs inherit a model, a schedule and the runtime but no "
+     "dataset base (`'../_base_/datasets/dsdl.py'` is commented out) and write their dataloaders without a "
+     "`sampler` (and without `batch_size`/`num_workers`); mmengine's `Runner.build_dataloader` pops `sampler` "
+     "without a default, so training stops with `KeyError: 'sampler'` before the first iteration.", r"^dsdl/"),
+    ("DA831", r"StageCascadeRPNHead's constructor does not take 'sampling'",
+     "True defect in mmdet 3.3.0's zoo: the Cascade RPN configs keep the 2.x `sampling=False` in each "
+     "`StageCascadeRPNHead` stage; it is passed through `RPNHead` to `AnchorHead.__init__`, which has no such "
+     "parameter (`TypeError: AnchorHead.__init__() got an unexpected keyword argument 'sampling'`). The build "
+     "tier stops earlier on the stages' missing `num_classes`.", r"^cascade_rpn/"),
+    ("DA831", r"FPN's constructor does not take 'force_grad_on_level'",
+     "True defect in mmdet 3.3.0's zoo: the V3Det FCOS config sets `force_grad_on_level=True` on mmdet's `FPN`, "
+     "which has no such parameter (the build tier reports the same TypeError as DA002).", r"^v3det/"),
     ("DA093", r".", "Worker died: must be zero (acceptance)."),
     ("DA091", r".", "Timed out: a config that does not finish within the sweep's --timeout."),
     ("DA092", r"while running the Runner",

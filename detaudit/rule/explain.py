@@ -17,7 +17,9 @@ that explain it, each with a sentence and the evidence:
 * **a missing result key traced to the pipeline step that should have produced it**
   (``gt_masks``/``masks`` by ``LoadAnnotations(with_mask=True)``, the semantic map by
   ``with_seg=True``...);
-* **a None operand traced to the key that is unset**.
+* **a None operand traced to the key that is unset**;
+* **feature maps a neck joins at sizes a power of two apart** traced to the backbone's
+  ``out_indices`` (levels not one stride apart).
 
 Only the config and the error are read; nothing is built or run here.
 """
@@ -254,6 +256,41 @@ def _preprocessor(cfg, err, comps) -> list[Explanation]:
     return []
 
 
+SIZE_MISMATCH = (re.compile(r"Sizes of tensors must match except in dimension \d+\. Expected size (\d+) but got size (\d+)"),
+                 re.compile(r"The size of tensor a \((\d+)\) must match the size of tensor b \((\d+)\)"))
+
+
+def _feature_levels(cfg, err, comps) -> list[Explanation]:
+    """A neck joining two feature maps whose sizes are a power of two apart (a top-down path
+    upsamples each level x2 onto the next): the backbone levels it is given are not one stride
+    apart, two at the same stride or one skipped; traced to the backbone's ``out_indices``."""
+    module = getattr(err, "module", None) or ""
+    necks = [c for c in comps if c.rsplit(".", 1)[-1] == "neck"]
+    if not (module == "neck" or module.startswith("neck.") or ".neck" in f".{module}") and not necks:
+        return []
+    m = next((r.search(err.message) for r in SIZE_MISMATCH if r.search(err.message)), None)
+    if m is None:
+        return []
+    a, b = int(m.group(1)), int(m.group(2))
+    big, small = max(a, b), min(a, b)
+    if small <= 0 or big == small or big % small or (big // small) & (big // small - 1):
+        return []
+    neck = necks[0] if necks else "model.neck"
+    backbone = neck.rsplit(".", 1)[0] + ".backbone"
+    key = f"{backbone}.out_indices" if get(cfg, f"{backbone}.out_indices") is not None else backbone
+    if get(cfg, key) is None:
+        return []
+    channels = get(cfg, f"{neck}.in_channels")
+    shown = f"{key} = {_show(get(cfg, key))}" + (f", {neck}.in_channels = {_show(channels)}" if channels else "")
+    return [Explanation(
+        key, (f"{_short(get(cfg, f'{neck}.type'))} ({neck}) joins feature maps of sizes {a} and {b}, a factor of "
+              f"{big // small} apart after its x2 upsampling: the backbone levels it is given are not one stride "
+              f"apart (two at the same stride, or one skipped): {shown}"),
+        {"sizes": [a, b], "neck": neck, "out_indices": get(cfg, key)},
+        f"choose {key} so that each level has twice the stride of the one before (and {neck}.in_channels to "
+        "match their channels)")]
+
+
 def _linear(cfg, err, comps) -> list[Explanation]:
     """A fully connected layer given another feature count than it was built for: each count
     read as channels x size x size, with one channel count for both, the sizes traced to keys."""
@@ -438,7 +475,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
     if cfg is None or err is None or not_the_models_fault(err):
         return []  # (an op without a CPU kernel, the audit's own limits: nothing in the config explains it)
     comps = components(cfg, err)
-    for strategy in (_preprocessor, _conv, _linear, _target_size, _class_weight, _none_operand):
+    for strategy in (_preprocessor, _feature_levels, _conv, _linear, _target_size, _class_weight, _none_operand):
         found = strategy(cfg, err, comps)
         if found:
             return found
