@@ -2,6 +2,7 @@ from detaudit.rule import Violation, rule
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
+SLACK = 1e-9      # a value on the bound (up to rounding: 1e-6 against 1e-5 / 10) is not outside
 MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range to speak of
 # test-time score thresholds: raising one drops detections before the metric; lowering one only
 # keeps more, so they are judged on the high side, closer
@@ -41,9 +42,9 @@ def judge(rel: str, v, s: dict):
     if v > 0 >= s["max"]:
         return "positive", 0
     if v > 0 and "pos_min" in s:
-        if v > s["max"] * FACTOR:
+        if v > s["max"] * FACTOR * (1 + SLACK):
             return "above", s["max"] * FACTOR
-        if v < s["pos_min"] / FACTOR:
+        if v < s["pos_min"] / FACTOR * (1 - SLACK):
             return "below", s["pos_min"] / FACTOR
     return None
 
@@ -113,7 +114,10 @@ def setting_outside_zoo(ctx):
         side, bound = found
         lo = s.get("pos_min", s["min"]) if side == "below" else s["min"]
         lo_cfg = s.get("pos_min_config", s["min_config"]) if side == "below" else s["min_config"]
-        zoo = (f"{lo} ({lo_cfg}) to {s['max']} ({s['max_config']}), over {s['n']} of {zoo_configs} zoo configs")
+        if lo == s["max"]:
+            zoo = f"{lo} in every one of {s['n']} zoo configs that set it (of {zoo_configs}; e.g. {s['max_config']})"
+        else:
+            zoo = f"{lo} ({lo_cfg}) to {s['max']} ({s['max_config']}), over {s['n']} of {zoo_configs} zoo configs"
         if side in ("negative", "positive"):
             what = f"is {side} where every zoo config's {owner}.{rel} is {'not negative' if side == 'negative' else 'not positive'}"
         else:
