@@ -33,7 +33,8 @@ def interval_never_fires(ctx):
     settings that say when something happens during training with the length of training:
 
     - ``train_cfg.val_interval`` larger than the training: validation runs once, after the last
-      epoch (mmengine always validates at the end), never during training;
+      epoch (mmengine always validates at the end), never during training (``max_epochs + 1``,
+      the zoo's way of asking for validation at the end only, is not reported);
     - ``default_hooks.checkpoint.interval`` larger than the training, in the same unit: no
       checkpoint is written during training, only the last one (none with ``save_last=False``);
     - a ``dynamic_intervals`` milestone after the end of training: that validation interval
@@ -78,7 +79,7 @@ def interval_never_fires(ctx):
     tc = cfg.get("train_cfg")
     end = f"{max_name}={length}"
     vi = _num(tc.get("val_interval", None))
-    if vi is not None and vi > length and _validates(cfg):
+    if vi is not None and vi > length + 1 and _validates(cfg):
         yield Violation(
             message=(f"train_cfg.val_interval={vi} is larger than {end}: validation never runs during training, "
                      f"only once after the last {unit} (no validation curve, no best checkpoint before the end)"),
