@@ -97,6 +97,11 @@ def setting_outside_zoo(ctx):
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     model = dict(data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]))
     ```
+
+    ## Fix
+    None: ``detaudit --fix`` leaves the value to the user, since the right one depends on what was
+    meant (the scale of the data, the threshold wanted for evaluation); the finding gives the zoo's
+    range for that component type and the configs to compare with.
     """
     zoo_configs = table()["zoo_configs"]
     reported = set()

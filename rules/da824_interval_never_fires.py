@@ -69,6 +69,10 @@ def interval_never_fires(ctx):
                     dict(type='PipelineSwitchHook', switch_epoch=40,
                          switch_pipeline={{_base_.train_pipeline_stage2}})]
     ```
+
+    ## Fix
+    None: whether to shorten the interval or lengthen the training is the user's choice; the
+    finding gives the length of training the setting must stay within.
     """
     cfg = ctx.cfg
     loop = train_loop(cfg)

@@ -76,6 +76,10 @@ def stage_cfg_not_read(ctx):
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     model = dict(test_cfg=dict(rcnn=dict(score_thr=0.3, nms=dict(type='nms', iou_threshold=0.6))))
     ```
+
+    ## Fix
+    None: the finding names the block the detector reads (``test_cfg.rcnn``, the top of a one-stage
+    detector's ``test_cfg``); moving the setting there may change results, so the user does it.
     """
     model = ctx.cfg.get("model", None)
     if not is_mapping(model):

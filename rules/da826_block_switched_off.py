@@ -16,15 +16,6 @@ def _hooks(cfg):
         yield f"custom_hooks.{i}", h
 
 
-def _prob_zero(v) -> bool:
-    if isinstance(v, bool):
-        return False
-    if isinstance(v, (int, float)):
-        return v == 0
-    return isinstance(v, (list, tuple)) and len(v) > 0 and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and x == 0 for x in v)
-
-
 @rule(code="DA826", name="block-switched-off", severity="warning", tier="static", needs=())
 def block_switched_off(ctx):
     """A block of settings is present but the switch that would use it is off.
@@ -38,15 +29,13 @@ def block_switched_off(ctx):
     - a backbone ``plugins`` entry whose ``stages`` are all ``False``;
     - ``DetVisualizationHook`` with ``show=True`` or a ``test_out_dir`` while ``draw`` is not
       ``True``: the hook returns before drawing, showing or writing anything;
-    - a pipeline transform with ``prob=0`` (or all zeros): it is never applied;
     - an FPN with ``relu_before_extra_convs=True`` and no extra convolutions
       (``add_extra_convs`` unset or ``False``).
 
     ## Why is this bad?
     The config reads as if the feature were on, and nothing says otherwise: adding
     ``dcn=dict(type='DCNv2', deform_groups=1)`` to a ResNet without ``stage_with_dcn``
-    trains a plain ResNet; setting ``test_out_dir`` writes no image; a flip with ``prob=0``
-    never flips. Results are compared and reported as if the block had been used.
+    trains a plain ResNet; setting ``test_out_dir`` writes no image. Results are compared and reported as if the block had been used.
 
     ## Example
     ```python
@@ -60,6 +49,10 @@ def block_switched_off(ctx):
     model = dict(backbone=dict(dcn=dict(type='DCNv2', deform_groups=1, fallback_on_stride=False),
                                stage_with_dcn=(False, True, True, True)))
     ```
+
+    ## Fix
+    None: switching the block on changes the model or the data, and removing it changes nothing;
+    the finding names the switch.
     """
     cfg = ctx.cfg
     for path, d in walk_dicts(cfg, ""):
@@ -89,11 +82,6 @@ def block_switched_off(ctx):
                          f"(add_extra_convs is {d.get('add_extra_convs', False)!r}), its extra levels are max-pooled"),
                 key_path=f"{path}.relu_before_extra_convs", evidence={"add_extra_convs": d.get("add_extra_convs", False)},
                 fix="set add_extra_convs='on_input' or 'on_output', or remove relu_before_extra_convs")
-        if "pipeline" in path.split(".") and kind and "prob" in d and _prob_zero(d.get("prob")):
-            yield Violation(
-                message=f"{path} ({kind}) has prob={d.get('prob')}: it is never applied",
-                key_path=f"{path}.prob", evidence={"transform": kind, "prob": d.get("prob")},
-                fix="give it a probability above 0, or remove the transform")
     for key, hook in _hooks(cfg):
         if node_type(hook) != "DetVisualizationHook" or hook.get("draw", False) is True:
             continue
