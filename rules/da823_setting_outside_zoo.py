@@ -1,4 +1,5 @@
 from detaudit.rule import Violation, rule
+from detaudit.rule.config import walk_dicts
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
@@ -19,6 +20,16 @@ def _list_key(full: str) -> str:
     while len(parts) > 1 and parts[-1].isdigit():
         parts.pop()
     return ".".join(parts)
+
+
+def _at(cfg, key: str):
+    node = cfg
+    for part in key.split("."):
+        try:
+            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return "?"
+    return list(node) if isinstance(node, (list, tuple)) else node
 
 
 def _unit_hint(v: float, lo: float, hi: float) -> str:
@@ -69,7 +80,9 @@ def setting_outside_zoo(ctx):
       fraction against percent);
     - a negative value where the zoo's are never negative (or the reverse);
     - a test-time score threshold (``score_thr``) above twice the zoo's largest and above 0.1:
-      every detection below it is dropped before the metric.
+      every detection below it is dropped before the metric;
+    - a normalization ``std`` on a 0-1 scale (all below 1) next to a ``mean`` on 0-255 (one above
+      1): every zoo preprocessor writes both on the same scale (caffe's ``std=[1, 1, 1]`` included).
 
     Only settings at least 5 zoo configs write for that type are judged: below that the zoo's
     range is one or two recipes' choice, not a distribution. Settings the zoo only writes as
@@ -124,15 +137,17 @@ def setting_outside_zoo(ctx):
         else:
             zoo = f"{lo} ({lo_cfg}) to {s['max']} ({s['max_config']}), over {s['n']} of {zoo_configs} zoo configs"
         if side in ("negative", "positive"):
-            what = f"is {side} where every zoo config's {owner}.{rel} is {'not negative' if side == 'negative' else 'not positive'}"
+            what = f"is {side}, where every zoo config's {owner}.{rel} is {'not negative' if side == 'negative' else 'not positive'}"
         else:
             what = f"is far {side} what the zoo uses for {owner}.{rel}"
         hint = _unit_hint(v, lo, s["max"]) if side in ("above", "below") else ""
         if rel.rsplit(".", 1)[-1] in SCORE_KEYS:
             hint = "; every detection scoring below it is dropped before the evaluation, which lowers recall and mAP"
-        shown = f"{key} = {v}" if key == full else f"{key} holds {v}"
+        shown = f"{key} = {v}" if key == full else f"{key} = {_at(ctx.cfg, key)}: {v}"
+        if key.endswith(".mean") or key.endswith(".std"):
+            reported.add(key.rsplit(".", 1)[0] + ".std")  # one finding per preprocessor
         yield Violation(
-            message=f"{shown}: it {what}: {zoo}{hint}",
+            message=f"{shown} {what}: {zoo}{hint}",
             key_path=key,
             evidence={"value": v, "component": owner, "setting": rel, "zoo_min": s["min"], "zoo_max": s["max"],
                       "zoo_min_positive": s.get("pos_min"), "zoo_min_config": s["min_config"],
@@ -140,3 +155,27 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
+    yield from _scales_apart(ctx.cfg, reported)
+
+
+def _numbers(v):
+    if not isinstance(v, (list, tuple)) or not v:
+        return None
+    ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
+    return [float(x) for x in v] if ok else None
+
+
+def _scales_apart(cfg, reported):
+    """A mean on 0-255 next to a std on 0-1, in any dict that normalizes (a preprocessor, a Normalize)."""
+    for path, d in walk_dicts(cfg, ""):
+        path = path.lstrip(".")
+        mean, std = _numbers(d.get("mean", None)), _numbers(d.get("std", None))
+        if mean is None or std is None or f"{path}.std" in reported:
+            continue
+        if max(mean) > 1 and 0 < max(std) < 1 and min(std) > 0:
+            yield Violation(
+                message=(f"{path}.std = {list(std)} is on a 0-1 scale while {path}.mean = {list(mean)} is on 0-255: "
+                         f"the normalized inputs come out about 255 times too large; every zoo preprocessor writes "
+                         f"mean and std on the same scale"),
+                key_path=f"{path}.std", evidence={"mean": list(mean), "std": list(std)},
+                fix=f"write std on the mean's scale (x 255: {[round(x * 255, 3) for x in std]})")
