@@ -39,6 +39,13 @@ def _unit_hint(v: float, lo: float, hi: float) -> str:
     return ""
 
 
+def _pixel_unit(v: float, s: dict) -> bool:
+    """A value between the zoo's 0 and its smallest positive value is between two zoo values (a
+    learning-rate floor of 1e-6 next to the zoo's 0 and 1e-5): judged only as a pixel value on a
+    0-1 scale where the zoo's are on 0-255 (a mean of 0.485 next to YOLOv3's 0 and the others' 103)."""
+    return v < 1 <= s["pos_min"] and s["pos_min"] / FACTOR <= v * 255 <= s["max"] * FACTOR
+
+
 def judge(rel: str, v, s: dict):
     """(side, bound) when ``v`` is far outside the zoo's numbers ``s`` for that setting, else None."""
     if s.get("n", 0) < MIN_CONFIGS or "min" not in s or s.get("ints", True):
@@ -55,7 +62,7 @@ def judge(rel: str, v, s: dict):
     if v > 0 and "pos_min" in s:
         if v > s["max"] * FACTOR * (1 + SLACK):
             return "above", s["max"] * FACTOR
-        if v < s["pos_min"] / FACTOR * (1 - SLACK):
+        if v < s["pos_min"] / FACTOR * (1 - SLACK) and (s["min"] > 0 or _pixel_unit(v, s)):
             return "below", s["pos_min"] / FACTOR
     return None
 
@@ -77,7 +84,9 @@ def setting_outside_zoo(ctx):
 
     - a value more than 10 times the zoo's largest, or below a tenth of its smallest positive
       value (with a hint when the value is off by 255 or 100: a 0-1 scale against 0-255, a
-      fraction against percent);
+      fraction against percent); where the zoo itself writes 0 for the setting, a small value
+      lies between zoo values and is reported only as a pixel value on a 0-1 scale (below 1,
+      times 255 not far from the zoo's range);
     - a negative value where the zoo's are never negative (or the reverse);
     - a test-time score threshold (``score_thr``) above twice the zoo's largest and above 0.1:
       every detection below it is dropped before the metric;

@@ -27,8 +27,8 @@ def block_switched_off(ctx):
       relatives apply the deformable convolution only to the stages marked ``True``; the
       default marks none);
     - a backbone ``plugins`` entry whose ``stages`` are all ``False``;
-    - ``DetVisualizationHook`` with ``show=True`` or a ``test_out_dir`` while ``draw`` is not
-      ``True``: the hook returns before drawing, showing or writing anything;
+    - ``DetVisualizationHook`` with a ``test_out_dir`` while ``draw`` is not ``True``: the hook
+      returns before drawing or writing anything;
     - an FPN with ``relu_before_extra_convs=True`` and no extra convolutions
       (``add_extra_convs`` unset or ``False``).
 
@@ -85,11 +85,12 @@ def block_switched_off(ctx):
     for key, hook in _hooks(cfg):
         if node_type(hook) != "DetVisualizationHook" or hook.get("draw", False) is True:
             continue
-        used = [k for k in ("show", "test_out_dir") if hook.get(k, None) not in (None, False, "")]
+        # (show=True is not idle without draw: it still removes the visualizer's backends; DA715's)
+        used = [k for k in ("test_out_dir",) if hook.get(k, None) not in (None, False, "")]
         if used:
             yield Violation(
                 message=(f"{key} sets {' and '.join(used)} but draw is {hook.get('draw', False)!r}"
                          f"{'' if 'draw' in hook else ' (the default)'}: the hook returns before drawing, so nothing "
-                         f"is shown or written"),
+                         f"is written"),
                 key_path=f"{key}.{used[0]}", evidence={"draw": hook.get("draw", False), "set": used},
                 fix=f"set {key}.draw=True")

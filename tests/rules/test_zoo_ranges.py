@@ -56,7 +56,7 @@ def test_every_zoo_extreme_is_quiet_and_a_value_beyond_it_fires():
             assert judge(rel, max(s["max"] * 100, 0.5 if score else 0), s) is not None, (owner, rel)
         if s["min"] >= 0 and not score:
             assert judge(rel, -0.5, s) is not None, (owner, rel)
-        if s.get("pos_min") and not score:
+        if s.get("pos_min") and not score and s["min"] > 0:
             assert judge(rel, s["pos_min"] / 100, s) is not None, (owner, rel)
 
 
@@ -72,3 +72,5 @@ def test_what_is_not_judged():
     few = dict(setting_stats("DetDataPreprocessor", "mean"), n=MIN_CONFIGS - 1)
     assert judge("mean", 0.5, few) is None                                       # too few configs
     assert judge("mean", 0.5, setting_stats("DetDataPreprocessor", "mean")) is not None
+    eta_min = setting_stats("CosineAnnealingLR", "eta_min")
+    assert eta_min["min"] == 0 and judge("eta_min", 1e-6, eta_min) is None   # between the zoo's 0 and its smallest
