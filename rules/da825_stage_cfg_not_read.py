@@ -1,5 +1,8 @@
+import difflib
+
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
+from detaudit.rule.zoo_ranges import block_keys
 
 # what each kind of detector reads of its train_cfg / test_cfg (mmdet 3.3's TwoStageDetector, RPN,
 # SingleStageDetector and the DETRs): a two-stage one hands .rpn to its rpn_head and .rcnn to its
@@ -13,6 +16,10 @@ RCNN_KEYS = ("score_thr", "max_per_img", "mask_thr_binary", "nms")
 RPN_KEYS = ("nms_pre", "min_bbox_size", "max_per_img", "nms")
 TRAIN_KEYS = ("assigner", "sampler", "pos_weight", "allowed_border", "debug")
 # the heads whose train_cfg / test_cfg the detector overwrites with its own, per kind
+# MMDetection 2.x names of test settings that 3.x reads under another name (only its
+# test-time-augmentation merging still converts them)
+RENAMED = {"nms_thr": "nms=dict(type='nms', iou_threshold=...)", "max_num": "max_per_img"}
+CLOSE = 0.75  # how alike a key must be to one the zoo's detectors use there, to be called a misspelling
 HEADS = {"two-stage": ("rpn_head", "roi_head"), "rpn": ("rpn_head",), "one-stage": ("bbox_head",)}
 
 
@@ -53,6 +60,11 @@ def stage_cfg_not_read(ctx):
     - a one-stage detector or a DETR (a ``bbox_head``, no ``roi_head``) hands the whole block to
       its head, which reads ``score_thr``, ``nms``, ``assigner``... at the top: ``rpn``, ``rcnn``
       or ``rpn_proposal`` blocks there are read by nothing;
+    - a key inside a block that no zoo detector writes at that place and that is a 2.x name
+      (``nms_thr``, ``max_num``) or a near-miss of one they do (``score_threshold`` for
+      ``score_thr``): the head reads its settings with ``cfg.get`` or attribute access, and
+      nothing reads the misspelled one (keys unlike any known one are left alone: a custom
+      head may read them);
     - a ``train_cfg``/``test_cfg`` written on the head itself (``bbox_head``, ``rpn_head``,
       ``roi_head``) is overwritten by the detector's before the head is built.
 
@@ -113,6 +125,7 @@ def stage_cfg_not_read(ctx):
                         key_path=f"{path}.{block}.{key}", evidence={"detector": detector, "kind": kind},
                         fix=f"move the settings of {block}.{key} up into {block} (score_thr, nms, max_per_img, "
                             "assigner...)")
+        yield from _misnamed(path, d, kind)
         for head in HEADS[kind]:
             h = d.get(head, None)
             for block in ("train_cfg", "test_cfg"):
@@ -123,3 +136,42 @@ def stage_cfg_not_read(ctx):
                         key_path=f"{path}.{head}.{block}", evidence={"detector": detector, "head": head},
                         fix=f"write these settings in {path}.{block}" + ("" if kind == "one-stage" else
                             f".{'rpn' if head == 'rpn_head' else 'rcnn'}"))
+
+
+def _places(d, kind):
+    """(place, key path, block dict) of the dicts whose keys the heads read."""
+    for block in ("train_cfg", "test_cfg"):
+        b = d.get(block, None)
+        if not is_mapping(b):
+            continue
+        if kind == "one-stage":
+            yield block, block, b
+            continue
+        for stage in STAGE_KEYS:
+            st = b.get(stage, None)
+            items = list(enumerate(st)) if isinstance(st, (list, tuple)) else [(None, st)]
+            for i, sd in items:
+                if is_mapping(sd):
+                    yield f"{block}.{stage}", f"{block}.{stage}" + (f".{i}" if i is not None else ""), sd
+
+
+def _misnamed(path, d, kind):
+    for place, at, b in _places(d, kind):
+        known = block_keys(place)
+        if not known:
+            continue
+        for key in list(b.keys()):
+            if not isinstance(key, str) or key.startswith("_") or key in known:
+                continue
+            if key in RENAMED:
+                meant, why = RENAMED[key], "an MMDetection 2.x name"
+            else:
+                close = difflib.get_close_matches(key, known, n=1, cutoff=CLOSE)
+                if not close:
+                    continue
+                meant, why = close[0], "no zoo detector writes it there"
+            yield Violation(
+                message=(f"{path}.{at}.{key} is read by nothing ({why}): the {place} settings are read by name, "
+                         f"and this one is probably meant as {meant}"),
+                key_path=f"{path}.{at}.{key}", evidence={"key": key, "meant": meant, "known": list(known)},
+                fix=f"rename {key} to {meant}")

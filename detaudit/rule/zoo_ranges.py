@@ -97,6 +97,31 @@ def owner_types(cfg: Any) -> Iterator[tuple[str, str]]:
     yield from walk(cfg, "", 0)
 
 
+STAGES = ("rpn", "rpn_proposal", "rcnn")
+
+
+def stage_blocks(cfg: Any) -> Iterator[tuple[str, list[str]]]:
+    """(place, keys) of the ``train_cfg``/``test_cfg`` blocks of every detector of a loaded config's
+    model: ``('test_cfg', [...])`` and, for the stages of two-stage detectors, ``('test_cfg.rcnn', [...])``."""
+    def walk(node, depth):
+        if depth > 12 or not _is_mapping(node):
+            return
+        if component_type(node):
+            for block in ("train_cfg", "test_cfg"):
+                b = node.get(block, None)
+                if _is_mapping(b):
+                    yield block, [k for k in b.keys() if isinstance(k, str)]
+                    for stage in STAGES:
+                        st = b.get(stage, None)  # a cascade's stages: a list of dicts
+                        for d in (st if isinstance(st, (list, tuple)) else [st]):
+                            if _is_mapping(d):
+                                yield f"{block}.{stage}", [k for k in d.keys() if isinstance(k, str)]
+        for k in list(node.keys()):
+            if isinstance(k, str) and not k.endswith("_cfg"):
+                yield from walk(node[k], depth + 1)
+    yield from walk(cfg.get("model", None) if _is_mapping(cfg) else None, 0)
+
+
 @lru_cache(maxsize=1)
 def table() -> dict:
     """The zoo's table: ``{"zoo_configs": N, "types": {type: configs}, "settings": {type:
@@ -104,7 +129,12 @@ def table() -> dict:
     try:
         return json.loads(TABLE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {"zoo_configs": 0, "types": {}, "settings": {}, "optimizers": []}
+        return {"zoo_configs": 0, "types": {}, "settings": {}, "optimizers": [], "block_keys": {}}
+
+
+def block_keys(place: str) -> list[str]:
+    """The keys any zoo detector writes in one place of its train_cfg/test_cfg (``test_cfg.rcnn``)."""
+    return table().get("block_keys", {}).get(place, [])
 
 
 def setting_stats(owner: str, rel: str) -> dict | None:
