@@ -2,7 +2,7 @@
 component type, and write it to detaudit/rule/zoo_ranges.json (the table DA811 and DA823 compare
 a config with).
 
-    python scripts/zoo_value_ranges.py [--limit N]
+    python scripts/zoo_value_ranges.py [--limit N] [--out FILE]
 
 Each config is loaded with mmengine's ``Config.fromfile`` (nothing is built) and walked with
 ``detaudit.rule.zoo_ranges.settings``: every number and flag is keyed by the type of the component
@@ -52,6 +52,7 @@ def _record(entry: dict, v, name: str) -> None:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--out", help="where to write the table (default: detaudit/rule/zoo_ranges.json)")
     args = p.parse_args(argv)
     from mmengine import Config
 
@@ -92,11 +93,12 @@ def main(argv=None) -> int:
             "zoo_configs": loaded, "types": dict(sorted(types.items())), "optimizers": sorted(optimizers),
             "block_keys": {k: sorted(v) for k, v in sorted(block_keys.items())},
             "settings": {k: dict(sorted(v.items())) for k, v in sorted(table.items())}}
-    tmp = TABLE.with_suffix(".tmp")
+    out = Path(args.out) if args.out else TABLE
+    tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=0, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(TABLE)
+    tmp.replace(out)
     print(f"{loaded} configs read, {len(table)} component types, "
-          f"{sum(len(v) for v in table.values())} settings -> {TABLE}")
+          f"{sum(len(v) for v in table.values())} settings -> {out}")
     return 0
 
 

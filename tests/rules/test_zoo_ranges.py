@@ -74,3 +74,20 @@ def test_what_is_not_judged():
     assert judge("mean", 0.5, setting_stats("DetDataPreprocessor", "mean")) is not None
     eta_min = setting_stats("CosineAnnealingLR", "eta_min")
     assert eta_min["min"] == 0 and judge("eta_min", 1e-6, eta_min) is None   # between the zoo's 0 and its smallest
+
+
+def test_the_script_writes_the_table_from_zoo_configs(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    out = tmp_path / "ranges.json"
+    r = subprocess.run([sys.executable, str(root / "scripts" / "zoo_value_ranges.py"), "--limit", "3", "--out", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    t = json.loads(out.read_text())
+    assert t["zoo_configs"] == 3 and t["settings"] and t["block_keys"]
+    first = next(iter(next(iter(t["settings"].values())).values()))
+    assert first["n"] >= 1 and ("min" in first or "true" in first or "false" in first)
