@@ -9,6 +9,7 @@ MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range
 # keeps more, so they are judged on the high side, closer
 SCORE_KEYS = ("score_thr", "score_threshold", "conf_thr")
 SCORE_FACTOR, SCORE_FLOOR = 2.0, 0.1
+COCO_MAX_DETS = 100  # COCO's AP counts up to 100 detections per image
 # the scales a value is commonly written on by mistake: 0-1 instead of 0-255, a fraction instead of percent
 UNITS = ((255.0, "on a 0-1 scale where the zoo's values are on 0-255"), (100.0, "a fraction where the zoo writes percent"),
          (1 / 255.0, "on a 0-255 scale where the zoo's values are on 0-1"), (0.01, "in percent where the zoo writes a fraction"))
@@ -90,6 +91,9 @@ def setting_outside_zoo(ctx):
     - a negative value where the zoo's are never negative (or the reverse);
     - a test-time score threshold (``score_thr``) above twice the zoo's largest and above 0.1:
       every detection below it is dropped before the metric;
+    - a final ``max_per_img`` (``test_cfg.max_per_img``, ``test_cfg.rcnn.max_per_img``) below
+      100 under a ``CocoMetric``, where every zoo config of that detector keeps at least 100:
+      COCO's AP counts up to 100 detections per image;
     - a normalization ``std`` on a 0-1 scale (all below 1) next to a ``mean`` on 0-255 (one above
       1): every zoo preprocessor writes both on the same scale (caffe's ``std=[1, 1, 1]`` included).
 
@@ -165,6 +169,7 @@ def setting_outside_zoo(ctx):
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
     yield from _scales_apart(ctx.cfg, reported)
+    yield from _capped_below_coco(ctx.cfg, reported)
 
 
 def _numbers(v):
@@ -188,3 +193,32 @@ def _scales_apart(cfg, reported):
                          f"mean and std on the same scale"),
                 key_path=f"{path}.std", evidence={"mean": list(mean), "std": list(std)},
                 fix=f"write std on the mean's scale (x 255: {[round(x * 255, 3) for x in std]})")
+
+
+def _coco_evaluated(cfg) -> bool:
+    for name in ("val_evaluator", "test_evaluator"):
+        ev = cfg.get(name, None)
+        for m in (ev if isinstance(ev, (list, tuple)) else [ev]):
+            if hasattr(m, "get") and str(m.get("type", "")).split(".")[-1] == "CocoMetric":
+                return True
+    return False
+
+
+def _capped_below_coco(cfg, reported):
+    """A final detection cap below COCO's 100 under a CocoMetric: the cut detections lower AP."""
+    if not _coco_evaluated(cfg):
+        return
+    for owner, rel, full, v in settings(cfg):
+        if rel not in ("test_cfg.max_per_img", "test_cfg.rcnn.max_per_img") or full in reported:
+            continue
+        s = setting_stats(owner, rel)
+        if s is None or s.get("n", 0) < MIN_CONFIGS or s.get("min", 0) < COCO_MAX_DETS:
+            continue
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < COCO_MAX_DETS:
+            yield Violation(
+                message=(f"{full} = {v} keeps fewer detections per image than COCO's AP counts ({COCO_MAX_DETS}); "
+                         f"every zoo config of {owner} keeps {s['min']} to {s['max']} ({s['n']} configs, e.g. "
+                         f"{s['min_config']}): the cut detections lower the reported mAP"),
+                key_path=full, evidence={"value": v, "component": owner, "setting": rel, "zoo_min": s["min"],
+                                         "zoo_max": s["max"], "zoo_configs": s["n"], "coco_max_dets": COCO_MAX_DETS},
+                fix=f"keep max_per_img at {COCO_MAX_DETS} or more when evaluating with CocoMetric")
