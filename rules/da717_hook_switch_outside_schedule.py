@@ -13,7 +13,9 @@ def hook_switch_outside_schedule(ctx):
     ``epoch + 1 >= max_epochs - num_last_epochs``, ``EMAHook`` starts averaging at
     ``begin_epoch`` / ``begin_iter``. An iteration-based loop runs the epoch hooks once, at epoch 0.
     Reports a switch that never happens, one that happens before the first epoch (what it
-    switches from is never used), and an EMA start that the hook's own assertion rejects.
+    switches from is never used), and an EMA start that the hook's own assertion rejects. A
+    ``switch_epoch`` past ``max_epochs`` of an epoch-based loop, and an EMA start past the end in
+    the loop's own unit, are DA824's: the config alone shows them, so they are reported once, there.
 
     ## Why is this bad?
     A schedule shortened without its switch keeps the strong augmentation to the end (no
@@ -24,7 +26,7 @@ def hook_switch_outside_schedule(ctx):
     ## Example
     ```python
     train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
-    custom_hooks = [dict(type='PipelineSwitchHook', switch_epoch=280, switch_pipeline=train_pipeline_stage2)]
+    custom_hooks = [dict(type='PipelineSwitchHook', switch_epoch=0, switch_pipeline=train_pipeline_stage2)]
     ```
 
     ## Use instead

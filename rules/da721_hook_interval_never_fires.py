@@ -8,12 +8,13 @@ def hook_interval_never_fires(ctx):
 
     ## What it does
     Compares the periods hooks act on with the schedule of ``train_cfg`` and the loop the Runner
-    built: ``CheckpointHook``'s ``interval`` (epochs with ``by_epoch=True``, iterations
-    otherwise), and, in an iteration-based loop, the iteration periods of
+    built: in an iteration-based loop, the iteration periods of
     ``CheckInvalidLossHook``, ``MeanTeacherHook`` and ``EMAHook``. A ``CheckpointHook`` with
     ``by_epoch=True`` in an ``IterBasedTrainLoop`` saves in ``after_train_epoch``, which that loop
     calls once, at the end (DA806 reports a ``by_epoch=True`` written in
     ``default_hooks.checkpoint`` from the config alone; this rule, the default and other keys).
+    A ``CheckpointHook`` interval longer than the training in the loop's own unit is DA824's,
+    reported from the config alone.
 
     ## Why is this bad?
     The hook never does what it is there for: no intermediate checkpoints to resume a long run

@@ -308,6 +308,8 @@ def _switch(key, entry, hook, switch, built, objects: Objects) -> list[dict]:
         if epochs is None:
             return []
     first = value if switch.first_epoch == "at" else epochs - value - 1   # 0-based epoch it switches before
+    if first >= epochs and switch.first_epoch == "at" and not objects.iter_based:
+        return []  # a switch epoch past max_epochs: DA824 reports it from the config alone
     if first >= epochs:
         message = (f"{hook} switches {switch.what} at epoch {first + 1} ({switch.argument}={value}), but the "
                    f"training has {epochs} epoch(s) ({loop}): it never switches")
@@ -334,20 +336,15 @@ def _ema(key, entry, hook, objects: Objects) -> list[dict]:
     out = []
     begin_epoch, begin_iter = getattr(hook, "begin_epoch", 0), getattr(hook, "begin_iter", 0)
     epochs = 1 if objects.iter_based else objects.schedule.get("max_epochs")
-    if begin_epoch and epochs is not None and begin_epoch > epochs:
+    # past the end in the loop's own unit (begin_epoch of an epoch loop, begin_iter of an iteration loop):
+    # DA824 reports it from the config alone
+    if begin_epoch and epochs is not None and begin_epoch > epochs and objects.iter_based:
         out.append(_finding(SWITCH, _arg_key(key, entry, "begin_epoch"), "EMAHook",
                             f"EMAHook starts averaging at epoch {begin_epoch} (begin_epoch), but the training has "
                             f"{epochs} epoch(s){' (an iteration-based loop counts one)' if objects.iter_based else ''}"
                             f": its before_train asserts begin_epoch <= max_epochs and stops the training",
                             "begin_epoch within the schedule, or begin_iter for an iteration-based loop",
                             argument="begin_epoch", value=begin_epoch, max_epochs=epochs))
-    iters = objects.schedule.get("max_iters") if objects.iter_based else None
-    if not begin_epoch and begin_iter and iters is not None and begin_iter > iters:
-        out.append(_finding(SWITCH, _arg_key(key, entry, "begin_iter"), "EMAHook",
-                            f"EMAHook starts averaging at iteration {begin_iter} (begin_iter), but the training has "
-                            f"{iters} (max_iters): its before_train asserts begin_iter <= max_iters and stops the "
-                            f"training", "begin_iter within the schedule", argument="begin_iter", value=begin_iter,
-                            max_iters=iters))
     every = (getattr(hook, "ema_cfg", None) or {}).get("interval", None)
     out += _interval(key, entry, "EMAHook", "interval", every, "averages the weights (after a first copy)", objects)
     return out
@@ -367,15 +364,7 @@ def _checkpoint(key, entry, hook, objects: Objects) -> list[dict]:
                          f"{objects.loop}, which ends one epoch, at the end of training: interval={interval} "
                          f"epochs writes {kept}", "by_epoch=False (interval then counts iterations)",
                          argument="by_epoch", value=by_epoch, interval=interval, loop=objects.loop)]
-    total = objects.schedule.get("max_iters" if objects.iter_based else "max_epochs")
-    unit = "iterations" if objects.iter_based else "epochs"
-    if total is None or (not objects.iter_based and not by_epoch) or interval <= total:
-        return []
-    after = "only the last checkpoint (save_last)" if save_last else "no checkpoint at all"
-    return [_finding(INTERVAL, _arg_key(key, entry, "interval"), "CheckpointHook",
-                     f"CheckpointHook saves every {interval} {unit}, but the training has {total}: the interval "
-                     f"never fires and the run writes {after}", f"interval at most {total}",
-                     argument="interval", value=interval, **{"max_" + unit[:-1] + "s": total})]
+    return []  # an interval longer than the training, in the loop's unit: DA824 reports it from the config
 
 
 # ---------------------------------------------------------------------------- metainfo and drawing
