@@ -1,5 +1,4 @@
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import walk_dicts
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
@@ -9,7 +8,6 @@ MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range
 # keeps more, so they are judged on the high side, closer
 SCORE_KEYS = ("score_thr", "score_threshold", "conf_thr")
 SCORE_FACTOR, SCORE_FLOOR = 2.0, 0.1
-COCO_MAX_DETS = 100  # COCO's AP counts up to 100 detections per image
 # the scales a value is commonly written on by mistake: 0-1 instead of 0-255, a fraction instead of percent
 UNITS = ((255.0, "on a 0-1 scale where the zoo's values are on 0-255"), (100.0, "a fraction where the zoo writes percent"),
          (1 / 255.0, "on a 0-255 scale where the zoo's values are on 0-1"), (0.01, "in percent where the zoo writes a fraction"))
@@ -89,13 +87,8 @@ def setting_outside_zoo(ctx):
       lies between zoo values and is reported only as a pixel value on a 0-1 scale (below 1,
       times 255 not far from the zoo's range);
     - a negative value where the zoo's are never negative (or the reverse);
-    - a test-time score threshold (``score_thr``) above twice the zoo's largest and above 0.1:
-      every detection below it is dropped before the metric;
-    - a final ``max_per_img`` (``test_cfg.max_per_img``, ``test_cfg.rcnn.max_per_img``) below
-      100 under a ``CocoMetric``, where every zoo config of that detector keeps at least 100:
-      COCO's AP counts up to 100 detections per image;
-    - a normalization ``std`` on a 0-1 scale (all below 1) next to a ``mean`` on 0-255 (one above
-      1): every zoo preprocessor writes both on the same scale (caffe's ``std=[1, 1, 1]`` included).
+    - test-time score thresholds and detection caps are DA829's, normalization statistics on the
+      wrong scale DA830's: each mistake is reported once, by the rule that says most about it.
 
     Only settings at least 5 zoo configs write for that type are judged: below that the zoo's
     range is one or two recipes' choice, not a distribution. Settings the zoo only writes as
@@ -107,22 +100,20 @@ def setting_outside_zoo(ctx):
 
     ## Why is this bad?
     Such a value is almost always a unit or copy mistake that trains or evaluates without an
-    error: a dataset mean and std computed on pixels scaled to [0, 1] put in a preprocessor that
-    receives 0-255 images makes the inputs hundreds of times too large; a test score threshold
-    raised to a display value (0.3) removes most detections before the COCO evaluation and lowers
-    the reported mAP; an EMA ``momentum=0.9998`` (the decay, where mmengine takes 1 - decay)
-    freezes the averaged model at its first weights.
+    error: an EMA ``momentum=0.9998`` (the decay, where mmengine takes 1 - decay) freezes the
+    averaged model at its first weights; an NMS ``iou_threshold=50`` written in percent keeps
+    every box; a loss weight a hundred times the zoo's drowns the other losses.
 
     ## Example
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-    model = dict(data_preprocessor=dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]))
+    custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.9998)]
     ```
 
     ## Use instead
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-    model = dict(data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375]))
+    custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002)]
     ```
 
     ## Fix
@@ -137,7 +128,7 @@ def setting_outside_zoo(ctx):
             continue
         key = _list_key(full)
         s = setting_stats(owner, rel)
-        if key in reported or s is None:
+        if key in reported or s is None or _owned_elsewhere(rel):
             continue
         found = judge(rel, v, s)
         if found is None:
@@ -155,11 +146,7 @@ def setting_outside_zoo(ctx):
         else:
             what = f"is far {side} what the zoo uses for {owner}.{rel}"
         hint = _unit_hint(v, lo, s["max"]) if side in ("above", "below") else ""
-        if rel.rsplit(".", 1)[-1] in SCORE_KEYS:
-            hint = "; every detection scoring below it is dropped before the evaluation, which lowers recall and mAP"
         shown = f"{key} = {v}" if key == full else f"{key} = {_at(ctx.cfg, key)}: {v}"
-        if key.endswith(".mean") or key.endswith(".std"):
-            reported.add(key.rsplit(".", 1)[0] + ".std")  # one finding per preprocessor
         yield Violation(
             message=f"{shown} {what}: {zoo}{hint}",
             key_path=key,
@@ -169,57 +156,11 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
-    yield from _scales_apart(ctx.cfg, reported)
-    yield from _capped_below_coco(ctx.cfg, reported)
 
 
-def _numbers(v):
-    if not isinstance(v, (list, tuple)) or not v:
-        return None
-    ok = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
-    return [float(x) for x in v] if ok else None
-
-
-def _scales_apart(cfg, reported):
-    """A mean on 0-255 next to a std on 0-1, in any dict that normalizes (a preprocessor, a Normalize)."""
-    for path, d in walk_dicts(cfg, ""):
-        path = path.lstrip(".")
-        mean, std = _numbers(d.get("mean", None)), _numbers(d.get("std", None))
-        if mean is None or std is None or f"{path}.std" in reported:
-            continue
-        if max(mean) > 1 and 0 < max(std) < 1 and min(std) > 0:
-            yield Violation(
-                message=(f"{path}.std = {list(std)} is on a 0-1 scale while {path}.mean = {list(mean)} is on 0-255: "
-                         f"the normalized inputs come out about 255 times too large; every zoo preprocessor writes "
-                         f"mean and std on the same scale"),
-                key_path=f"{path}.std", evidence={"mean": list(mean), "std": list(std)},
-                fix=f"write std on the mean's scale (x 255: {[round(x * 255, 3) for x in std]})")
-
-
-def _coco_evaluated(cfg) -> bool:
-    for name in ("val_evaluator", "test_evaluator"):
-        ev = cfg.get(name, None)
-        for m in (ev if isinstance(ev, (list, tuple)) else [ev]):
-            if hasattr(m, "get") and str(m.get("type", "")).split(".")[-1] == "CocoMetric":
-                return True
-    return False
-
-
-def _capped_below_coco(cfg, reported):
-    """A final detection cap below COCO's 100 under a CocoMetric: the cut detections lower AP."""
-    if not _coco_evaluated(cfg):
-        return
-    for owner, rel, full, v in settings(cfg):
-        if rel not in ("test_cfg.max_per_img", "test_cfg.rcnn.max_per_img") or full in reported:
-            continue
-        s = setting_stats(owner, rel)
-        if s is None or s.get("n", 0) < MIN_CONFIGS or s.get("min", 0) < COCO_MAX_DETS:
-            continue
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < COCO_MAX_DETS:
-            yield Violation(
-                message=(f"{full} = {v} keeps fewer detections per image than COCO's AP counts ({COCO_MAX_DETS}); "
-                         f"every zoo config of {owner} keeps {s['min']} to {s['max']} ({s['n']} configs, e.g. "
-                         f"{s['min_config']}): the cut detections lower the reported mAP"),
-                key_path=full, evidence={"value": v, "component": owner, "setting": rel, "zoo_min": s["min"],
-                                         "zoo_max": s["max"], "zoo_configs": s["n"], "coco_max_dets": COCO_MAX_DETS},
-                fix=f"keep max_per_img at {COCO_MAX_DETS} or more when evaluating with CocoMetric")
+def _owned_elsewhere(rel: str) -> bool:
+    """Settings whose mistakes another rule reports with more to say (one finding per mistake): a
+    test-time score threshold or detection cap under a ranking metric (DA829), normalization
+    statistics on the wrong scale (DA830)."""
+    last = rel.rsplit(".", 1)[-1]
+    return last in SCORE_KEYS or last == "max_per_img" or last in ("mean", "std")
