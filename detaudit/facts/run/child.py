@@ -17,6 +17,7 @@ import os
 import pickle
 import re
 import signal
+import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -57,7 +58,7 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
     process while waiting (``--timeout``'s alarm, Ctrl-C) kills the child first."""
     read_fd, write_fd = os.pipe()
     with tempfile.TemporaryFile(prefix="detaudit-crash-") as stack, \
-            tempfile.TemporaryFile(prefix="detaudit-where-") as where:
+            tempfile.TemporaryFile(prefix="detaudit-where-") as where, _no_image_threads():
         pid = os.fork()
         if pid == 0:  # the child: never returns
             os.close(read_fd)
@@ -88,6 +89,23 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
     else:
         how = f"exit status {os.WEXITSTATUS(status)}" if os.WIFEXITED(status) else f"status {status}"
     return Crash(how, frames)
+
+
+@contextlib.contextmanager
+def _no_image_threads():
+    """OpenCV's worker threads stopped while the child is forked and runs: a child forked while
+    they exist finds their pool's locks held by threads it does not have, and its first resize
+    waits forever. Results are the same on one thread; the audit's own count comes back after."""
+    cv2 = sys.modules.get("cv2")
+    if cv2 is None or not hasattr(cv2, "setNumThreads"):
+        yield
+        return
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(0)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _child(work: Callable[[], Any], write_fd: int, stack, where) -> None:

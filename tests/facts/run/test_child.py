@@ -136,3 +136,24 @@ def test_the_run_may_start_processes_even_from_a_daemon_worker():
             config.pop("daemon", None)
         else:
             config["daemon"] = was
+
+
+def test_opencv_threads_are_stopped_while_the_child_runs():
+    """A child forked while OpenCV's worker threads exist can wait forever on their pool's locks
+    (seen: a run's child stuck in OpenCV's pthread_cond_destroy when the Runner set its thread
+    count): the pool is stopped before the fork and the audit's count restored after."""
+    import os
+
+    import cv2
+    import numpy as np
+
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(3)
+    try:
+        image = np.zeros((600, 600), np.float32)
+        cv2.GaussianBlur(image, (31, 31), 0)  # the pool's threads start
+        seen = in_child(lambda: (cv2.getNumThreads(), len(os.listdir("/proc/self/task"))))
+        assert seen[0] == 1  # sequential: no pool in the child
+        assert cv2.getNumThreads() == 3
+    finally:
+        cv2.setNumThreads(before)
