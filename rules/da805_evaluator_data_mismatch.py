@@ -4,7 +4,7 @@ import posixpath
 import re
 
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import datasets_under, is_mapping, node_type
+from detaudit.rule.config import annotation_file, datasets_under, is_mapping, node_type
 from detaudit.rule.merge import short_type, where
 
 PAIRS = (("val_evaluator", "val_dataloader"), ("test_evaluator", "test_dataloader"))
@@ -26,16 +26,6 @@ def _is_voc(dataset_type: str) -> bool:
     return "VOC" in dataset_type or dataset_type == "XMLDataset"
 
 
-def _joined(ds) -> str | None:
-    """The annotation file a dataset reads: ``ann_file`` under ``data_root`` unless absolute
-    (mmengine's ``BaseDataset._join_prefix``)."""
-    ann = ds.get("ann_file", None)
-    if not isinstance(ann, str) or not ann:
-        return None
-    root = ds.get("data_root", None)
-    if isinstance(root, str) and root and not posixpath.isabs(ann) and "://" not in ann:
-        ann = posixpath.join(root, ann)
-    return posixpath.normpath(ann)
 
 
 # COCO's image-info files (test-dev, unlabeled): image lists without annotations
@@ -117,7 +107,7 @@ def _mismatches(cfg, sm, kept, base_dir=None):
                     key_path=f"{path}.format_only", evidence={"metric": kind},
                     fix="set outfile_prefix='./work_dirs/results/...'")
             ann = metric.get("ann_file", None)
-            unlabelled = [(p, why) for p, why in ((p, _unlabelled(_joined(d) or "", base_dir)) for p, d in datasets)
+            unlabelled = [(p, why) for p, why in ((p, _unlabelled(annotation_file(d) or "", base_dir)) for p, d in datasets)
                           if why]
             if isinstance(ann, str) and ann and _unlabelled(ann, base_dir) and not unlabelled:
                 unlabelled = [(f"{path}.ann_file", _unlabelled(ann, base_dir))]
@@ -143,7 +133,7 @@ def _mismatches(cfg, sm, kept, base_dir=None):
                 continue
             if ("Panoptic" in ds_type) != ("Panoptic" in kind):
                 continue  # instance metrics of a panoptic model read the instance file of the same images
-            expected = _joined(ds)
+            expected = annotation_file(ds)
             if expected is None or posixpath.normpath(ann) == expected:
                 continue
             yield Violation(

@@ -1,21 +1,10 @@
-import posixpath
-
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import dataset_leaves
+from detaudit.rule.config import annotation_file, dataset_leaves
 from detaudit.rule.merge import where
 
 EVALUATED = ("val_dataloader", "test_dataloader")
 
 
-def _joined(ds) -> str | None:
-    """The annotation file a dataset reads: ``ann_file`` under ``data_root`` unless absolute."""
-    ann = ds.get("ann_file", None)
-    if not isinstance(ann, str) or not ann:
-        return None
-    root = ds.get("data_root", None)
-    if isinstance(root, str) and root and not posixpath.isabs(ann) and "://" not in ann:
-        ann = posixpath.join(root, ann)
-    return posixpath.normpath(ann)
 
 
 @rule(code="DA828", name="evaluation-on-training-data", severity="warning", tier="static", needs=("source_map",))
@@ -52,8 +41,8 @@ def evaluation_on_training_data(ctx):
     cfg = ctx.cfg
     trained = {}
     for loader, path, ds in dataset_leaves(cfg):
-        if loader == "train_dataloader" and _joined(ds):
-            trained.setdefault(_joined(ds), path)
+        if loader == "train_dataloader" and annotation_file(ds):
+            trained.setdefault(annotation_file(ds), path)
     if not trained:
         return
     sm = ctx.source_map
@@ -61,7 +50,7 @@ def evaluation_on_training_data(ctx):
     for loader, path, ds in dataset_leaves(cfg):
         if loader not in EVALUATED:
             continue
-        ann = _joined(ds)
+        ann = annotation_file(ds)
         if ann not in trained:
             continue
         written = (where(sm.locate(f"{path}.ann_file")), ann)

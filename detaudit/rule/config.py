@@ -27,6 +27,34 @@ def is_mapping(node: Any) -> bool:
     return hasattr(node, "keys") and hasattr(node, "get")
 
 
+def value_at(node: Any, path: str, default=None):
+    """The value at a dotted ``path`` (list indices as numbers), or ``default``; ``""`` is ``node``."""
+    if path == "":
+        return node
+    for part in path.split("."):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif is_mapping(node) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def annotation_file(ds: Any) -> str | None:
+    """The annotation file a dataset reads: ``ann_file`` under ``data_root`` unless absolute
+    (mmengine's ``BaseDataset._join_prefix``)."""
+    import posixpath
+
+    ann = ds.get("ann_file", None)
+    if not isinstance(ann, str) or not ann:
+        return None
+    root = ds.get("data_root", None)
+    if isinstance(root, str) and root and not posixpath.isabs(ann) and "://" not in ann:
+        ann = posixpath.join(root, ann)
+    return posixpath.normpath(ann)
+
+
 def node_type(node: Any) -> str:
     """The type name of a config dict (``''`` when it has none)."""
     return (type_name(node.get("type")) or "") if is_mapping(node) else ""

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from .config import is_mapping, node_type, walk_dicts
+from .config import value_at as get
 
 
 @dataclass(frozen=True)
@@ -78,17 +79,6 @@ class Site:
         return self.at(self.parent_path) if self.parent_path.startswith("model") else None
 
 
-def get(node, path: str, default=None):
-    if path == "":
-        return node
-    for part in path.split("."):
-        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif is_mapping(node) and part in node:
-            node = node[part]
-        else:
-            return default
-    return node
 
 
 # --------------------------------------------------------------------------- neighbours

@@ -33,6 +33,7 @@ from typing import Any, Iterator
 
 from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
+from .config import value_at as get
 
 # attribute -> the config keys it is computed from, when the names differ
 DERIVED = {
@@ -62,19 +63,6 @@ class Explanation:
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
-
-
-# --------------------------------------------------------------------------- config access
-def get(cfg, path: str, default=None):
-    node = cfg
-    for part in path.split("."):
-        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif is_mapping(node) and part in node:
-            node = node[part]
-        else:
-            return default
-    return node
 
 
 def _short(t) -> str:
