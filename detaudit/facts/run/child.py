@@ -94,14 +94,17 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
 @contextlib.contextmanager
 def _no_image_threads():
     """OpenCV's worker threads stopped while the child is forked and runs: a child forked while
-    they exist finds their pool's locks held by threads it does not have, and its first resize
-    waits forever. Results are the same on one thread; the audit's own count comes back after."""
+    they exist inherits their pool with its condition variables still counting them as waiters,
+    and the first call that stops the pool in the child (the Runner's ``cv2.setNumThreads``, or
+    giving the count back after the run) waits for threads it does not have, for good. Only a
+    count of 1 makes OpenCV join its threads at once (0 only marks them unused). Results are
+    the same on one thread; the audit's own count comes back after."""
     cv2 = sys.modules.get("cv2")
     if cv2 is None or not hasattr(cv2, "setNumThreads"):
         yield
         return
     before = cv2.getNumThreads()
-    cv2.setNumThreads(0)
+    cv2.setNumThreads(1)
     try:
         yield
     finally:
