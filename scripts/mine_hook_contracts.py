@@ -47,14 +47,10 @@ def package_files(package: str) -> list[Path]:
 
 def _chain(node: ast.AST) -> list[str] | None:
     """``a.b.c`` as ['a', 'b', 'c'], or None for anything else."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return parts[::-1]
-    return None
+    from detaudit.load.nodes import dotted_name
+
+    name = dotted_name(node)
+    return name.split(".") if name else None
 
 
 class StageReader(ast.NodeVisitor):
