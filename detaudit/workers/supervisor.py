@@ -41,6 +41,11 @@ from .task import Task
 from .worker import rss_bytes, worker_main
 
 RECYCLE_AFTER = 50           # configs per worker before it is replaced by a fresh fork
+# Under its address-space limit an audit cannot map more than --max-memory, yet its resident
+# memory may still grow a little past it: pages the worker had mapped before the limit (freed
+# heap, the preloaded server's copy-on-write pages) become resident again. The watch then only
+# stops what the limit missed, with this much room.
+CAPPED_SLACK = 1.5
 WATCH_INTERVAL = 0.25        # seconds between resident-memory checks of busy workers
 START_FAILURES_ALLOWED = 3   # workers dying before their first config: give up (exit 2)
 
@@ -62,6 +67,7 @@ class _Worker:
         self.task: Task | None = None
         self.started: float | None = None
         self.baseline_rss = 0
+        self.capped = False
         self.peak_rss = 0
         self.done = 0
 
@@ -195,6 +201,7 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
                     elif kind == "start":
                         worker.started = time.monotonic()
                         worker.baseline_rss = worker.peak_rss = message[2]
+                        worker.capped = len(message) > 3 and bool(message[3])
                     elif kind == "done" and worker.task is not None:
                         result = AuditResult.from_json(message[2])
                         finish(worker, result)
@@ -241,7 +248,7 @@ def audit_many(items: Iterable[tuple], *, jobs: int = 1,
                 if options.max_memory:
                     rss = rss_bytes(worker.pid)
                     worker.peak_rss = max(worker.peak_rss, rss)
-                    if rss - worker.baseline_rss > options.max_memory:
+                    if rss - worker.baseline_rss > options.max_memory * (CAPPED_SLACK if worker.capped else 1):
                         task = worker.task
                         worker.kill()
                         finish(worker, failure_result(task.display, task.options, MEMORY_CODE,

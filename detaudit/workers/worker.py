@@ -46,7 +46,8 @@ def worker_main(conn, threads: int, keep_stderr: bool, parent_pid: int, stack_pa
             return
         if task is None:
             return
-        conn.send(("start", task.index, rss_bytes(os.getpid())))
+        capped = bool(task.options.max_memory) and address_cap(task.options.max_memory)[0] is not None
+        conn.send(("start", task.index, rss_bytes(os.getpid()), capped))
         result = _run_task(task)
         conn.send(("done", task.index, result.to_json(), _ran_project_code()))
 
@@ -98,12 +99,8 @@ def _run_task(task: Task):
         tempfile.tempdir = None  # the supervisor's folder for this run (TMPDIR), removed by it at the end
         sys.path[:] = task.sys_path
         if options.max_memory:
-            vm = vm_bytes(os.getpid())
-            hard = saved_limit[1]
-            soft = vm + options.max_memory
-            if hard != resource.RLIM_INFINITY:
-                soft = min(soft, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+            soft, hard = address_cap(options.max_memory)
+            resource.setrlimit(resource.RLIMIT_AS, (soft if soft is not None else hard, hard))
         return audit(ConfigFile(task.config), options)
     except BaseException as exc:  # noqa: BLE001 - whatever happens, the supervisor gets a result
         if isinstance(exc, AuditTimeout):
@@ -123,6 +120,18 @@ def _run_task(task: Task):
             resource.setrlimit(resource.RLIMIT_AS, saved_limit)
         except (ValueError, OSError):
             pass
+
+
+def address_cap(max_memory: int) -> tuple[int | None, int]:
+    """The address-space limit (soft, hard) that lets this process grow by ``max_memory``; soft is
+    None when the hard limit is already lower (the limit then cannot be what the user asked)."""
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    soft = vm_bytes(os.getpid()) + max_memory
+    if hard != resource.RLIM_INFINITY and hard < soft:
+        return None, hard
+    return soft, hard
 
 
 def statm(pid: int) -> tuple[int, int]:

@@ -137,6 +137,21 @@ def test_memory_cap_makes_a_finding_and_spares_the_next_config(tmp_path):
     assert results[1].status == "completed" and "DA092" not in codes(results[1])
 
 
+@pytest.mark.parametrize("growth, stopped", [(1.2, False), (1.7, True)])
+def test_resident_watch_leaves_room_above_an_address_limit(tmp_path, monkeypatch, growth, stopped):
+    """Under its address-space limit a worker's resident memory may pass --max-memory a little
+    (pages mapped before the limit come back): the watch stops it only well past the limit."""
+    from detaudit.workers.worker import rss_bytes
+
+    limit = parse_size("4G")
+    monkeypatch.setattr(supervisor, "rss_bytes", lambda pid: rss_bytes(pid) + int(growth * limit))
+    monkeypatch.setattr(supervisor, "WATCH_INTERVAL", 0.05)
+    slow = tiny(tmp_path, "slow.py", "__import__('time').sleep(1.0)\n")
+    [result] = run([slow], AuditOptions(max_memory=limit), jobs=1, tier="static")
+    assert ("DA092" in codes(result)) is stopped, result.findings
+    assert (result.status == "completed") is not stopped
+
+
 def test_workers_are_recycled_without_changing_results(tmp_path, monkeypatch):
     monkeypatch.setattr(supervisor, "RECYCLE_AFTER", 1)
     configs = [tiny(tmp_path, f"c{i}.py", f"load_from = 'missing{i}.pth'\n") for i in range(4)]
