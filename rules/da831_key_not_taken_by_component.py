@@ -9,16 +9,36 @@ EVALUATORS = ("val_evaluator", "test_evaluator")
 
 def _roots(cfg):
     """(key path, subtree, what building it is called) of the parts checked: the model, each
-    dataloader's dataset (wrappers, datasets, pipelines) and the evaluators."""
+    dataloader's dataset (wrappers, datasets, pipelines) and sampler, the evaluators, and what the
+    Runner builds from the registries with every key (hooks, schedulers, loops given a type)."""
     if is_mapping(cfg.get("model", None)):
         yield "model", cfg["model"], "the model"
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
         if is_mapping(dl) and is_mapping(dl.get("dataset", None)):
             yield f"{loader}.dataset", dl["dataset"], f"{loader}'s dataset"
+        for part in ("sampler", "batch_sampler"):
+            if is_mapping(dl) and is_mapping(dl.get(part, None)):
+                yield f"{loader}.{part}", dl[part], f"{loader}'s {part}"
     for ev in EVALUATORS:
         if cfg.get(ev, None) is not None:
             yield ev, cfg[ev], ev
+    hooks = cfg.get("default_hooks", None)
+    for name in (hooks.keys() if is_mapping(hooks) else ()):
+        if is_mapping(hooks[name]):
+            yield f"default_hooks.{name}", hooks[name], f"the {name} hook (when the Runner starts)"
+    custom = cfg.get("custom_hooks", None)
+    for i, hook in enumerate(custom if isinstance(custom, (list, tuple)) else ()):
+        if is_mapping(hook):
+            yield f"custom_hooks.{i}", hook, f"custom_hooks[{i}] (when the Runner starts)"
+    schedulers = cfg.get("param_scheduler", None)
+    for i, scheduler in enumerate(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]):
+        if is_mapping(scheduler):
+            at = f"param_scheduler.{i}" if isinstance(schedulers, (list, tuple)) else "param_scheduler"
+            yield at, scheduler, f"{at} (when training starts)"
+    for loop in ("train_cfg", "val_cfg", "test_cfg"):
+        if is_mapping(cfg.get(loop, None)) and "type" in cfg[loop]:
+            yield loop, cfg[loop], f"the {loop} loop"
 
 
 # Dicts a component builds itself through helpers (build_norm_layer, build_conv_layer, ops by name,
@@ -26,14 +46,29 @@ def _roots(cfg):
 HELPER_BUILT = ("dcn", "plugins", "roi_layer", "encoder", "decoder", "positional_encoding", "transformer")
 
 
+# In a model's train_cfg/test_cfg, the dicts a head builds from the task registry with every key.
+TASK_BUILT = ("assigner", "sampler")
+# What the Runner builds with every key: the hook, scheduler or loop dict itself, nothing under it.
+RUNNER_BUILT = ("default_hooks", "custom_hooks", "param_scheduler", "train_cfg", "val_cfg", "test_cfg")
+
+
 def _registry_built(path: str) -> bool:
-    parts = [p for p in path.split(".")[1:] if not p.isdigit()]
-    return not any(p.endswith("_cfg") or p in HELPER_BUILT for p in parts)
+    parts = [p for p in path.split(".") if not p.isdigit()]
+    if parts[0] in RUNNER_BUILT:
+        return len(parts) == (2 if parts[0] == "default_hooks" else 1)
+    inner, leaf = parts[1:-1], parts[-1]
+    if any(p in HELPER_BUILT for p in parts[1:]):
+        return False
+    if any(p.endswith("_cfg") for p in inner):
+        return leaf in TASK_BUILT and parts[0] == "model"
+    return not leaf.endswith("_cfg")
 
 
 def _named_in_mro(cls, key: str) -> bool | None:
     """True when a constructor anywhere in the class's MRO names ``key`` (multiple inheritance
-    the signature chain does not follow); None when one passes ``*args`` on (unknowable)."""
+    the signature chain does not follow); None when one cannot be read. A registry passes
+    keywords only, so a mixin's ``*args`` pass-through (a scheduler's) takes none of them; another
+    class's ``*args`` may feed a base chosen at import (unknowable)."""
     import inspect
 
     for klass in getattr(cls, "__mro__", ())[:-1]:
@@ -48,7 +83,8 @@ def _named_in_mro(cls, key: str) -> bool | None:
             return None
         if key in params:
             return True
-        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()):
+        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()) \
+                and not klass.__name__.endswith("Mixin"):
             return None
     return False
 
@@ -99,12 +135,14 @@ def _elsewhere(node, root: str, key: str, here: str) -> list[str]:
 @rule(code="DA831", name="key-not-taken-by-component", severity="error", tier="static",
       needs=("constructors", "type_changes", "source_map"))
 def key_not_taken_by_component(ctx):
-    """A model, dataset, transform or metric dict sets a key its type's constructor does not take.
+    """A component dict sets a key its type's constructor does not take.
 
     ## What it does
-    Resolves the ``type`` of every dict under ``model``, under each dataloader's ``dataset``
-    (wrappers, datasets, pipeline transforms) and in the evaluators that the registry builds with all its
-    keys (not the ``*_cfg`` dicts and layer settings a component passes to helpers such as
+    Resolves the ``type`` of every dict the registry builds with all its keys: under ``model``
+    (and the assigners and samplers of its ``train_cfg``), under each dataloader's ``dataset``
+    (wrappers, datasets, pipeline transforms) and ``sampler``, the evaluators, the hooks of
+    ``default_hooks`` and ``custom_hooks``, each ``param_scheduler`` and a loop given a ``type``
+    (not the other ``*_cfg`` dicts and layer settings a component passes to helpers such as
     ``build_norm_layer``) in the registry it is built from, reads
     which keywords its constructor takes (following ``**kwargs`` to the parent class or to the
     inner object it builds; a constructor that takes any keyword is left alone) and reports each
@@ -169,9 +207,11 @@ def key_not_taken_by_component(ctx):
                 seen.add(written)
                 others = _elsewhere(node, root, key, path)
                 there = f"; {key} is set at {', '.join(others)}, where it is taken" if others else ""
+                raised = ("mmengine's Runner refuses a loop given both type and by_epoch" if key == "by_epoch"
+                          and root in ("train_cfg", "val_cfg", "test_cfg") else f"building {built} raises TypeError")
                 yield Violation(
                     message=(f"{key_path} ({where(sm.locate(key_path))}): {node_type(d)}'s constructor does not "
-                             f"take '{key}' ({sig.shown()}): building {built} raises TypeError{there}"),
+                             f"take '{key}' ({sig.shown()}): {raised}{there}"),
                     key_path=key_path, evidence={"type": node_type(d), "key": key, "signature": sig.shown(),
                                                  "resolved_to": sig.qualname, "set_elsewhere": others},
                     fix=(f"move the setting to {others[0]}" if others else

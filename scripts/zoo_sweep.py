@@ -203,6 +203,10 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "`StageCascadeRPNHead` stage; it is passed through `RPNHead` to `AnchorHead.__init__`, which has no such "
      "parameter (`TypeError: AnchorHead.__init__() got an unexpected keyword argument 'sampling'`). The build "
      "tier stops earlier on the stages' missing `num_classes`.", r"^cascade_rpn/"),
+    ("DA831", r"train_cfg\.by_epoch .*EpochBasedTrainLoop's constructor does not take 'by_epoch'",
+     "True defect: the SOLOv2-light configs add `by_epoch=True` to a `train_cfg` whose base already sets "
+     "`type='EpochBasedTrainLoop'`; mmengine's `Runner.build_train_loop` raises 'Only one of `type` or "
+     "`by_epoch` can exist in `loop_cfg`' before the first iteration.", r"^solov2/"),
     ("DA831", r"FPN's constructor does not take 'force_grad_on_level'",
      "True defect in mmdet 3.3.0's zoo: the V3Det FCOS config sets `force_grad_on_level=True` on mmdet's `FPN`, "
      "which has no such parameter (the build tier reports the same TypeError as DA002).", r"^v3det/"),
