@@ -33,6 +33,24 @@ def _defining_module(type_name: str, root: Path, limit: int = 3000) -> str | Non
     return None
 
 
+def _why_unregistered(ctx, module: str | None) -> str:
+    """Why the registry does not know a type, in config words: what custom_imports imports."""
+    from detaudit.rule.packages import custom_imports
+
+    try:
+        imports, _ = custom_imports(ctx)
+    except Exception:  # noqa: BLE001 - the config's custom_imports could not be read
+        imports = []
+    if module and module not in imports:
+        return f"{module}, which defines it, is not among the config's custom_imports"
+    if not imports:
+        return ("the config has no custom_imports, so only mmdet's own classes are registered (a class of "
+                "the project's own code is registered when custom_imports imports its module), or the name is "
+                "misspelled")
+    return (f"none of the modules custom_imports imports ({', '.join(imports)}) registers it, or the name is "
+            "misspelled")
+
+
 @rule(code="DA002", name="model-build-error", severity="error", tier="build", needs=("build_error",))
 def model_build_error(ctx):
     """The model does not build from the config.
@@ -73,14 +91,17 @@ def model_build_error(ctx):
         module = _defining_module(type_name(name), ctx.base_dir)
         hint = (f"add custom_imports=dict(imports=['{module}'], allow_failed_imports=False)" if module
                 else "register the class (@MODELS.register_module()) and import its module through custom_imports")
-        yield Violation(message=f"type '{name}' is not registered in the {registry} registry",
+        yield Violation(message=f"type '{name}' is not registered in the {registry} registry: "
+                                f"{_why_unregistered(ctx, module)}",
                         key_path=where.key_path,
                         evidence=dict(evidence, type=name, registry=registry, defining_module=module), fix=hint)
         return
     cls_name = where.cls
     if where.kind == "unexpected-argument":
         arg = where.argument
-        yield Violation(message=f"{cls_name or 'a module'} does not take the argument '{arg}'",
+        owner = where.key_path.rsplit(".", 1)[0] if where.key_path and where.key_path.endswith(f".{arg}") else None
+        named = f"{owner} ({cls_name or 'a module'})" if owner else (cls_name or "a module")
+        yield Violation(message=f"{named} does not take the argument '{arg}'",
                         key_path=where.key_path, evidence=dict(evidence, argument=arg, cls=cls_name),
                         fix=f"remove '{arg}' or rename it to an argument {cls_name or 'the class'} accepts")
         return

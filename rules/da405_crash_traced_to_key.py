@@ -1,15 +1,20 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.explain import explain
+from detaudit.rule.explain import explain, unexplained
 
 
-def explained(cfg, err, phase: str, what: str):
-    """Violations for the keys that explain ``err`` (raised while ``what``)."""
-    for e in explain(cfg, err, phase):
+def explained(cfg, err, phase: str, what: str, fallback: bool = True):
+    """Violations for the keys that explain ``err`` (raised while ``what``); when none does (and
+    ``fallback``), one info finding that says so, and why."""
+    found = explain(cfg, err, phase)
+    if not found and fallback:
+        found = [e for e in [unexplained(cfg, err)] if e is not None]
+    for e in found:
         yield Violation(message=f"{e.message} ({what} raised {err.short()})", key_path=e.key_path,
                         module_path=err.module, fix=e.fix,
                         evidence={**e.evidence, "exception": err.type,
                                   "detail": err.message.splitlines()[0] if err.message else "",
-                                  **({"raised_at": err.where()} if err.file else {})})
+                                  **({"raised_at": err.where()} if err.file else {})},
+                        severity="info" if e.evidence.get("fallback") else None)
 
 
 @rule(code="DA405", name="build-crash-traced-to-key", severity="error", tier="build", needs=("build_error",))
@@ -22,7 +27,8 @@ def build_crash_traced_to_key(ctx):
     ``assert`` line's ``self.<name>`` attributes and the names they derive from
     (``num_levels`` from ``strides``, ``num_ins`` from ``in_channels``) are looked up in the
     config dict of the class that raised, and reported with their values. The raw error stays
-    in the evidence; DA002 reports the failure itself.
+    in the evidence; DA002 reports the failure itself. When nothing traces the failure, an info
+    finding says plainly that no config key explains it, why, and which component raised it.
 
     ## Why is this bad?
     ``AssertionError`` with no message tells the user that something is wrong, not which key
@@ -64,7 +70,8 @@ def forward_crash_traced_to_key(ctx):
     softmax classifier), an ``assert`` comparing a component's own keys (``num_levels`` of an
     anchor generator, from ``strides``, against the feature maps it gets), a result key no
     pipeline step produces, a ``None`` operand from an unset key. DA402/DA403 report the
-    failure itself; the raw error stays in this finding's evidence.
+    failure itself; the raw error stays in this finding's evidence. When nothing traces either
+    pass's failure, one info finding says so plainly, why, and which component raised it.
 
     ## Why is this bad?
     ``Given groups=1, weight of size [256, 96, 1, 1], expected input[2, 128, 200, 200] to have
@@ -84,6 +91,7 @@ def forward_crash_traced_to_key(ctx):
     model = dict(..., neck=dict(in_channels=[128, 256, 512, 1024]))
     ```
     """
+    failed = []
     for kind, what, read in (("predict", "predict", lambda: ctx.predict_result),
                              ("loss", "the loss", lambda: ctx.loss_result)):
         try:
@@ -93,7 +101,10 @@ def forward_crash_traced_to_key(ctx):
             err = ctx.errors.get(kind)
         if err is None:
             continue
-        found = list(explained(ctx.cfg, err, kind, what))
+        found = list(explained(ctx.cfg, err, kind, what, fallback=False))
         yield from found
         if found:
             return
+        failed.append((err, kind, what))
+    if failed:  # neither pass is explained: say so once, for the first
+        yield from explained(ctx.cfg, *failed[0])

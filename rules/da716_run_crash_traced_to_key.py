@@ -1,5 +1,5 @@
 from detaudit.rule import FactUnavailable, rule
-from detaudit.rule.explain import explain
+from detaudit.rule.explain import explain, unexplained
 from detaudit.rule.run import violation, where
 
 PHASES = {"train": "loss", "val": "predict", "test": "predict", "build": "build"}
@@ -16,7 +16,8 @@ def run_crash_traced_to_key(ctx):
     ``LoadAnnotations(with_seg=True)``, masks without ``with_mask=True``), channel counts
     against the image loading, RoI sizes against head sizes, class weights against class
     counts, ``assert`` lines against the component's own keys. The failure's own finding
-    (DA700-DA710) stays; this one names the key to edit.
+    (DA700-DA710) stays; this one names the key to edit. When nothing traces a failure, an
+    info finding says plainly that no config key explains it, why, and which component raised it.
 
     ## Why is this bad?
     ``AttributeError: 'DetDataSample' object has no attribute 'gt_sem_seg'`` in a training
@@ -45,7 +46,16 @@ def run_crash_traced_to_key(ctx):
         return
     seen = set()
     for failure in result.failures:
-        for e in explain(ctx.cfg, failure.error, PHASES.get(failure.stage, "")):
+        found = explain(ctx.cfg, failure.error, PHASES.get(failure.stage, ""))
+        if not found:  # no key explains a component's failure: say so plainly, once, as information
+            e = unexplained(ctx.cfg, failure.error) if failure.stage in PHASES else None
+            if e is not None:
+                v = violation(failure, f"{e.message} ({where(failure)}: {failure.error.short()})", e.fix or "")
+                v.evidence.update(e.evidence)
+                v.severity = "info"
+                yield v
+            continue
+        for e in found:
             if e.key_path in seen:
                 continue
             seen.add(e.key_path)

@@ -28,12 +28,13 @@ from __future__ import annotations
 import ast
 import functools
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
 from .config import value_at as get
+from .explain_pipeline import _missing_result, _pipeline_input
+from .explanation import Explanation, short_type as _short
 
 # attribute -> the config keys it is computed from, when the names differ
 DERIVED = {
@@ -51,22 +52,7 @@ CHANNEL_KEYS = ("in_channels", "out_channels", "feat_channels", "channels", "emb
                 "conv_out_channels", "inplanes", "base_channels")
 SIZE_KEYS = ("roi_feat_size", "output_size", "mask_size", "out_size")
 # result keys (and data-sample attributes) -> the LoadAnnotations flag that produces them
-PRODUCERS = {"gt_masks": "with_mask", "masks": "with_mask", "mask": "with_mask", "gt_seg_map": "with_seg",
-             "gt_sem_seg": "with_seg", "sem_seg": "with_seg", "gt_semantic_seg": "with_seg",
-             "gt_bboxes": "with_bbox", "bboxes": "with_bbox", "gt_bboxes_labels": "with_label"}
 FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$')
-
-
-@dataclass
-class Explanation:
-    key_path: str | None  # None: no config key explains the failure (the message says why)
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    fix: str | None = None
-
-
-def _short(t) -> str:
-    return str(getattr(t, "__name__", t)).split(".")[-1] if t is not None else ""
 
 
 def frames(tb: str) -> list[tuple[str, int, str, str]]:
@@ -363,32 +349,6 @@ def _class_weight(cfg, err, comps) -> list[Explanation]:
     return out[:2]
 
 
-def _missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
-    m = (re.search(r"^'(\w+)'$", err.message.strip()) if err.type == "KeyError" else None) or \
-        re.search(r"object has no attribute '(\w+)'", err.message)
-    name = m.group(1).lstrip("_") if m else None  # a data sample's private field: '_gt_sem_seg'
-    if name not in PRODUCERS:
-        return []
-    flag = PRODUCERS[name]
-    loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
-                                                                                   "train_dataloader")
-    out = []
-    for loader in loaders:
-        steps = [(p, d) for p, d in walk_dicts(get(cfg, loader), loader)
-                 if _short(d.get("type")) in ("LoadAnnotations", "LoadPanopticAnnotations") and ".pipeline." in p]
-        for path, d in steps:
-            if not d.get(flag, flag in ("with_bbox", "with_label")):
-                out.append(Explanation(f"{path}.{flag}",
-                                       f"the model needs '{name}' but {path} ({_short(d.get('type'))}) does not load it "
-                                       f"({flag} is {d.get(flag, 'not set')})",
-                                       {"missing": name, "step": path},
-                                       f"set {flag}=True in {path} (and have the annotations carry it), or drop the "
-                                       "part of the model that needs it"))
-        if out:
-            break
-    return out[:2]
-
-
 def _none_operand(cfg, err, comps) -> list[Explanation]:
     if "NoneType" not in err.message:
         return []
@@ -467,5 +427,24 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
         found = strategy(cfg, err, comps)
         if found:
             return found
-    found = _missing_result(cfg, err, comps, phase) or _too_small(cfg, err, comps, phase)
+    found = _missing_result(cfg, err, comps, phase) or _pipeline_input(cfg, err, comps, phase) or \
+        _too_small(cfg, err, comps, phase)
     return found or _assert(cfg, err, comps)
+
+
+def unexplained(cfg, err) -> Explanation | None:
+    """For a failure no strategy traces (and the model's own, not the machine's): a plain statement
+    that no config key explains it, why, and the component whose settings to read."""
+    if cfg is None or err is None or not_the_models_fault(err):
+        return None
+    comps = components(cfg, err)
+    place = comps[0] if comps else None
+    kind = _short(get(cfg, place).get("type")) if place and is_mapping(get(cfg, place)) else ""
+    raised = f" in {place}" + (f" ({kind})" if kind else "") if place else ""
+    return Explanation(None, f"no config key explains this failure: {err.short()}{raised} names no value the config "
+                             "sets that the audit can trace (it compares channel counts, feature-map and RoI sizes, "
+                             "class counts and class weights, feature levels, pipeline results and unset keys)",
+                       {"explained": False, "fallback": True, "component": place},
+                       f"read the settings of {place} against the traceback (--debug)" if place
+                       else "run with --debug for the traceback")
+

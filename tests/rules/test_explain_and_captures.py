@@ -3,6 +3,7 @@ on configs and errors written here: each strategy names the key it should, and s
 errors it cannot trace."""
 from __future__ import annotations
 
+import copy
 import textwrap
 from pathlib import Path
 
@@ -108,3 +109,64 @@ def test_assignment_snippet():
         "train_dataloader = dict(dataset=dict(data_root=data_root))"
     assert assignment_snippet("val_dataloader.dataset.pipeline.1.scale", "img_scale", True) == \
         "val_dataloader = dict(dataset=dict(pipeline=<the list, rewritten with img_scale>))"
+
+
+def _resize_traceback() -> str:
+    import inspect
+
+    import mmdet.datasets.transforms.transforms as transforms
+
+    line = inspect.getsourcelines(transforms.Resize)[1] + 5  # inside the class
+    return (f'Traceback (most recent call last):\n  File "{transforms.__file__}", line {line}, in transform\n'
+            f"    results['scale_factor']\nKeyError: 'scale_factor'\n")
+
+
+def test_a_pipeline_without_image_loading_is_traced_to_its_first_step(cfg):
+    cfg = copy.deepcopy(cfg)  # the module's config stays as it was
+    cfg.train_dataloader.dataset.pipeline = [s for s in cfg.train_dataloader.dataset.pipeline
+                                             if s["type"] != "LoadImageFromFile"]
+    at = next(i for i, s in enumerate(cfg.train_dataloader.dataset.pipeline) if s["type"] == "Resize")
+    found = explain(cfg, ErrorInfo("KeyError", "'scale_factor'", traceback=_resize_traceback()), "loss")
+    assert [e.key_path for e in found] == ["train_dataloader.dataset.pipeline.0"]
+    assert f"loads no image before step {at} (Resize)" in found[0].message
+
+
+def test_a_step_before_the_image_loading_is_out_of_order(cfg):
+    cfg = copy.deepcopy(cfg)  # the module's config stays as it was
+    steps = list(cfg.train_dataloader.dataset.pipeline)
+    steps.append(steps.pop(0))  # LoadImageFromFile moved to the end
+    cfg.train_dataloader.dataset.pipeline = steps
+    resize = next(i for i, s in enumerate(steps) if s["type"] == "Resize")
+    found = explain(cfg, ErrorInfo("KeyError", "'scale_factor'", traceback=_resize_traceback()), "loss")
+    assert [e.key_path for e in found] == [f"train_dataloader.dataset.pipeline.{resize}"]
+    assert f"before the image is loaded (step {len(steps) - 1}, LoadImageFromFile)" in found[0].message
+
+
+def test_a_pipeline_that_loads_its_image_is_not_blamed(cfg):
+    err = ErrorInfo("KeyError", "'scale_factor'", traceback=_resize_traceback())
+    assert explain(cfg, err, "loss") == []
+
+
+def test_a_failure_nothing_traces_is_said_plainly_with_its_component(cfg):
+    """No strategy traces an index error inside the box head: one info finding says that no key
+    explains it, why, and the component that raised it; a traced failure gets no such finding."""
+    from rules.da405_crash_traced_to_key import explained
+
+    err = ErrorInfo("IndexError", "list index out of range", module="roi_head.bbox_head.loss_cls")
+    assert explain(cfg, err, "loss") == []
+    [v] = explained(cfg, err, "loss", "the loss")
+    assert v.severity == "info" and v.key_path is None
+    assert v.message.startswith("no config key explains this failure: IndexError")
+    assert "model.roi_head.bbox_head" in v.message and v.evidence["component"].startswith("model.roi_head.bbox_head")
+    traced = ErrorInfo("RuntimeError", "weight tensor should be defined either for all 2 classes or no classes but "
+                       "got weight tensor of shape: [1]", module="roi_head.bbox_head")
+    cfg = copy.deepcopy(cfg)
+    cfg.model.roi_head.bbox_head.loss_cls.class_weight = [1.0]
+    assert [v.severity for v in explained(cfg, traced, "loss", "the loss")] == [None]
+
+
+def test_a_machine_limit_gets_no_statement_about_keys(cfg):
+    from detaudit.rule.explain import unexplained
+
+    err = ErrorInfo("RuntimeError", "nms_impl: implementation for device cpu not found.", module="rpn_head")
+    assert unexplained(cfg, err) is None
