@@ -317,6 +317,12 @@ class AuditContext:
         return self.built.report
 
     @fact("build")
+    def preprocessor_metainfo(self):
+        from .preprocessor import recorded_metainfo
+
+        return recorded_metainfo(self.model)
+
+    @fact("build")
     def module_names(self) -> dict[int, str]:
         return {id(m): n for n, m in self.model.named_modules()}
 

@@ -136,6 +136,12 @@ class AuditFacts(Protocol):
         the freeze hooks, the freeze hooks applied, the counts capped for the synthetic input."""
 
     @_fact("build")
+    def preprocessor_metainfo(self):
+        """What the model's data preprocessor records on one sample packed as PackDetInputs packs
+        it: ``{"type", "module", "recorded", "missing"}`` over ``batch_input_shape`` and
+        ``pad_shape``, which mmdet's detectors read; None for a model that is no mmdet detector."""
+
+    @_fact("build")
     def params(self):
         """``ParamInfo`` (name, numel, requires_grad, shape) of every parameter after ``train()``."""
 
