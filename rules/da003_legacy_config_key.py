@@ -22,6 +22,19 @@ LEGACY_KEYS = {
     "gpu_ids": "the launcher (torchrun / tools/dist_train.sh); mmengine ignores gpu_ids",
 }
 DATA_SUBKEYS = ("train", "val", "test", "samples_per_gpu", "workers_per_gpu")
+# What a 2.x top-level dict's settings are read as in 3.x: each one the user set is named with
+# its place, since a setting under an ignored key is lost whatever else the config does.
+SUBKEY_PLACES = {
+    "evaluation": {"interval": "train_cfg.val_interval", "metric": "val_evaluator.metric",
+                   "save_best": "default_hooks.checkpoint.save_best", "rule": "default_hooks.checkpoint.rule",
+                   "classwise": "val_evaluator.classwise"},
+    "checkpoint_config": {"interval": "default_hooks.checkpoint.interval",
+                          "max_keep_ckpts": "default_hooks.checkpoint.max_keep_ckpts",
+                          "by_epoch": "default_hooks.checkpoint.by_epoch"},
+    "log_config": {"interval": "default_hooks.logger.interval"},
+    "optimizer_config": {"grad_clip": "optim_wrapper.clip_grad"},
+    "runner": {"max_epochs": "train_cfg.max_epochs", "max_iters": "train_cfg.max_iters"},
+}
 
 
 def _is_legacy(key, value) -> bool:
@@ -97,10 +110,13 @@ def legacy_config_key(ctx):
         shown = repr(value) if not hasattr(value, "keys") else f"dict({', '.join(list(value.keys())[:6])})"
         if len(shown) > 80:
             shown = shown[:77] + "..."
+        places = [(f"{key}.{k}", at) for k, at in SUBKEY_PLACES.get(key, {}).items()
+                  if hasattr(value, "keys") and value.get(k) is not None]
+        lost = (" (" + ", ".join(f"{k} is read at {at}" for k, at in places) + ")") if places else ""
         yield Violation(
-            message=f"'{key}' is an MMDetection 2.x key that 3.x ignores; use {replacement}",
+            message=f"'{key}' is an MMDetection 2.x key that 3.x ignores{lost}; use {replacement}",
             key_path=key,
-            evidence={"key": key, "value": shown, "replacement": replacement},
+            evidence={"key": key, "value": shown, "replacement": replacement, "read_at": dict(places)},
             fix=f"move it to {replacement}",
             severity="warning",  # ignored, not rejected
             autofix=Autofix(DISPLAY_ONLY, f"'detaudit migrate {ctx.display_path} --diff' shows the config in its 3.x "

@@ -48,7 +48,8 @@ def class_names_not_a_sequence(ctx):
     ## What it does
     Reads the ``metainfo`` of every dataset under the dataloaders and reports: ``classes``
     given as a string (``('person')`` without the comma is the string ``'person'``: code
-    that counts or indexes the classes sees one "class" per letter); the upper-case
+    that counts or indexes the classes sees one "class" per letter) or holding an entry that
+    is not a string (``classes = ('person', ),`` is a tuple inside a tuple); the upper-case
     ``CLASSES``/``PALETTE`` keys of MMDetection 2.x, which 3.x datasets ignore; a
     ``palette`` with fewer colours than classes; and datasets of one dataloader (or of one
     ``ConcatDataset``) whose class lists differ (a dataset without ``metainfo.classes``
@@ -93,6 +94,8 @@ def class_names_not_a_sequence(ctx):
         classes = meta.get("classes", None)
         if isinstance(classes, str) and classes and not _looks_like_file(classes):
             reported.setdefault(("string", where(sm.locate(f"{path}.classes"))), []).append((path, classes))
+        elif isinstance(classes, (list, tuple)) and any(not isinstance(c, str) for c in classes):
+            reported.setdefault(("nested", where(sm.locate(f"{path}.classes"))), []).append((path, classes))
         for legacy, modern in LEGACY_META_KEYS.items():
             if legacy in meta:
                 reported.setdefault((legacy, where(sm.locate(f"{path}.{legacy}"))), []).append((path, modern))
@@ -102,7 +105,7 @@ def class_names_not_a_sequence(ctx):
                 (path, (len(palette), len(classes))))
     for (kind, at), hits in reported.items():
         path, value = hits[0]
-        leaf = {"string": ".classes", "palette": ".palette"}.get(kind, f".{kind}")
+        leaf = {"string": ".classes", "nested": ".classes", "palette": ".palette"}.get(kind, f".{kind}")
         also = f" (also {', '.join(p + leaf for p, _ in hits[1:])})" if len(hits) > 1 else ""
         if kind == "string":
             letters = ", ".join(repr(c) for c in value[:6]) + (", ..." if len(value) > 6 else "")
@@ -114,6 +117,15 @@ def class_names_not_a_sequence(ctx):
                 fix=f"write classes=({value!r}, ) with the comma (or a list: [{value!r}])",
                 autofix=Autofix(SAFE, f"classes=({value!r}, ): a one-name tuple",
                                 [set_key(f"{path}.classes", (value,))]))
+        elif kind == "nested":
+            odd = next(c for c in value if not isinstance(c, str))
+            names = [n for c in value for n in (c if isinstance(c, (list, tuple)) else [c]) if isinstance(n, str)]
+            yield Violation(
+                message=(f"{path}.classes holds {odd!r}, which is not a class name{also}: a trailing comma "
+                         f"after the tuple (`classes = ('a', ),`) wraps it in another tuple, so no category of "
+                         f"the annotations matches and every image is filtered out as empty"),
+                key_path=f"{path}.classes", evidence={"classes": repr(value)[:200], "names": names[:20]},
+                fix=f"write classes={tuple(names)!r}: the names themselves, one string each")
         elif kind == "palette":
             n_pal, n_cls = value
             yield Violation(
