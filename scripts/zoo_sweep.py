@@ -328,7 +328,7 @@ def main() -> int:
         args.tier, "zoo-report")
     if args.projects:
         default = "zoo-report-projects" + ("-forward" if args.tier in ("forward", "train") else "")
-    out = Path(args.out) if args.out else ROOT / "docs" / default
+    out = Path(args.out).resolve() if args.out else ROOT / "docs" / default  # the sweep runs from the zoo
     if args.render_only:
         data = json.loads(out.with_suffix(".json").read_text())
         return write_outputs(data, out, write_json=False)
