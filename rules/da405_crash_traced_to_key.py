@@ -1,4 +1,5 @@
 from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.config import locate_build_failure
 from detaudit.rule.explain import explain, unexplained
 
 
@@ -27,8 +28,9 @@ def build_crash_traced_to_key(ctx):
     ``assert`` line's ``self.<name>`` attributes and the names they derive from
     (``num_levels`` from ``strides``, ``num_ins`` from ``in_channels``) are looked up in the
     config dict of the class that raised, and reported with their values. The raw error stays
-    in the evidence; DA002 reports the failure itself. When nothing traces the failure, an info
-    finding says plainly that no config key explains it, why, and which component raised it.
+    in the evidence; DA002 reports the failure itself. When nothing traces a failure DA002
+    names no key for, an info finding says plainly that no config key explains it, why, and which
+    component raised it.
 
     ## Why is this bad?
     ``AssertionError`` with no message tells the user that something is wrong, not which key
@@ -51,7 +53,9 @@ def build_crash_traced_to_key(ctx):
     err = ctx.build_error
     if err is None:
         return
-    yield from explained(ctx.cfg, err, "build", "building the model")
+    named = locate_build_failure(err.message, ctx.cfg.get("model", None), "model").key_path
+    # DA002 names the key itself when the failure says which (an argument, a type): no statement then
+    yield from explained(ctx.cfg, err, "build", "building the model", fallback=named in (None, "", "model"))
 
 
 @rule(code="DA406", name="forward-crash-traced-to-key", severity="error", tier="forward",

@@ -16,8 +16,9 @@ def run_crash_traced_to_key(ctx):
     ``LoadAnnotations(with_seg=True)``, masks without ``with_mask=True``), channel counts
     against the image loading, RoI sizes against head sizes, class weights against class
     counts, ``assert`` lines against the component's own keys. The failure's own finding
-    (DA700-DA710) stays; this one names the key to edit. When nothing traces a failure, an
-    info finding says plainly that no config key explains it, why, and which component raised it.
+    (DA700-DA710) stays; this one names the key to edit. When nothing traces a failure whose
+    own finding names no key, an info finding says plainly that no config key explains it, why,
+    and which component raised it.
 
     ## Why is this bad?
     ``AttributeError: 'DetDataSample' object has no attribute 'gt_sem_seg'`` in a training
@@ -47,8 +48,9 @@ def run_crash_traced_to_key(ctx):
     seen = set()
     for failure in result.failures:
         found = explain(ctx.cfg, failure.error, PHASES.get(failure.stage, ""))
-        if not found:  # no key explains a component's failure: say so plainly, once, as information
-            e = unexplained(ctx.cfg, failure.error) if failure.stage in PHASES else None
+        if not found:  # a failure its own finding names no key for: say plainly that none explains it
+            generic = failure.key_path in (None, "", "model")
+            e = unexplained(ctx.cfg, failure.error) if failure.stage in PHASES and generic else None
             if e is not None:
                 v = violation(failure, f"{e.message} ({where(failure)}: {failure.error.short()})", e.fix or "")
                 v.evidence.update(e.evidence)
