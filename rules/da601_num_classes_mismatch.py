@@ -45,7 +45,9 @@ def num_classes_mismatch(ctx):
     re-identification and tracking heads; text-prompted detectors such as GLIP and Grounding
     DINO are skipped. Heads of the same size that mismatch the same datasets (cascade stages,
     a mask head) are one finding; when the datasets are a benchmark at its own paths, the fix
-    names the heads.
+    names the heads. When another dataset fits the head through its own ``metainfo`` and the
+    mismatching ones take their type's default classes (custom classes given to the training
+    set only), the finding names the mismatching datasets' ``metainfo`` instead.
 
     ## Why is this bad?
     A head with more outputs than the dataset has classes trains the extra logits only
@@ -105,11 +107,22 @@ def num_classes_mismatch(ctx):
             fix = ((f"set num_classes={counts[0]} on {', '.join(names)}" if len(counts) == 1 else
                     "give every dataloader's dataset the same metainfo.classes and match num_classes to it")
                    + " (or give the datasets metainfo=dict(classes=...) with the classes the head was sized for)")
+        # A dataset that fits the head through its own metainfo, beside ones left at their type's default
+        # classes: the head is right, and the others miss that metainfo (given to the training set only).
+        fitting = [p for p, (_, info, _) in loaders.items() if p not in paths and n in info[0]
+                   and info[2].startswith("metainfo.")]
+        defaulted = all(not info[2].startswith("metainfo.") for _, _, info in bad)
+        key_path, also = _key_for(ctx, names[0]), ""
+        if fitting and defaulted:
+            key_path = f"{bad[0][1]}.metainfo"
+            also = (f"; {fitting[0]} has {n} from its metainfo, so {', '.join(p for _, p, _ in bad)} miss that "
+                    f"metainfo")
+            fix = f"give {', '.join(p for _, p, _ in bad)} the metainfo of {fitting[0]}"
         yield Violation(
             message=(f"{subject} num_classes={n} but the dataset of "
                      f"{', '.join(dict.fromkeys(l for l, _, _ in bad))} has "
-                     f"{' / '.join(str(c) for c in counts)} class{'es' if counts != [1] else ''} ({described})"),
-            key_path=_key_for(ctx, names[0]), module_path=names[0],
+                     f"{' / '.join(str(c) for c in counts)} class{'es' if counts != [1] else ''} ({described}){also}"),
+            key_path=key_path, module_path=names[0],
             evidence={"num_classes": n, "heads": names, "dataset_classes": {path: info[1] for _, path, info in bad},
                       "class_source": {path: info[2] for _, path, info in bad},
                       "benchmark_at_own_paths": benchmarks},
