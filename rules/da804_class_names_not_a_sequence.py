@@ -77,7 +77,8 @@ def class_names_not_a_sequence(ctx):
     ```
 
     ## Fix
-    Safe: a string of class names becomes a one-name tuple (``('person')`` -> ``('person', )``),
+    Safe: a string of class names becomes a one-name tuple (``('person')`` -> ``('person', )``), a
+    tuple wrapped in another by a trailing comma becomes the inner tuple,
     and ``CLASSES``/``PALETTE`` are renamed to ``classes``/``palette`` (not when the lower-case
     key is also there: which one the user meant is theirs to say). The merged config then
     differs at that key only, and says what the user wrote. A short palette and disagreeing
@@ -125,7 +126,10 @@ def class_names_not_a_sequence(ctx):
                          f"after the tuple (`classes = ('a', ),`) wraps it in another tuple, so no category of "
                          f"the annotations matches and every image is filtered out as empty"),
                 key_path=f"{path}.classes", evidence={"classes": repr(value)[:200], "names": names[:20]},
-                fix=f"write classes={tuple(names)!r}: the names themselves, one string each")
+                fix=f"write classes={tuple(names)!r}: the names themselves, one string each",
+                autofix=Autofix(SAFE, f"classes={tuple(names)!r}: the tuple the comma wrapped",
+                                [set_key(f"{path}.classes", tuple(names))])
+                if len(value) == 1 and isinstance(value[0], (list, tuple)) and names == list(value[0]) else None)
         elif kind == "palette":
             n_pal, n_cls = value
             yield Violation(
