@@ -35,6 +35,9 @@ from .config import is_mapping, walk_dicts
 from .config import value_at as get
 from .explain_pipeline import _missing_result, _pipeline_input
 from .explanation import Explanation, short_type as _short
+from .packages import missing_package
+
+NO_NETWORK = "blocks network access"  # the sandbox's refusal of a download
 
 # attribute -> the config keys it is computed from, when the names differ
 DERIVED = {
@@ -435,8 +438,11 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
 def unexplained(cfg, err) -> Explanation | None:
     """For a failure no strategy traces (and the model's own, not the machine's): a plain statement
     that no config key explains it, why, and the component whose settings to read."""
-    if cfg is None or err is None or not_the_models_fault(err):
-        return None
+    if cfg is None or err is None or not_the_models_fault(err) or missing_package(err.message or "") \
+            or err.type in ("ImportError", "ModuleNotFoundError") or NO_NETWORK in (err.message or ""):
+        return None  # the machine's doing (DA006, the blocked network), which its own finding says
+    if "the config has no `model`" in (err.message or ""):
+        return None  # the crash's own finding names the key: `model`
     comps = components(cfg, err)
     place = comps[0] if comps else None
     kind = _short(get(cfg, place).get("type")) if place and is_mapping(get(cfg, place)) else ""

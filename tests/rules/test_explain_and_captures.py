@@ -170,3 +170,13 @@ def test_a_machine_limit_gets_no_statement_about_keys(cfg):
 
     err = ErrorInfo("RuntimeError", "nms_impl: implementation for device cpu not found.", module="rpn_head")
     assert unexplained(cfg, err) is None
+
+
+def test_a_missing_package_or_the_blocked_network_gets_no_statement_about_keys(cfg):
+    from detaudit.rule.explain import unexplained
+
+    for err in (ErrorInfo("RuntimeError", "transformers is not installed, please install it by: pip install "
+                          "transformers", module="backbone"),
+                ErrorInfo("URLError", "<urlopen error detaudit blocks network access while auditing (a download "
+                          "was attempted)>", module="backbone")):
+        assert unexplained(cfg, err) is None, err.message
