@@ -90,9 +90,10 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True for this file, which is not a trainable config: a test-time-augmentation snippet (`*_tta.py`), a "
      "shared partial config under `common/` (dataset and schedule only) or a helper script shipped among the "
      "configs (`odinw/override_category.py`). Training it alone fails the same way."),
-    ("DA002", r"No such file or directory: 'configs/",
+    ("DA002|DA405", r"No such file or directory: 'configs/",
      "True defect from an installed mmdet: the distillation teacher's config is given relative to the mmdet "
-     "source tree (`configs/gfl/...`), which an installation does not have."),
+     "source tree (`configs/gfl/...`), which an installation does not have (DA405 names the key, "
+     "`model.teacher_config`)."),
     ("DA002", r"URLError|blocks network access",
      "True defect offline: the model's constructor downloads its teacher checkpoint (`teacher_ckpt` is a URL). "
      "detaudit blocks downloads; an offline training run fails at the same place."),

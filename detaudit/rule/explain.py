@@ -421,6 +421,23 @@ def _too_small(cfg, err, comps, phase: str) -> list[Explanation]:
                         {"input_size": size, "explained": False}, "audit again with a larger --input-size")]
 
 
+def _quoted_value(cfg, err, comps) -> list[Explanation]:
+    """A path, a name or a word the failure quotes that a config key holds (a file that is not
+    there, a metric name nothing reports): that key."""
+    if err.type not in ("FileNotFoundError", "KeyError", "ValueError", "OSError", "IsADirectoryError"):
+        return []
+    quoted = {q for q in re.findall(r"'([^'\n]{3,300})'", err.message or "") if not q.isdigit()}
+    if not quoted:
+        return []
+    out = []
+    for top in list(cfg.keys()) if is_mapping(cfg) else ():
+        for path, value in _leaves(cfg[top], top):
+            if isinstance(value, str) and value in quoted:
+                out.append(Explanation(path, f"{path} = {value!r} is the value the failure names",
+                                       {"value": value}, f"check {path}: the failure names its value"))
+    return out[:2] if len(out) <= 2 else []  # a value set in many places points at none of them
+
+
 def explain(cfg, err, phase: str = "") -> list[Explanation]:
     """The config keys that explain ``err`` (an ErrorInfo); empty when none does."""
     if cfg is None or err is None or not_the_models_fault(err):
@@ -432,7 +449,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
             return found
     found = _missing_result(cfg, err, comps, phase) or _pipeline_input(cfg, err, comps, phase) or \
         _too_small(cfg, err, comps, phase)
-    return found or _assert(cfg, err, comps)
+    return found or _assert(cfg, err, comps) or _quoted_value(cfg, err, comps)
 
 
 def unexplained(cfg, err) -> Explanation | None:
