@@ -180,3 +180,12 @@ def test_a_missing_package_or_the_blocked_network_gets_no_statement_about_keys(c
                 ErrorInfo("URLError", "<urlopen error detaudit blocks network access while auditing (a download "
                           "was attempted)>", module="backbone")):
         assert unexplained(cfg, err) is None, err.message
+
+
+def test_a_failure_quoting_a_value_the_config_holds_names_its_key(cfg):
+    cfg = copy.deepcopy(cfg)
+    cfg.model.teacher_config = "configs/gfl/teacher.py"
+    err = ErrorInfo("FileNotFoundError", "[Errno 2] No such file or directory: 'configs/gfl/teacher.py'")
+    assert [e.key_path for e in explain(cfg, err, "build")] == ["model.teacher_config"]
+    other = ErrorInfo("FileNotFoundError", "[Errno 2] No such file or directory: 'elsewhere/teacher.py'")
+    assert explain(cfg, other, "build") == []
