@@ -40,6 +40,10 @@ def _resizes(cfg, loader: str):
                                       t.get("interpolation", DEFAULT_RESAMPLING[1]))
 
 
+def _shown(resampling) -> str:
+    return ", ".join(f"{backend}/{interpolation}" for backend, interpolation in sorted(resampling, key=str))
+
+
 @rule(code="DA833", name="train-test-resize-disagree", severity="warning", tier="static", needs=())
 def train_test_resize_disagree(ctx):
     """The test pipeline resizes images unlike the training pipeline: far larger, or resampled otherwise.
@@ -95,10 +99,9 @@ def train_test_resize_disagree(ctx):
     test_resampling = {r for *_, r in test}
     if not train_resampling & test_resampling:
         path = test[0][0]
-        shown = lambda rs: ", ".join(f"{b}/{i}" for b, i in sorted(rs, key=str))  # noqa: E731
         yield Violation(
-            message=(f"training resizes with {shown(train_resampling)} ({train[0][0]}) but {test_loader}'s "
-                     f"pipeline with {shown(test_resampling)} ({path}): evaluation sees images resampled "
+            message=(f"training resizes with {_shown(train_resampling)} ({train[0][0]}) but {test_loader}'s "
+                     f"pipeline with {_shown(test_resampling)} ({path}): evaluation sees images resampled "
                      "otherwise than the ones the weights were trained on"),
             key_path=path, evidence={"train": sorted(map(list, train_resampling)),
                                      "test": sorted(map(list, test_resampling))},
