@@ -131,6 +131,7 @@ class PrivateConfig:
         train = self.cfg.get("train_cfg", None)
         if not is_mapping(train):
             return
+        self._scheduler_ends(train)
         if "max_epochs" in train or node_type(train).startswith("EpochBased"):
             self.set(train, "max_epochs", 1, "train_cfg.max_epochs", "one epoch runs train, val and checkpoint once")
             self.set(train, "val_interval", 1, "train_cfg.val_interval", "validate after that epoch")
@@ -141,6 +142,22 @@ class PrivateConfig:
             self.set(train, "val_interval", TRAIN_BATCHES, "train_cfg.val_interval", "validate after them")
             if "val_begin" in train:
                 self.set(train, "val_begin", 1, "train_cfg.val_begin", "validate after them")
+
+    def _scheduler_ends(self, train) -> None:
+        """A scheduler without ``end`` ends where training does (mmengine's default): written out at the
+        length as configured, so that the shortened run steps it as the first epochs of the real one would
+        (a ReduceOnPlateau monitor is read after the first validation, not skipped as past the end)."""
+        length, by_epoch = (train.get("max_epochs", None), True) if "max_epochs" in train else \
+            (train.get("max_iters", None), False)
+        if not isinstance(length, int) or isinstance(length, bool):
+            return
+        value = self.cfg.get("param_scheduler", None)
+        entries = list(enumerate(value)) if isinstance(value, (list, tuple)) else [(None, value)]
+        for i, scheduler in entries:
+            if is_mapping(scheduler) and "end" not in scheduler and bool(scheduler.get("by_epoch", True)) == by_epoch:
+                path = "param_scheduler" if i is None else f"param_scheduler.{i}"
+                self.set(scheduler, "end", length, f"{path}.end", "where the configured training ends, as "
+                         "mmengine would set it; the shortened run would end the scheduler after its first epoch")
 
     def iter_based(self) -> bool:
         train = self.cfg.get("train_cfg", None)

@@ -63,3 +63,18 @@ def test_multibranch_pipelines_are_scaled_too(tmp_path):
         assert sizes and all(_longest(v) <= 160 for _, v in sizes), (name, sizes)
     assert any(c.key_path.startswith("train_dataloader.dataset.datasets.1.pipeline.2.unsup_student.")
                for c in private.changes)
+
+
+def test_a_scheduler_without_end_keeps_the_configured_end_in_the_shortened_run(tmp_path):
+    """mmengine ends a scheduler without ``end`` where training ends: the one-epoch run would end a
+    ReduceOnPlateau before the first validation steps it, so the copy writes the configured end out."""
+    cfg = mmdet_config("faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py")
+    cfg.param_scheduler = [dict(type="LinearLR", start_factor=0.001, by_epoch=False, begin=0, end=500),
+                           dict(type="ReduceOnPlateauLR", monitor="coco/bbox_mAP", rule="greater", by_epoch=True),
+                           dict(type="CosineAnnealingLR", by_epoch=False, T_max=1000, begin=500)]
+    private = _private(cfg, tmp_path)
+    schedulers = private.cfg.param_scheduler
+    assert private.cfg.train_cfg.max_epochs == 1
+    assert schedulers[1]["end"] == 12  # the base's max_epochs
+    assert schedulers[0]["end"] == 500 and "end" not in schedulers[2]  # written ends, and another unit, untouched
+    assert any(c.key_path == "param_scheduler.1.end" and c.now == 12 for c in private.changes)
