@@ -33,7 +33,7 @@ from typing import Any, Iterator
 from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
 from .config import value_at as get
-from .explain_pipeline import _missing_result, _pipeline_input
+from .explain_pipeline import missing_result, pipeline_input
 from .explanation import Explanation, short_type as _short
 from .packages import missing_package
 
@@ -54,7 +54,6 @@ FEEDS = {"neck": ("model.backbone.out_indices", "model.backbone"), "rpn_head": (
 CHANNEL_KEYS = ("in_channels", "out_channels", "feat_channels", "channels", "embed_dims", "fc_out_channels",
                 "conv_out_channels", "inplanes", "base_channels")
 SIZE_KEYS = ("roi_feat_size", "output_size", "mask_size", "out_size")
-# result keys (and data-sample attributes) -> the LoadAnnotations flag that produces them
 FRAME_RE = re.compile(r'^\s*File "([^"]+)", line (\d+), in (\S+)\s*$')
 
 
@@ -447,7 +446,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
         found = strategy(cfg, err, comps)
         if found:
             return found
-    found = _missing_result(cfg, err, comps, phase) or _pipeline_input(cfg, err, comps, phase) or \
+    found = missing_result(cfg, err, comps, phase) or pipeline_input(cfg, err, comps, phase) or \
         _too_small(cfg, err, comps, phase)
     return found or _assert(cfg, err, comps) or _quoted_value(cfg, err, comps)
 

@@ -8,20 +8,27 @@ from .config import is_mapping, walk_dicts
 from .config import value_at as get
 from .explanation import Explanation, short_type as _short
 
+# result keys (and data-sample attributes) -> the LoadAnnotations flag that produces them
 PRODUCERS = {"gt_masks": "with_mask", "masks": "with_mask", "mask": "with_mask", "gt_seg_map": "with_seg",
              "gt_sem_seg": "with_seg", "sem_seg": "with_seg", "gt_semantic_seg": "with_seg",
              "gt_bboxes": "with_bbox", "bboxes": "with_bbox", "gt_bboxes_labels": "with_label"}
 
 
-def _missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
+
+def _loaders(phase: str) -> tuple[str, ...]:
+    """The dataloaders whose pipelines fed the failing phase: training's for the loss, else the evaluation ones first."""
+    return ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
+                                                                             "train_dataloader")
+
+
+def missing_result(cfg, err, comps, phase: str) -> list[Explanation]:
     m = (re.search(r"^'(\w+)'$", err.message.strip()) if err.type == "KeyError" else None) or \
         re.search(r"object has no attribute '(\w+)'", err.message)
     name = m.group(1).lstrip("_") if m else None  # a data sample's private field: '_gt_sem_seg'
     if name not in PRODUCERS:
         return []
     flag = PRODUCERS[name]
-    loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
-                                                                                   "train_dataloader")
+    loaders = _loaders(phase)
     out = []
     for loader in loaders:
         steps = [(p, d) for p, d in walk_dicts(get(cfg, loader), loader)
@@ -51,15 +58,14 @@ def _is_loading(step) -> bool:
     return name.startswith("Load") and "Image" in name
 
 
-def _pipeline_input(cfg, err, comps, phase: str) -> list[Explanation]:
+def pipeline_input(cfg, err, comps, phase: str) -> list[Explanation]:
     """A transform that finds no results key an earlier step should have put there: the
     pipeline loads no image at all, or the step that makes the key comes after the one that reads it."""
     m = re.search(r"^'(\w+)'$", err.message.strip()) if err.type == "KeyError" else None
     if m is None:
         return []
     name = m.group(1)
-    loaders = ("train_dataloader",) if phase in ("loss", "step", "train") else ("val_dataloader", "test_dataloader",
-                                                                                   "train_dataloader")
+    loaders = _loaders(phase)
     for comp in comps:
         pipe, _, index = comp.rpartition(".")
         if not comp.startswith(loaders) or not pipe.endswith("pipeline") or not index.isdigit():
