@@ -62,3 +62,16 @@ def mmdet_ready():
 
     register_all_modules(init_default_scope=False)
     return True
+
+
+@pytest.fixture(autouse=True)
+def mmdet_scope(request):
+    """The tests that build from mmdet's registries do so in mmdet's scope, whatever scope an earlier
+    test in this process left current (a Runner makes its own scope the current one)."""
+    if "mmdet_ready" not in request.fixturenames:
+        yield
+        return
+    from mmengine.registry import DefaultScope
+
+    with DefaultScope.overwrite_default_scope("mmdet"):
+        yield
