@@ -79,7 +79,7 @@ def test_a_dying_worker_is_a_finding_and_the_others_go_on(tmp_path):
 def test_timeouts_soft_and_hard_then_the_next_config_runs(tmp_path):
     loop = write(tmp_path, "loop.py", "while True:\n    pass\n")
     stubborn = write(tmp_path, "stubborn.py",
-                     "while True:\n    try:\n        __import__('time').sleep(3600)\n"
+                     "while True:\n    try:\n        __import__('threading').Event().wait()\n"
                      "    except BaseException:\n        pass\n")
     ok = tiny(tmp_path, "ok.py")
     start = time.monotonic()
