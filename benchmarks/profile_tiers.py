@@ -132,7 +132,7 @@ def wrap_run(sink: str, cprofile: str | None, flush_denormal: str | None = None)
 
     in_child = child.in_child
 
-    def profiled_in_child(work):
+    def profiled_in_child(work, after_fork=None):
         fork_at = time.perf_counter()
 
         def child_work():
@@ -157,7 +157,7 @@ def wrap_run(sink: str, cprofile: str | None, flush_denormal: str | None = None)
                     prof.dump_stats(f"{cprofile}.child.prof")
 
         with REC.step("run:in_child (parent waits)"):
-            return in_child(child_work)
+            return in_child(child_work, after_fork)
 
     child.in_child = profiled_in_child
 

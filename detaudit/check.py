@@ -58,14 +58,16 @@ class Checked:
 
 
 def check_rules(ctx: AuditContext, plan: Plan, *, debug: bool = False) -> Checked:
-    """Compute the eager facts, then run each planned rule over what it declared."""
+    """Compute the eager facts, then run each planned rule over what it declared. The run tier
+    comes last, after every rule below it: from then on no rule reads the model's values, so
+    the run may take the model's memory for its own (:func:`detaudit.facts.run.lean.lend_model`)."""
     out = Checked(skipped=list(plan.skipped), order=list(plan.order), started=time.perf_counter())
-    for name in plan.eager:
-        try:
-            getattr(ctx, name)
-        except FactUnavailable:
-            continue
+    late = [name for name in plan.eager if FACT_TIERS.get(name) == "run"]
+    _compute(ctx, [name for name in plan.eager if name not in late])
     for r in plan.rules:
+        if r.tier == "run" and ctx.model_loan.state == "kept":
+            ctx.model_loan.offer()
+            _compute(ctx, late)  # here, not inside the first rule that reads them
         try:
             violations = list(r.check(FactView(ctx, r)) or ())
         except FactUnavailable as exc:
@@ -82,4 +84,15 @@ def check_rules(ctx: AuditContext, plan: Plan, *, debug: bool = False) -> Checke
             continue
         out.ran.append(r.code)
         out.violations.append((r, violations))
+    if late:
+        ctx.model_loan.offer()
+    _compute(ctx, late)
     return out
+
+
+def _compute(ctx: AuditContext, names: list[str]) -> None:
+    for name in names:
+        try:
+            getattr(ctx, name)
+        except FactUnavailable:
+            continue

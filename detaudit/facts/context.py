@@ -19,6 +19,7 @@ from ..options import AuditOptions
 from ..rule.facts import FACT_TIERS, tier_rank
 from .inputs import AuditInputs, Built
 from .memo import NO_EXEC_REASON, fact
+from .run.lean import ModelLoan
 
 class AuditContext:
     """One audit's facts, by role: :attr:`inputs` (what the audit was given, frozen), the memo
@@ -45,6 +46,7 @@ class AuditContext:
         # Set when the audit was stopped (--timeout, :meth:`cancel`): every fact not yet computed is refused.
         self.cancelled: str | None = None
         self.interruption: dict | None = None
+        self.model_loan = ModelLoan()  # offered once no check reads the model's values again (run/lean.py)
         if tune_allocator:  # not inside someone's training process (DetAuditHook): it is theirs
             large_allocations_to_mmap()
         self.display_path = self.display(self.config_path) if self.config_path else "<config>"

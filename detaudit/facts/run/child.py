@@ -52,8 +52,9 @@ def can_fork() -> bool:
     return hasattr(os, "fork")
 
 
-def in_child(work: Callable[[], Any]) -> Any | Crash:
+def in_child(work: Callable[[], Any], after_fork: Callable[[], None] | None = None) -> Any | Crash:
     """``work()`` run in a forked child: its value, or a :class:`Crash` when the child died.
+    ``after_fork()`` runs here once the child is forked, while it works.
     An exception ``work`` raises is raised here as :class:`RaisedInChild`. An exception in this
     process while waiting (``--timeout``'s alarm, Ctrl-C) kills the child first."""
     read_fd, write_fd = os.pipe()
@@ -65,6 +66,9 @@ def in_child(work: Callable[[], Any]) -> Any | Crash:
             _child(work, write_fd, stack, where)
         os.close(write_fd)
         try:
+            if after_fork is not None:
+                with contextlib.suppress(Exception):  # a help to the run, never its failure
+                    after_fork()
             with os.fdopen(read_fd, "rb") as pipe:
                 payload = pipe.read()
             _, status = os.waitpid(pid, 0)

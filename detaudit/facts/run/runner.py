@@ -24,7 +24,8 @@ from typing import Any
 from ...errors import ErrorInfo
 from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator,
                          check_hooks, check_schedulers, check_visualizer)
-from .lean import before_fork, between_runs, still_params_hook
+from .lean import before_fork, between_runs, lend_model, still_params_hook, streamed_checkpoints, trained_in_step
+from .process_state import environ, no_log_below_error, process_kept
 from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, PrivateConfig, RunChange
 from .hook_probe import probe_hook
 from .watch import watch_run
@@ -92,7 +93,10 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
         if not can_fork():
             return blocking.adopt_run(_dry_run_at(ctx, long_side, folder, fresh=retry))
         before_fork()  # freed pages the child would otherwise inherit
-        result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=False, forget_gradients=True))
+        lend = ctx.model_loan.state == "offered" and ctx.has("built")  # never a model the audit was given
+        result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=ctx.model_loan.state == "taken",
+                                              forget_gradients=True),
+                          after_fork=(lambda: lend_model(ctx)) if lend else None)
         result = _crashed(result) if isinstance(result, Crash) else result
         blocking.adopt_run(result)
         return result
@@ -167,6 +171,14 @@ def _model_as_built(ctx, model, *, fresh: bool = False, key: str = "model") -> t
     return built, [RunChange(key, "the model as the last forward left it", "a fresh build", why)]
 
 
+def _names(ctx, model) -> dict[int, str]:
+    """Module names by object of the model the run uses: the audit's own (a fact), or a fresh build's
+    (a retry after the audit lent its model to the first attempt, a model a forward changed)."""
+    if model is None or model is ctx.model:
+        return ctx.module_names
+    return {id(m): n for n, m in model.named_modules()}
+
+
 def _tree_changed(ctx, model) -> bool:
     now = frozenset(n for n, _ in model.named_modules(remove_duplicate=False))
     return bool(ctx.modules_as_built) and now != ctx.modules_as_built  # (a seeded model was not built here)
@@ -189,7 +201,7 @@ def _dry_run_at(ctx, long_side: int, folder: Path, *, fresh: bool, forget_gradie
     result = RunResult()
     recorder = active()
     first_call = len(recorder.calls) if recorder is not None else 0
-    with quiet(), no_network(), _process_kept(), _no_log_below_error(), silenced_output():
+    with quiet(), no_network(), process_kept(), no_log_below_error(), silenced_output(), streamed_checkpoints():
         private = PrivateConfig(ctx.cfg, folder, ctx.base_dir, long_side)
         private.prepare()
         private.changes[:0] = rebuilt
@@ -294,15 +306,16 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
     try:
         runner = _runner(model, cfg)
     except Exception as exc:  # noqa: BLE001
-        result.failures.append(attribute(exc, "build", KeyIndex(), ctx.module_names, None, cfg))
+        result.failures.append(attribute(exc, "build", KeyIndex(), _names(ctx, model), None, cfg))
         result.stages["run"] = "stopped at build"
         return
     watch = watch_run(runner, result, model)
-    runner.register_hook(still_params_hook())
+    runner.register_hook(still_params_hook(trained_in_step(ctx)))
     runner.register_hook(probe_hook(ctx.cfg, result), priority="VERY_HIGH")
     index = KeyIndex()
-    with blocking.attributed(runner, cfg, index, watch, ctx.module_names):
-        _stages(ctx, cfg, runner, watch, index, result)
+    names = _names(ctx, model)
+    with blocking.attributed(runner, cfg, index, watch, names):
+        _stages(cfg, runner, watch, index, result, names)
     watch.thresholds.restore()
     _check_monitored(cfg, result)
     work_dir = Path(cfg["work_dir"])
@@ -314,7 +327,7 @@ def _train_val_test(ctx, private: PrivateConfig, result: RunResult, model) -> No
     _release(runner)
 
 
-def _stages(ctx, cfg, runner, watch, index, result: RunResult) -> None:
+def _stages(cfg, runner, watch, index, result: RunResult, names: dict[int, str]) -> None:
     """The Runner's train (with its validation) and test, each failure attributed."""
     from .attribution import attribute
 
@@ -332,7 +345,7 @@ def _stages(ctx, cfg, runner, watch, index, result: RunResult) -> None:
             with contextlib.suppress(Exception):
                 index.index_runner(runner, cfg)
             at = watch.stage if stage == "train" else "test"
-            failure = attribute(exc, at, index, ctx.module_names, evaluator if at != "train" else None, cfg)
+            failure = attribute(exc, at, index, names, evaluator if at != "train" else None, cfg)
             if failure.component == SAVE_BEST:
                 failure.detail["produced"] = sorted(result.metrics.get("val", {}))
             result.failures.append(failure)
@@ -344,9 +357,6 @@ def _stages(ctx, cfg, runner, watch, index, result: RunResult) -> None:
 def _resume(ctx, private: PrivateConfig, result: RunResult, model):
     """A fresh Runner resuming from the checkpoint the first one wrote, for one more iteration, on
     ``model`` or, when a forward changed it (or it is None), a fresh build; the model it used."""
-    from . import blocking
-    from .attribution import KeyIndex, attribute
-
     cfg = private.cfg
     train = cfg["train_cfg"]
     if "max_epochs" in train:
@@ -361,34 +371,43 @@ def _resume(ctx, private: PrivateConfig, result: RunResult, model):
         hook["interval"], hook["save_last"] = 10 ** 6, False
     model, rebuilt = _model_as_built(ctx, model, key="resume.model")  # a resumed training starts in a new process
     result.changes += rebuilt
-    for attempt in ("as training would", "weights-only loading off"):
-        env = {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"} if attempt != "as training would" else {}
-        runner = None
-        try:
-            with _environ(env):
-                runner = _runner(model, cfg, resume_from=checkpoint)
-                runner.register_hook(still_params_hook())
-                with blocking.attributed(runner, cfg, KeyIndex(), None, ctx.module_names, stage="resume"):
-                    runner.train()
-            result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
-            return model
-        except Exception as exc:  # noqa: BLE001
-            failure = attribute(exc, "resume", KeyIndex(), ctx.module_names, None, cfg)
-            weights_only = WEIGHTS_ONLY_HINT in failure.error.message
-            if weights_only and not env:
-                result.failures.append(RunFailure(CHECKPOINT, "resume", "resume", failure.error,
-                                                  {"weights_only": True, "checkpoint": Path(checkpoint).name}))
-                continue
-            if failure.component == RUN:
-                failure = RunFailure(CHECKPOINT, "resume", "resume", failure.error,
-                                     {"checkpoint": Path(checkpoint).name})
-            result.failures.append(failure)
-            result.stages["resume"] = "failed"
-            return model
-        finally:
-            if runner is not None:
-                _release(runner)
+    for env in ({}, {"TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD": "1"}):  # as training would, then weights-only loading off
+        if env:
+            between_runs()  # what the failed attempt read goes before this one reads it again
+        if _resume_once(ctx, cfg, result, model, checkpoint, env):
+            break
     return model
+
+
+def _resume_once(ctx, cfg, result: RunResult, model, checkpoint: str, env: dict) -> bool:
+    """One attempt at the resume, in a frame of its own (what it built goes with it); whether it
+    is over (False: try again with weights-only loading off)."""
+    from . import blocking
+    from .attribution import KeyIndex, attribute
+
+    runner = None
+    try:
+        with environ(env):
+            runner = _runner(model, cfg, resume_from=checkpoint)
+            runner.register_hook(still_params_hook(trained_in_step(ctx)))
+            with blocking.attributed(runner, cfg, KeyIndex(), None, _names(ctx, model), stage="resume"):
+                runner.train()
+        result.stages["resume"] = "ok" if not env else "ok with TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1"
+        return True
+    except Exception as exc:  # noqa: BLE001
+        failure = attribute(exc, "resume", KeyIndex(), _names(ctx, model), None, cfg)
+        if WEIGHTS_ONLY_HINT in failure.error.message and not env:
+            result.failures.append(RunFailure(CHECKPOINT, "resume", "resume", failure.error,
+                                              {"weights_only": True, "checkpoint": Path(checkpoint).name}))
+            return False
+        if failure.component == RUN:
+            failure = RunFailure(CHECKPOINT, "resume", "resume", failure.error, {"checkpoint": Path(checkpoint).name})
+        result.failures.append(failure)
+        result.stages["resume"] = "failed"
+        return True
+    finally:
+        if runner is not None:
+            _release(runner)
 
 
 def _latest(names: list[str]) -> str:
@@ -439,6 +458,9 @@ def _release(runner=None, names=()) -> None:
     names = set(names)
     if runner is not None:
         names |= {runner.experiment_name, getattr(runner.visualizer, "instance_name", None)}
+        for hook in getattr(runner, "hooks", ()):
+            if hasattr(hook, "give_back"):  # a run that failed never reached after_train
+                hook.give_back()
     for cls in (MMLogger, MessageHub, Visualizer, DefaultScope):
         instances = getattr(cls, "_instance_dict", {})
         for name in [n for n in instances if n in names]:
@@ -447,54 +469,3 @@ def _release(runner=None, names=()) -> None:
                 with contextlib.suppress(Exception):
                     handler.close()
                     obj.removeHandler(handler)
-
-
-@contextlib.contextmanager
-def _no_log_below_error():
-    """The Runner makes loggers of its own (and mmengine prints through whichever is current): the
-    report is the output, so nothing below ERROR is logged while the run runs."""
-    import logging
-
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        yield
-    finally:
-        logging.disable(previous)
-
-
-@contextlib.contextmanager
-def _environ(extra: dict):
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextlib.contextmanager
-def _process_kept():
-    """The Runner sets the multiprocessing start method and OpenCV's thread count for the
-    process: give them back."""
-    import multiprocessing as mp
-
-    method = mp.get_start_method(allow_none=True)
-    try:
-        import cv2
-
-        threads = cv2.getNumThreads()
-    except Exception:  # noqa: BLE001
-        cv2 = None
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            mp.set_start_method(method, force=True)
-        if cv2 is not None:
-            with contextlib.suppress(Exception):
-                cv2.setNumThreads(threads)
