@@ -47,8 +47,10 @@ class ErrorInfo:
         message = str(exc).strip() or type(exc).__name__
         if len(message) > 2000:
             message = message[:2000] + " …"
+        extra = {"asserted": asserted_values(exc)} if isinstance(exc, AssertionError) else {}
         return cls(type=type(exc).__name__, message=message, file=file, line=line, module=module,
-                   traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                   traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+                   extra={k: v for k, v in extra.items() if v})
 
     def where(self) -> str:
         """``file:line`` as the user would open it (relative to the working directory when under it)."""
@@ -218,3 +220,48 @@ def not_the_models_fault(info: ErrorInfo | None) -> str | None:
         return (f"the model's code asks for CUDA{module}{where} ({info.short()}): it needs a GPU, "
                 f"and this machine has none")
     return None
+
+
+def asserted_values(exc: BaseException) -> dict[str, Any]:
+    """For a failed ``assert``: the values, in the asserting frame, of the names its condition tests
+    and of the function's arguments, as plain data (small dicts, lists and scalars; others left out),
+    so that a dict the config wrote can be recognized where a builder asserted on it."""
+    import linecache
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return {}
+    frame, code = tb.tb_frame, tb.tb_frame.f_code
+    source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+    if not source.startswith("assert"):
+        return {}
+    names = set(re.findall(r"\b([A-Za-z_]\w*)\b", source)) | set(code.co_varnames[:code.co_argcount])
+    values = {}
+    with contextlib.suppress(Exception):  # a frame's values are a help, never a failure
+        local = frame.f_locals
+        for name in sorted(names - {"self"}):
+            if name in local:
+                plain = _plain(local[name])
+                if plain is not _OPAQUE:
+                    values[name] = plain
+    return {"source": source, "function": code.co_name, "values": values} if values else {}
+
+
+_OPAQUE = object()
+
+
+def _plain(value, depth: int = 0):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value if not isinstance(value, str) or len(value) <= 200 else _OPAQUE
+    if depth > 2:
+        return _OPAQUE
+    if isinstance(value, (list, tuple)) and len(value) <= 16:
+        items = [_plain(v, depth + 1) for v in value]
+        return _OPAQUE if any(v is _OPAQUE for v in items) else items
+    if hasattr(value, "items") and hasattr(value, "keys") and len(value) <= 24:
+        items = {k: _plain(v, depth + 1) for k, v in value.items()}
+        if all(isinstance(k, str) for k in items) and not any(v is _OPAQUE for v in items.values()):
+            return items
+    return _OPAQUE

@@ -1,67 +1,9 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import DATALOADERS, is_mapping, node_type, walk_dicts
+from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
+from ._component_dicts import registry_built, component_roots
 from ._legacy_nested import nested_leftovers
-
-EVALUATORS = ("val_evaluator", "test_evaluator")
-
-
-def _roots(cfg):
-    """(key path, subtree, what building it is called) of the parts checked: the model, each
-    dataloader's dataset (wrappers, datasets, pipelines) and sampler, the evaluators, and what the
-    Runner builds from the registries with every key (hooks, schedulers, loops given a type)."""
-    if is_mapping(cfg.get("model", None)):
-        yield "model", cfg["model"], "the model"
-    for loader in DATALOADERS:
-        dl = cfg.get(loader, None)
-        if is_mapping(dl) and is_mapping(dl.get("dataset", None)):
-            yield f"{loader}.dataset", dl["dataset"], f"{loader}'s dataset"
-        for part in ("sampler", "batch_sampler"):
-            if is_mapping(dl) and is_mapping(dl.get(part, None)):
-                yield f"{loader}.{part}", dl[part], f"{loader}'s {part}"
-    for ev in EVALUATORS:
-        if cfg.get(ev, None) is not None:
-            yield ev, cfg[ev], ev
-    hooks = cfg.get("default_hooks", None)
-    for name in (hooks.keys() if is_mapping(hooks) else ()):
-        if is_mapping(hooks[name]):
-            yield f"default_hooks.{name}", hooks[name], f"the {name} hook (when the Runner starts)"
-    custom = cfg.get("custom_hooks", None)
-    for i, hook in enumerate(custom if isinstance(custom, (list, tuple)) else ()):
-        if is_mapping(hook):
-            yield f"custom_hooks.{i}", hook, f"custom_hooks[{i}] (when the Runner starts)"
-    schedulers = cfg.get("param_scheduler", None)
-    for i, scheduler in enumerate(schedulers if isinstance(schedulers, (list, tuple)) else [schedulers]):
-        if is_mapping(scheduler):
-            at = f"param_scheduler.{i}" if isinstance(schedulers, (list, tuple)) else "param_scheduler"
-            yield at, scheduler, f"{at} (when training starts)"
-    for loop in ("train_cfg", "val_cfg", "test_cfg"):
-        if is_mapping(cfg.get(loop, None)) and "type" in cfg[loop]:
-            yield loop, cfg[loop], f"the {loop} loop"
-
-
-# Dicts a component builds itself through helpers (build_norm_layer, build_conv_layer, ops by name,
-# transformer layer builders), which pick and pass their keys in their own way.
-HELPER_BUILT = ("dcn", "plugins", "roi_layer", "encoder", "decoder", "positional_encoding", "transformer")
-
-
-# In a model's train_cfg/test_cfg, the dicts a head builds from the task registry with every key.
-TASK_BUILT = ("assigner", "sampler")
-# What the Runner builds with every key: the hook, scheduler or loop dict itself, nothing under it.
-RUNNER_BUILT = ("default_hooks", "custom_hooks", "param_scheduler", "train_cfg", "val_cfg", "test_cfg")
-
-
-def _registry_built(path: str) -> bool:
-    parts = [p for p in path.split(".") if not p.isdigit()]
-    if parts[0] in RUNNER_BUILT:
-        return len(parts) == (2 if parts[0] == "default_hooks" else 1)
-    inner, leaf = parts[1:-1], parts[-1]
-    if any(p in HELPER_BUILT for p in parts[1:]):
-        return False
-    if any(p.endswith("_cfg") for p in inner):
-        return leaf in TASK_BUILT and parts[0] == "model"
-    return not leaf.endswith("_cfg")
 
 
 def _named_in_mro(cls, key: str) -> bool | None:
@@ -182,11 +124,11 @@ def key_not_taken_by_component(ctx):
     legacy = {hit[0] for hit in nested_leftovers(ctx.cfg, lambda *a: None)}  # DA003's 2.x keys
     sm = ctx.source_map
     seen = set()
-    for root, node, built in _roots(ctx.cfg):
+    for root, node, built in component_roots(ctx.cfg):
         typed = {p: d for p, d in walk_dicts(node, root) if is_mapping(d) and "type" in d}
         for path, d in walk_dicts(node, root):
             kind = d.get("type", None)
-            if kind is None or not _registry_built(path):
+            if kind is None or not registry_built(path):
                 continue
             try:
                 sig = constructors.signature(kind, path, d)

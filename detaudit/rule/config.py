@@ -106,6 +106,11 @@ def datasets_under(ds: Any, path: str, depth: int = 0) -> Iterator[tuple[str, An
     if is_mapping(ds.get("dataset", None)):
         yield from datasets_under(ds["dataset"], f"{path}.dataset", depth + 1)
         return
+    one = ds.get("dataset", None)
+    if isinstance(one, (list, tuple)) and one and all(is_mapping(d) for d in one):  # a wrapper given a list (DA840)
+        for i, d in enumerate(one):
+            yield from datasets_under(d, f"{path}.dataset.{i}", depth + 1)
+        return
     yield path, ds
 
 

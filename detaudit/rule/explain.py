@@ -33,6 +33,7 @@ from typing import Any, Iterator
 from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
 from .config import value_at as get
+from .explain_asserted import asserted_dict
 from .explain_pipeline import missing_result, pipeline_input
 from .explanation import Explanation, short_type as _short
 from .packages import missing_package
@@ -149,6 +150,8 @@ def _assert(cfg, err, comps) -> list[Explanation]:
     attrs = re.findall(r"self\.(\w+)", src)
     names = [n for n in re.findall(r"\b([a-z_]\w*)\b", src) if n not in ("assert", "len", "self", "and", "or", "not",
                                                                           "is", "in", "None", "isinstance")]
+    condition = re.sub(r"(['\"]).*?\1", "", src.split(",")[0])  # the tested expression, no message or quoted words
+    bare = set(re.findall(r"(?<![.\w])([a-z_]\w*)\b", condition)) - {"assert", "not", "is", "in", "and", "or"}
     out = []
     for comp in comps:
         d = get(cfg, comp)
@@ -157,7 +160,9 @@ def _assert(cfg, err, comps) -> list[Explanation]:
         for a in dict.fromkeys(attrs + names):
             for k in DERIVED.get(a, (a,)):
                 for where_, sub in subs:  # the component's own keys first, then its parts' (anchor_generator...)
-                    if is_mapping(sub) and k in sub and f"{where_}.{k}" not in keys and not is_mapping(sub[k]):
+                    # a dict only when the assert tests it by its own name (`assert dcn is None`)
+                    whole = not is_mapping(sub.get(k) if is_mapping(sub) else None) or (a in bare and where_ == comp)
+                    if is_mapping(sub) and k in sub and f"{where_}.{k}" not in keys and whole:
                         keys.append(f"{where_}.{k}")
                         break
         if not keys:
@@ -448,7 +453,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
             return found
     found = missing_result(cfg, err, comps, phase) or pipeline_input(cfg, err, comps, phase) or \
         _too_small(cfg, err, comps, phase)
-    return found or _assert(cfg, err, comps) or _quoted_value(cfg, err, comps)
+    return found or _assert(cfg, err, comps) or asserted_dict(cfg, err, comps) or _quoted_value(cfg, err, comps)
 
 
 def unexplained(cfg, err) -> Explanation | None:

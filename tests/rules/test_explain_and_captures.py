@@ -189,3 +189,42 @@ def test_a_failure_quoting_a_value_the_config_holds_names_its_key(cfg):
     assert [e.key_path for e in explain(cfg, err, "build")] == ["model.teacher_config"]
     other = ErrorInfo("FileNotFoundError", "[Errno 2] No such file or directory: 'elsewhere/teacher.py'")
     assert explain(cfg, other, "build") == []
+
+
+def _raised(call):
+    try:
+        call()
+    except AssertionError as exc:
+        return ErrorInfo.from_exception(exc)
+    raise AssertionError("it did not assert")
+
+
+def test_an_assertion_on_a_dict_the_config_wrote_names_its_key(cfg):
+    """mmcv's norm builder asserts on a local copy; the dict it was handed is the config's."""
+    from mmcv.cnn import build_norm_layer
+
+    cfg = copy.deepcopy(cfg)
+    cfg.model.neck.norm_cfg = dict(type="GN", requires_grad=True)
+    err = _raised(lambda: build_norm_layer(dict(cfg.model.neck.norm_cfg), 64))
+    assert err.extra["asserted"]["values"]["cfg"] == {"type": "GN", "requires_grad": True}
+    found = explain(cfg, err, "build")
+    assert [e.key_path for e in found] == ["model.neck.norm_cfg"]
+    assert "has no 'num_groups'" in found[0].message
+
+
+def test_an_assertion_on_a_dict_the_config_does_not_hold_names_nothing(cfg):
+    from mmcv.cnn import build_norm_layer
+
+    err = _raised(lambda: build_norm_layer(dict(type="GN", eps=0.25), 64))  # written nowhere in the config
+    assert explain(cfg, err, "build") == []
+
+
+def test_an_assert_testing_an_argument_dict_by_name_names_that_key(cfg):
+    from mmdet.models.backbones.resnet import BasicBlock
+
+    cfg = copy.deepcopy(cfg)
+    dcn = dict(type="DCN", deform_groups=1, fallback_on_stride=False)
+    cfg.model.backbone.dcn = dcn
+    err = _raised(lambda: BasicBlock(64, 64, dcn=dcn))
+    err.module = "backbone"
+    assert _keys(cfg, err, "build") == ["model.backbone.dcn"]

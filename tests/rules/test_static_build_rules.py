@@ -70,3 +70,14 @@ def test_da005_and_da006_read_custom_imports_when_the_config_does_not_load(tmp_p
     alone = audit(str(cfg), select=["DA001"], tier="build")
     assert [f.code for f in alone.findings] == ["DA001"]
     assert by_code["DA005"].evidence["module"] == "detaudit_da005_nothing"
+
+
+def test_datasets_under_looks_into_a_list_given_to_a_wrapper():
+    """A wrapper given a list where it takes one dataset (DA840) still has its datasets found, so
+    the run tier prepares their data and the build's failure is reported, not skipped."""
+    from detaudit.rule.config import datasets_under
+
+    wrapper = {"type": "MultiImageMixDataset", "dataset": [{"type": "CocoDataset", "ann_file": "a.json"},
+                                                           {"type": "CocoDataset", "ann_file": "b.json"}]}
+    assert [p for p, _ in datasets_under(wrapper, "train_dataloader.dataset")] == \
+        ["train_dataloader.dataset.dataset.0", "train_dataloader.dataset.dataset.1"]
