@@ -1,7 +1,9 @@
 from detaudit.rule import Violation, rule
+from detaudit.rule.training_passes import ANY, augmentation, detector_type, training_passes, zoo_reference
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
+PASSES_FACTOR = 2.0  # training length: more than twice the zoo's longest for that detector and augmentation
 SLACK = 1e-9      # a value on the bound (up to rounding: 1e-6 against 1e-5 / 10) is not outside
 MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range to speak of
 # test-time score thresholds: raising one drops detections before the metric; lowering one only
@@ -156,6 +158,50 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
+    yield from _training_length(ctx.cfg)
+
+
+def _n(v: float):
+    return int(v) if float(v).is_integer() else round(v, 2)
+
+
+def _training_length(cfg):
+    """Passes over the training data (``max_epochs`` times the ``RepeatDataset`` times) far above
+    the zoo's longest for that detector type and augmentation."""
+    got = training_passes(cfg)
+    if got is None:
+        return
+    aug = augmentation(cfg)
+    ref = zoo_reference(detector_type(cfg), "strong" if aug else "light", bool(got.repeats))
+    if ref is None:
+        return
+    kind, group, s = ref
+    if got.passes <= s["max"] * PASSES_FACTOR:
+        return
+    who = "zoo config" if kind == ANY else f"zoo {kind} config"
+    how = {"light": "that only resizes and flips", "strong": "with augmentation beyond resizing and flipping",
+           ANY: "(whatever its augmentation)"}[group]
+    zoo = (f"{_n(s['max'])} passes ({', '.join(s['max_configs'][:2])}); the {s['n']} such configs train "
+           f"{', '.join(s['values'])} passes")
+    if got.repeats:
+        times = " x ".join(f"{key} = {_n(t)}" for key, t in got.repeats)
+        product = got.passes / got.max_epochs
+        fits = max(1, int(s["max"] // product))
+        message = (f"train_cfg.max_epochs = {_n(got.max_epochs)} over a RepeatDataset ({times}) trains "
+                   f"{_n(got.passes)} passes over the data, {got.passes / s['max']:.1f} times the most any "
+                   f"{who} {how} trains: {zoo}. Each epoch of a RepeatDataset is already {_n(product)} passes")
+        fix = (f"set max_epochs to about {fits} ({_n(fits * product)} passes), scaling the lr schedule with it, "
+               "or drop the RepeatDataset if max_epochs counts passes")
+    else:
+        message = (f"train_cfg.max_epochs = {_n(got.max_epochs)} trains {_n(got.passes)} passes over the data, "
+                   f"{got.passes / s['max']:.1f} times the most any {who} {how} trains: {zoo}")
+        fix = "check max_epochs: the zoo's recipes train far shorter with this augmentation"
+    yield Violation(
+        message=message, key_path="train_cfg.max_epochs",
+        evidence={"passes": got.passes, "max_epochs": got.max_epochs, "repeats": [list(r) for r in got.repeats],
+                  "detector": kind, "augmentation": group, "strong_transforms": aug[:8], "zoo_max": s["max"],
+                  "zoo_max_configs": s["max_configs"], "zoo_configs": s["n"], "zoo_values": s["values"]},
+        fix=fix)
 
 
 def _owned_elsewhere(rel: str) -> bool:
