@@ -100,22 +100,45 @@ def setting_outside_zoo(ctx):
     Optimizer settings are DA811's. Every zoo config is inside the table it helped build; compared
     instead with the table of the other 807 (leave one out), none is reported either.
 
+    The length of an epoch-based training is judged as the number of passes over the training
+    data: ``train_cfg.max_epochs`` times the ``times`` of every ``RepeatDataset`` wrapping the
+    training set (nested ones multiply; ``ClassBalancedDataset``, ``MultiImageMixDataset`` and
+    ``ConcatDataset`` do not repeat every image). The zoo's figures (scripts/zoo_training_passes.py)
+    depend on the augmentation: its configs that only resize and flip train 3 to 73 passes (12, 24
+    or 36 for most), its long recipes (200-epoch large-scale jitter, 300-epoch mosaic, SSD's 120 to
+    600 passes of expand-and-crop, DETR's 500) all augment more. It reports, at
+    ``train_cfg.max_epochs``, a training more than twice as long as the longest zoo config with
+    the same kind of augmentation; when a ``RepeatDataset`` wraps the set (the passes are not what
+    ``max_epochs`` reads), compared with the zoo's configs of the same detector type and
+    augmentation (RetinaNet resizing and flipping: at most 36 passes, the "3x" recipes of 12
+    epochs over a ``RepeatDataset`` of 3), and naming the wrapper's ``times``. Iteration-based
+    loops are not judged.
+
     ## Why is this bad?
     Such a value is almost always a unit or copy mistake that trains or evaluates without an
     error: an EMA ``momentum=0.9998`` (the decay, where mmengine takes 1 - decay) freezes the
     averaged model at its first weights; an NMS ``iou_threshold=50`` written in percent keeps
-    every box; a loss weight a hundred times the zoo's drowns the other losses.
+    every box; a loss weight a hundred times the zoo's drowns the other losses. A "3x" schedule
+    already repeats its dataset 3 times over 12 epochs; setting its ``max_epochs`` to 36 trains
+    108 passes, three times the recipe, with its learning-rate steps where the recipe has none.
 
     ## Example
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.9998)]
     ```
+    ```python
+    _base_ = 'mmdet::retinanet/retinanet_r50-caffe_fpn_ms-3x_coco.py'  # RepeatDataset(times=3)
+    train_cfg = dict(max_epochs=36)  # 108 passes
+    ```
 
     ## Use instead
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002)]
+    ```
+    ```python
+    _base_ = 'mmdet::retinanet/retinanet_r50-caffe_fpn_ms-3x_coco.py'  # 12 epochs: 36 passes
     ```
 
     ## Fix
