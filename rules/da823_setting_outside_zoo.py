@@ -1,7 +1,9 @@
 from detaudit.rule import Violation, rule
+from detaudit.rule.training_passes import ANY, augmentation, detector_type, training_passes, zoo_reference
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
+PASSES_FACTOR = 2.0  # training length: more than twice the zoo's longest for that detector and augmentation
 SLACK = 1e-9      # a value on the bound (up to rounding: 1e-6 against 1e-5 / 10) is not outside
 MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range to speak of
 # test-time score thresholds: raising one drops detections before the metric; lowering one only
@@ -98,22 +100,45 @@ def setting_outside_zoo(ctx):
     Optimizer settings are DA811's. Every zoo config is inside the table it helped build; compared
     instead with the table of the other 807 (leave one out), none is reported either.
 
+    The length of an epoch-based training is judged as the number of passes over the training
+    data: ``train_cfg.max_epochs`` times the ``times`` of every ``RepeatDataset`` wrapping the
+    training set (nested ones multiply; ``ClassBalancedDataset``, ``MultiImageMixDataset`` and
+    ``ConcatDataset`` do not repeat every image). The zoo's figures (scripts/zoo_training_passes.py)
+    depend on the augmentation: its configs that only resize and flip train 3 to 73 passes (12, 24
+    or 36 for most), its long recipes (200-epoch large-scale jitter, 300-epoch mosaic, SSD's 120 to
+    600 passes of expand-and-crop, DETR's 500) all augment more. It reports, at
+    ``train_cfg.max_epochs``, a training more than twice as long as the longest zoo config with
+    the same kind of augmentation; when a ``RepeatDataset`` wraps the set (the passes are not what
+    ``max_epochs`` reads), compared with the zoo's configs of the same detector type and
+    augmentation (RetinaNet resizing and flipping: at most 36 passes, the "3x" recipes of 12
+    epochs over a ``RepeatDataset`` of 3), and naming the wrapper's ``times``. Iteration-based
+    loops are not judged.
+
     ## Why is this bad?
     Such a value is almost always a unit or copy mistake that trains or evaluates without an
     error: an EMA ``momentum=0.9998`` (the decay, where mmengine takes 1 - decay) freezes the
     averaged model at its first weights; an NMS ``iou_threshold=50`` written in percent keeps
-    every box; a loss weight a hundred times the zoo's drowns the other losses.
+    every box; a loss weight a hundred times the zoo's drowns the other losses. A "3x" schedule
+    already repeats its dataset 3 times over 12 epochs; setting its ``max_epochs`` to 36 trains
+    108 passes, three times the recipe, with its learning-rate steps where the recipe has none.
 
     ## Example
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.9998)]
     ```
+    ```python
+    _base_ = 'mmdet::retinanet/retinanet_r50-caffe_fpn_ms-3x_coco.py'  # RepeatDataset(times=3)
+    train_cfg = dict(max_epochs=36)  # 108 passes
+    ```
 
     ## Use instead
     ```python
     _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
     custom_hooks = [dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002)]
+    ```
+    ```python
+    _base_ = 'mmdet::retinanet/retinanet_r50-caffe_fpn_ms-3x_coco.py'  # 12 epochs: 36 passes
     ```
 
     ## Fix
@@ -156,6 +181,50 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
+    yield from _training_length(ctx.cfg)
+
+
+def _n(v: float):
+    return int(v) if float(v).is_integer() else round(v, 2)
+
+
+def _training_length(cfg):
+    """Passes over the training data (``max_epochs`` times the ``RepeatDataset`` times) far above
+    the zoo's longest for that detector type and augmentation."""
+    got = training_passes(cfg)
+    if got is None:
+        return
+    aug = augmentation(cfg)
+    ref = zoo_reference(detector_type(cfg), "strong" if aug else "light", bool(got.repeats))
+    if ref is None:
+        return
+    kind, group, s = ref
+    if got.passes <= s["max"] * PASSES_FACTOR:
+        return
+    who = "zoo config" if kind == ANY else f"zoo {kind} config"
+    how = {"light": "that only resizes and flips", "strong": "with augmentation beyond resizing and flipping",
+           ANY: "(whatever its augmentation)"}[group]
+    zoo = (f"{_n(s['max'])} passes ({', '.join(s['max_configs'][:2])}); the {s['n']} such configs train "
+           f"{', '.join(s['values'])} passes")
+    if got.repeats:
+        times = " x ".join(f"{key} = {_n(t)}" for key, t in got.repeats)
+        product = got.passes / got.max_epochs
+        fits = max(1, int(s["max"] // product))
+        message = (f"train_cfg.max_epochs = {_n(got.max_epochs)} over a RepeatDataset ({times}) trains "
+                   f"{_n(got.passes)} passes over the data, {got.passes / s['max']:.1f} times the most any "
+                   f"{who} {how} trains: {zoo}. Each epoch of a RepeatDataset is already {_n(product)} passes")
+        fix = (f"set max_epochs to about {fits} ({_n(fits * product)} passes), scaling the lr schedule with it, "
+               "or drop the RepeatDataset if max_epochs counts passes")
+    else:
+        message = (f"train_cfg.max_epochs = {_n(got.max_epochs)} trains {_n(got.passes)} passes over the data, "
+                   f"{got.passes / s['max']:.1f} times the most any {who} {how} trains: {zoo}")
+        fix = "check max_epochs: the zoo's recipes train far shorter with this augmentation"
+    yield Violation(
+        message=message, key_path="train_cfg.max_epochs",
+        evidence={"passes": got.passes, "max_epochs": got.max_epochs, "repeats": [list(r) for r in got.repeats],
+                  "detector": kind, "augmentation": group, "strong_transforms": aug[:8], "zoo_max": s["max"],
+                  "zoo_max_configs": s["max_configs"], "zoo_configs": s["n"], "zoo_values": s["values"]},
+        fix=fix)
 
 
 def _owned_elsewhere(rel: str) -> bool:
