@@ -49,7 +49,7 @@ def _is_warmup(kind: str, s) -> bool:
 
 @rule(code="DA604", name="schedule-mismatch", severity="warning", tier="static")
 def schedule_mismatch(ctx):
-    """The learning-rate schedule does not fit the training length.
+    """The learning-rate schedule does not fit the training length, or a milestone never fires.
 
     ## What it does
     Compares every ``param_scheduler`` entry counted in the training loop's unit
