@@ -24,7 +24,7 @@ def _shown(v) -> str:
 
 @rule(code="DA836", name="runner-refuses-config", severity="error", tier="static", needs=())
 def runner_refuses_config(ctx):
-    """mmengine's Runner refuses the config before training starts: a stage's settings are half set, or its loop cannot be built.
+    """mmengine's Runner refuses the config before the first iteration: a stage's settings are half set, or the loop does not build.
 
     ## What it does
     Reads the settings ``Runner.from_cfg`` and ``Runner.train`` check before the first
@@ -33,7 +33,8 @@ def runner_refuses_config(ctx):
     - ``train_dataloader``, ``train_cfg`` and ``optim_wrapper`` not all set or all None
       (likewise ``val_dataloader``/``val_cfg``/``val_evaluator`` and
       ``test_dataloader``/``test_cfg``/``test_evaluator``): ``Runner.__init__`` raises
-      ``ValueError`` (the key reported is the first one missing);
+      ``ValueError``. One finding covers every half-set stage (they usually share one cause,
+      such as a schedule base that is not inherited), at the first key missing;
     - ``param_scheduler`` set while no ``optim_wrapper`` is (``ValueError`` in ``__init__``);
     - ``train_cfg`` with neither ``type`` nor ``by_epoch``: ``Runner.build_train_loop`` fails
       with ``KeyError: 'by_epoch'``;
@@ -78,21 +79,9 @@ def runner_refuses_config(ctx):
     cfg = ctx.cfg
     if all(cfg.get(k, None) is None for k in LOADERS):
         return  # no data at all: a fragment to inherit from (qdtrack's *_base.py), not a run
-    for stage, keys in TRIPLES:
-        values = {k: cfg.get(k, None) for k in keys}
-        missing = [k for k in keys if values[k] is None]
-        if 0 < len(missing) < len(keys):
-            given = [k for k in keys if values[k] is not None]
-            yield Violation(
-                message=(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} set but "
-                         f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} None: mmengine's Runner "
-                         f"takes {', '.join(keys)} all set or all None, and raises ValueError when it is built "
-                         f"(tools/train.py and tools/test.py alike)"),
-                key_path=missing[0],
-                evidence={"stage": stage, "missing": missing,
-                          "set": {k: _shown(values[k]) for k in given}},
-                fix=(f"set {' and '.join(missing)} (for {STAGE_NAME[stage]}), or set {', '.join(given)} to None "
-                     f"(to leave {STAGE_NAME[stage]} out)"))
+    half = list(_half_set(cfg))
+    if half:
+        yield _half_set_violation(half)
     scheduler, wrapper = cfg.get("param_scheduler", None), cfg.get("optim_wrapper", None)
     if scheduler is not None and wrapper is None and cfg.get("train_dataloader", None) is None \
             and cfg.get("train_cfg", None) is None:
@@ -153,3 +142,37 @@ def _dynamic_intervals(di):
                  f"the training loop asserts exactly that when it is built"),
         key_path="train_cfg.dynamic_intervals", evidence={"dynamic_intervals": _shown(di)},
         fix="write it as a list of tuples, e.g. dynamic_intervals=[(280, 1)]")
+
+
+def _half_set(cfg):
+    """(stage, keys set, keys None) of every stage whose three settings are neither all set nor all None."""
+    for stage, keys in TRIPLES:
+        missing = [k for k in keys if cfg.get(k, None) is None]
+        if 0 < len(missing) < len(keys):
+            yield stage, [k for k in keys if k not in missing], missing, {k: _shown(cfg.get(k)) for k in keys
+                                                                         if k not in missing}
+
+
+def _half_set_violation(half):
+    """One finding for all half-set stages: they share a cause (a schedule or dataset base not inherited)."""
+    def _is(keys):
+        return "is" if len(keys) == 1 else "are"
+
+    parts = [f"{', '.join(given)} {_is(given)} set but {' and '.join(missing)} {_is(missing)} None"
+             for _, given, missing, _ in half]
+    stages = [keys for stage, keys in TRIPLES if stage in {h[0] for h in half}]
+    fixes = [f"set {' and '.join(missing)} (for {STAGE_NAME[stage]}) or {', '.join(given)} to None"
+             for stage, given, missing, _ in half]
+    groups = " and ".join(f"({', '.join(k)})" for k in stages)
+    missing = {k for h in half for k in h[2]}
+    schedule = (" (in mmdet's configs the loops and the optimizer come from a schedule base such as "
+                "_base_/schedules/schedule_1x.py)") \
+        if len(half) > 1 and missing <= {"train_cfg", "val_cfg", "test_cfg", "optim_wrapper"} else ""
+    return Violation(
+        message=("; ".join(parts) + f": mmengine's Runner takes {'each of ' if len(stages) > 1 else ''}{groups} "
+                 "all set or all None, and raises ValueError when it is built (tools/train.py and "
+                 "tools/test.py alike)" + schedule),
+        key_path=half[0][2][0],
+        evidence={"missing": [k for h in half for k in h[2]],
+                  "set": {k: v for h in half for k, v in h[3].items()}},
+        fix="; ".join(fixes))
