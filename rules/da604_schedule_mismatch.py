@@ -1,6 +1,7 @@
 from detaudit.rule import Violation, rule
 
 from detaudit.rule.config import is_mapping, train_loop, type_name
+from detaudit.rule.milestones import from_begin, off_counter_milestones, on_counter
 
 INFINITE = 1e8  # mmengine's schedulers default end to a huge number: "until training stops"
 # Schedulers whose shape is laid out over [begin, end): stopping early truncates them.
@@ -48,7 +49,7 @@ def _is_warmup(kind: str, s) -> bool:
 
 @rule(code="DA604", name="schedule-mismatch", severity="warning", tier="static")
 def schedule_mismatch(ctx):
-    """The learning-rate schedule does not fit the training length.
+    """The learning-rate schedule does not fit the training length, or a milestone never fires.
 
     ## What it does
     Compares every ``param_scheduler`` entry counted in the training loop's unit
@@ -61,13 +62,24 @@ def schedule_mismatch(ctx):
     and a main schedule that ends before training does (the last epochs run at the final
     learning rate — or, for a cosine with only ``T_max``, with the lr climbing back up).
     Schedulers counted in another unit than the loop (iteration warmups in an epoch
-    loop) are not compared.
+    loop) are not compared. mmengine counts a ``MultiStep*`` scheduler's milestones from its
+    ``begin`` (milestone ``m`` decays at ``begin + m``), and so does this rule.
+
+    Whatever the loop, it also reports ``MultiStepLR``/``MultiStepMomentum``/
+    ``MultiStepParamScheduler`` milestones the scheduler's integer step counter never equals:
+    negative ones, and ones that are not whole numbers (``milestones=[1.6, 1.9]`` with
+    ``by_epoch=True``). With ``convert_to_iter_based=True`` mmengine multiplies the milestones
+    by the number of iterations per epoch, and a fractional one decays only if that product is
+    a whole number (1.5 needs an even epoch length): reported too, with the epoch lengths that
+    work.
 
     ## Why is this bad?
     Changing ``max_epochs`` without the scheduler is the classic copy-paste error: a 1x
     schedule (decay at 8 and 11, ``end=12``) trained for 24 epochs spends half the run at
     1/100 of the learning rate; a cosine over 24 epochs stopped at 12 never anneals.
-    Nothing fails; the result is just worse.
+    Milestones written as fractions of a short run (``[1.6, 1.9]`` for two epochs), or as
+    epochs of the run under a ``begin`` after a warmup, silently leave the learning rate
+    undecayed. Nothing fails; the result is just worse.
 
     ## Example
     ```python
@@ -82,14 +94,19 @@ def schedule_mismatch(ctx):
     ```
     """
     cfg = ctx.cfg
-    loop = _loop(cfg)
     schedulers = cfg.get("param_scheduler", None)
-    if loop is None or schedulers is None:
+    if schedulers is None:
+        return
+    entries = [(f"param_scheduler.{i}", s) for i, s in enumerate(schedulers)] \
+        if isinstance(schedulers, (list, tuple)) else [("param_scheduler", schedulers)]
+    for key, s in entries:
+        if is_mapping(s) and (type_name(s.get("type", None)) or "").startswith("MultiStep"):
+            yield from off_counter_milestones(key, s)
+    loop = _loop(cfg)
+    if loop is None:
         return
     unit, length, loop_key = loop
     max_name = loop_key.rsplit(".", 1)[-1]
-    entries = [(f"param_scheduler.{i}", s) for i, s in enumerate(schedulers)] \
-        if isinstance(schedulers, (list, tuple)) else [("param_scheduler", schedulers)]
     hint = _variable_hint(cfg, max_name, length)
     main_ends = []        # (end, key path, kind) of main schedulers with a finite end
     open_ended = False    # a main scheduler that runs until training stops
@@ -114,24 +131,28 @@ def schedule_mismatch(ctx):
         if _is_warmup(kind, s):
             continue
         if kind.startswith("MultiStep"):
-            milestones = [m for m in (s.get("milestones", None) or []) if _num(m) is not None]
-            past_end = [m for m in milestones if end is not None and end <= m < length]
-            late = [m for m in milestones if m >= length]
+            # the decays fall at begin + milestone: mmengine counts milestones from begin
+            milestones = on_counter(s)
+            past_end = [m for m in milestones if end is not None and end <= begin + m < length]
+            late = [m for m in milestones if begin + m >= length]
+            at = from_begin(begin, past_end or late, unit)
             if past_end:
                 # mmengine steps a scheduler only inside [begin, end): these decays never happen
                 yield Violation(
-                    message=(f"{kind} milestone(s) {past_end} lie at or after its end={end}, where the scheduler "
+                    message=(f"{kind} milestone(s) {past_end}{at} lie at or after its end={end}, where the scheduler "
                              f"stops stepping: those decays never happen, although training runs to "
                              f"{max_name}={length}{hint}"),
                     key_path=f"{key}.milestones", evidence=dict(ev, milestones=list(milestones)),
-                    fix=f"set end={length} (the milestones count from the start of training)")
+                    fix=(f"set end={length} (the milestones count from the start of training)" if not begin else
+                         f"count the milestones from begin={begin}, or set begin=0"))
                 continue
             if late:
                 yield Violation(
-                    message=(f"{kind} milestone(s) {late} are never reached: training stops at "
+                    message=(f"{kind} milestone(s) {late}{at} are never reached: training stops at "
                              f"{max_name}={length}{hint}"),
                     key_path=f"{key}.milestones", evidence=dict(ev, milestones=list(milestones)),
-                    fix=f"scale the milestones to {max_name}={length}")
+                    fix=(f"scale the milestones to {max_name}={length}" if not begin else
+                         f"count the milestones from begin={begin} (milestone m decays at {unit} {begin} + m)"))
         t_max = _num(s.get("T_max", None))
         if kind.startswith("CosineAnnealing") and t_max is not None and begin + t_max > length:
             yield Violation(

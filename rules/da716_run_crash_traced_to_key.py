@@ -15,10 +15,11 @@ def run_crash_traced_to_key(ctx):
     pass: a result key no pipeline step produces (``gt_sem_seg`` without
     ``LoadAnnotations(with_seg=True)``, masks without ``with_mask=True``), channel counts
     against the image loading, RoI sizes against head sizes, class weights against class
-    counts, ``assert`` lines against the component's own keys. The failure's own finding
-    (DA700-DA710) stays; this one names the key to edit. When nothing traces a failure whose
-    own finding names no key, an info finding says plainly that no config key explains it, why,
-    and which component raised it.
+    counts, ``assert`` lines against the component's own keys, and the Runner's own refusals
+    (a half-set train/val/test stage, a scheduler without an optimizer: what DA836 predicts).
+    The failure's own finding (DA700-DA710) stays; this one names the key to edit. When
+    nothing traces a failure whose own finding names no key, an info finding says plainly that
+    no config key explains it, why, and which component raised it.
 
     ## Why is this bad?
     ``AttributeError: 'DetDataSample' object has no attribute 'gt_sem_seg'`` in a training

@@ -35,6 +35,7 @@ from .config import is_mapping, walk_dicts
 from .config import value_at as get
 from .explain_asserted import asserted_dict
 from .explain_pipeline import missing_result, pipeline_input
+from .explain_runner import runner_refusal
 from .explanation import Explanation, short_type as _short
 from .packages import missing_package
 
@@ -446,6 +447,9 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
     """The config keys that explain ``err`` (an ErrorInfo); empty when none does."""
     if cfg is None or err is None or not_the_models_fault(err):
         return []  # (an op without a CPU kernel, the audit's own limits: nothing in the config explains it)
+    refused = runner_refusal(cfg, err)
+    if refused:
+        return refused
     comps = components(cfg, err)
     for strategy in (_preprocessor, _feature_levels, _conv, _linear, _target_size, _class_weight, _none_operand):
         found = strategy(cfg, err, comps)
