@@ -4,7 +4,8 @@ Each rule declares the facts it reads (``@rule(needs=...)``) and the shallowest 
 at. The plan orders the rules cheapest first (by tier, then code), sets aside those whose tier
 was not requested (skipped, with the reason), and lists the facts to compute before any rule
 runs: those a rule watching the audit itself asks for (``needs=EVERY_FACT``: the supervisor's
-DA091-DA093 must see every step run). Every other fact is computed when the first rule that
+DA091-DA093 must see every step run); the run tier's among them are computed after the rules
+below the run tier (:func:`detaudit.check.check_rules`). Every other fact is computed when the first rule that
 declares it reads it, and no rule can read one it did not declare (:mod:`detaudit.check`).
 
 Two kinds of audit share the rules. A config audit runs every rule but those of the
@@ -32,7 +33,7 @@ TRAINING_STEPS = ("cfg", "model", "checkpoint", "optim_wrapper", "predict_result
 class Plan:
     rules: list[Rule] = field(default_factory=list)     # to run, in order
     skipped: list[dict] = field(default_factory=list)   # {"code", "reason"}
-    eager: list[str] = field(default_factory=list)      # facts computed before the first rule
+    eager: list[str] = field(default_factory=list)      # facts computed before the first rule (the run tier's: before its own)
     order: list[str] = field(default_factory=list)      # every selected code, cheapest first
 
     @property
