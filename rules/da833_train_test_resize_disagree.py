@@ -1,5 +1,8 @@
+import os
+
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import dataloader_pipelines, is_mapping, transforms_in, type_name
+from detaudit.rule.merge import where
 
 RESIZES = ("Resize", "RandomResize", "RandomChoiceResize", "FixShapeResize")
 # Test images this many times larger than the largest training image: on the zoo's 700 configs
@@ -52,7 +55,7 @@ def _shown(resampling) -> str:
     return ", ".join(f"{backend}/{interpolation}" for backend, interpolation in sorted(resampling, key=str))
 
 
-@rule(code="DA833", name="train-test-resize-disagree", severity="warning", tier="static", needs=())
+@rule(code="DA833", name="train-test-resize-disagree", severity="warning", tier="static", needs=("source_map",))
 def train_test_resize_disagree(ctx):
     """The test pipeline, or the one a ``PipelineSwitchHook`` switches to, resizes images unlike the training pipeline.
 
@@ -70,7 +73,10 @@ def train_test_resize_disagree(ctx):
       The size a pipeline emits is followed step by step: resizes, mosaic canvases (twice
       ``img_scale``), ``RandomAffine`` borders, crops, and padding to a fixed ``size``. On the zoo's
       13 configs with such a hook (RTMDet) both pipelines emit the same size (640 or 1280 px).
-      A ``switch_epoch`` the training never reaches is DA824's.
+      A ``switch_epoch`` the training never reaches is DA824's;
+    - a training pipeline the audited config writes while the hook's ``switch_pipeline`` still comes
+      from a base, with augmentations the new training pipeline leaves out (mosaic, random crops,
+      colour jitter): the last epochs train with the base's pipeline. No zoo config does.
 
     ## Why is this bad?
     A detector learns objects at the sizes training shows it; tested at four times the
@@ -136,7 +142,10 @@ def train_test_resize_disagree(ctx):
             key_path=path, evidence={"train": sorted(map(list, train_resampling)),
                                      "test": sorted(map(list, test_resampling))},
             fix=f"give {path} the training's backend and interpolation")
-    yield from _switch_scale(cfg)
+    scaled = list(_switch_scale(cfg))
+    yield from scaled
+    if not scaled:
+        yield from _switch_from_base(ctx)
 
 
 def _num(v):
@@ -208,3 +217,46 @@ def _switch_scale(cfg):
             evidence={"switch_long_side": switched[0], "train_long_side": train[0], "ratio": round(ratio, 3),
                       "switch_step": switched[1], "train_step": train[1], "zoo_ratio": 1.0},
             fix=f"give {key} the training pipeline's scale (img_scale, resize scale, crop and pad size)")
+
+
+# steps every pipeline has, whichever the augmentation
+PLUMBING = {"LoadImageFromFile", "LoadAnnotations", "PackDetInputs", "LoadImageFromNDArray", "FilterAnnotations"}
+
+
+def _switch_from_base(ctx):
+    """A training pipeline the audited config writes while the switch pipeline still comes from a
+    base: the hook brings back, for the last epochs, augmentations the new training pipeline left out."""
+    cfg, sm = ctx.cfg, ctx.source_map
+    own = _file(ctx.config_path) if ctx.config_path is not None else None
+    hooks = cfg.get("custom_hooks", None)
+    train = next(((path, pipeline) for _, path, _, pipeline in dataloader_pipelines(cfg, ("train_dataloader",))), None)
+    if own is None or train is None:
+        return
+    train_at = sm.locate(train[0])
+    if train_at is None or _file(getattr(train_at, "file", "")) != own:
+        return
+    kept = {type_name(t.get("type", None)) for _, t in transforms_in(train[1], train[0])}
+    for i, hook in enumerate(hooks if isinstance(hooks, (list, tuple)) else []):
+        if not is_mapping(hook) or type_name(hook.get("type", None)) != "PipelineSwitchHook":
+            continue
+        key = f"custom_hooks.{i}.switch_pipeline"
+        switch_at = sm.locate(key)
+        if switch_at is None or _file(getattr(switch_at, "file", "")) == own:
+            continue
+        brought = sorted({type_name(t.get("type", None)) for _, t in transforms_in(hook.get("switch_pipeline"), key)}
+                         - kept - PLUMBING - {None})
+        if not brought:
+            continue
+        at = _num(hook.get("switch_epoch", None))
+        when = f"from epoch {at:g} on" if at is not None else "for its last epochs"
+        yield Violation(
+            message=(f"{key} comes from {where(switch_at)} while this config writes the training pipeline "
+                     f"({train[0]}, {where(train_at)}): {when} the PipelineSwitchHook trains with the base's "
+                     f"pipeline, bringing back {', '.join(brought)} that the new training pipeline leaves out"),
+            key_path=key, evidence={"switch_from": where(switch_at), "train_from": where(train_at),
+                                    "brought_back": brought},
+            fix=f"set {key} to the pipeline the last epochs should train with (or remove the hook)")
+
+
+def _file(path) -> str:
+    return os.path.realpath(str(path))
