@@ -192,13 +192,19 @@ def _train_output(cfg):
     return None
 
 
-def _switch_scale(cfg):
+def _switch_hooks(cfg):
+    """(key of its switch_pipeline, the hook, when it switches) of every PipelineSwitchHook."""
     hooks = cfg.get("custom_hooks", None)
-    train = None
     for i, hook in enumerate(hooks if isinstance(hooks, (list, tuple)) else []):
-        if not is_mapping(hook) or type_name(hook.get("type", None)) != "PipelineSwitchHook":
-            continue
-        key = f"custom_hooks.{i}.switch_pipeline"
+        if is_mapping(hook) and type_name(hook.get("type", None)) == "PipelineSwitchHook":
+            at = _num(hook.get("switch_epoch", None))
+            yield (f"custom_hooks.{i}.switch_pipeline", hook,
+                   f"from epoch {at:g} on" if at is not None else "for its last epochs")
+
+
+def _switch_scale(cfg):
+    train = None
+    for key, hook, when in _switch_hooks(cfg):
         switched = _output_side(hook.get("switch_pipeline", None), key)
         train = train or _train_output(cfg)
         if switched is None or train is None:
@@ -206,8 +212,6 @@ def _switch_scale(cfg):
         ratio = switched[0] / train[0]
         if 1 / SWITCH_RATIO <= ratio <= SWITCH_RATIO:
             continue
-        at = _num(hook.get("switch_epoch", None))
-        when = f"from epoch {at:g} on" if at is not None else "for its last epochs"
         yield Violation(
             message=(f"{key} (PipelineSwitchHook, {when}) emits images with a long side of {switched[0]:g} px "
                      f"({switched[1]}), but the training pipeline it replaces emits {train[0]:g} px ({train[1]}): "
@@ -228,7 +232,6 @@ def _switch_from_base(ctx):
     base: the hook brings back, for the last epochs, augmentations the new training pipeline left out."""
     cfg, sm = ctx.cfg, ctx.source_map
     own = _file(ctx.config_path) if ctx.config_path is not None else None
-    hooks = cfg.get("custom_hooks", None)
     train = next(((path, pipeline) for _, path, _, pipeline in dataloader_pipelines(cfg, ("train_dataloader",))), None)
     if own is None or train is None:
         return
@@ -236,10 +239,7 @@ def _switch_from_base(ctx):
     if train_at is None or _file(getattr(train_at, "file", "")) != own:
         return
     kept = {type_name(t.get("type", None)) for _, t in transforms_in(train[1], train[0])}
-    for i, hook in enumerate(hooks if isinstance(hooks, (list, tuple)) else []):
-        if not is_mapping(hook) or type_name(hook.get("type", None)) != "PipelineSwitchHook":
-            continue
-        key = f"custom_hooks.{i}.switch_pipeline"
+    for key, hook, when in _switch_hooks(cfg):
         switch_at = sm.locate(key)
         if switch_at is None or _file(getattr(switch_at, "file", "")) == own:
             continue
@@ -247,8 +247,6 @@ def _switch_from_base(ctx):
                          - kept - PLUMBING - {None})
         if not brought:
             continue
-        at = _num(hook.get("switch_epoch", None))
-        when = f"from epoch {at:g} on" if at is not None else "for its last epochs"
         yield Violation(
             message=(f"{key} comes from {where(switch_at)} while this config writes the training pipeline "
                      f"({train[0]}, {where(train_at)}): {when} the PipelineSwitchHook trains with the base's "

@@ -24,13 +24,6 @@ sys.path.insert(0, str(ROOT))
 SHOWN = 4  # configs named for the largest value
 
 
-def zoo_configs() -> list[Path]:
-    import mmdet
-
-    root = Path(mmdet.__file__).parent / ".mim" / "configs"
-    return sorted(p for p in root.rglob("*.py") if "_base_" not in p.parts)
-
-
 def _shown(v: float):
     return int(v) if float(v).is_integer() else v
 
@@ -52,26 +45,17 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--out", help="where to write the table (default: detaudit/rule/zoo_passes.json)")
     args = p.parse_args(argv)
-    from mmengine import Config
+    from zoo_value_ranges import loaded_zoo
 
     from detaudit.rule.training_passes import ANY, TABLE, augmentation, detector_type, training_passes
 
-    configs = zoo_configs()
-    if args.limit:
-        configs = configs[:args.limit]
     detectors: dict[str, dict] = {}
     loaded = 0
-    for path in configs:
-        try:
-            cfg = Config.fromfile(str(path))
-        except Exception as exc:  # noqa: BLE001 - a config that does not load is left out, and counted
-            print(f"skipped {path.name}: {type(exc).__name__}", file=sys.stderr)
-            continue
+    for _path, name, cfg in loaded_zoo(args.limit):
         loaded += 1
         kind, got = detector_type(cfg), training_passes(cfg)
         if kind is None or got is None:
             continue
-        name = str(path.relative_to(path.parents[1]))
         group = "strong" if augmentation(cfg) else "light"
         for k, g in ((kind, group), (kind, ANY), (ANY, group), (ANY, ANY)):
             _record(detectors.setdefault(k, {}), g, _shown(got.passes), name)

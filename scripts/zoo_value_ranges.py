@@ -31,6 +31,21 @@ def zoo_configs() -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "_base_" not in p.parts)
 
 
+def loaded_zoo(limit: int = 0):
+    """(path, name under the zoo's folder, merged config) of every zoo config that loads (the first
+    ``limit``); one that does not is named on stderr and left out."""
+    from mmengine import Config
+
+    configs = zoo_configs()
+    for path in configs[:limit] if limit else configs:
+        try:
+            cfg = Config.fromfile(str(path))
+        except Exception as exc:  # noqa: BLE001 - a config that does not load is left out, and counted
+            print(f"skipped {path.name}: {type(exc).__name__}", file=sys.stderr)
+            continue
+        yield path, str(path.relative_to(path.parents[1])), cfg
+
+
 def _record(entry: dict, v, name: str) -> None:
     if isinstance(v, bool):
         entry["true" if v else "false"] = entry.get("true" if v else "false", 0) + 1
@@ -54,26 +69,15 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--out", help="where to write the table (default: detaudit/rule/zoo_ranges.json)")
     args = p.parse_args(argv)
-    from mmengine import Config
-
     from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, TABLE, owner_types, settings, stage_blocks
 
-    configs = zoo_configs()
-    if args.limit:
-        configs = configs[:args.limit]
     table: dict[str, dict] = {}
     types: dict[str, int] = {}
     optimizers: set[str] = set()
     block_keys: dict[str, set] = {}
     loaded = 0
-    for path in configs:
-        try:
-            cfg = Config.fromfile(str(path))
-        except Exception as exc:  # noqa: BLE001 - a config that does not load is left out, and counted
-            print(f"skipped {path.name}: {type(exc).__name__}", file=sys.stderr)
-            continue
+    for _path, name, cfg in loaded_zoo(args.limit):
         loaded += 1
-        name = str(path.relative_to(path.parents[1]))
         for key_path, kind in owner_types(cfg):
             if key_path == OPTIMIZER_PATH:
                 optimizers.add(kind)
