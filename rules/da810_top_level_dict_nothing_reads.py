@@ -59,7 +59,9 @@ def top_level_dict_nothing_reads(ctx):
     name, and no base defines it. Such a dict has no effect: the Runner builds only from its own
     keys, and mmengine merges a child's dict into the key of the same name, never into another.
     The key the settings were probably meant for is named when the name suggests it.
-    (Legacy 2.x keys are DA003's.)
+    (Legacy 2.x keys are DA003's.) A top-level ``data_preprocessor`` is read by the Runner, but only
+    for a model dict that has none: when the model has its own and the two differ, the top-level
+    one is reported too.
 
     ## Why is this bad?
     ``train_dataset = dict(dataset=dict(filter_cfg=dict(filter_empty_gt=False)))`` on a base
@@ -78,6 +80,7 @@ def top_level_dict_nothing_reads(ctx):
     train_dataloader = dict(dataset=dict(filter_cfg=dict(filter_empty_gt=False, min_size=32)))
     ```
     """
+    yield from _preprocessor_shadowed(ctx.cfg)
     path = ctx.config_path
     if path is None or not Path(path).is_file():
         return
@@ -115,3 +118,28 @@ def top_level_dict_nothing_reads(ctx):
                      f"merges it into no other key" + (f"; these settings belong under {home}" if home else "")),
             key_path=name, line=stmt.lineno, evidence={"keys": sorted(keys), "meant_for": home},
             fix=f"write the settings under {home}" if home else "move the settings under the key the Runner reads, or delete them")
+
+
+def _preprocessor_shadowed(cfg):
+    """A top-level ``data_preprocessor`` the model never receives: mmengine's Runner gives it to the
+    model dict only when that dict has none (``model.setdefault('data_preprocessor', ...)``)."""
+    top, model = cfg.get("data_preprocessor", None), cfg.get("model", None)
+    own = model.get("data_preprocessor", None) if hasattr(model, "get") else None
+    if not hasattr(top, "items") or not hasattr(own, "items") or _plain(top) == _plain(own):
+        return
+    differ = sorted(k for k in set(top) | set(own) if k != "_scope_" and _plain(top.get(k)) != _plain(own.get(k)))
+    shown = "; ".join(f"{k}: {_plain(own.get(k))!r} is used, {_plain(top.get(k))!r} is not" for k in differ[:4])
+    yield Violation(
+        message=(f"data_preprocessor is set at the top level and model.data_preprocessor too: mmengine's Runner "
+                 f"passes the top-level one to the model only when the model has none, so the model keeps its own "
+                 f"({shown})"),
+        key_path="model.data_preprocessor", evidence={"differ": differ},
+        fix="write the settings under model.data_preprocessor (model = dict(data_preprocessor=...))")
+
+
+def _plain(v):
+    if hasattr(v, "items"):
+        return {k: _plain(x) for k, x in v.items() if k != "_scope_"}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return v
