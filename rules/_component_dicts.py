@@ -1,5 +1,6 @@
 """The component dicts the registries build with all their keys, shared by the rules that read
 constructors (DA831's keys, DA840's argument kinds)."""
+from detaudit.rule import FactUnavailable
 from detaudit.rule.config import DATALOADERS, is_mapping
 
 EVALUATORS = ("val_evaluator", "test_evaluator")
@@ -60,3 +61,14 @@ def registry_built(path: str) -> bool:
     if any(p.endswith("_cfg") for p in inner):
         return leaf in TASK_BUILT and parts[0] == "model"
     return not leaf.endswith("_cfg")
+
+
+def constructors_of(ctx):
+    """The ``constructors`` fact, or None when it cannot be had (under ``--no-exec`` resolving a
+    type would import the modules that register it)."""
+    if ctx.no_exec:
+        return None
+    try:
+        return ctx.constructors
+    except FactUnavailable:
+        return None

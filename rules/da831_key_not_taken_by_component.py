@@ -1,8 +1,8 @@
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
-from ._component_dicts import registry_built, component_roots
+from ._component_dicts import component_roots, constructors_of, registry_built
 from ._legacy_nested import nested_leftovers
 
 
@@ -114,11 +114,8 @@ def key_not_taken_by_component(ctx):
     model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))
     ```
     """
-    if ctx.no_exec:
-        return
-    try:
-        constructors = ctx.constructors
-    except FactUnavailable:
+    constructors = constructors_of(ctx)
+    if constructors is None:
         return
     kept = {(c.key_path, k) for c in ctx.type_changes for k in c.kept}
     legacy = {hit[0] for hit in nested_leftovers(ctx.cfg, lambda *a: None)}  # DA003's 2.x keys

@@ -2,11 +2,11 @@ import collections.abc
 import inspect
 import typing
 
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
-from ._component_dicts import component_roots, registry_built
+from ._component_dicts import component_roots, constructors_of, registry_built
 
 ONE, MANY, OTHER = "one", "many", "other"
 
@@ -105,11 +105,8 @@ def argument_kind_mismatch(ctx):
                                                      dict(type='CocoDataset', ann_file='b.json')])))
     ```
     """
-    if ctx.no_exec:
-        return
-    try:
-        constructors = ctx.constructors
-    except FactUnavailable:
+    constructors = constructors_of(ctx)
+    if constructors is None:
         return
     sm = ctx.source_map
     seen = set()
