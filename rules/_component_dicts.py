@@ -72,3 +72,21 @@ def constructors_of(ctx):
         return ctx.constructors
     except FactUnavailable:
         return None
+
+
+def own_inits(cls):
+    """(class, its ``__init__``, that constructor's parameters, or None when they cannot be read) for
+    each class of ``cls``'s MRO that defines a constructor, up to torch's modules (whose
+    ``(*args, **kwargs)`` takes nothing a config passes) and ``object``."""
+    import inspect
+
+    for klass in getattr(cls, "__mro__", ())[:-1]:
+        if klass.__module__.split(".")[0] == "torch":
+            return
+        init = klass.__dict__.get("__init__", None)
+        if init is None:
+            continue
+        try:
+            yield klass, init, inspect.signature(init).parameters
+        except (TypeError, ValueError):
+            yield klass, init, None

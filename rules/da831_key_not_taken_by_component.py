@@ -2,7 +2,7 @@ from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
-from ._component_dicts import component_roots, constructors_of, registry_built
+from ._component_dicts import component_roots, constructors_of, own_inits, registry_built
 from ._legacy_nested import nested_leftovers
 
 
@@ -13,15 +13,8 @@ def _named_in_mro(cls, key: str) -> bool | None:
     class's ``*args`` may feed a base chosen at import (unknowable)."""
     import inspect
 
-    for klass in getattr(cls, "__mro__", ())[:-1]:
-        if klass.__module__.split(".")[0] == "torch":
-            break  # nn.Module's own (*args, **kwargs): nothing a config passes gets there
-        init = klass.__dict__.get("__init__", None)
-        if init is None:
-            continue
-        try:
-            params = inspect.signature(init).parameters
-        except (TypeError, ValueError):
+    for klass, _init, params in own_inits(cls):
+        if params is None:
             return None
         if key in params:
             return True

@@ -6,7 +6,7 @@ from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
-from ._component_dicts import component_roots, constructors_of, registry_built
+from ._component_dicts import component_roots, constructors_of, own_inits, registry_built
 
 ONE, MANY, OTHER = "one", "many", "other"
 
@@ -51,13 +51,8 @@ def _value_kind(value) -> str | None:
 
 def _annotation(cls, key: str):
     """The annotation of ``key`` in the first constructor of the class's MRO that names it."""
-    for klass in getattr(cls, "__mro__", ())[:-1]:
-        init = klass.__dict__.get("__init__", None)
-        if init is None:
-            continue
-        try:
-            params = inspect.signature(init).parameters
-        except (TypeError, ValueError):
+    for _klass, init, params in own_inits(cls):
+        if params is None:
             return inspect.Parameter.empty
         if key in params:
             try:
