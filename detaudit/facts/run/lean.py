@@ -16,7 +16,12 @@ optimizer state, gradients and checkpoint on top. Three things need not be held:
   tier's step does (``_drop_grads_the_step_cannot_use``), and, when the loss has parameters that
   move, not computed at all; the parameter's value is the same.
 
-Two more make the run's peak smaller without changing what it does:
+Three more make the run's peak smaller without changing what it does:
+
+- Python's garbage collector: a full collection in the child writes to the header of every object
+  it tracks, and with it copies every page of the audit's heap (modules, functions, the registries'
+  classes) the two processes shared. :func:`fork_ready` moves the audit's objects out of the
+  collector's reach for as long as the child lives (``gc.freeze``), so neither process copies them;
 
 - the audit's own model: once the checks of every tier below the run are done, nothing reads its
   values again (the report and the run's rules read names, shapes and modes), yet the child that
@@ -51,11 +56,21 @@ class ModelLoan:
         self.state = "taken"
 
 
-def before_fork() -> None:
-    """In the audit, just before the run's child is forked: freed heap pages back to the system."""
+@contextlib.contextmanager
+def fork_ready():
+    """Around the run's child, in the audit: freed heap pages back to the system before the fork,
+    and the audit's objects frozen out of the garbage collector's passes (in both processes) while
+    the child lives; collectable again after."""
+    import gc
+
     from ..forward import release_memory
 
     release_memory()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def between_runs() -> None:

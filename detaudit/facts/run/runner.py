@@ -24,7 +24,7 @@ from typing import Any
 from ...errors import ErrorInfo
 from .components import (CHECKPOINT, ITERATION, RUN, SAVE_BEST, RunFailure, check_datasets, check_evaluator,
                          check_hooks, check_schedulers, check_visualizer)
-from .lean import before_fork, between_runs, lend_model, still_params_hook, streamed_checkpoints, trained_in_step
+from .lean import between_runs, fork_ready, lend_model, still_params_hook, streamed_checkpoints, trained_in_step
 from .process_state import environ, no_log_below_error, process_kept
 from .private_config import LARGER_SIDES, LOADERS, LONG_SIDE, PrivateConfig, RunChange
 from .hook_probe import probe_hook
@@ -92,11 +92,11 @@ def _attempt(ctx, long_side: int, *, retry: bool) -> RunResult:
     try:
         if not can_fork():
             return blocking.adopt_run(_dry_run_at(ctx, long_side, folder, fresh=retry))
-        before_fork()  # freed pages the child would otherwise inherit
         lend = ctx.model_loan.state == "offered" and ctx.has("built")  # never a model the audit was given
-        result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=ctx.model_loan.state == "taken",
-                                              forget_gradients=True),
-                          after_fork=(lambda: lend_model(ctx)) if lend else None)
+        with fork_ready():
+            result = in_child(lambda: _dry_run_at(ctx, long_side, folder, fresh=ctx.model_loan.state == "taken",
+                                                  forget_gradients=True),
+                              after_fork=(lambda: lend_model(ctx)) if lend else None)
         result = _crashed(result) if isinstance(result, Crash) else result
         blocking.adopt_run(result)
         return result

@@ -52,6 +52,19 @@ def _still_and_moving():
     return model, runner
 
 
+def test_the_audits_objects_are_out_of_the_collectors_reach_while_the_child_lives():
+    import gc
+
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    with lean.fork_ready():
+        assert gc.get_freeze_count() > 1000  # the modules, classes and functions imported so far
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError), lean.fork_ready():
+        raise RuntimeError("the run failed")
+    assert gc.get_freeze_count() == 0  # unfrozen after a failure too
+
+
 def test_still_parameters_are_left_out_of_the_backward_and_given_back():
     model, runner = _still_and_moving()
     hook = lean.still_params_hook(frozenset({"1.weight", "1.bias"}))
