@@ -151,3 +151,32 @@ def test_an_import_that_worked_in_an_earlier_audit_is_imported_again(tmp_path, m
     assert not audit_one("sets_flag.py", settings).findings
     (finding,) = audit_one("no_flag.py", settings).findings
     assert finding.code == "DA005" and "ISSUE15_FLAG is not set" in finding.message
+
+
+def test_what_counts_as_the_environment_is_read_without_listing_every_distribution(tmp_path, monkeypatch):
+    """Installed code (site folders, editable installs' mappings, a checkout shadowing an installed
+    package) is the environment's; a project's own modules are not."""
+    import detaudit.errors as errors
+
+    site = tmp_path / "site-packages"
+    (site / "shadowed").mkdir(parents=True)
+    (site / "compiled.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (site / "develop.pth").write_text(f"# a comment\nimport os\n{tmp_path / 'developed'}\n")
+    (tmp_path / "developed").mkdir()
+    finder = type(sys)("__editable___demo_0_1_finder")
+    finder.MAPPING = {"demo_pkg": str(tmp_path / "editable" / "demo_pkg")}
+    monkeypatch.setitem(sys.modules, finder.__name__, finder)
+    monkeypatch.setattr("site.getsitepackages", lambda: [str(site)])
+    for cached in (errors.environment, errors.installed_name, errors._entries):
+        cached.cache_clear()
+    try:
+        assert errors.is_environment_code("demo_pkg.models", str(tmp_path / "editable" / "demo_pkg" / "models.py"))
+        assert errors.is_environment_code("", str(tmp_path / "developed" / "tool.py"))
+        assert errors.is_environment_code("shadowed.sub", str(tmp_path / "checkout" / "shadowed" / "sub.py"))
+        assert errors.is_environment_code("compiled", str(tmp_path / "elsewhere" / "compiled.py"))
+        assert errors.is_environment_code("json.decoder", None)
+        assert not errors.is_environment_code("my_project.heads", str(tmp_path / "project" / "my_project" / "heads.py"))
+        assert not errors.is_environment_code("", str(tmp_path / "project" / "train.py"))
+    finally:
+        for cached in (errors.environment, errors.installed_name, errors._entries):
+            cached.cache_clear()
