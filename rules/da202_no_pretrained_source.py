@@ -1,24 +1,6 @@
 from detaudit.rule import Violation, rule
 
-from detaudit.rule.config import type_name, walk_dicts
-
-
-def _other_sources(model, path):
-    """Pretrained weights that are not a ``Pretrained`` init: an ``init_cfg`` that only names
-    a ``checkpoint`` (PVT and other backbones load it themselves), a language model loaded
-    by name from HuggingFace (GLIP, Grounding DINO) and a Detectron2 model's ``weights``."""
-    found = []
-    for key, node in walk_dicts(model, path):
-        init = node.get("init_cfg", None)
-        for entry in init if isinstance(init, (list, tuple)) else [init]:
-            if hasattr(entry, "get") and isinstance(entry.get("checkpoint", None), str) and entry.get("checkpoint"):
-                found.append(f"{key}.init_cfg")
-        if "Bert" in (type_name(node.get("type", None)) or "") and isinstance(node.get("name", None), str):
-            found.append(f"{key}.name")
-        weights = node.get("weights", None)  # Detectron2Wrapper: weights='detectron2://...R-50.pkl'
-        if isinstance(weights, str) and ("://" in weights or weights.endswith((".pkl", ".pth", ".pt"))):
-            found.append(f"{key}.weights")
-    return found
+from ._pretrained import other_sources
 
 
 @rule(code="DA202", name="no-pretrained-source", severity="warning", tier="static",
@@ -56,7 +38,7 @@ def no_pretrained_source(ctx):
     model = ctx.config_value("model", None)
     if not hasattr(model, "keys"):
         return  # a fragment (datasets, schedule, TTA settings) that trains nothing by itself
-    if ctx.pretrained_sources or _other_sources(model, "model"):
+    if ctx.pretrained_sources or other_sources(model, "model"):
         return
     if ctx.config_value("resume", False):
         return
