@@ -1,0 +1,173 @@
+from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.config import DATALOADERS, is_mapping, node_type
+from detaudit.rule.merge import where
+
+from ._component_dicts import constructors_of
+from ._required_args import (ROOT_OWNER, always_given, always_typed, component_dicts, dataloader_gaps, qualname,
+                             required_args)
+
+# A loop's length is DA836's (it reports the loop mmengine builds from by_epoch too).
+LOOP_LENGTHS = ("max_epochs", "max_iters")
+# What a dataloader dict holds that is built from a registry by name and has no default type.
+LOADER_FUNCTIONS = ("collate_fn", "worker_init_fn")
+
+
+def _history(ctx):
+    try:
+        return ctx.key_history
+    except FactUnavailable:
+        return None  # a Config object, not a file: no merges to tell
+
+
+def _dropped_by_delete(history, path: str):
+    """(the dict that said ``_delete_=True``, where it did, what the base had given it and the
+    config no longer has, where the base wrote it) for ``path`` or its nearest ancestor whose
+    base value a ``_delete_=True`` threw away; None when none did."""
+    if history is None:
+        return None
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        at = ".".join(parts[:i])
+        thrown = [a for a in history.of(at) if a.reason == "_delete_=True" and a.by is not None]
+        if not thrown:
+            continue
+        by, base = thrown[-1].by, thrown[-1]
+        prefix = at + "."
+        dropped = []
+        for child in history.paths(at):
+            rest = child[len(prefix):] if child.startswith(prefix) else ""
+            if rest and "." not in rest and history.final(child) is None and any(
+                    a.reason == "_delete_=True" and a.by == by for a in history.of(child)):
+                dropped.append(rest)
+        return at, where(by), dropped, where(base)
+    return None
+
+
+def _finding(ctx, history, path, missing, what, built, evidence):
+    sm = ctx.source_map
+    at = where(sm.locate(path))
+    key_path = path if missing == ["type"] else f"{path}.{missing[0]}"
+    message = f"{path} ({at}) {what}"
+    fix = f"give {path} " + ", ".join(missing)
+    deleted = _dropped_by_delete(history, path)
+    if deleted is not None:
+        owner, by, dropped, base_at = deleted
+        gave = f": the base ({base_at}) had given {', '.join(dropped)}" if dropped else ""
+        message += f"; {owner}=dict(_delete_=True, ...) at {by} threw away the base's {owner}{gave}"
+        fix = (f"remove _delete_=True from {owner} at {by} (mmengine then merges the override into the base "
+               f"and keeps {', '.join(dropped[:6]) or 'its keys'}), or give {path} " + ", ".join(missing))
+        evidence = dict(evidence, delete_at=by, delete_on=owner, dropped_keys=dropped)
+    return Violation(message=message, key_path=key_path, evidence=dict(evidence, missing=missing), fix=fix)
+
+
+def _loader_findings(ctx, cfg, history, seen):
+    for loader in DATALOADERS:
+        dl = cfg.get(loader, None)
+        if not is_mapping(dl):
+            continue
+        missing = dataloader_gaps(dl)
+        same = next((s for s in seen if s[1] == dl and s[2] == missing), None)
+        if missing and same is None:
+            seen.append((loader, dl, missing))
+            yield _finding(ctx, history, loader, missing,
+                           f"lacks {', '.join(missing)}: mmengine's Runner.build_dataloader takes "
+                           f"{' and '.join(repr(k) for k in missing)} out of the dataloader dict without a default, "
+                           f"and building {loader} fails with KeyError", loader, {"dataloader": loader})
+        for part in LOADER_FUNCTIONS:
+            fn = dl.get(part, None)
+            if is_mapping(fn) and "type" not in fn:
+                yield _finding(ctx, history, f"{loader}.{part}", ["type"],
+                               f"has no type: Runner.build_dataloader takes the {part} function's name from "
+                               f"'type' and fails with KeyError", loader, {"dataloader": loader})
+
+
+@rule(code="DA843", name="component-incomplete", severity="error", tier="static",
+      needs=("constructors", "source_map", "key_history"))
+def component_incomplete(ctx):
+    """A component dict the registries build lacks its type, an argument its class needs, or a dataloader part.
+
+    ## What it does
+    Walks the dicts the registries build (as DA831 does: the model and its parts, each
+    dataloader's datasets, transforms and sampler, the evaluators, hooks, schedulers and loops)
+    and reports, once per dict:
+
+    - a dict with no ``type`` where every config of mmdet 3.3.0's zoo gives one (the place is the
+      nearest typed ancestor's type and the keys from there: ``FasterRCNN``'s ``backbone``, a
+      ``CocoDataset``'s ``pipeline`` steps, the ``model`` itself, a dataloader's ``sampler``).
+      When ``model`` has no type its parts are not reported again;
+    - a constructor argument without default that the dict does not give, for the arguments the
+      zoo always writes for that class (``FPN``'s ``in_channels``, ``ResNet``'s ``depth``, a
+      ``RepeatDataset``'s ``times``). Arguments the building part passes itself (a sampler's
+      ``dataset``, a scheduler's ``optimizer``, a loop's ``runner``, a head's ``train_cfg``) are
+      left out somewhere in the zoo and never reported. The table is
+      ``rules/zoo_required_args.json``, written by ``scripts/zoo_required_args.py``;
+    - a dataloader dict without ``dataset`` or ``sampler`` (``Runner.build_dataloader`` pops both
+      without a default), with a ``batch_sampler`` dict but no ``batch_size``, or with a
+      ``collate_fn``/``worker_init_fn`` dict without ``type``.
+
+    When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
+    finding says where, and which keys the base had given. A training loop without its length is
+    DA836's. Under ``--no-exec`` constructors are not read (only the first and last checks run).
+
+    ## Why is this bad?
+    The registry raises ``KeyError`` (no ``type``) or ``TypeError`` (a missing argument) when the
+    Runner builds the part: for the model, after the config was accepted; for a validation
+    dataloader or evaluator, after the first training epoch. The traceback names the class, not
+    the key to edit. The usual cause is ``_delete_=True`` on an override that only meant to change
+    a few keys: it drops every key of the base that the override does not repeat.
+
+    ## Example
+    ```python
+    _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+    model = dict(_delete_=True, roi_head=dict(bbox_head=dict(num_classes=1), mask_head=dict(num_classes=1)))
+    ```
+
+    ## Use instead
+    ```python
+    _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+    model = dict(roi_head=dict(bbox_head=dict(num_classes=1), mask_head=dict(num_classes=1)))
+    ```
+
+    ## References
+    - mmengine ``Registry.build`` (``build_from_cfg``) and ``Runner.build_dataloader``
+    """
+    if ctx.no_exec and ctx.static_issues:
+        return  # a base the static reader could not read may hold the keys that look missing (DA094)
+    cfg = ctx.cfg
+    constructors = constructors_of(ctx)
+    history = _history(ctx)
+    seen: list = []
+    yield from _loader_findings(ctx, cfg, history, seen)
+    reported: list[str] = []
+    for path, d, place, built in component_dicts(cfg):
+        if any(path.startswith(r + ".") for r in reported):
+            continue  # a part of a dict already reported (a model without type)
+        if "type" not in d:
+            if always_typed(place):
+                reported.append(path)
+                owner = place[1] if place[0] == ROOT_OWNER else f"{place[0]}'s {place[1]}"
+                yield _finding(ctx, history, path, ["type"],
+                               f"has no type: the registry cannot tell what to build, and building {built} "
+                               f"fails with KeyError (every zoo config gives {owner} a type)", built,
+                               {"place": list(place)})
+            continue
+        if constructors is None:
+            continue
+        try:
+            resolved = constructors.resolve(d.get("type"), path)
+        except Exception:  # noqa: BLE001 - a type that does not resolve is the build's to report (DA002)
+            resolved = None
+        if resolved is None:
+            continue
+        cls, needed = qualname(resolved[0]), required_args(resolved[0]) or []
+        missing = [a for a in needed if a not in d and always_given(cls, a)
+                   and not (path == "train_cfg" and a in LOOP_LENGTHS)]
+        if not missing or any(s[1] == d and s[2] == missing for s in seen):
+            continue
+        seen.append((path, d, missing))
+        reported.append(path)
+        kind = node_type(d)
+        yield _finding(ctx, history, path, missing,
+                       f"gives {kind} no {', '.join(missing)}: {'it has' if len(missing) == 1 else 'they have'} no "
+                       f"default (every zoo config of {kind} writes {'it' if len(missing) == 1 else 'them'}), and "
+                       f"building {built} fails with TypeError", built, {"type": kind, "resolved_to": cls})
