@@ -43,6 +43,12 @@ def _dropped_by_delete(history, path: str):
     return None
 
 
+def _once_given(history, path: str) -> bool:
+    """Whether some file gave ``path`` (a base's value a ``_delete_=True`` or a replacement threw
+    away); True when there is no history to tell."""
+    return history is None or bool(history.of(path))
+
+
 def _finding(ctx, history, path, missing, what, built, evidence):
     sm = ctx.source_map
     at = where(sm.locate(path))
@@ -65,7 +71,7 @@ def _loader_findings(ctx, cfg, history, seen):
         dl = cfg.get(loader, None)
         if not is_mapping(dl):
             continue
-        missing = dataloader_gaps(dl)
+        missing = [k for k in dataloader_gaps(dl) if k == "batch_size" or _once_given(history, f"{loader}.{k}")]
         same = next((s for s in seen if s[1] == dl and s[2] == missing), None)
         if missing and same is None:
             seen.append((loader, dl, missing))
