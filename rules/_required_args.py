@@ -91,9 +91,41 @@ def always_given(cls_name: str, arg: str) -> bool:
 
 
 def dataloader_gaps(dl) -> list[str]:
-    """The keys mmengine's ``Runner.build_dataloader`` pops without a default and a dataloader dict
-    lacks: ``dataset``, ``sampler``, and ``batch_size`` when a ``batch_sampler`` dict is given."""
-    missing = [k for k in ("dataset", "sampler") if k not in dl]
-    if is_mapping(dl.get("batch_sampler", None)) and "batch_size" not in dl:
-        missing.append("batch_size")
-    return missing
+    """What mmengine's ``Runner.build_dataloader`` pops without a default beyond ``dataset`` and
+    ``sampler`` (DA809's): ``batch_size`` when a ``batch_sampler`` dict is given."""
+    return ["batch_size"] if is_mapping(dl.get("batch_sampler", None)) and "batch_size" not in dl else []
+
+
+def history_of(ctx):
+    """The ``key_history`` fact, or None for a config given as an object (no merges to tell)."""
+    from detaudit.rule import FactUnavailable
+
+    try:
+        return ctx.key_history
+    except FactUnavailable:
+        return None
+
+
+def dropped_by_delete(history, path: str):
+    """(the dict that said ``_delete_=True``, where it did, the keys the base had given it that
+    the config no longer has, where the base wrote it) for ``path`` or its nearest ancestor whose
+    base value a ``_delete_=True`` threw away; None when none did (or there is no history)."""
+    from detaudit.rule.merge import where
+
+    if history is None:
+        return None
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        at = ".".join(parts[:i])
+        thrown = [a for a in history.of(at) if a.reason == "_delete_=True" and a.by is not None]
+        if not thrown:
+            continue
+        base, prefix = thrown[-1], at + "."
+        dropped = []
+        for child in history.paths(at):
+            rest = child[len(prefix):] if child.startswith(prefix) else ""
+            if rest and "." not in rest and history.final(child) is None and any(
+                    a.reason == "_delete_=True" and a.by == base.by for a in history.of(child)):
+                dropped.append(rest)
+        return at, where(base.by), dropped, where(base)
+    return None

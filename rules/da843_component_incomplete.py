@@ -1,52 +1,15 @@
-from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule import Violation, rule
 from detaudit.rule.config import DATALOADERS, is_mapping, node_type
 from detaudit.rule.merge import where
 
 from ._component_dicts import constructors_of
-from ._required_args import (ROOT_OWNER, always_given, always_typed, component_dicts, dataloader_gaps, qualname,
-                             required_args)
+from ._required_args import (ROOT_OWNER, always_given, always_typed, component_dicts, dataloader_gaps,
+                             dropped_by_delete, history_of, qualname, required_args)
 
 # A loop's length is DA836's (it reports the loop mmengine builds from by_epoch too).
 LOOP_LENGTHS = ("max_epochs", "max_iters")
 # What a dataloader dict holds that is built from a registry by name and has no default type.
 LOADER_FUNCTIONS = ("collate_fn", "worker_init_fn")
-
-
-def _history(ctx):
-    try:
-        return ctx.key_history
-    except FactUnavailable:
-        return None  # a Config object, not a file: no merges to tell
-
-
-def _dropped_by_delete(history, path: str):
-    """(the dict that said ``_delete_=True``, where it did, what the base had given it and the
-    config no longer has, where the base wrote it) for ``path`` or its nearest ancestor whose
-    base value a ``_delete_=True`` threw away; None when none did."""
-    if history is None:
-        return None
-    parts = path.split(".")
-    for i in range(len(parts), 0, -1):
-        at = ".".join(parts[:i])
-        thrown = [a for a in history.of(at) if a.reason == "_delete_=True" and a.by is not None]
-        if not thrown:
-            continue
-        by, base = thrown[-1].by, thrown[-1]
-        prefix = at + "."
-        dropped = []
-        for child in history.paths(at):
-            rest = child[len(prefix):] if child.startswith(prefix) else ""
-            if rest and "." not in rest and history.final(child) is None and any(
-                    a.reason == "_delete_=True" and a.by == by for a in history.of(child)):
-                dropped.append(rest)
-        return at, where(by), dropped, where(base)
-    return None
-
-
-def _once_given(history, path: str) -> bool:
-    """Whether some file gave ``path`` (a base's value a ``_delete_=True`` or a replacement threw
-    away); True when there is no history to tell."""
-    return history is None or bool(history.of(path))
 
 
 def _finding(ctx, history, path, missing, what, built, evidence):
@@ -55,7 +18,7 @@ def _finding(ctx, history, path, missing, what, built, evidence):
     key_path = path if missing == ["type"] else f"{path}.{missing[0]}"
     message = f"{path} ({at}) {what}"
     fix = f"give {path} " + ", ".join(missing)
-    deleted = _dropped_by_delete(history, path)
+    deleted = dropped_by_delete(history, path)
     if deleted is not None:
         owner, by, dropped, base_at = deleted
         gave = f": the base ({base_at}) had given {', '.join(dropped)}" if dropped else ""
@@ -66,25 +29,34 @@ def _finding(ctx, history, path, missing, what, built, evidence):
     return Violation(message=message, key_path=key_path, evidence=dict(evidence, missing=missing), fix=fix)
 
 
+def _repeated(seen: list, path: str, d, missing) -> bool:
+    """Whether the same dict lacking the same keys was reported for another stage (a
+    ``test_dataloader = val_dataloader``, a ``test_evaluator = val_evaluator``); else remember it."""
+    head, _, rest = path.partition(".")
+    key = (head.split("_", 1)[-1] + "." + rest, missing)
+    if any(k == key and other == d for k, other in seen):
+        return True
+    seen.append((key, d))
+    return False
+
+
 def _loader_findings(ctx, cfg, history, seen):
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
         if not is_mapping(dl):
             continue
-        missing = [k for k in dataloader_gaps(dl) if k == "batch_size" or _once_given(history, f"{loader}.{k}")]
-        same = next((s for s in seen if s[1] == dl and s[2] == missing), None)
-        if missing and same is None:
-            seen.append((loader, dl, missing))
+        missing = dataloader_gaps(dl)
+        if missing and not _repeated(seen, loader, dl, missing):
             yield _finding(ctx, history, loader, missing,
-                           f"lacks {', '.join(missing)}: mmengine's Runner.build_dataloader takes "
-                           f"{' and '.join(repr(k) for k in missing)} out of the dataloader dict without a default, "
-                           f"and building {loader} fails with KeyError", loader, {"dataloader": loader})
+                           "has a batch_sampler dict but no batch_size: mmengine's Runner.build_dataloader takes "
+                           "'batch_size' out of the dataloader dict, without a default, to give it to the batch "
+                           f"sampler, and building {loader} fails with KeyError", loader, {"dataloader": loader})
         for part in LOADER_FUNCTIONS:
             fn = dl.get(part, None)
-            if is_mapping(fn) and "type" not in fn:
+            if is_mapping(fn) and "type" not in fn and not _repeated(seen, f"{loader}.{part}", fn, ["type"]):
                 yield _finding(ctx, history, f"{loader}.{part}", ["type"],
-                               f"has no type: Runner.build_dataloader takes the {part} function's name from "
-                               f"'type' and fails with KeyError", loader, {"dataloader": loader})
+                               f"has no type: Runner.build_dataloader looks the {part} function up by its 'type' "
+                               f"and fails with KeyError", loader, {"dataloader": loader})
 
 
 @rule(code="DA843", name="component-incomplete", severity="error", tier="static",
@@ -107,9 +79,9 @@ def component_incomplete(ctx):
       ``dataset``, a scheduler's ``optimizer``, a loop's ``runner``, a head's ``train_cfg``) are
       left out somewhere in the zoo and never reported. The table is
       ``rules/zoo_required_args.json``, written by ``scripts/zoo_required_args.py``;
-    - a dataloader dict without ``dataset`` or ``sampler`` (``Runner.build_dataloader`` pops both
-      without a default), with a ``batch_sampler`` dict but no ``batch_size``, or with a
-      ``collate_fn``/``worker_init_fn`` dict without ``type``.
+    - a dataloader dict with a ``batch_sampler`` dict but no ``batch_size``, or with a
+      ``collate_fn``/``worker_init_fn`` dict without ``type`` (``Runner.build_dataloader`` pops
+      them without a default). A dataloader without ``dataset`` or ``sampler`` is DA809's.
 
     When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
     finding says where, and which keys the base had given. A training loop without its length is
@@ -141,7 +113,7 @@ def component_incomplete(ctx):
         return  # a base the static reader could not read may hold the keys that look missing (DA094)
     cfg = ctx.cfg
     constructors = constructors_of(ctx)
-    history = _history(ctx)
+    history = history_of(ctx)
     seen: list = []
     yield from _loader_findings(ctx, cfg, history, seen)
     reported: list[str] = []
@@ -151,6 +123,8 @@ def component_incomplete(ctx):
         if "type" not in d:
             if always_typed(place):
                 reported.append(path)
+                if _repeated(seen, path, d, ["type"]):
+                    continue
                 owner = place[1] if place[0] == ROOT_OWNER else f"{place[0]}'s {place[1]}"
                 yield _finding(ctx, history, path, ["type"],
                                f"has no type: the registry cannot tell what to build, and building {built} "
@@ -168,10 +142,11 @@ def component_incomplete(ctx):
         cls, needed = qualname(resolved[0]), required_args(resolved[0]) or []
         missing = [a for a in needed if a not in d and always_given(cls, a)
                    and not (path == "train_cfg" and a in LOOP_LENGTHS)]
-        if not missing or any(s[1] == d and s[2] == missing for s in seen):
+        if not missing:
             continue
-        seen.append((path, d, missing))
         reported.append(path)
+        if _repeated(seen, path, d, missing):
+            continue
         kind = node_type(d)
         yield _finding(ctx, history, path, missing,
                        f"gives {kind} no {', '.join(missing)}: {'it has' if len(missing) == 1 else 'they have'} no "
