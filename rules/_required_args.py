@@ -53,18 +53,17 @@ def required_args(obj) -> list[str] | None:
     function's signature; None when it cannot be read."""
     import inspect
 
+    def without_default(params):
+        return [n for n, p in params if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
     if inspect.isclass(obj):
         for _klass, _init, params in own_inits(obj):
-            if params is None:
-                return None
-            return [n for n, p in list(params.items())[1:] if p.default is p.empty
-                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+            return None if params is None else without_default(list(params.items())[1:])  # after self
         return []
     try:
-        params = inspect.signature(obj).parameters
+        return without_default(inspect.signature(obj).parameters.items())
     except (TypeError, ValueError):
         return None
-    return [n for n, p in params.items() if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 @lru_cache(maxsize=1)

@@ -32,7 +32,8 @@ def _delete_note(ctx, name: str, missing: list) -> str:
 
     deleted = dropped_by_delete(history_of(ctx), name)
     if deleted is None:
-        return " (a loader rewritten with _delete_=True keeps none of the base's entries)" if "sampler" in missing else ""
+        return (" (a loader rewritten with _delete_=True keeps none of the base's entries)"
+                if "sampler" in missing else "")
     owner, by, dropped, base_at = deleted
     return (f"; {owner}=dict(_delete_=True, ...) at {by} threw away the base's {owner} ({base_at})"
             + (f", with its {', '.join(dropped)}" if dropped else ""))

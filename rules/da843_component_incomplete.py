@@ -1,4 +1,4 @@
-from detaudit.rule import Violation, rule
+from detaudit.rule import FactUnavailable, Violation, rule
 from detaudit.rule.config import DATALOADERS, is_mapping, node_type
 from detaudit.rule.merge import where
 
@@ -40,6 +40,21 @@ def _repeated(seen: list, path: str, d, missing) -> bool:
     return False
 
 
+def _replaced_lists(ctx) -> dict:
+    try:
+        return {r.key_path: r for r in ctx.replaced_lists}
+    except FactUnavailable:
+        return {}
+
+
+def _da802s(replaced: dict, path: str, missing: list) -> bool:
+    """Whether DA802 reports these keys: the dict is an element of a list a later file replaced,
+    and the replaced list's elements had them (DA802 lists what each element lost, ``type`` too)."""
+    head, _, index = path.rpartition(".")
+    r = replaced.get(head)
+    return r is not None and index.isdigit() and any(set(missing) <= set(old.keys) for old in r.old)
+
+
 def _loader_findings(ctx, cfg, history, seen):
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
@@ -60,7 +75,7 @@ def _loader_findings(ctx, cfg, history, seen):
 
 
 @rule(code="DA843", name="component-incomplete", severity="error", tier="static",
-      needs=("constructors", "source_map", "key_history"))
+      needs=("constructors", "source_map", "key_history", "replaced_lists", "static_issues"))
 def component_incomplete(ctx):
     """A component dict the registries build lacks its type, an argument its class needs, or a dataloader part.
 
@@ -85,7 +100,8 @@ def component_incomplete(ctx):
 
     When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
     finding says where, and which keys the base had given. A training loop without its length is
-    DA836's. Under ``--no-exec`` constructors are not read (only the first and last checks run).
+    DA836's; an element of a list a later file replaced, lacking keys the base's elements had, is
+    DA802's. Under ``--no-exec`` constructors are not read (only the first and last checks run).
 
     ## Why is this bad?
     The registry raises ``KeyError`` (no ``type``) or ``TypeError`` (a missing argument) when the
@@ -117,13 +133,14 @@ def component_incomplete(ctx):
     seen: list = []
     yield from _loader_findings(ctx, cfg, history, seen)
     reported: list[str] = []
+    replaced = _replaced_lists(ctx)
     for path, d, place, built in component_dicts(cfg):
         if any(path.startswith(r + ".") for r in reported):
             continue  # a part of a dict already reported (a model without type)
         if "type" not in d:
             if always_typed(place):
                 reported.append(path)
-                if _repeated(seen, path, d, ["type"]):
+                if _da802s(replaced, path, ["type"]) or _repeated(seen, path, d, ["type"]):
                     continue
                 owner = place[1] if place[0] == ROOT_OWNER else f"{place[0]}'s {place[1]}"
                 yield _finding(ctx, history, path, ["type"],
@@ -145,7 +162,7 @@ def component_incomplete(ctx):
         if not missing:
             continue
         reported.append(path)
-        if _repeated(seen, path, d, missing):
+        if _da802s(replaced, path, missing) or _repeated(seen, path, d, missing):
             continue
         kind = node_type(d)
         yield _finding(ctx, history, path, missing,

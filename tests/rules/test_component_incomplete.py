@@ -50,7 +50,8 @@ def test_missing_arguments_are_listed_in_one_finding_at_the_first_one(tmp_path, 
 def test_a_dict_written_from_scratch_has_no_delete_in_its_message(tmp_path, monkeypatch):
     result = _audit(tmp_path, monkeypatch,
                     "default_scope = 'mmdet'\n"
-                    "train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop'), dict(type='PackDetInputs')]\n"
+                    "train_pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomCrop'),\n"
+                    "                  dict(type='PackDetInputs')]\n"
                     "train_dataloader = dict(batch_size=2, sampler=dict(type='DefaultSampler', shuffle=True),\n"
                     "    dataset=dict(type='CocoDataset', ann_file='a.json', pipeline=train_pipeline))\n")
     (finding,) = result.findings
@@ -115,3 +116,24 @@ def test_the_script_walks_zoo_configs_into_the_table(tmp_path):
     assert table["typed"]["(config)|model"] >= 2
     sampler = table["required"]["mmengine.dataset.sampler.DefaultSampler"]["dataset"]
     assert sampler[0] == 0 and sampler[1] >= 2  # never given: the Runner injects it
+
+
+def test_an_untyped_element_of_a_replaced_list_is_da802s(tmp_path, monkeypatch):
+    base = FIXTURES / "_base_" / "tiny_run.py"
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text(f"_base_ = [{str(base)!r}]\n"
+                   "param_scheduler = [dict(begin=0, end=500, start_factor=0.01), dict(type='MultiStepLR', end=12,\n"
+                   "                   milestones=[8, 11], by_epoch=True, begin=0, gamma=0.1)]\n"
+                   "custom_hooks = [dict(momentum=0.001)]\n")
+    monkeypatch.chdir(tmp_path)
+    result = audit(str(cfg), select=["DA802", "DA843"], tier="static").audits[0]
+    assert sorted((f.code, f.key_path) for f in result.findings) == [("DA802", "param_scheduler"),
+                                                                    ("DA843", "custom_hooks.0")]
+
+
+def test_without_exec_the_types_are_checked_and_constructors_are_not_read(monkeypatch):
+    for name, fires in (("fires_model_delete.py", True), ("fires_transform_without_argument.py", False)):
+        path = FIXTURES / "DA843" / name
+        monkeypatch.chdir(path.parent)
+        result = audit(str(path), select=["DA843"], tier="static", no_exec=True).audits[0]
+        assert "DA843" in result.ran and bool(result.findings) is fires, name
