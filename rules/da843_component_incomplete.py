@@ -55,6 +55,25 @@ def _da802s(replaced: dict, path: str, missing: list) -> bool:
     return r is not None and index.isdigit() and any(set(missing) <= set(old.keys) for old in r.old)
 
 
+def _rebound(ctx) -> dict:
+    """Key path -> the base keys a pure-Python config's ``x = dict(...)`` over an inherited dict
+    dropped (DA004's), without ``_delete_=True``."""
+    try:
+        return {ov.key_path: set(ov.dropped) for ov in ctx.source_map.overrides if not ov.explicit_delete}
+    except (FactUnavailable, AttributeError):
+        return {}
+
+
+def _misspelt(constructors, d, path: str) -> bool:
+    """Whether the dict also sets a key its constructor does not take: the missing argument is
+    most likely that key misspelt (``scale`` for ``RandomChoiceResize``'s ``scales``), DA831's."""
+    try:
+        sig = constructors.signature(d.get("type"), path, d)
+    except Exception:  # noqa: BLE001 - a signature that cannot be read says nothing
+        return False
+    return sig is not None and any(sig.accepts(k) is False for k in d.keys())
+
+
 def _loader_findings(ctx, cfg, history, seen):
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
@@ -101,7 +120,9 @@ def component_incomplete(ctx):
     When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
     finding says where, and which keys the base had given. A training loop without its length is
     DA836's; an element of a list a later file replaced, lacking keys the base's elements had, is
-    DA802's. Under ``--no-exec`` constructors are not read (only the first and last checks run).
+    DA802's, a dict a pure-Python config rebound over the base's (``model = dict(...)``) DA004's;
+    a dict that also sets a key its constructor does not take (a misspelt argument) is
+    DA831's. Under ``--no-exec`` constructors are not read (only the first and last checks run).
 
     ## Why is this bad?
     The registry raises ``KeyError`` (no ``type``) or ``TypeError`` (a missing argument) when the
@@ -133,14 +154,15 @@ def component_incomplete(ctx):
     seen: list = []
     yield from _loader_findings(ctx, cfg, history, seen)
     reported: list[str] = []
-    replaced = _replaced_lists(ctx)
+    replaced, rebound = _replaced_lists(ctx), _rebound(ctx)
     for path, d, place, built in component_dicts(cfg):
         if any(path.startswith(r + ".") for r in reported):
             continue  # a part of a dict already reported (a model without type)
         if "type" not in d:
             if always_typed(place):
                 reported.append(path)
-                if _da802s(replaced, path, ["type"]) or _repeated(seen, path, d, ["type"]):
+                if _da802s(replaced, path, ["type"]) or "type" in rebound.get(path, ()) \
+                        or _repeated(seen, path, d, ["type"]):
                     continue
                 owner = place[1] if place[0] == ROOT_OWNER else f"{place[0]}'s {place[1]}"
                 yield _finding(ctx, history, path, ["type"],
@@ -159,10 +181,11 @@ def component_incomplete(ctx):
         cls, needed = qualname(resolved[0]), required_args(resolved[0]) or []
         missing = [a for a in needed if a not in d and always_given(cls, a)
                    and not (path == "train_cfg" and a in LOOP_LENGTHS)]
-        if not missing:
+        if not missing or _misspelt(constructors, d, path):
             continue
         reported.append(path)
-        if _da802s(replaced, path, missing) or _repeated(seen, path, d, missing):
+        if _da802s(replaced, path, missing) or set(missing) & rebound.get(path, set()) \
+                or _repeated(seen, path, d, missing):
             continue
         kind = node_type(d)
         yield _finding(ctx, history, path, missing,
