@@ -26,10 +26,22 @@ def _starred(rel: str) -> str:
     return ".".join("*" if p.isdigit() else p for p in rel.split("."))
 
 
+def _roots(cfg):
+    """``component_roots`` and what the Runner builds besides: the optimizer (its constructor looks
+    the class up by ``type``) and the visualizer with its backends."""
+    yield from component_roots(cfg)
+    wrapper = cfg.get("optim_wrapper", None)
+    if is_mapping(wrapper) and is_mapping(wrapper.get("optimizer", None)):
+        yield "optim_wrapper.optimizer", wrapper["optimizer"], "the optimizer (when training starts)"
+    if is_mapping(cfg.get("visualizer", None)):
+        yield "visualizer", cfg["visualizer"], "the visualizer (when the Runner starts)"
+
+
 def component_dicts(cfg):
     """(key path, dict, place, what building it is called) of every dict the registries build
-    with all its keys (``component_roots`` and ``registry_built``, as DA831 walks them)."""
-    for root, node, built in component_roots(cfg):
+    with all its keys (``component_roots`` and ``registry_built``, as DA831 walks them, and the
+    optimizer and visualizer)."""
+    for root, node, built in _roots(cfg):
         typed: dict[str, str] = {}
         for path, d in walk_dicts(node, root):
             if not registry_built(path):

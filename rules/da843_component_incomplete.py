@@ -12,19 +12,28 @@ LOOP_LENGTHS = ("max_epochs", "max_iters")
 LOADER_FUNCTIONS = ("collate_fn", "worker_init_fn")
 
 
+def _with_base_type(history, path: str) -> str:
+    """``type='MaskRCNN'`` when a base wrote the type the config lost, else ``type``."""
+    earlier = [a for a in (history.of(f"{path}.type") if history is not None else ()) if a.literal]
+    return f"type={earlier[-1].value!r}" if earlier and isinstance(earlier[-1].value, str) else "type"
+
+
 def _finding(ctx, history, path, missing, what, built, evidence):
     sm = ctx.source_map
     at = where(sm.locate(path))
     key_path = path if missing == ["type"] else f"{path}.{missing[0]}"
     message = f"{path} ({at}) {what}"
-    fix = f"give {path} " + ", ".join(missing)
+    wanted = [_with_base_type(history, path) if k == "type" else k for k in missing]
+    fix = f"give {path} " + ", ".join(wanted)
     deleted = dropped_by_delete(history, path)
     if deleted is not None:
         owner, by, dropped, base_at = deleted
         gave = f": the base ({base_at}) had given {', '.join(dropped)}" if dropped else ""
         message += f"; {owner}=dict(_delete_=True, ...) at {by} threw away the base's {owner}{gave}"
         fix = (f"remove _delete_=True from {owner} at {by} (mmengine then merges the override into the base "
-               f"and keeps {', '.join(dropped[:6]) or 'its keys'}), or give {path} " + ", ".join(missing))
+               f"and keeps {', '.join(dropped[:6]) or 'its keys'}), or "
+               + (f"write {path} out in full ({', '.join(wanted)}, ...)" if set(dropped) - set(missing)
+                  else f"give {path} " + ", ".join(wanted)))
         evidence = dict(evidence, delete_at=by, delete_on=owner, dropped_keys=dropped)
     return Violation(message=message, key_path=key_path, evidence=dict(evidence, missing=missing), fix=fix)
 
@@ -100,7 +109,8 @@ def component_incomplete(ctx):
 
     ## What it does
     Walks the dicts the registries build (as DA831 does: the model and its parts, each
-    dataloader's datasets, transforms and sampler, the evaluators, hooks, schedulers and loops)
+    dataloader's datasets, transforms and sampler, the evaluators, hooks, schedulers and loops,
+    and the optimizer and visualizer)
     and reports, once per dict:
 
     - a dict with no ``type`` where every config of mmdet 3.3.0's zoo gives one (the place is the
