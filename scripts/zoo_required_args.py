@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -59,7 +60,8 @@ def main(argv=None) -> int:
     }
     out = Path(args.out) if args.out else TABLE
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(table, indent=1, sort_keys=False) + "\n", encoding="utf-8")
+    text = re.sub(r"\[\s+(\d+),\s+(\d+)\s+\]", r"[\1, \2]", json.dumps(table, indent=1))  # counts on one line
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(out)
     print(f"{loaded} configs: {len(table['typed'])} places always typed, "
           f"{sum(len(v) for v in required.values())} required arguments of {len(required)} classes -> {out}")
