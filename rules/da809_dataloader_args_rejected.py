@@ -26,7 +26,21 @@ def _rejection(loader) -> str | None:
 REQUIRED = ("dataset", "sampler")
 
 
-@rule(code="DA809", name="dataloader-args-rejected", severity="error", tier="static", needs=("source_map",))
+def _delete_note(ctx, name: str, missing: list) -> str:
+    """Where a ``_delete_=True`` threw the base's entries away, and which of them (DA843's reading)."""
+    from ._required_args import dropped_by_delete, history_of
+
+    deleted = dropped_by_delete(history_of(ctx), name)
+    if deleted is None:
+        return (" (a loader rewritten with _delete_=True keeps none of the base's entries)"
+                if "sampler" in missing else "")
+    owner, by, dropped, base_at = deleted
+    return (f"; {owner}=dict(_delete_=True, ...) at {by} threw away the base's {owner} ({base_at})"
+            + (f", with its {', '.join(dropped)}" if dropped else ""))
+
+
+@rule(code="DA809", name="dataloader-args-rejected", severity="error", tier="static",
+      needs=("source_map", "key_history"))
 def dataloader_args_rejected(ctx):
     """A dataloader's worker or batch arguments, as the config writes them, are rejected by torch's DataLoader.
 
@@ -36,7 +50,8 @@ def dataloader_args_rejected(ctx):
     (over a four-item list) before anything replaces them, and reports what it rejects, at the key
     that makes it reject. Also reports a dataloader dict without the entries mmengine's
     ``Runner.build_dataloader`` requires (``dataset``, ``sampler``), which a loader rewritten
-    with ``_delete_=True`` easily drops. The run tier's private copy sets ``num_workers=0`` and
+    with ``_delete_=True`` easily drops (the finding names the ``_delete_`` and what the base
+    had given). The run tier's private copy sets ``num_workers=0`` and
     ``persistent_workers=False`` to run in one process; this rule checks the values training will
     use.
 
@@ -72,8 +87,7 @@ def dataloader_args_rejected(ctx):
             yield Violation(
                 message=(f"{name} ({where(loc)}) has no {' and no '.join(missing)}: mmengine's Runner.build_dataloader "
                          f"requires {' and '.join(repr(k) for k in missing)} and stops with KeyError: {missing[0]!r}"
-                         + (" (a loader rewritten with _delete_=True keeps none of the base's entries)"
-                            if "sampler" in missing else "")),
+                         + _delete_note(ctx, name, missing)),
                 key_path=f"{name}.{missing[-1]}", evidence={"missing": missing},
                 fix=(f"add sampler=dict(type='DefaultSampler', shuffle="
                      f"{name == 'train_dataloader'}) to {name}" if "sampler" in missing
