@@ -199,6 +199,11 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "dataset base (`'../_base_/datasets/dsdl.py'` is commented out) and write their dataloaders without a "
      "`sampler` (and without `batch_size`/`num_workers`); mmengine's `Runner.build_dataloader` pops `sampler` "
      "without a default, so training stops with `KeyError: 'sampler'` before the first iteration.", r"^dsdl/"),
+    ("DA848", r"test_evaluator.type = 'MOTChallengeMetrics' .* did you mean 'MOTChallengeMetric'",
+     "True defect in mmdet 3.3.0's zoo: the two ByteTrack configs tested on MOT20 set "
+     "`test_evaluator.type='MOTChallengeMetrics'`, but the metric is registered as `MOTChallengeMetric` "
+     "(`mmdet/evaluation/metrics/mot_challenge_metric.py`); building the test evaluator raises KeyError.",
+     r"^bytetrack/bytetrack_yolox_x_8xb4-(amp-)?80e_crowdhuman-mot20train_test-mot20test"),
     ("DA831", r"StageCascadeRPNHead's constructor does not take 'sampling'",
      "True defect in mmdet 3.3.0's zoo: the Cascade RPN configs keep the 2.x `sampling=False` in each "
      "`StageCascadeRPNHead` stage; it is passed through `RPNHead` to `AnchorHead.__init__`, which has no such "

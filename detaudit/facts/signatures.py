@@ -167,6 +167,41 @@ class Constructors:
                 return obj, name
         return None
 
+    def similar(self, type_value: str, key_path: str, limit: int = 3) -> list[str]:
+        """Registered names close to ``type_value``: the same name in another case first, then the
+        closest spellings, from the registries a dict at ``key_path`` is built from (all when none)."""
+        import difflib
+
+        self._setup()
+        order = registries_for(key_path) or tuple(self._registries)
+        names: set[str] = set()
+        for name in order:
+            registry = self._registries.get(name)
+            while registry is not None:  # a child registry, then the root one it falls back to
+                names.update(k for k in getattr(registry, "module_dict", {}) if isinstance(k, str))
+                registry = getattr(registry, "parent", None)
+        same_case = sorted(n for n in names if n.lower() == type_value.lower() and n != type_value)
+        close = difflib.get_close_matches(type_value, sorted(names), n=limit, cutoff=0.8)
+        return list(dict.fromkeys(same_case + close))[:limit]
+
+    def only_in_scope(self, type_value: Any, key_path: str) -> str | None:
+        """The scope (``mmdet``) of a type that mmengine's own registries do not hold: what a Runner
+        without ``default_scope`` cannot build. None when mmengine builds it as well, or when it is
+        not a registered name at all."""
+        if not isinstance(type_value, str) or "." in type_value:
+            return None
+        self._setup()
+        for name in registries_for(key_path):
+            registry = self._registries.get(name)
+            if registry is None or type_value not in getattr(registry, "module_dict", {}):
+                continue
+            root = registry
+            while getattr(root, "parent", None) is not None:
+                root = root.parent
+            if root is not registry and type_value not in getattr(root, "module_dict", {}):
+                return getattr(registry, "scope", None)
+        return None
+
     def signature(self, type_value: Any, key_path: str, node: Any = None) -> Signature | None:
         """The signature of the type a config dict at ``key_path`` builds, or None when the type
         does not resolve. ``node`` (the dict itself) names an inner type a constructor builds."""
