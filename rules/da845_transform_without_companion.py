@@ -31,6 +31,9 @@ def _fix(step, pair, chain, i) -> str:
         return (f"wrap the dataset in dict(type='{b[len(MARK):]}', dataset=..., pipeline=[...]) and move {kind} "
                 "and the steps after it into the wrapper's pipeline (or remove it)")
     if b == PACKERS:
+        packer = next((s for s in reversed(chain[:i]) if PACKERS in s.tokens), None)
+        if packer is not None:
+            return f"move {packer.path} ({packer.kind}) after {step.path} ({kind}), to the end of the pipeline"
         return "end the pipeline with dict(type='PackDetInputs'), after every other transform"
     if b == "RandomAffine(border<0)":
         border = mosaic_border(step.cfg)
