@@ -52,9 +52,8 @@ def _pair_finding(ctx, chain, group, pair, contract, table):
                f"pipelines) has {_shown(b)} {pair['where']} it")
     if b == PACKERS:
         after = f"; so do {', '.join(f'{o.path} ({o.kind})' for _, o in others[:4])}" if others else ""
-        lead = (f"{step.path} ({step.kind}, {at}) has no {_shown(b)} after it{after}: "
-                + ("it comes after the pipeline's packing step" if any(PACKERS in s.tokens for s in chain[:i])
-                   else "the pipeline has no packing step"))
+        lead = (f"{step.path} ({step.kind}, {at}) has no {_shown(b)} after it{after}: it comes after the "
+                "pipeline's packing step")
     elif b.startswith(MARK):
         lead = f"{step.path} ({step.kind}, {at}) is not in the pipeline of {_shown(b)}"
     elif contract == BORDER_CONTRACT:
@@ -116,8 +115,9 @@ def transform_without_companion(ctx):
     - ``Mosaic`` or ``MixUp`` outside the pipeline of a ``MultiImageMixDataset`` (15 and 13
       configs): they take their other images from ``mix_results``, which only that wrapper fills;
     - any transform the zoo always follows with ``PackDetInputs`` (or another ``Pack*Inputs``) that
-      has no packing step after it (22 transforms, ``Pad`` in 31 configs, ``RandomFlip`` in 789):
-      one finding per pipeline, at the first such step.
+      comes after the pipeline's packing step (22 transforms, ``Pad`` in 31 configs, ``RandomFlip``
+      in 789): one finding per pipeline, at the first such step. A pipeline with no packing step
+      at all is DA807's.
 
     The other pairs are habit, not contracts, and are not checked: ``Resize`` before ``RandomFlip``,
     ``MixUp`` after ``Mosaic`` (MixUp resizes the image it mixes in itself), ``CachedMixUp`` after
@@ -125,7 +125,9 @@ def transform_without_companion(ctx):
     ``YOLOXHSVRandomAug`` after ``RandomAffine``, ``FilterAnnotations`` before ``Mosaic``, the
     loaders before everything (a missing loader fails on the first sample, and loaders of other
     names are common). ``CopyPaste`` (which also needs ``MultiImageMixDataset``) is in 3 zoo
-    configs only, too few to learn from.
+    configs only, too few to learn from. The zoo gives ``RandomCrop(allow_negative_crop=True)`` and
+    ``YOLOXHSVRandomAug`` no partner beyond habit; masks the model needs but ``LoadAnnotations`` does
+    not load are DA807's.
 
     ## Why is this bad?
     Training goes on without an error and learns from other images than intended: ``Mosaic``
@@ -179,7 +181,11 @@ def transform_without_companion(ctx):
                 if v is not None:
                     reported.add((step.path, "border"))
                     yield v
+        packed = any(PACKERS in s.tokens for s in chain)
         for contract, hits in groups.items():
+            if hits and hits[0][2]["b"] == PACKERS and not packed:
+                continue  # a pipeline with no packing step at all is DA807's
+
             # a contract every transform has (a packing step after it): one finding per pipeline
             batches = ([hits] if hits else []) if contract.startswith("*") else [[h] for h in hits]
             for batch in batches:

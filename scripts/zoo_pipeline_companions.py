@@ -64,8 +64,8 @@ CONTRACTS: dict[tuple[str, str, str], tuple[str, list]] = {
         []),
     ("*", "after", "Pack*Inputs"): (
         "PackDetInputs (or another Pack*Inputs) turns the results into the model's inputs and data samples and "
-        "must come after every transform: a transform after it no longer finds the image and annotations "
-        "(KeyError), and one it does not come after at all leaves the model nothing to train on",
+        "must come after every transform: a transform after it is handed the packed dict, without the image and "
+        "annotations, and fails (KeyError) or changes nothing the model receives",
         []),
 }
 

@@ -95,3 +95,15 @@ def test_a_concat_dataset_reports_a_wrapper_step_once(tmp_path):
     result = audit(str(cfg), select=["DA845"], tier="static").audits[0]
     hits = [(f.key_path, f.evidence["companion"]) for f in result.findings if f.code == "DA845"]
     assert hits == [("train_dataloader.dataset.pipeline.0", "RandomAffine(border<0)")]
+
+
+def test_a_pipeline_without_any_packing_step_is_left_to_da807(tmp_path):
+    from detaudit.faces.api import audit
+
+    cfg = tmp_path / "cfg.py"
+    cfg.write_text(
+        "_base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'\n"
+        "train_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile'),\n"
+        "    dict(type='LoadAnnotations', with_bbox=True), dict(type='RandomFlip', prob=0.5)]))\n")
+    result = audit(str(cfg), select=["DA807", "DA845"], tier="static").audits[0]
+    assert [f.code for f in result.findings if f.code in ("DA807", "DA845")] == ["DA807"]
