@@ -52,8 +52,9 @@ def _pair_finding(ctx, chain, group, pair, contract, table):
                f"pipelines) has {_shown(b)} {pair['where']} it")
     if b == PACKERS:
         after = f"; so do {', '.join(f'{o.path} ({o.kind})' for _, o in others[:4])}" if others else ""
-        lead = (f"{step.path} ({step.kind}, {at}) has no {_shown(b)} after it{after}: it comes after the "
-                "pipeline's packing step")
+        packer = next((s for s in reversed(chain[:i]) if PACKERS in s.tokens), None)
+        packed_at = f" {packer.path} ({packer.kind})" if packer is not None else ""
+        lead = f"{step.path} ({step.kind}, {at}) comes after the pipeline's packing step{packed_at}{after}"
     elif b.startswith(MARK):
         lead = f"{step.path} ({step.kind}, {at}) is not in the pipeline of {_shown(b)}"
     elif contract == BORDER_CONTRACT:
