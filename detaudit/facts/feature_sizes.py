@@ -1,6 +1,7 @@
 """The feature maps each prior-generating head receives in the loss pass (fact ``feature_sizes``).
 
-A head with a ``prior_generator`` (anchor heads, point heads, the RPN) lays its priors on each
+A head with a ``prior_generator`` (anchor heads, point heads, the RPN; guided anchoring's and
+SABL's square anchor generator) lays its priors on each
 feature level at the stride it declares; the real stride of a level is the input's size over the
 level's size. :func:`recording` hooks the heads' ``forward`` (and the backbone's, for the size of
 the batch as the network sees it, padding included) while the loss pass runs, and keeps the first
@@ -20,6 +21,7 @@ class HeadInputs:
 
     sizes: list[tuple[int, int]]
     strides: list[tuple[float, float]]
+    generator: str = "prior_generator"  # the head's attribute holding them
 
 
 @dataclass
@@ -31,9 +33,17 @@ class FeatureSizes:
     heads: dict[str, HeadInputs] = field(default_factory=dict)
 
 
-def _strides(module) -> list[tuple[float, float]] | None:
-    gen = getattr(module, "prior_generator", None)
-    strides = getattr(gen, "strides", None)
+# The attributes a head keeps its prior generator in: guided anchoring and SABL lay square anchors
+# (and approximations of them) instead of a ``prior_generator``.
+GENERATORS = ("prior_generator", "square_anchor_generator", "approx_anchor_generator")
+
+
+def _generator(module) -> str | None:
+    return next((a for a in GENERATORS if _strides(module, a) is not None), None)
+
+
+def _strides(module, attr: str = "prior_generator") -> list[tuple[float, float]] | None:
+    strides = getattr(getattr(module, attr, None), "strides", None)
     if not isinstance(strides, (list, tuple)) or not strides:
         return None
     out = []
@@ -72,16 +82,17 @@ def recording(model, names: dict[int, str], into: FeatureSizes):
         name = names.get(id(mod))
         if name is None or name in into.heads:
             return
-        sizes, strides = _maps(args), _strides(mod)
-        if sizes is not None and strides is not None:
-            into.heads[name] = HeadInputs(sizes=sizes, strides=strides)
+        generator = _generator(mod)
+        sizes = _maps(args)
+        if sizes is not None and generator is not None:
+            into.heads[name] = HeadInputs(sizes=sizes, strides=_strides(mod, generator), generator=generator)
 
     try:
         backbone = getattr(model, "backbone", None)
         if isinstance(backbone, torch.nn.Module):
             handles.append(backbone.register_forward_pre_hook(on_backbone))
         for module in model.modules():
-            if _strides(module) is not None:
+            if _generator(module) is not None:
                 handles.append(module.register_forward_pre_hook(on_head))
         yield into
     finally:
