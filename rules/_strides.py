@@ -114,8 +114,8 @@ def pyramid(root, key: str) -> tuple[str, object] | None:
 
 def first_stride(root, key: str) -> tuple[float, str] | None:
     """The stride of the pyramid's first level and how it follows from the config, when the
-    backbone's stage strides are the standard ones: stage i at 4 * 2**i, the neck starting at
-    ``out_indices[start_level]``."""
+    backbone's stage strides are the standard ones: stage i at 4 * 2**i, the neck reading one input
+    per stage ``out_indices`` selects and starting at ``out_indices[start_level]``."""
     neck = pyramid(root, key)
     backbone = root.get("backbone", None)
     if neck is None or node_type(neck[1]) not in START_LEVEL_NECKS or node_type(backbone) not in STAGE_STRIDE_BACKBONES:
@@ -124,6 +124,9 @@ def first_stride(root, key: str) -> tuple[float, str] | None:
         return None
     out = backbone.get("out_indices", (0, 1, 2, 3))
     start = neck[1].get("start_level", 0)
+    ins = neck[1].get("in_channels", None)
+    if isinstance(ins, (list, tuple)) and isinstance(out, (list, tuple)) and len(ins) != len(out):
+        return None  # the neck does not read the stages the backbone gives: DA815's, the levels are unknown
     if not isinstance(out, (list, tuple)) or not isinstance(start, int) or not 0 <= start < len(out) \
             or not isinstance(out[start], int) or isinstance(out[start], bool):
         return None

@@ -19,7 +19,8 @@ def feature_strides_disagree(ctx):
       (within 1.75 to 2.25 times: YOLACT writes ``550 / feature size``);
     - a first stride other than the pyramid's, where the backbone's stages have the standard
       strides (ResNet family, RegNet, Swin, PVT: stage ``i`` at ``4 * 2**i``, no ``strides`` or
-      ``dilations`` set) and the neck starts at ``out_indices[start_level]``;
+      ``dilations`` set) and the neck, reading one input per stage ``out_indices`` selects,
+      starts at ``out_indices[start_level]``;
     - a two-stage detector whose RoI extractors' ``featmap_strides`` are not the first levels of
       its RPN's strides (at the RPN when every extractor agrees, else at the extractor that differs).
 
