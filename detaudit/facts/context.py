@@ -1,10 +1,9 @@
 """AuditContext: the facts about one config, each computed on first use and at most once.
 
-Every fact of :class:`~detaudit.rule.facts.AuditFacts` is a property here, declared with
-:func:`fact` and computed by the module of its family (``build``, ``checkpoint``,
-``optimizer``, ``forward``, ``step``, ``pipeline_probe``, ``imports``...). A fact that fails
-is remembered: asking again raises :class:`FactUnavailable` with the same reason, and the
-failure itself is kept in ``errors`` by phase for the rules that report it.
+Every fact of :class:`~detaudit.rule.facts.AuditFacts` is a property here, declared with :func:`fact` and
+computed by the module of its family (``build``, ``checkpoint``, ``optimizer``, ``forward``, ``step``,
+``pipeline_probe``, ``imports``...). A fact that fails is remembered: asking again raises :class:`FactUnavailable`
+with the same reason, and the failure itself is kept in ``errors`` by phase for the rules that report it.
 """
 from __future__ import annotations
 
@@ -17,16 +16,16 @@ from ..errors import ErrorInfo, FactUnavailable
 from ..load.paths import display_path
 from ..options import AuditOptions
 from ..rule.facts import FACT_TIERS, tier_rank
+from .feature_sizes import feature_sizes as _feature_sizes
 from .inputs import AuditInputs, Built
 from .memo import NO_EXEC_REASON, fact
 from .run.lean import ModelLoan
 
 class AuditContext:
-    """One audit's facts, by role: :attr:`inputs` (what the audit was given, frozen), the memo
-    (each fact computed once, failures and timings by phase) and per-tier state that is itself a
-    fact (``forward_state``: what the forward passes settled on and saw). Fact modules read the
-    context and return values; they record a failure through :meth:`record_error` and never set
-    attributes on it."""
+    """One audit's facts, by role: :attr:`inputs` (what the audit was given, frozen), the memo (each fact
+    computed once, failures and timings by phase) and per-tier state that is itself a fact (``forward_state``:
+    what the forward passes settled on and saw). Fact modules read the context and return values; they record
+    a failure through :meth:`record_error` and never set attributes on it."""
 
     def __init__(self, config, options: AuditOptions | None = None, *, base_dir: str | os.PathLike | None = None,
                  selected_codes=frozenset(), known_codes=frozenset(), training=None, tune_allocator: bool = True,
@@ -409,6 +408,8 @@ class AuditContext:
         from .forward import loss_result
 
         return loss_result(self)
+
+    feature_sizes = fact("forward")(_feature_sizes)  # what each prior-generating head received (feature_sizes.py)
 
     @fact("forward")
     def modules_called(self) -> set[str]:

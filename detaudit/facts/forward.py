@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ErrorInfo, FactUnavailable, is_size_error, not_the_models_fault
+from .feature_sizes import FeatureSizes, recording
 from .sandbox import NetworkBlocked, no_network, quiet
 from .synthetic import DEFAULT_LONG_SIDE
 
@@ -33,6 +34,7 @@ class ForwardState:
     input_unsupported: str | None = None
     modules_called_by: dict[str, set[str]] = field(default_factory=dict)
     params_read_by: dict[str, set[str]] = field(default_factory=dict)
+    feature_sizes: FeatureSizes = field(default_factory=FeatureSizes)  # the loss pass's last attempt
 
 
 @dataclass
@@ -209,7 +211,9 @@ def loss_result(ctx) -> LossResult:
                          if isinstance(m, _BatchNorm) and m.track_running_stats and m.running_mean is not None})
         torch.manual_seed(0)
         data = synthetic_batch(ctx, training=True, size=size)
-        losses = model(**data, mode="loss")
+        ctx.forward_state.feature_sizes = FeatureSizes()
+        with recording(model, ctx.module_names, ctx.forward_state.feature_sizes):
+            losses = model(**data, mode="loss")
         total, log_vars = model.parse_losses(losses)
         return losses, total, log_vars
 

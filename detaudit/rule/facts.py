@@ -194,6 +194,13 @@ class AuditFacts(Protocol):
         """``LossResult``: the loss dict, its total with the graph, the logged values, BN stats before."""
 
     @_fact("forward")
+    def feature_sizes(self):
+        """``FeatureSizes``: the (H, W) of the batch the backbone received in the loss pass, and per
+        head with a prior generator (``heads``, by module name) the (h, w) of each feature map its
+        ``forward`` received and the strides its prior generator holds; kept from a loss pass that
+        failed after the heads ran."""
+
+    @_fact("forward")
     def modules_called(self):
         """Names of the modules predict or the loss executed."""
 
