@@ -1,7 +1,9 @@
 """The component dicts the registries build with all their keys, shared by the rules that read
 constructors (DA831's keys, DA840's argument kinds)."""
+import re
+
 from detaudit.rule import FactUnavailable
-from detaudit.rule.config import DATALOADERS, is_mapping
+from detaudit.rule.config import DATALOADERS, is_mapping, walk_dicts
 
 EVALUATORS = ("val_evaluator", "test_evaluator")
 
@@ -90,3 +92,34 @@ def own_inits(cls):
             yield klass, init, inspect.signature(init).parameters
         except (TypeError, ValueError):
             yield klass, init, None
+
+
+# what the Runner builds from a registry besides the component roots DA831 reads
+RUNNER_PARTS = ("optim_wrapper", "visualizer", "log_processor")
+
+
+# Below a component, the places its builder fills from a registry for certain; elsewhere a nested
+# ``type`` may be a word the component reads itself (FPG's ``dict(type='conv')``, Albu's
+# albumentations names), not a registered name.
+MODEL_PARTS = re.compile(r"^(backbone|neck|\w*head|\w*roi_extractor|data_preprocessor|loss\w*|\w*_coder|"
+                         r"\w*_generator|assigner|sampler|detector|teacher|student)$")
+PLACES = re.compile(r"\.(pipeline\.\d+|dataset|datasets\.\d+|optimizer|vis_backends\.\d+)$|^\w+_evaluator\.\d+$")
+
+
+def _registry_place(path: str, root: str) -> bool:
+    if path == root or PLACES.search(path):
+        return True
+    if not path.startswith("model."):
+        return False
+    return all(MODEL_PARTS.match(part) for part in path.split(".")[1:] if not part.isdigit())
+
+
+def typed_dicts(cfg):
+    """(key path, dict) of every dict a registry builds from a ``type`` name, at the places its
+    builder fills from a registry for certain (DA848's names, DA850's constructor asserts)."""
+    roots = [(root, node) for root, node, _ in component_roots(cfg)]
+    roots += [(name, cfg[name]) for name in RUNNER_PARTS if is_mapping(cfg.get(name, None))]
+    for root, node in roots:
+        for path, d in walk_dicts(node, root):
+            if registry_built(path) and _registry_place(path, root) and isinstance(d.get("type", None), str):
+                yield path, d

@@ -1,41 +1,9 @@
-import re
-
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import is_mapping, walk_dicts
+from detaudit.rule.config import is_mapping
 from detaudit.rule.merge import where
 
-from ._component_dicts import component_roots, constructors_of, registry_built
+from ._component_dicts import constructors_of, typed_dicts
 from ._legacy_nested import nested_leftovers
-
-# what the Runner builds from a registry besides the component roots DA831 reads
-RUNNER_PARTS = ("optim_wrapper", "visualizer", "log_processor")
-
-
-# Below a component, the places its builder fills from a registry for certain; elsewhere a nested
-# ``type`` may be a word the component reads itself (FPG's ``dict(type='conv')``, Albu's
-# albumentations names), not a registered name.
-MODEL_PARTS = re.compile(r"^(backbone|neck|\w*head|\w*roi_extractor|data_preprocessor|loss\w*|\w*_coder|"
-                         r"\w*_generator|assigner|sampler|detector|teacher|student)$")
-PLACES = re.compile(r"\.(pipeline\.\d+|dataset|datasets\.\d+|optimizer|vis_backends\.\d+)$|^\w+_evaluator\.\d+$")
-
-
-def _registry_place(path: str, root: str) -> bool:
-    if path == root or PLACES.search(path):
-        return True
-    if not path.startswith("model."):
-        return False
-    return all(MODEL_PARTS.match(part) for part in path.split(".")[1:] if not part.isdigit())
-
-
-def _typed_dicts(cfg):
-    """(key path, dict) of every dict a registry builds from its ``type``."""
-    roots = [(root, node) for root, node, _ in component_roots(cfg)]
-    roots += [(name, cfg[name]) for name in RUNNER_PARTS if is_mapping(cfg.get(name, None))]
-    for root, node in roots:
-        for path, d in walk_dicts(node, root):
-            if registry_built(path) and _registry_place(path, root) and isinstance(d.get("type", None), str):
-                yield path, d
-
 
 @rule(code="DA848", name="type-not-registered", severity="error", tier="static",
       needs=("constructors", "custom_import_errors", "source_map"))
@@ -84,7 +52,7 @@ def type_not_registered(ctx):
         and any(is_mapping(ctx.cfg.get(k, None)) for k in ("train_dataloader", "val_dataloader", "test_dataloader"))
     scope_set = ctx.cfg.get("default_scope", None) is not None or not runs
     unscoped = []
-    for path, d in _typed_dicts(ctx.cfg):
+    for path, d in typed_dicts(ctx.cfg):
         kind = d["type"]
         if "." in kind or f"{path}.type" in legacy or path in legacy:
             continue
