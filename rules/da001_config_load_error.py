@@ -1,4 +1,5 @@
 from detaudit.rule import Violation, display_path, rule
+from detaudit.rule.source_keys import key_at_line
 
 
 @rule(code="DA001", name="config-load-error", severity="error", tier="static", needs=("load_error", "source_map"))
@@ -9,7 +10,9 @@ def config_load_error(ctx):
     Loads the config with mmengine's ``Config.fromfile`` (``_base_`` and ``read_base()``
     styles, ``custom_imports``, ``--cfg-options``) and reports any failure: a syntax error,
     a missing ``_base_`` file, a bad ``read_base()`` import, an exception raised by the
-    config's own code. The location is the offending file and line.
+    config's own code. The location is the offending file and line, and the key is the one that
+    line writes, read from the file's syntax (``train_dataloader.dataset.data_root`` for a
+    ``NameError`` in ``data_root=data_root_train``).
 
     ## Why is this bad?
     Nothing else can be checked, and training would stop at the same place, usually after
@@ -33,8 +36,11 @@ def config_load_error(ctx):
     file = ctx.display_path
     if err.file:
         file = display_path(err.file, ctx.base_dir)
+    source = err.file or ctx.config_path
+    key = key_at_line(source, err.line) if source and err.type != "SyntaxError" else None
     yield Violation(
-        message=f"config failed to load: {err.short()}",
+        message=f"config failed to load: {err.short()}" + (f" (writing {key})" if key else ""),
+        key_path=key,
         evidence={"exception": err.type, "detail": err.message},
         file=file, line=err.line,
         fix="fix the file and line named here; run with --debug for the full traceback",
