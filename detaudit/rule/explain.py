@@ -34,6 +34,7 @@ from ..errors import not_the_models_fault
 from .config import is_mapping, walk_dicts
 from .config import value_at as get
 from .explain_asserted import asserted_dict
+from .explain_batch import batch_of_one
 from .explain_pipeline import missing_result, pipeline_input
 from .explain_runner import runner_refusal
 from .explanation import Explanation, short_type as _short
@@ -451,7 +452,8 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
     if refused:
         return refused
     comps = components(cfg, err)
-    for strategy in (_preprocessor, _feature_levels, _conv, _linear, _target_size, _class_weight, _none_operand):
+    for strategy in (_preprocessor, _feature_levels, _conv, _linear, _target_size, _class_weight, _none_operand,
+                     batch_of_one):
         found = strategy(cfg, err, comps)
         if found:
             return found
