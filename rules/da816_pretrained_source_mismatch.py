@@ -1,4 +1,5 @@
 from detaudit.rule import Violation, rule
+from detaudit.rule.checkpoint_family import checkpoint_family, type_family
 from detaudit.rule.conventions import (ARCH_QUOTE, ARCH_SOURCE, architecture, input_breaches, load_breaches,
                                        pretrained_checkpoint)
 
@@ -17,7 +18,9 @@ def pretrained_source_mismatch(ctx):
     the ImageNet std), how the file loads (the official Swin release needs
     ``convert_weights=True``, the official PVT release must not turn the conversion off, an
     OpenMMLab classifier or detector checkpoint needs ``init_cfg.prefix='backbone.'``) and the
-    architecture its name states (ResNet depth, ResNeXt groups and width, RegNet ``arch``,
+    architecture its name states: the backbone family (a ResNeXt, Res2Net, ResNeSt, RegNet,
+    HRNet, Swin, PVT, ConvNeXt, MobileNet, VGG... checkpoint on a backbone of another family,
+    such as ``open-mmlab://resnext101_32x4d`` on a plain ``ResNet``), the ResNet depth, ResNeXt groups and width, RegNet ``arch``,
     Swin width and depths, HRNet width, PVT layers). ResNet's style and the conventions of
     torchvision's and Detectron's caffe ResNets are DA814's.
 
@@ -49,6 +52,7 @@ def pretrained_source_mismatch(ctx):
     if got is None:
         return
     checkpoint, init = got
+    yield from _family(backbone, checkpoint, init)
     pre = model.get("data_preprocessor", None) or {}
     found = [(c.name, c.source, c.quote, b) for c, b in input_breaches(checkpoint, pre)]
     found += [(c.name, c.source, c.quote, b) for c, b in load_breaches(backbone, checkpoint, init)]
@@ -62,3 +66,25 @@ def pretrained_source_mismatch(ctx):
             evidence={"checkpoint": checkpoint, "convention": name, "source": source, "states": quote,
                       "value": b.have, "expected": b.want},
             fix=f"set {key} to {b.want}, or start from a checkpoint made for {b.have!r}")
+
+
+def _family(backbone, checkpoint, init):
+    """A checkpoint whose name states another backbone family than the backbone's type."""
+    have, want = type_family(backbone.get("type", None)), checkpoint_family(checkpoint)
+    if have is None or want is None or have == want:
+        return
+    inits = backbone.get("init_cfg", None)
+    key = "init_cfg.checkpoint"
+    if isinstance(inits, (list, tuple)):
+        key = next((f"init_cfg.{i}.checkpoint" for i, c in enumerate(inits) if c is init), key)
+    bb_type = backbone.get("type", None)
+    yield Violation(
+        message=(f"model.backbone.{key} = {checkpoint!r} names a {want} checkpoint, but the backbone is "
+                 f"{bb_type!r} (a {have}): the {want} weights' names or shapes do not fit it, so mmengine skips "
+                 "most of them with a warning and the backbone stays randomly initialised"),
+        key_path=f"model.backbone.{key}",
+        evidence={"checkpoint": checkpoint, "convention": "checkpoint-family", "source": ARCH_SOURCE,
+                  "states": ARCH_QUOTE, "checkpoint_family": want, "backbone_type": bb_type,
+                  "backbone_family": have},
+        fix=f"start from a {have} checkpoint, or set model.backbone.type (and its size keys) to the {want} "
+            "the checkpoint holds")
