@@ -94,10 +94,6 @@ def own_inits(cls):
             yield klass, init, None
 
 
-# what the Runner builds from a registry besides the component roots DA831 reads
-RUNNER_PARTS = ("optim_wrapper", "visualizer", "log_processor")
-
-
 # Below a component, the places its builder fills from a registry for certain; elsewhere a nested
 # ``type`` may be a word the component reads itself (FPG's ``dict(type='conv')``, Albu's
 # albumentations names), not a registered name.
@@ -114,12 +110,28 @@ def _registry_place(path: str, root: str) -> bool:
     return all(MODEL_PARTS.match(part) for part in path.split(".")[1:] if not part.isdigit())
 
 
+def runner_roots(cfg):
+    """``component_roots`` and what the Runner builds besides: the optimizer (its constructor looks
+    the class up by ``type``) and the visualizer with its backends."""
+    yield from component_roots(cfg)
+    wrapper = cfg.get("optim_wrapper", None)
+    if is_mapping(wrapper) and is_mapping(wrapper.get("optimizer", None)):
+        yield "optim_wrapper.optimizer", wrapper["optimizer"], "the optimizer (when training starts)"
+    if is_mapping(cfg.get("visualizer", None)):
+        yield "visualizer", cfg["visualizer"], "the visualizer (when the Runner starts)"
+
+
 def typed_dicts(cfg):
     """(key path, dict) of every dict a registry builds from a ``type`` name, at the places its
-    builder fills from a registry for certain (DA848's names, DA850's constructor asserts)."""
-    roots = [(root, node) for root, node, _ in component_roots(cfg)]
-    roots += [(name, cfg[name]) for name in RUNNER_PARTS if is_mapping(cfg.get(name, None))]
+    builder fills from a registry for certain (DA848's names, DA850's constructor asserts): the
+    Runner's roots, the optimizer wrapper itself and the log processor."""
+    roots = [(root, node) for root, node, _ in runner_roots(cfg)]
+    roots += [(name, cfg[name]) for name in ("optim_wrapper", "log_processor") if is_mapping(cfg.get(name, None))]
+    seen = set()
     for root, node in roots:
         for path, d in walk_dicts(node, root):
+            if path in seen:
+                continue
+            seen.add(path)
             if registry_built(path) and _registry_place(path, root) and isinstance(d.get("type", None), str):
                 yield path, d

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 
-from ._component_dicts import component_roots, own_inits, registry_built
+from ._component_dicts import own_inits, registry_built, runner_roots
 
 ROOT_OWNER = "(config)"
 TABLE = Path(__file__).with_name("zoo_required_args.json")
@@ -26,22 +26,11 @@ def _starred(rel: str) -> str:
     return ".".join("*" if p.isdigit() else p for p in rel.split("."))
 
 
-def _roots(cfg):
-    """``component_roots`` and what the Runner builds besides: the optimizer (its constructor looks
-    the class up by ``type``) and the visualizer with its backends."""
-    yield from component_roots(cfg)
-    wrapper = cfg.get("optim_wrapper", None)
-    if is_mapping(wrapper) and is_mapping(wrapper.get("optimizer", None)):
-        yield "optim_wrapper.optimizer", wrapper["optimizer"], "the optimizer (when training starts)"
-    if is_mapping(cfg.get("visualizer", None)):
-        yield "visualizer", cfg["visualizer"], "the visualizer (when the Runner starts)"
-
-
 def component_dicts(cfg):
     """(key path, dict, place, what building it is called) of every dict the registries build
     with all its keys (``component_roots`` and ``registry_built``, as DA831 walks them, and the
     optimizer and visualizer)."""
-    for root, node, built in _roots(cfg):
+    for root, node, built in runner_roots(cfg):
         typed: dict[str, str] = {}
         for path, d in walk_dicts(node, root):
             if not registry_built(path):
