@@ -179,9 +179,15 @@ def schedule_mismatch(ctx):
         return
     last, key, kind = max(main_ends)
     if last < length:
+        entry = dict(entries).get(key) or {}
+        milestones = on_counter(entry) if kind.startswith("MultiStep") else []
+        # a step schedule is laid out by its milestones as much as by its end: both are the key to edit
+        laid = f", milestones {list(milestones)}" if milestones else ""
         yield Violation(
-            message=(f"the learning-rate schedule ends at {unit} {last} ({kind}) but training runs to "
+            message=(f"the learning-rate schedule ends at {unit} {last} ({kind}{laid}) but training runs to "
                      f"{max_name}={length}: the last {length - last} {unit}(s) are outside the schedule{hint}"),
-            key_path=f"{key}.end" if "end" in (dict(entries).get(key) or {}) else key,
-            evidence={"schedule_end": last, max_name: length, "unit": unit, "scheduler": kind},
-            fix=f"extend the schedule to {length} (end, T_max, milestones) or set {max_name}={last}")
+            key_path=key if milestones or "end" not in entry else f"{key}.end",
+            evidence={"schedule_end": last, max_name: length, "unit": unit, "scheduler": kind,
+                      **({"milestones": list(milestones)} if milestones else {})},
+            fix=(f"scale the milestones and end to {max_name}={length}" if milestones else
+                 f"extend the schedule to {length} (end, T_max, milestones) or set {max_name}={last}"))

@@ -273,10 +273,10 @@ def test_findings_carry_the_location_of_their_key(tmp_path, monkeypatch):
     cfg.write_text("_base_ = ['schedule.py']\ntrain_cfg = dict(max_epochs=24)\n")
     monkeypatch.chdir(tmp_path)
     finding, = [f for f in audit(str(cfg), select=["DA604"], tier="static").findings]
-    assert finding.key_path == "param_scheduler.1.end"
+    assert finding.key_path == "param_scheduler.1"
     assert (finding.location.file, finding.location.line) == ("schedule.py", line_of(tmp_path / "schedule.py",
                                                                                       "MultiStepLR"))
-    report = audit(str(cfg), select=["DA604"], tier="static", cfg_options={"param_scheduler.1.end": 20})
+    report = audit(str(cfg), select=["DA806"], tier="static", cfg_options={"train_cfg.val_begin": 30})
     (finding,) = report.findings
     assert finding.location.file == "<cfg-options>"
 
