@@ -1,5 +1,5 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import DATALOADERS, is_mapping, node_type
+from detaudit.rule.config import DATALOADERS, dataset_leaves, is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
 from ._component_dicts import constructors_of
@@ -83,7 +83,25 @@ def _misspelt(constructors, d, path: str) -> bool:
     return sig is not None and any(sig.accepts(k) is False for k in d.keys())
 
 
+def _pipeline_gaps(ctx, cfg, history, seen):
+    """Datasets behind a dataloader with no transform at all, and no wrapper's pipeline over them:
+    they yield raw annotation dicts, with no image loaded and nothing packed for the model."""
+    for loader, path, ds in dataset_leaves(cfg):
+        if ds.get("pipeline", None):
+            continue
+        dl = cfg.get(loader)
+        wrappers = [d for p, d in walk_dicts(dl.get("dataset"), f"{loader}.dataset")
+                    if path.startswith(p + ".") and d.get("pipeline", None)]
+        if wrappers or _repeated(seen, path, ds, ["pipeline"]):
+            continue
+        yield _finding(ctx, history, path, ["pipeline"],
+                       f"has no pipeline: the dataset yields its raw annotation dicts (no image is loaded, nothing "
+                       f"is packed into 'inputs' and 'data_samples'), and the first batch of {loader} fails in the "
+                       "model's data preprocessor", loader, {"dataloader": loader, "dataset": node_type(ds)})
+
+
 def _loader_findings(ctx, cfg, history, seen):
+    yield from _pipeline_gaps(ctx, cfg, history, seen)
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
         if not is_mapping(dl):
@@ -125,7 +143,10 @@ def component_incomplete(ctx):
       ``rules/zoo_required_args.json``, written by ``scripts/zoo_required_args.py``;
     - a dataloader dict with a ``batch_sampler`` dict but no ``batch_size``, or with a
       ``collate_fn``/``worker_init_fn`` dict without ``type`` (``Runner.build_dataloader`` pops
-      them without a default). A dataloader without ``dataset`` or ``sampler`` is DA809's.
+      them without a default). A dataloader without ``dataset`` or ``sampler`` is DA809's;
+    - a dataset behind a dataloader (through its wrappers) with no ``pipeline``, or an empty one,
+      and no wrapper's pipeline over it: ``BaseDataset`` then returns the raw annotation dict of
+      each image, nothing loads the image or packs ``inputs``, and the first batch fails.
 
     When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
     finding says where, and which keys the base had given. A training loop without its length is
