@@ -37,6 +37,19 @@ SUBKEY_PLACES = {
 }
 
 
+# 2.x logger hooks -> the 3.x visualizer backend that writes the same logs.
+LOGGER_BACKENDS = {"TensorboardLoggerHook": "TensorboardVisBackend", "WandbLoggerHook": "WandbVisBackend",
+                   "MlflowLoggerHook": "MLflowVisBackend", "ClearMLLoggerHook": "ClearMLVisBackend",
+                   "DvcliveLoggerHook": "DVCLiveVisBackend", "NeptuneLoggerHook": "NeptuneVisBackend"}
+
+
+def _logger_backends(value) -> list[str]:
+    """The 3.x vis backends a 2.x ``log_config.hooks`` list asked for (TensorBoard, W&B...)."""
+    hooks = value.get("hooks", None) if hasattr(value, "keys") else None
+    kinds = [h.get("type", None) for h in hooks if hasattr(h, "keys")] if isinstance(hooks, (list, tuple)) else []
+    return [LOGGER_BACKENDS[k] for k in kinds if isinstance(k, str) and k in LOGGER_BACKENDS]
+
+
 def _is_legacy(key, value) -> bool:
     if value is None:
         return False
@@ -63,7 +76,9 @@ def legacy_config_key(ctx):
     ``DefaultFormatBundle``, ``ImageToTensor`` and ``Normalize``; transform arguments
     ``img_scale``, ``flip_ratio``, ``multiscale_mode`` where the 3.x transform does not take
     them (read from its signature when executing is allowed); 2.x hooks such as
-    ``TensorboardLoggerHook`` in ``custom_hooks``. Each finding names the 3.x form.
+    ``TensorboardLoggerHook`` in ``custom_hooks``. Each finding names the 3.x form; the
+    settings a top-level key held are named with the 3.x key that reads them (a 2.x
+    ``log_config`` hook for TensorBoard, W&B or MLflow is a ``visualizer.vis_backends`` entry).
 
     ## Why is this bad?
     Top-level 2.x keys fail silently: the runner never reads them. A learning rate put in
@@ -112,6 +127,10 @@ def legacy_config_key(ctx):
             shown = shown[:77] + "..."
         places = [(f"{key}.{k}", at) for k, at in SUBKEY_PLACES.get(key, {}).items()
                   if hasattr(value, "keys") and value.get(k) is not None]
+        backends = _logger_backends(value) if key == "log_config" else []
+        if backends:  # what the user wanted is a backend: say where it goes, or nothing is ever written there
+            places.append(("log_config.hooks", "visualizer.vis_backends ("
+                           + ", ".join(f"dict(type='{b}')" for b in backends) + ")"))
         lost = (" (" + ", ".join(f"{k} is read at {at}" for k, at in places) + ")") if places else ""
         yield Violation(
             message=f"'{key}' is an MMDetection 2.x key that 3.x ignores{lost}; use {replacement}",
