@@ -115,12 +115,16 @@ def _numbers(value) -> tuple[float, ...] | None | bool:
 
 def normalization(pre) -> dict | None:
     """``{"mean", "std", "bgr_to_rgb"}`` as the data preprocessor applies them (None: not applied;
-    ``bgr_to_rgb`` is whether the channels are flipped), or None when they are not plain numbers."""
+    ``bgr_to_rgb`` is whether the channels are flipped), or None when they are not plain numbers for
+    three channels."""
     if not is_mapping(pre):
         return None
     mean, std = _numbers(pre.get("mean", None)), _numbers(pre.get("std", None))
     if mean is False or std is False:
         return None
+    mean, std = (v * 3 if v and len(v) == 1 else v for v in (mean, std))  # one value serves every channel
+    if any(v and len(v) != 3 for v in (mean, std)):
+        return None  # not three-channel input: the zoo's sources say nothing of it
     flip = bool(pre.get("bgr_to_rgb", False)) or bool(pre.get("rgb_to_bgr", False))
     return {"mean": list(mean) if mean else None, "std": list(std) if std else None, "bgr_to_rgb": flip}
 

@@ -90,6 +90,8 @@ def test_backbones_are_found_with_the_preprocessor_that_feeds_them():
                                             "model.data_preprocessor.data_preprocessor")
     assert normalization(inner) == {"mean": [1.0, 2.0, 3.0], "std": [4.0, 5.0, 6.0], "bgr_to_rgb": False}
     assert normalization(dict(mean="dataset")) is None
+    assert normalization(dict(mean=[128], std=[64]))["mean"] == [128.0] * 3
+    assert normalization(dict(mean=[1, 2, 3, 4], std=[1, 1, 1, 1])) is None  # a fourth channel: not judged
 
 
 def test_the_file_s_names_decide_over_its_name(tmp_path, monkeypatch):
