@@ -81,8 +81,9 @@ def custom_key_skips_norm_decay_config(ctx):
     its constructor's default) is a norm layer that is not frozen (``requires_grad=False``).
     For ``bias_decay_mult``, components that certainly train biases count: heads, and necks
     without norm layers. A longer key that sets ``decay_mult`` may take the norm layers back,
-    so the rule stays quiet then. When the audit reaches the build tier with DA835 selected,
-    DA835 reads the built model's parameters and this rule stays silent.
+    so the rule stays quiet then. Under ``--no-exec`` only a written ``norm_cfg`` counts (a
+    constructor's default needs the library). When the audit reaches the build tier with DA835
+    selected, DA835 reads the built model's parameters and this rule stays silent.
 
     ## Why is this bad?
     mmengine's ``DefaultOptimWrapperConstructor.add_params`` gives each parameter the longest

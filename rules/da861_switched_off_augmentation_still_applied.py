@@ -29,10 +29,17 @@ def _chains(cfg):
                or dataset.startswith(p[: -len(".pipeline")] + ".")]
 
 
-def _flips(path: str, t) -> str | None:
+def _albu_inner(nested) -> set:
+    """Key paths of the albumentations transforms an ``Albu`` step holds (their names, such as
+    ``Rotate``, may also be mmdet's)."""
+    return {f"{key}.transforms.{i}" for key, t in nested if node_type(t) == "Albu"
+            and isinstance(t.get("transforms", None), (list, tuple)) for i in range(len(t["transforms"]))}
+
+
+def _flips(t, albu: bool) -> str | None:
     """How a transform still mirrors images (None when it does not)."""
     kind = node_type(t)
-    if kind in MIXES:
+    if kind in MIXES and not albu:
         ratio = t.get("flip_ratio", 0.5)
         prob = t.get("prob", 1.0) if kind == "CachedMixUp" else 1.0
         if not (_num(ratio) and _num(prob)) or ratio >= 1 or prob <= 0:
@@ -41,19 +48,19 @@ def _flips(path: str, t) -> str | None:
         share = f"{(1 - max(ratio, 0)) * prob:.0%}"
         return (f"keeps flip_ratio={ratio:g}{given}: it mirrors the image it mixes in whenever a uniform draw "
                 f"exceeds flip_ratio, in about {share} of the samples")
-    if kind in ALBU_FLIPS:
+    if kind in ALBU_FLIPS and albu:
         p = t.get("p", 0.5)
         return f"flips with p={p:g}" if _num(p) and p > 0 else None
     return None
 
 
-def _rotates(t, names: tuple) -> str | None:
+def _rotates(t, names: tuple, albu: bool) -> str | None:
     kind = node_type(t)
-    if kind in names:
+    if kind in names and not albu:
         prob, top = t.get("prob", 1.0), t.get("max_mag", 30.0)
         if _num(prob) and prob > 0 and not (_num(top) and top == 0 and t.get("min_mag", 0.0) == 0):
             return f"applies it with prob={prob:g}"
-    if "Rotate" in names and kind in ALBU_ROTATIONS:
+    if "Rotate" in names and kind in ALBU_ROTATIONS and albu:
         p, (arg, default) = t.get("p", 0.5), ALBU_ROTATIONS[kind]
         limit = t.get(arg, default) if arg else default
         if _num(p) and p > 0 and limit is not None and not _off(limit):
@@ -103,21 +110,22 @@ def switched_off_augmentation_still_applied(ctx):
     for chain in _chains(ctx.cfg):
         top = [(f"{p}.{i}", t) for p, pipe in chain for i, t in enumerate(pipe) if is_mapping(t)]
         nested = [(k, t) for p, pipe in chain for k, t in transforms_in(pipe, p)]
+        albu = _albu_inner(nested)
         offs = []  # (what, the switch's key, how it is switched off, the check of a step still doing it)
         for key, t in top:
             kind = node_type(t)
             if kind == "RandomFlip" and _off(t.get("prob", None)):
-                offs.append(("flipping", key, f"RandomFlip prob={t.get('prob')}", lambda k, s: _flips(k, s)))
+                offs.append(("flipping", key, f"RandomFlip prob={t.get('prob')}", _flips))
             if kind == "RandomAffine":
                 for arg, (what, names) in AFFINE_PARTS.items():
                     if _off(t.get(arg, None)):
                         offs.append((what, key, f"RandomAffine {arg}={t.get(arg)}",
-                                     lambda k, s, names=names: _rotates(s, names)))
+                                     lambda s, albu, names=names: _rotates(s, names, albu)))
         for what, switch, how, still in offs:
             for key, t in nested:
                 if key == switch or key in seen:
                     continue
-                found = still(key, t)
+                found = still(t, key in albu)
                 if not found:
                     continue
                 seen.add(key)
