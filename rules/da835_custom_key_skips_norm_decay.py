@@ -29,7 +29,7 @@ def custom_key_skips_norm_decay(ctx):
     """A ``custom_keys`` entry takes norm or bias parameters away from ``norm_decay_mult``/``bias_decay_mult``.
 
     ## What it does
-    With ``paramwise_cfg.norm_decay_mult`` (or ``bias_decay_mult``) set, finds the trained
+    With a weight decay and ``paramwise_cfg.norm_decay_mult`` (or ``bias_decay_mult``) set, finds the trained
     norm-layer parameters (or the other layers' biases) of the built model that a ``custom_keys`` entry
     without its own ``decay_mult`` matches (mmengine gives a parameter the longest key it
     contains), and reports each such key with how many of those parameters it takes.
@@ -59,6 +59,9 @@ def custom_key_skips_norm_decay(ctx):
     paramwise = ctx.config_value("optim_wrapper.paramwise_cfg", None)
     if not keys or not hasattr(paramwise, "get"):
         return
+    decay = ctx.config_value("optim_wrapper.optimizer.weight_decay", None)
+    if not isinstance(decay, (int, float)) or isinstance(decay, bool) or decay <= 0:
+        return  # no weight decay: neither the multipliers nor a key's decay_mult change anything
     wanted = {kind: (mult, paramwise.get(mult)) for mult, kind in MULTS.items()
               if isinstance(paramwise.get(mult, None), (int, float)) and paramwise.get(mult) != 1}
     if not wanted:
