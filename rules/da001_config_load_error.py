@@ -1,6 +1,8 @@
 from detaudit.rule import Violation, display_path, rule
 from detaudit.rule.source_keys import key_at_line
 
+from ._load_failures import duplicate_base_key, undefined_name_key
+
 
 @rule(code="DA001", name="config-load-error", severity="error", tier="static", needs=("load_error", "source_map"))
 def config_load_error(ctx):
@@ -12,7 +14,11 @@ def config_load_error(ctx):
     a missing ``_base_`` file, a bad ``read_base()`` import, an exception raised by the
     config's own code. The location is the offending file and line, and the key is the one that
     line writes, read from the file's syntax (``train_dataloader.dataset.data_root`` for a
-    ``NameError`` in ``data_root=data_root_train``).
+    ``NameError`` in ``data_root=data_root_train``). A failure with no line of the file is
+    traced too: a name the file never defines to the first key that reads it (an f-string
+    ``_base_`` entry built from a variable: mmengine reads the base list before the file runs),
+    and bases that define the same keys to the base whose keys another base already gives (a
+    dataset base listed next to a config that inherits it).
 
     ## Why is this bad?
     Nothing else can be checked, and training would stop at the same place, usually after
@@ -38,8 +44,15 @@ def config_load_error(ctx):
         file = display_path(err.file, ctx.base_dir)
     source = err.file or ctx.config_path
     key = key_at_line(source, err.line) if source and err.type != "SyntaxError" else None
+    why = ""
+    if key is None and ctx.config_path and err.type == "NameError":
+        key = undefined_name_key(ctx.config_path, err.message)  # the base list is read before the file runs
+    elif key is None and ctx.config_path and err.type == "KeyError":
+        found = duplicate_base_key(ctx.config_path, err.message)
+        if found:
+            key, why = found[0], f": {found[1]}"
     yield Violation(
-        message=f"config failed to load: {err.short()}" + (f" (writing {key})" if key else ""),
+        message=f"config failed to load: {err.short()}" + (f" (writing {key}{why})" if key else ""),
         key_path=key,
         evidence={"exception": err.type, "detail": err.message},
         file=file, line=err.line,

@@ -1,0 +1,87 @@
+"""The key of a config that fails to load when the failure has no line of the config file: a name
+the file uses but never defines, read from where the file uses it; bases that define the same keys,
+read from the bases themselves (DA001)."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from detaudit.rule.source_keys import key_at_line
+
+UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+DUPLICATE = re.compile(r"Duplicate key is not allowed among bases\. Duplicate keys: \{(.*)\}", re.S)
+
+
+def _tree(path):
+    try:
+        return ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def undefined_name_key(path, message: str) -> str | None:
+    """For ``NameError: name 'x' is not defined``: the key the first line reading ``x`` writes
+    (``_base_.1`` for an f-string base built from a variable the base list cannot see)."""
+    m = UNDEFINED.search(message or "")
+    tree = _tree(path) if m else None
+    if tree is None:
+        return None
+    lines = sorted(n.lineno for n in ast.walk(tree)
+                   if isinstance(n, ast.Name) and n.id == m.group(1) and isinstance(n.ctx, ast.Load))
+    for line in lines:
+        key = key_at_line(path, line)
+        if key:
+            return key
+    return None
+
+
+def _base_entries(tree) -> list[str] | None:
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(getattr(t, "id", None) == "_base_" for t in stmt.targets):
+            value = stmt.value
+            items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+            return [i.value if isinstance(i, ast.Constant) and isinstance(i.value, str) else None for i in items]
+    return None
+
+
+def _base_keys(config_path, entry: str) -> set[str] | None:
+    """The top-level keys one base entry defines (its own bases merged in), or None."""
+    from mmengine import Config
+
+    if "::" in entry:
+        scope, rel = entry.split("::", 1)
+        try:
+            import importlib
+
+            package = Path(importlib.import_module(scope).__file__).parent
+        except Exception:  # noqa: BLE001 - a scope that does not import names no base
+            return None
+        base = package / ".mim" / "configs" / rel
+    else:
+        base = Path(config_path).parent / entry
+    try:
+        return set(Config.fromfile(str(base)).keys())
+    except Exception:  # noqa: BLE001 - a base that fails on its own is another finding
+        return None
+
+
+def duplicate_base_key(path, message: str) -> tuple[str, str] | None:
+    """For mmengine's "Duplicate key is not allowed among bases": (``_base_.i``, why) for the base
+    whose keys another base already defines (the dataset base listed next to a config that
+    inherits it), else None."""
+    m = DUPLICATE.search(message or "")
+    tree = _tree(path) if m else None
+    entries = _base_entries(tree) if tree is not None else None
+    if not entries or len(entries) < 2:
+        return None
+    dup = set(re.findall(r"'(\w+)'", m.group(1)))
+    keys = [(_base_keys(path, e) if e else None) for e in entries]
+    shares = [(len(k & dup) / len(k), i) for i, k in enumerate(keys) if k]
+    if not shares:
+        return None
+    share, index = max(shares)  # the base most made of keys another one gives: the redundant one
+    others = [entries[i] for i, k in enumerate(keys) if k and i != index and k & keys[index]]
+    why = (f"{entries[index]!r} defines {len(keys[index] & dup)} of its {len(keys[index])} keys again, "
+           f"which {', '.join(repr(o) for o in others) or 'another base'} already defines")
+    return f"_base_.{index}", why
