@@ -1,0 +1,60 @@
+"""Which head receives which assigner and sampler of ``model.train_cfg``: a single-stage detector's
+``train_cfg`` goes to its ``bbox_head``, a two-stage detector's ``rpn`` part to its ``rpn_head`` and
+its ``rcnn`` part (one per stage in a cascade) to the RoI head's ``bbox_head``. Shared by DA864 and
+``scripts/zoo_task_module_pairs.py``, which counts the pairs mmdet's zoo uses.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from detaudit.rule.config import is_mapping, node_type
+
+TABLE = Path(__file__).with_name("zoo_task_module_pairs.json")
+ROLES = ("assigner", "sampler")
+
+
+def _stage(train_cfg, head, path: str, head_path: str) -> Iterator[tuple[str, str, str, str, str]]:
+    if not (is_mapping(train_cfg) and is_mapping(head) and node_type(head)):
+        return
+    for role in ROLES:
+        module = train_cfg.get(role, None)
+        if is_mapping(module) and node_type(module):
+            yield f"{path}.{role}", node_type(module), role, node_type(head), head_path
+
+
+def task_module_pairs(model) -> Iterator[tuple[str, str, str, str, str]]:
+    """(key path of the module, its type, its role, the head's type, the head's key path) for each
+    assigner and sampler the model's ``train_cfg`` gives a head."""
+    if not is_mapping(model):
+        return
+    train_cfg = model.get("train_cfg", None)
+    if not is_mapping(train_cfg):
+        return
+    if "rpn" in train_cfg or "rcnn" in train_cfg:
+        yield from _stage(train_cfg.get("rpn"), model.get("rpn_head"), "model.train_cfg.rpn", "model.rpn_head")
+        roi = model.get("roi_head", None)
+        heads = roi.get("bbox_head", None) if is_mapping(roi) else None
+        rcnn = train_cfg.get("rcnn", None)
+        if isinstance(rcnn, (list, tuple)) and isinstance(heads, (list, tuple)):
+            for i, (stage, head) in enumerate(zip(rcnn, heads)):
+                yield from _stage(stage, head, f"model.train_cfg.rcnn.{i}", f"model.roi_head.bbox_head.{i}")
+        elif is_mapping(heads):
+            yield from _stage(rcnn, heads, "model.train_cfg.rcnn", "model.roi_head.bbox_head")
+        return
+    yield from _stage(train_cfg, model.get("bbox_head"), "model.train_cfg", "model.bbox_head")
+
+
+def pair_key(head_type: str, role: str) -> str:
+    return f"{head_type}|{role}"
+
+
+@lru_cache(maxsize=1)
+def zoo_table() -> dict:
+    """``head type|role`` -> {module type: how many zoo configs give that head that module}."""
+    try:
+        return json.loads(TABLE.read_text(encoding="utf-8")).get("pairs", {})
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,55 @@
+from detaudit.rule import Violation, rule
+
+from ._task_module_pairs import pair_key, task_module_pairs, zoo_table
+
+# A head the zoo gives one role's modules this often is a settled pairing, not a sparse sample.
+MIN_ZOO_CONFIGS = 10
+
+
+@rule(code="DA864", name="task-module-unseen-with-head", severity="warning", tier="static")
+def task_module_unseen_with_head(ctx):
+    """An assigner or sampler is given to a head that no config of mmdet's zoo pairs it with.
+
+    ## What it does
+    Reads which head receives each ``assigner`` and ``sampler`` of ``model.train_cfg`` (a
+    single-stage detector's ``bbox_head``; a two-stage detector's ``rpn_head`` for ``rpn`` and the
+    RoI head's ``bbox_head`` for ``rcnn``, stage by stage) and compares the pair with the pairs of
+    mmdet's zoo (``rules/zoo_task_module_pairs.json``, counted by
+    ``scripts/zoo_task_module_pairs.py``). It reports a module type the zoo never gives that head
+    type, when the zoo gives that head this role at least 10 times.
+
+    ## Why is this bad?
+    A head calls its assigner and sampler the way its own code was written for: ``RetinaHead``
+    calls ``assign(pred_instances, gt_instances, gt_instances_ignore)``, while ``ATSSAssigner``
+    takes the number of priors per level second (only ``ATSSHead`` passes it), and an
+    ``OHEMSampler`` scores proposals with its context's ``bbox_head``, which ``RPNHead`` does
+    not have. Such a pair fails at the first training step, far from the key to edit, or
+    trains something else than the config says (all priors negative).
+
+    ## Example
+    ```python
+    _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+    model = dict(train_cfg=dict(assigner=dict(_delete_=True, type='ATSSAssigner', topk=9)))
+    ```
+
+    ## Use instead
+    ```python
+    _base_ = 'mmdet::atss/atss_r50_fpn_1x_coco.py'   # ATSSHead passes what ATSSAssigner needs
+    ```
+    """
+    table = zoo_table()
+    for key, module, role, head, head_path in task_module_pairs(ctx.cfg.get("model", None)):
+        seen = table.get(pair_key(head, role), {})
+        if sum(seen.values()) < MIN_ZOO_CONFIGS or module in seen:
+            continue
+        article = "an" if role[0] in "aeiou" else "a"
+        usual = ", ".join(f"{t} ({n})" for t, n in sorted(seen.items(), key=lambda kv: -kv[1]))
+        yield Violation(
+            message=(f"{key}.type={module!r} is given to {head} ({head_path}), a pair no zoo config uses: the "
+                     f"{sum(seen.values())} zoo configs with a {head} give it {usual} as its {role}; a head calls its "
+                     f"{role} with the arguments its own code passes, and {article} {role} written for another head fails "
+                     "at the first training step or assigns other targets than the config intends"),
+            key_path=f"{key}.type",
+            evidence={role: module, "head": head, "zoo": dict(seen)},
+            fix=f"give {head} one of the {role}s its zoo configs use ({', '.join(seen)}), or use the head "
+                f"{module} was written for")
