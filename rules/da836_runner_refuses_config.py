@@ -43,7 +43,10 @@ def runner_refuses_config(ctx):
     - ``train_cfg.dynamic_intervals`` that is not a list of tuples (``[[280, 1]]``): mmengine's
       ``calc_dynamic_intervals`` asserts a list of ``(milestone, interval)`` tuples;
     - ``auto_scale_lr.enable=True`` without ``base_batch_size`` (an assertion in
-      ``Runner.scale_lr``).
+      ``Runner.scale_lr``);
+    - ``paramwise_cfg`` decay multipliers (``norm_decay_mult``, ``bias_decay_mult``,
+      ``dwconv_decay_mult``, a custom key's ``decay_mult``) while the optimizer dict has no
+      ``weight_decay``: ``DefaultOptimWrapperConstructor`` raises ``base_wd should not be None``.
 
     A config that sets no dataloader at all is taken for a fragment meant to be inherited
     (such as qdtrack's ``qdtrack_faster-rcnn_r50_fpn_4e_base.py``) and not checked.
@@ -79,6 +82,8 @@ def runner_refuses_config(ctx):
     if ctx.no_exec and ctx.static_issues:
         return  # a base or value the static reader could not read may hold the keys that look missing (DA094)
     cfg = ctx.cfg
+    if is_mapping(cfg.get("optim_wrapper", None)):
+        yield from _decay_without_weight_decay(cfg["optim_wrapper"])  # whatever inherits this fails to build it
     if all(cfg.get(k, None) is None for k in LOADERS):
         return  # no data at all: a fragment to inherit from (qdtrack's *_base.py), not a run
     half = list(_half_set(cfg))
@@ -104,6 +109,31 @@ def runner_refuses_config(ctx):
             key_path="auto_scale_lr.base_batch_size", evidence={"auto_scale_lr": dict(scale)},
             fix="set auto_scale_lr.base_batch_size to the total batch size the learning rate was set for "
                 "(GPUs x images per GPU, e.g. 16 for mmdet's 8xb2 recipes)")
+
+
+DECAY_MULTS = ("bias_decay_mult", "norm_decay_mult", "dwconv_decay_mult")
+
+
+def _decay_without_weight_decay(wrapper):
+    """Decay multipliers with no ``weight_decay`` to multiply: DefaultOptimWrapperConstructor reads
+    the base decay from the optimizer dict (not the optimizer class's default) and refuses."""
+    opt, pw = wrapper.get("optimizer", None), wrapper.get("paramwise_cfg", None)
+    if not (is_mapping(opt) and is_mapping(pw)) or opt.get("weight_decay", None) is not None \
+            or wrapper.get("constructor", None) not in (None, "DefaultOptimWrapperConstructor"):
+        return
+    keys = [k for k in DECAY_MULTS if k in pw]
+    custom = pw.get("custom_keys", None)
+    if is_mapping(custom):
+        keys += [f"custom_keys.{name}.decay_mult" for name, v in custom.items() if is_mapping(v) and "decay_mult" in v]
+    if keys:
+        yield Violation(
+            message=(f"optim_wrapper.paramwise_cfg sets {', '.join(keys)} but optim_wrapper.optimizer "
+                     f"({_shown(opt.get('type', None))}) has no weight_decay: DefaultOptimWrapperConstructor raises "
+                     "ValueError('base_wd should not be None') when it builds the optimizer (it reads the decay from "
+                     "the optimizer dict, not from the optimizer class's default)"),
+            key_path="optim_wrapper.optimizer.weight_decay", evidence={"decay_mults": keys},
+            fix="give optim_wrapper.optimizer a weight_decay (0.05 is the zoo's usual AdamW value), or drop the "
+                "decay multipliers")
 
 
 def _train_loop_checks(tc):
