@@ -25,6 +25,11 @@ def _stage(train_cfg, head, path: str, head_path: str) -> Iterator[tuple[str, st
             yield f"{path}.{role}", node_type(module), role, node_type(head), head_path
 
 
+def flags(module) -> dict[str, bool]:
+    """The switches (bool arguments) a module dict writes."""
+    return {k: v for k, v in module.items() if isinstance(v, bool)} if is_mapping(module) else {}
+
+
 def task_module_pairs(model) -> Iterator[tuple[str, str, str, str, str]]:
     """(key path of the module, its type, its role, the head's type, the head's key path) for each
     assigner and sampler the model's ``train_cfg`` gives a head."""
@@ -51,10 +56,24 @@ def pair_key(head_type: str, role: str) -> str:
     return f"{head_type}|{role}"
 
 
+def flag_key(head_type: str, role: str, module: str, flag: str) -> str:
+    return f"{head_type}|{role}|{module}|{flag}"
+
+
 @lru_cache(maxsize=1)
-def zoo_table() -> dict:
-    """``head type|role`` -> {module type: how many zoo configs give that head that module}."""
+def _table() -> dict:
     try:
-        return json.loads(TABLE.read_text(encoding="utf-8")).get("pairs", {})
+        return json.loads(TABLE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def zoo_table() -> dict:
+    """``head type|role`` -> {module type: how many zoo configs give that head that module}."""
+    return _table().get("pairs", {})
+
+
+def zoo_flags() -> dict:
+    """``head type|role|module type|flag`` -> {"true": n, "false": n}: how the zoo's configs set a
+    switch of the module they give that head (a switch left out counts as not written)."""
+    return _table().get("flags", {})

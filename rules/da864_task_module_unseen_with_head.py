@@ -1,6 +1,8 @@
 from detaudit.rule import Violation, rule
 
-from ._task_module_pairs import pair_key, task_module_pairs, zoo_table
+from detaudit.rule.config import value_at
+
+from ._task_module_pairs import flag_key, flags, pair_key, task_module_pairs, zoo_flags, zoo_table
 
 # A head the zoo gives one role's modules this often is a settled pairing, not a sparse sample.
 MIN_ZOO_CONFIGS = 10
@@ -16,7 +18,9 @@ def task_module_unseen_with_head(ctx):
     RoI head's ``bbox_head`` for ``rcnn``, stage by stage) and compares the pair with the pairs of
     mmdet's zoo (``rules/zoo_task_module_pairs.json``, counted by
     ``scripts/zoo_task_module_pairs.py``). It reports a module type the zoo never gives that head
-    type, when the zoo gives that head this role at least 10 times.
+    type, when the zoo gives that head this role at least 10 times, and a switch of a usual pair
+    (``add_gt_as_proposals``, ``match_low_quality``...) set the other way than every one of at
+    least 10 zoo configs that write it (``add_gt_as_proposals=True`` on ``RPNHead``'s sampler).
 
     ## Why is this bad?
     A head calls its assigner and sampler the way its own code was written for: ``RetinaHead``
@@ -24,7 +28,10 @@ def task_module_unseen_with_head(ctx):
     takes the number of priors per level second (only ``ATSSHead`` passes it), and an
     ``OHEMSampler`` scores proposals with its context's ``bbox_head``, which ``RPNHead`` does
     not have. Such a pair fails at the first training step, far from the key to edit, or
-    trains something else than the config says (all priors negative).
+    trains something else than the config says (all priors negative). ``RPNHead`` with
+    ``add_gt_as_proposals=True`` trains without an error, on positives shifted away from the
+    anchors they belong to: the head's targets are laid out per anchor, and the sampler puts the
+    ground-truth boxes in front of them.
 
     ## Example
     ```python
@@ -38,8 +45,11 @@ def task_module_unseen_with_head(ctx):
     ```
     """
     table = zoo_table()
-    for key, module, role, head, head_path in task_module_pairs(ctx.cfg.get("model", None)):
+    model = ctx.cfg.get("model", None)
+    for key, module, role, head, head_path in task_module_pairs(model):
         seen = table.get(pair_key(head, role), {})
+        if module in seen:
+            yield from _flipped(value_at(model, key.split(".", 1)[1]), key, module, role, head, head_path)
         if sum(seen.values()) < MIN_ZOO_CONFIGS or module in seen:
             continue
         article = "an" if role[0] in "aeiou" else "a"
@@ -53,3 +63,19 @@ def task_module_unseen_with_head(ctx):
             evidence={role: module, "head": head, "zoo": dict(seen)},
             fix=f"give {head} one of the {role}s its zoo configs use ({', '.join(seen)}), or use the head "
                 f"{module} was written for")
+
+
+def _flipped(node, key, module, role, head, head_path):
+    """A switch of the module set the other way than every zoo config that writes it for this head."""
+    zoo = zoo_flags()
+    for flag, value in flags(node).items():
+        seen = zoo.get(flag_key(head, role, module, flag), {})
+        other = "false" if value else "true"
+        if seen.get(str(value).lower()) or seen.get(other, 0) < MIN_ZOO_CONFIGS:
+            continue
+        yield Violation(
+            message=(f"{key}.{flag}={value} on the {module} given to {head} ({head_path}): all {seen[other]} zoo "
+                     f"configs that give {head} a {module} and write {flag} set it to {not value}; the switch "
+                     f"decides which {'targets' if role == 'assigner' else 'samples'} {head} trains on"),
+            key_path=f"{key}.{flag}", evidence={"flag": flag, "value": value, "zoo": dict(seen)},
+            fix=f"set {flag}={not value} as every zoo config does for {head}, unless {head}'s code was changed for it")
