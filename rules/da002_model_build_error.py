@@ -51,7 +51,7 @@ def _why_unregistered(ctx, module: str | None) -> str:
             "misspelled")
 
 
-@rule(code="DA002", name="model-build-error", severity="error", tier="build", needs=("build_error",))
+@rule(code="DA002", name="model-build-error", severity="error", tier="build", needs=("build_error", "constructors"))
 def model_build_error(ctx):
     """The model does not build from the config.
 
@@ -101,8 +101,11 @@ def model_build_error(ctx):
         arg = where.argument
         owner = where.key_path.rsplit(".", 1)[0] if where.key_path and where.key_path.endswith(f".{arg}") else None
         named = f"{owner} ({cls_name or 'a module'})" if owner else (cls_name or "a module")
-        yield Violation(message=f"{named} does not take the argument '{arg}'",
-                        key_path=where.key_path, evidence=dict(evidence, argument=arg, cls=cls_name),
+        others = _also_rejected(ctx, cfg_model, owner, arg) if owner else []
+        also = f" (nor {', '.join(repr(k) for k in others)}, next in the same dict)" if others else ""
+        yield Violation(message=f"{named} does not take the argument '{arg}'{also}",
+                        key_path=where.key_path, evidence=dict(evidence, argument=arg, cls=cls_name,
+                                                               **({"also_rejected": others} if others else {})),
                         fix=f"remove '{arg}' or rename it to an argument {cls_name or 'the class'} accepts")
         return
     if where.kind == "missing-argument":
@@ -118,3 +121,23 @@ def model_build_error(ctx):
     yield Violation(message=message, key_path=where.key_path,
                     evidence=dict(evidence, cls=cls_name, raised_at=raised_at),
                     fix="fix the file and line the message names; run with --debug for the full traceback")
+
+
+def _also_rejected(ctx, model, owner: str, arg: str) -> list[str]:
+    """The other keys of the dict the failure names that its constructor chain does not take either
+    (Python stops at the first one; the user should hear of all of them at once)."""
+    from detaudit.rule.config import value_at
+
+    from ._component_dicts import constructors_of
+
+    node = value_at(model, owner.split(".", 1)[1]) if "." in owner else model
+    constructors = constructors_of(ctx)
+    if not hasattr(node, "keys") or constructors is None:
+        return []
+    try:
+        sig = constructors.signature(node.get("type"), owner, node)
+    except Exception:  # noqa: BLE001 - no signature: the one argument named is all
+        return []
+    if sig is None or sig.params is None:
+        return []
+    return [k for k in node.keys() if k != arg and sig.accepts(k) is False]

@@ -272,8 +272,11 @@ def locate_build_failure(message: str, node: Any, path: str) -> BuildFailure:
     if m:
         arg = m.group(1)
         key = next((f"{p}.{arg}" for p, d in candidates if arg in d), None)
-        if key is None:  # the class named is a base class (BaseDataset.__init__): any dict that sets it
-            key = next((f"{p}.{arg}" for p, d in walk_dicts(node, path) if arg in d), None)
+        if key is None:  # the class named is a base class (BaseDataset.__init__): a dict that sets it, one
+            # whose type is named after that class first (Shared2FCBBoxHead for BBoxHead.__init__)
+            setting = [(p, d) for p, d in walk_dicts(node, path) if arg in d]
+            named = [(p, d) for p, d in setting if cls_name and cls_name in node_type(d)]
+            key = next((f"{p}.{arg}" for p, d in named + setting), None)
         return BuildFailure(key or first, "unexpected-argument", cls=cls_name, argument=arg)
     m = MISSING_ARGUMENTS.search(message)
     if m:
