@@ -50,6 +50,35 @@ def _logger_backends(value) -> list[str]:
     return [LOGGER_BACKENDS[k] for k in kinds if isinstance(k, str) and k in LOGGER_BACKENDS]
 
 
+# 2.x lr_config / fp16 settings -> the argument of the 3.x entry that holds the same value.
+LR_CONFIG_ARGS = {"gamma": ("MultiStepLR", "gamma"), "step": ("MultiStepLR", "milestones"),
+                  "warmup_iters": ("LinearLR", "end"), "warmup_ratio": ("LinearLR", "start_factor"),
+                  "min_lr": ("CosineAnnealingLR", "eta_min"), "min_lr_ratio": ("CosineAnnealingLR", "eta_min")}
+
+
+def _scheduler_places(cfg, key, value) -> list[tuple[str, str]]:
+    """Where 3.x reads what a 2.x ``lr_config`` or ``fp16`` held: the argument of the merged
+    ``param_scheduler`` entry of the matching type (``param_scheduler.1.gamma``), the optim wrapper's
+    type for ``fp16``."""
+    if key == "fp16":
+        out = [("fp16", "optim_wrapper.type='AmpOptimWrapper'")]
+        if hasattr(value, "keys") and "loss_scale" in value:
+            out.append(("fp16.loss_scale", "optim_wrapper.loss_scale"))
+        return out
+    if key != "lr_config" or not hasattr(value, "keys"):
+        return []
+    schedulers = cfg.get("param_scheduler", None)
+    entries = list(enumerate(schedulers)) if isinstance(schedulers, (list, tuple)) else []
+    out = []
+    for arg, (kind, modern) in LR_CONFIG_ARGS.items():
+        if value.get(arg, None) is None:
+            continue
+        index = next((i for i, s in entries if hasattr(s, "keys") and str(s.get("type", "")).endswith(kind)), None)
+        out.append((f"lr_config.{arg}", f"param_scheduler.{index}.{modern}" if index is not None
+                    else f"param_scheduler (a {kind} entry's {modern})"))
+    return out
+
+
 def _is_legacy(key, value) -> bool:
     if value is None:
         return False
@@ -127,6 +156,7 @@ def legacy_config_key(ctx):
             shown = shown[:77] + "..."
         places = [(f"{key}.{k}", at) for k, at in SUBKEY_PLACES.get(key, {}).items()
                   if hasattr(value, "keys") and value.get(k) is not None]
+        places += _scheduler_places(cfg, key, value)
         backends = _logger_backends(value) if key == "log_config" else []
         if backends:  # what the user wanted is a backend: say where it goes, or nothing is ever written there
             places.append(("log_config.hooks", "visualizer.vis_backends ("
