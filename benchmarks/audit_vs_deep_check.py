@@ -55,23 +55,43 @@ def run(cmd: list[str]) -> tuple[float, float, float, int]:
 
 
 def tree_pss(pid: int) -> int:
-    """Bytes of proportional set size of a process and its descendants (0 once it is gone). A child
-    that shares its parent's address space is counted once, with its parent: between ``vfork`` and
-    ``exec`` (how ``subprocess`` starts a program, as mmengine does for ``git`` and ``gcc`` while it
-    writes a checkpoint or builds a Runner) its pages are its parent's, and summing both would count
-    them twice."""
-    total, todo = 0, [(pid, None)]
+    """Bytes of proportional set size of a process and its descendants, read at one moment: 0 once
+    it is gone, or when its processes change three times while they are read (a sample skipped). A
+    fork while the tree is read would count the parent's pages whole, read before it, and half of
+    them again in the child, read after it; so the tree is listed before and after its sizes are
+    read, and a sample counts only when both lists agree. A child that shares its parent's address
+    space is counted once, with its parent: between ``vfork`` and ``exec`` (how ``subprocess``
+    starts a program, as mmengine does for ``git`` and ``gcc`` while it writes a checkpoint or
+    builds a Runner) its pages are its parent's, and summing both would count them twice."""
+    for _ in range(3):
+        processes = _tree(pid)
+        total = 0
+        for p, parent in processes:
+            if parent is not None and same_address_space(p, parent):
+                continue
+            try:
+                with open(f"/proc/{p}/smaps_rollup") as fh:
+                    total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
+            except (OSError, StopIteration, ValueError):
+                continue
+        if _tree(pid) == processes:
+            return total
+    return 0
+
+
+def _tree(pid: int) -> list[tuple[int, int | None]]:
+    """(process, its parent) for a process and its descendants, the process first."""
+    found, todo = [], [(pid, None)]
     while todo:
         p, parent = todo.pop()
         try:
-            if parent is None or not same_address_space(p, parent):
-                with open(f"/proc/{p}/smaps_rollup") as fh:
-                    total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
             with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo += [(int(c), p) for c in fh.read().split()]
-        except (OSError, StopIteration, ValueError):
+                children = [(int(c), p) for c in fh.read().split()]
+        except (OSError, ValueError):
             continue
-    return total
+        found.append((p, parent))
+        todo += children
+    return found
 
 
 def same_address_space(a: int, b: int) -> bool:
