@@ -90,10 +90,11 @@ def still_params_hook(trained: frozenset[str] = frozenset()):
     """A Runner hook: from ``before_train`` on, each optimizer step of the Runner's optim wrapper
     (each wrapper of an ``OptimWrapperDict``) first drops the gradients of the parameter groups
     whose learning rate is 0 and was 0 before any scheduler, then steps each parameter on its own
-    (:func:`step_each_parameter`), so that no gradient outlives its parameter's update. When ``trained`` (the parameters that
-    got a gradient in the train tier's step) holds a parameter of a group that moves, the loss
-    still has something to train without the still ones: they are also left out of the backward
-    (``requires_grad`` off until the training ends), so no gradient is computed or held for them."""
+    (:func:`step_each_parameter`), so that no gradient outlives its parameter's update. When
+    ``trained`` (the parameters that got a gradient in the train tier's step) holds a parameter of
+    a group that moves, the loss still has something to train without the still ones: they are also
+    left out of the backward (``requires_grad`` off until the training ends), so no gradient is
+    computed or held for them."""
     from mmengine.hooks import Hook
 
     class StillParams(Hook):
@@ -173,8 +174,9 @@ def step_each_parameter(optimizer, args=(), kwargs=None) -> None:
     of a gradient already dropped. The values are the same: the optimizer's own update runs, on a
     group of one parameter with its group's settings, and for the optimizers of
     :data:`_PER_PARAMETER` (exactly those types, on their one-tensor-at-a-time path) a parameter's
-    update reads nothing but its own gradient, state and group. Any other optimizer, a step given a
-    closure or arguments, and a gradient clipped by the optim wrapper (before the step) are as before."""
+    update reads nothing but its own gradient, state and group. Any other optimizer, and a step
+    given a closure or arguments, steps as before; the optim wrapper clips gradients before the
+    step, as before."""
     import torch
 
     update = getattr(type(optimizer).step, "__wrapped__", None)  # without the hooks, which run once, around
