@@ -28,8 +28,8 @@ def run(cmd: list[str]) -> tuple[float, float, float, int]:
     """(wall seconds, peak memory in MiB, CPU seconds, exit code) of one child process. Peak memory is
     the larger of the kernel's peak RSS (of the process and of any child it waited for, each alone)
     and the peak, sampled every 50 ms, of the proportional set size summed over the process and its
-    children: the audit's run tier works in a forked child that shares the audit's pages, and the
-    two together are what the machine holds."""
+    children (each address space once, :func:`tree_pss`): the audit's run tier works in a forked
+    child that shares the audit's pages, and the two together are what the machine holds."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tree_peak = [0]
@@ -55,18 +55,58 @@ def run(cmd: list[str]) -> tuple[float, float, float, int]:
 
 
 def tree_pss(pid: int) -> int:
-    """Bytes of proportional set size of a process and its descendants (0 once it is gone)."""
-    total, todo = 0, [pid]
+    """Bytes of proportional set size of a process and its descendants, read at one moment: 0 once
+    it is gone, or when its processes change three times while they are read (a sample skipped). A
+    fork while the tree is read would count the parent's pages whole, read before it, and half of
+    them again in the child, read after it; so the tree is listed before and after its sizes are
+    read, and a sample counts only when both lists agree. A child that shares its parent's address
+    space is counted once, with its parent: between ``vfork`` and ``exec`` (how ``subprocess``
+    starts a program, as mmengine does for ``git`` and ``gcc`` while it writes a checkpoint or
+    builds a Runner) its pages are its parent's, and summing both would count them twice."""
+    for _ in range(3):
+        processes = _tree(pid)
+        total = 0
+        for p, parent in processes:
+            if parent is not None and same_address_space(p, parent):
+                continue
+            try:
+                with open(f"/proc/{p}/smaps_rollup") as fh:
+                    total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
+            except (OSError, StopIteration, ValueError):
+                continue
+        if _tree(pid) == processes:
+            return total
+    return 0
+
+
+def _tree(pid: int) -> list[tuple[int, int | None]]:
+    """(process, its parent) for a process and its descendants, the process first."""
+    found, todo = [], [(pid, None)]
     while todo:
-        p = todo.pop()
+        p, parent = todo.pop()
         try:
-            with open(f"/proc/{p}/smaps_rollup") as fh:
-                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss:"))
             with open(f"/proc/{p}/task/{p}/children") as fh:
-                todo += [int(c) for c in fh.read().split()]
-        except (OSError, StopIteration, ValueError):
+                children = [(int(c), p) for c in fh.read().split()]
+        except (OSError, ValueError):
             continue
-    return total
+        found.append((p, parent))
+        todo += children
+    return found
+
+
+def same_address_space(a: int, b: int) -> bool:
+    """Whether two processes share one address space (Linux's ``kcmp(KCMP_VM)``; False where it is
+    not available)."""
+    import ctypes
+    import platform
+
+    number = {"x86_64": 312, "aarch64": 272}.get(platform.machine())
+    if number is None:
+        return False
+    try:
+        return ctypes.CDLL(None, use_errno=True).syscall(number, a, b, 1, 0, 0) == 0  # 1: KCMP_VM
+    except (OSError, AttributeError):
+        return False
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 The run works in a child forked from the audit (:mod:`.child`): every page the audit holds when
 it forks stays resident for as long as the run lasts, and the child adds its own Runner,
-optimizer state, gradients and checkpoint on top. Three things need not be held:
+optimizer state, gradients and checkpoint on top. Four things need not be held:
 
 - heap pages the audit freed but glibc kept (the train tier's step already drops its gradients
   and optimizer state, :mod:`..step`): handed back before the fork;
@@ -15,6 +15,11 @@ optimizer state, gradients and checkpoint on top. Three things need not be held:
   in a forked child copies its pages. The gradient is dropped before each step, as the train
   tier's step does (``_drop_grads_the_step_cannot_use``), and, when the loss has parameters that
   move, not computed at all; the parameter's value is the same.
+- a gradient once its parameter has moved: a whole optimizer step holds every gradient until it
+  ends while it allocates the state the parameters lack (every momentum of a group a scheduler
+  has just given a learning rate, at the resume's step), so parameters, gradients and the whole
+  state peak together. :func:`step_each_parameter` steps one parameter at a time with the
+  optimizer's own update and drops each gradient as soon as it is used: the same values.
 
 Three more make the run's peak smaller without changing what it does:
 
@@ -84,10 +89,12 @@ def between_runs() -> None:
 def still_params_hook(trained: frozenset[str] = frozenset()):
     """A Runner hook: from ``before_train`` on, each optimizer step of the Runner's optim wrapper
     (each wrapper of an ``OptimWrapperDict``) first drops the gradients of the parameter groups
-    whose learning rate is 0 and was 0 before any scheduler. When ``trained`` (the parameters that
-    got a gradient in the train tier's step) holds a parameter of a group that moves, the loss
-    still has something to train without the still ones: they are also left out of the backward
-    (``requires_grad`` off until the training ends), so no gradient is computed or held for them."""
+    whose learning rate is 0 and was 0 before any scheduler, then steps each parameter on its own
+    (:func:`step_each_parameter`), so that no gradient outlives its parameter's update. When
+    ``trained`` (the parameters that got a gradient in the train tier's step) holds a parameter of
+    a group that moves, the loss still has something to train without the still ones: they are also
+    left out of the backward (``requires_grad`` off until the training ends), so no gradient is
+    computed or held for them."""
     from mmengine.hooks import Hook
 
     class StillParams(Hook):
@@ -104,6 +111,7 @@ def still_params_hook(trained: frozenset[str] = frozenset()):
             for optimizer in optimizers:
                 if hasattr(optimizer, "register_step_pre_hook"):
                     optimizer.register_step_pre_hook(drop_still_grads)
+                    optimizer.register_step_pre_hook(step_each_parameter)  # after the still ones are dropped
             self.left_out = _leave_out(runner.model, optimizers, trained)
 
         def after_train(self, runner):
@@ -149,6 +157,59 @@ def drop_still_grads(optimizer, args=(), kwargs=None) -> None:
         if _zero(group.get("lr")) and _zero(group.get("initial_lr", group.get("lr"))):
             for p in group["params"]:
                 p.grad = None
+
+
+# torch's optimizers whose step updates each parameter from its own gradient and state alone
+_PER_PARAMETER = ("SGD", "Adam", "AdamW")
+
+
+def step_each_parameter(optimizer, args=(), kwargs=None) -> None:
+    """A step pre-hook: the step done one parameter at a time, each parameter's gradient dropped as
+    soon as it has moved; the step proper then finds no gradient and changes nothing.
+
+    A whole step holds every gradient until it ends, while it allocates the state of the parameters
+    that have none yet (SGD's momentum, Adam's moments, at the first step and at the first step a
+    scheduler gives a group a learning rate): at that moment the process holds parameters,
+    gradients and the whole state at once. One parameter at a time, each new state takes the place
+    of a gradient already dropped. The values are the same: the optimizer's own update runs, on a
+    group of one parameter with its group's settings, and for the optimizers of
+    :data:`_PER_PARAMETER` (exactly those types, on their one-tensor-at-a-time path) a parameter's
+    update reads nothing but its own gradient, state and group. Any other optimizer, and a step
+    given a closure or arguments, steps as before; the optim wrapper clips gradients before the
+    step, as before."""
+    import torch
+
+    update = getattr(type(optimizer).step, "__wrapped__", None)  # without the hooks, which run once, around
+    given = [a for a in args if a is not optimizer]  # torch passes the optimizer itself among the arguments
+    if update is None or given or kwargs or not _steps_each_parameter(optimizer, torch):
+        return
+    groups = optimizer.param_groups
+    try:
+        for group in groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                optimizer.param_groups = [{**group, "params": [p]}]
+                update(optimizer)
+                p.grad = None
+    finally:
+        optimizer.param_groups = groups
+
+
+def _steps_each_parameter(optimizer, torch) -> bool:
+    """Whether stepping one parameter at a time gives ``optimizer``'s own values: one of torch's
+    per-parameter optimizers (not a subclass), on dense CPU gradients, without the multi-tensor,
+    fused, capturable or differentiable paths."""
+    if type(optimizer) not in tuple(getattr(torch.optim, name) for name in _PER_PARAMETER):
+        return False
+    paths = ("foreach", "fused", "capturable", "differentiable")
+    for group in optimizer.param_groups:
+        if any(group.get(path) for path in paths):
+            return False
+        for p in group["params"]:
+            if p.grad is not None and (p.grad.is_sparse or p.device.type != "cpu"):
+                return False
+    return True
 
 
 def _zero(lr) -> bool:
