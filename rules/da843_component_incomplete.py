@@ -83,11 +83,19 @@ def _misspelt(constructors, d, path: str) -> bool:
     return sig is not None and any(sig.accepts(k) is False for k in d.keys())
 
 
-def _pipeline_gaps(ctx, cfg, history, seen):
+def _pipeline_gaps(ctx, cfg, history, seen, constructors):
     """Datasets behind a dataloader with no transform at all, and no wrapper's pipeline over them:
-    they yield raw annotation dicts, with no image loaded and nothing packed for the model."""
+    they yield raw annotation dicts, with no image loaded and nothing packed for the model. Only
+    datasets whose class takes a ``pipeline`` (mmengine's ``BaseDataset`` and its kind): a dataset
+    of its own making may return model inputs directly."""
     for loader, path, ds in dataset_leaves(cfg):
-        if ds.get("pipeline", None):
+        if ds.get("pipeline", None) or constructors is None:
+            continue
+        try:
+            sig = constructors.signature(ds.get("type"), path, ds)
+        except Exception:  # noqa: BLE001 - a type that does not resolve is DA848's
+            sig = None
+        if sig is None or sig.params is None or "pipeline" not in sig.params:
             continue
         dl = cfg.get(loader)
         wrappers = [d for p, d in walk_dicts(dl.get("dataset"), f"{loader}.dataset")
@@ -100,8 +108,8 @@ def _pipeline_gaps(ctx, cfg, history, seen):
                        "model's data preprocessor", loader, {"dataloader": loader, "dataset": node_type(ds)})
 
 
-def _loader_findings(ctx, cfg, history, seen):
-    yield from _pipeline_gaps(ctx, cfg, history, seen)
+def _loader_findings(ctx, cfg, history, seen, constructors=None):
+    yield from _pipeline_gaps(ctx, cfg, history, seen, constructors)
     for loader in DATALOADERS:
         dl = cfg.get(loader, None)
         if not is_mapping(dl):
@@ -144,8 +152,8 @@ def component_incomplete(ctx):
     - a dataloader dict with a ``batch_sampler`` dict but no ``batch_size``, or with a
       ``collate_fn``/``worker_init_fn`` dict without ``type`` (``Runner.build_dataloader`` pops
       them without a default). A dataloader without ``dataset`` or ``sampler`` is DA809's;
-    - a dataset behind a dataloader (through its wrappers) with no ``pipeline``, or an empty one,
-      and no wrapper's pipeline over it: ``BaseDataset`` then returns the raw annotation dict of
+    - a dataset behind a dataloader (through its wrappers) whose class takes a ``pipeline`` but
+      is given none, or an empty one, and no wrapper's pipeline over it: ``BaseDataset`` then returns the raw annotation dict of
       each image, nothing loads the image or packs ``inputs``, and the first batch fails.
 
     When a ``_delete_=True`` on the dict or one of its ancestors threw the base's value away, the
@@ -183,7 +191,7 @@ def component_incomplete(ctx):
     constructors = constructors_of(ctx)
     history = history_of(ctx)
     seen: list = []
-    yield from _loader_findings(ctx, cfg, history, seen)
+    yield from _loader_findings(ctx, cfg, history, seen, constructors)
     reported: list[str] = []
     replaced, rebound = _replaced_lists(ctx), _rebound(ctx)
     for path, d, place, built in component_dicts(cfg):
