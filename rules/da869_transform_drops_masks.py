@@ -43,7 +43,8 @@ def transform_drops_masks(ctx):
     """A transform after ``LoadAnnotations(with_mask=True)`` refuses instance masks, or moves boxes without them.
 
     ## What it does
-    For each pipeline that loads instance masks, reads the code of every later transform (its
+    For each pipeline that loads instance masks (or a dataset wrapper's pipeline over one that
+    does), reads the code of every later transform (its
     class and mmdet's or mmcv's bases, from the installed packages) and reports one that raises
     ``NotImplementedError`` when ``gt_masks`` is in the results (``RandomAffine``,
     ``RandomCenterCropPad``: an error), or that rewrites ``gt_bboxes`` and never names
@@ -73,8 +74,11 @@ def transform_drops_masks(ctx):
     if constructors is None:
         return
     seen = set()
-    for _loader, key, _ds, pipeline in dataloader_pipelines(ctx.cfg):
-        loaded = False
+    pipelines = list(dataloader_pipelines(ctx.cfg))
+    # a wrapper's pipeline (MultiImageMixDataset) runs on what its inner dataset's pipeline loaded
+    inner = {loader for loader, _k, ds, pl in pipelines if "dataset" not in ds and any(map(_loads_masks, pl))}
+    for loader, key, ds, pipeline in pipelines:
+        loaded = loader in inner and ("dataset" in ds or "datasets" in ds)
         for i, step in enumerate(pipeline):
             if _loads_masks(step):
                 loaded = True
