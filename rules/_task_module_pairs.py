@@ -32,9 +32,14 @@ def flags(module) -> dict[str, bool]:
 
 def task_module_pairs(model) -> Iterator[tuple[str, str, str, str, str]]:
     """(key path of the module, its type, its role, the head's type, the head's key path) for each
-    assigner and sampler the model's ``train_cfg`` gives a head."""
+    assigner and sampler the model's ``train_cfg`` gives a head, and for the detector a wrapper
+    model (a semi-supervised teacher-student such as ``SoftTeacher``) holds: (``model.detector``,
+    its type, ``"detector"``, the wrapper's type, ``model``)."""
     if not is_mapping(model):
         return
+    inner = model.get("detector", None)
+    if is_mapping(inner) and node_type(inner) and node_type(model):
+        yield "model.detector", node_type(inner), "detector", node_type(model), "model"
     train_cfg = model.get("train_cfg", None)
     if not is_mapping(train_cfg):
         return

@@ -1,14 +1,19 @@
+import re
+
 from detaudit.rule import Violation, rule
 
 from detaudit.rule.config import value_at
+
+from ._component_dicts import constructors_of
 
 from ._task_module_pairs import flag_key, flags, pair_key, task_module_pairs, zoo_flags, zoo_table
 
 # A head the zoo gives one role's modules this often is a settled pairing, not a sparse sample.
 MIN_ZOO_CONFIGS = 10
+WRAPPED_AS = re.compile(r"self\.(?:teacher|student|detector)\.(\w+)")
 
 
-@rule(code="DA864", name="task-module-unseen-with-head", severity="warning", tier="static")
+@rule(code="DA864", name="task-module-unseen-with-head", severity="warning", tier="static", needs=("constructors",))
 def task_module_unseen_with_head(ctx):
     """An assigner or sampler is given to a head that no config of mmdet's zoo pairs it with.
 
@@ -21,6 +26,9 @@ def task_module_unseen_with_head(ctx):
     type, when the zoo gives that head this role at least 10 times, and a switch of a usual pair
     (``add_gt_as_proposals``, ``match_low_quality``...) set the other way than every one of at
     least 10 zoo configs that write it (``add_gt_as_proposals=True`` on ``RPNHead``'s sampler).
+    The detector a wrapper model holds (``model.detector`` of a ``SoftTeacher``) is checked against
+    the wrapper's code: what it reads of the detector (``self.teacher.rpn_head``) must be
+    something the detector's class defines or sets.
 
     ## Why is this bad?
     A head calls its assigner and sampler the way its own code was written for: ``RetinaHead``
@@ -50,6 +58,10 @@ def task_module_unseen_with_head(ctx):
         seen = table.get(pair_key(head, role), {})
         if module in seen:
             yield from _flipped(value_at(model, key.split(".", 1)[1]), key, module, role, head, head_path)
+        if role == "detector":
+            if module not in seen:
+                yield from _unseen_wrapped(ctx, key, module, head, seen)
+            continue
         if sum(seen.values()) < MIN_ZOO_CONFIGS or module in seen:
             continue
         article = "an" if role[0] in "aeiou" else "a"
@@ -79,3 +91,46 @@ def _flipped(node, key, module, role, head, head_path):
                      f"decides which {'targets' if role == 'assigner' else 'samples'} {head} trains on"),
             key_path=f"{key}.{flag}", evidence={"flag": flag, "value": value, "zoo": dict(seen)},
             fix=f"set {flag}={not value} as every zoo config does for {head}, unless {head}'s code was changed for it")
+
+
+def _sources(cls) -> str:
+    import inspect
+
+    out = []
+    for klass in getattr(cls, "__mro__", ()):
+        if klass.__module__.split(".")[0] not in ("mmdet", "mmengine"):
+            continue
+        try:
+            out.append(inspect.getsource(klass))
+        except (OSError, TypeError):
+            pass
+    return "\n".join(out)
+
+
+def _lacks(wrapper_cls, detector_cls) -> list[str]:
+    """What the wrapper's code reads of the detector it wraps (``self.teacher.rpn_head``) that the
+    detector's class neither defines nor sets in its constructors."""
+    wanted = sorted(set(WRAPPED_AS.findall(_sources(wrapper_cls))))
+    own = _sources(detector_cls)
+    return [a for a in wanted if not hasattr(detector_cls, a) and not re.search(rf"self\.{a}\s*=", own)]
+
+
+def _unseen_wrapped(ctx, key, detector, wrapper, seen):
+    constructors = constructors_of(ctx)
+    if constructors is None:
+        return
+    outer, inner = constructors.resolve(wrapper, "model"), constructors.resolve(detector, key)
+    if outer is None or inner is None or not (isinstance(outer[0], type) and isinstance(inner[0], type)):
+        return
+    lacks = _lacks(outer[0], inner[0])
+    if not lacks:
+        return  # a tracker calls its detector's predict and loss: any detector will do
+    usual = ", ".join(f"{t} ({n})" for t, n in sorted(seen.items(), key=lambda kv: -kv[1]))
+    zoo = f"; the zoo's {sum(seen.values())} {wrapper} configs wrap {usual}" if seen else ""
+    yield Violation(
+        message=(f"{key}.type={detector!r} is wrapped by model.type={wrapper!r}, whose code reads "
+                 f"{', '.join(lacks)} of the detector it wraps, which {detector} does not have{zoo}: the first "
+                 "training step fails with AttributeError"),
+        key_path=f"{key}.type", evidence={"detector": detector, "wrapper": wrapper, "lacks": lacks, "zoo": dict(seen)},
+        fix=f"wrap a detector that has {', '.join(lacks)} ({', '.join(seen) or 'a two-stage detector'}), or use a "
+            f"wrapper written for {detector}")
