@@ -10,7 +10,7 @@ manifest entry names (``tier``), else on the last report that audited it. Entrie
 decisive ``terms``: a warning or error finding whose message holds one counts too. Only warning
 and error findings count for the new manifests (``--strict``, implied when an entry has ``terms``).
 Crash fixtures (``bites: crash``) are also scored for their explanation: *reported* when an error
-finding of a crash rule (DA002, DA4xx, DA7xx) is there, *explained* when a caught finding is one.
+finding of a crash rule (DA001, DA002, DA4xx, DA7xx) is there, *explained* when a caught finding is one.
 
 A fixture is caught when a finding's key path is at or above the manifest's ``key_path`` (with
 ``--below``, also inside it: ``param_scheduler.1.end`` names the key to edit when the manifest
@@ -38,7 +38,7 @@ def _same(path: str) -> str:
     return path.replace("test_dataloader", "val_dataloader").replace("test_evaluator", "val_evaluator")
 
 
-CRASH_CODES = ("DA002", "DA4", "DA7")
+CRASH_CODES = ("DA001", "DA002", "DA4", "DA7")  # a config that fails to load is a crash too
 
 
 def caught(entry: dict, findings: list[dict], strict: bool = False, below: bool = False) -> list[dict]:
