@@ -33,6 +33,11 @@ def pretrained_checkpoint(backbone) -> str | None:
     return None
 
 
+# Norm layer types that hold the same parameters and statistics under the same names: a checkpoint
+# trained with SyncBN loads into BN and back.
+BATCH_NORMS = {"BN", "BN1d", "BN2d", "BN3d", "SyncBN", "NaiveSyncBN", "MMSyncBN", "TorchSyncBN"}
+
+
 def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
@@ -58,6 +63,8 @@ def shaping_args(backbone, signature) -> dict:
             value = value.get(sub, None) if is_mapping(value) or isinstance(value, dict) else None
             if value is None:
                 continue
+        if key == "norm_cfg.type" and value in BATCH_NORMS:
+            value = "BN"
         out[key] = _plain(value)
     out["type"] = node_type(backbone)
     return out
