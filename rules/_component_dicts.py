@@ -98,7 +98,7 @@ def own_inits(cls):
 # ``type`` may be a word the component reads itself (FPG's ``dict(type='conv')``, Albu's
 # albumentations names), not a registered name.
 MODEL_PARTS = re.compile(r"^(backbone|neck|\w*head|\w*roi_extractor|data_preprocessor|loss\w*|\w*_coder|"
-                         r"\w*_generator|assigner|sampler|detector|teacher|student)$")
+                         r"\w*_generator|assigner|sampler|detector|teacher|student|batch_augments)$")
 PLACES = re.compile(r"\.(pipeline\.\d+|dataset|datasets\.\d+|optimizer|vis_backends\.\d+)$|^\w+_evaluator\.\d+$")
 
 
