@@ -54,7 +54,8 @@ def list_replaced_not_merged(ctx):
     purpose (other types), are left alone. An element without ``type`` is reported with
     ``type`` among the lost keys. Pipelines are rewritten whole by habit, and a transform
     setting left out is often meant: their findings are warnings (unless an element has no
-    type).
+    type). One finding per list; when a single element lost keys, it is at that element (at its
+    ``type`` when the type went).
 
     ## Why is this bad?
     mmengine merges dicts key by key but never merges lists: a list in a child config
@@ -114,8 +115,13 @@ def list_replaced_not_merged(ctx):
                    f"{len(losses)} element(s) lost keys their base element had: {'; '.join(parts)}")
         if untyped:
             message += f"; element(s) {untyped} have no type, so they cannot be built"
+        if len(losses) == 1:  # one element lost keys: it is the key to edit (its type first, if that went)
+            i, _new, _old, lost = losses[0]
+            key = f"{r.key_path}.{i}.type" if "type" in lost else f"{r.key_path}.{i}"
+        else:
+            key = r.key_path
         yield Violation(
-            message=message, key_path=r.key_path, file=r.loc.file, line=r.loc.line or None,
+            message=message, key_path=key, file=r.loc.file, line=r.loc.line or None,
             evidence={"replaced_at": where(r.old_loc), "by": where(r.loc),
                       "lost": {str(i): lost for i, new, old, lost in losses}},
             fix=("write the lost keys into each new element (copy the base list and edit it), or, in a "
