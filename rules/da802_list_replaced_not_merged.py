@@ -54,8 +54,7 @@ def list_replaced_not_merged(ctx):
     purpose (other types), are left alone. An element without ``type`` is reported with
     ``type`` among the lost keys. Pipelines are rewritten whole by habit, and a transform
     setting left out is often meant: their findings are warnings (unless an element has no
-    type). One finding per list; when a single element lost keys, it is at that element (at its
-    ``type`` when the type went).
+    type). One finding per list; when a single element lost keys, it is at that element.
 
     ## Why is this bad?
     mmengine merges dicts key by key but never merges lists: a list in a child config
@@ -115,11 +114,8 @@ def list_replaced_not_merged(ctx):
                    f"{len(losses)} element(s) lost keys their base element had: {'; '.join(parts)}")
         if untyped:
             message += f"; element(s) {untyped} have no type, so they cannot be built"
-        if len(losses) == 1:  # one element lost keys: it is the key to edit (its type first, if that went)
-            i, _new, _old, lost = losses[0]
-            key = f"{r.key_path}.{i}.type" if "type" in lost else f"{r.key_path}.{i}"
-        else:
-            key = r.key_path
+        # one element lost keys: that element is the key to edit
+        key = f"{r.key_path}.{losses[0][0]}" if len(losses) == 1 else r.key_path
         yield Violation(
             message=message, key_path=key, file=r.loc.file, line=r.loc.line or None,
             evidence={"replaced_at": where(r.old_loc), "by": where(r.loc),

@@ -127,7 +127,7 @@ def test_an_untyped_element_of_a_replaced_list_is_da802s(tmp_path, monkeypatch):
                    "custom_hooks = [dict(momentum=0.001)]\n")
     monkeypatch.chdir(tmp_path)
     result = audit(str(cfg), select=["DA802", "DA843"], tier="static").audits[0]
-    assert sorted((f.code, f.key_path) for f in result.findings) == [("DA802", "param_scheduler.0.type"),
+    assert sorted((f.code, f.key_path) for f in result.findings) == [("DA802", "param_scheduler.0"),
                                                                     ("DA843", "custom_hooks.0")]
 
 
