@@ -8,11 +8,11 @@ constructor's default (``ResNet``'s ``norm_cfg`` is ``BN`` unless the config say
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 
 from detaudit.rule.config import is_mapping, node_type
+
+from ._zoo_tables import learnt_table
 
 TABLE = Path(__file__).with_name("zoo_checkpoint_architectures.json")
 # Arguments that change the names or shapes of a backbone's parameters (not its outputs, strides,
@@ -70,12 +70,8 @@ def shaping_args(backbone, signature) -> dict:
     return out
 
 
-@lru_cache(maxsize=1)
 def zoo_table() -> dict:
     """checkpoint -> backbone type -> {"configs": n, "example": a zoo config, "shape": {argument:
     value}}: the arguments every zoo config building that type from that checkpoint gives the same
     value."""
-    try:
-        return json.loads(TABLE.read_text(encoding="utf-8")).get("checkpoints", {})
-    except (OSError, ValueError):
-        return {}
+    return learnt_table(TABLE, "checkpoints")

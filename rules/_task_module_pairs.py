@@ -5,12 +5,12 @@ its ``rcnn`` part (one per stage in a cascade) to the RoI head's ``bbox_head``. 
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from detaudit.rule.config import is_mapping, node_type
+
+from ._zoo_tables import learnt_table
 
 TABLE = Path(__file__).with_name("zoo_task_module_pairs.json")
 ROLES = ("assigner", "sampler")
@@ -65,20 +65,12 @@ def flag_key(head_type: str, role: str, module: str, flag: str) -> str:
     return f"{head_type}|{role}|{module}|{flag}"
 
 
-@lru_cache(maxsize=1)
-def _table() -> dict:
-    try:
-        return json.loads(TABLE.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def zoo_table() -> dict:
     """``head type|role`` -> {module type: how many zoo configs give that head that module}."""
-    return _table().get("pairs", {})
+    return learnt_table(TABLE, "pairs")
 
 
 def zoo_flags() -> dict:
     """``head type|role|module type|flag`` -> {"true": n, "false": n}: how the zoo's configs set a
     switch of the module they give that head (a switch left out counts as not written)."""
-    return _table().get("flags", {})
+    return learnt_table(TABLE, "flags")

@@ -1,9 +1,9 @@
-import json
-from functools import lru_cache
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type
+
+from ._zoo_tables import learnt_table
 
 TABLE = Path(__file__).with_name("zoo_neck_pad_divisors.json")
 MIN_ZOO_CONFIGS = 2
@@ -20,12 +20,8 @@ def pad_divisor(model):
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-@lru_cache(maxsize=1)
 def zoo_table() -> dict:
-    try:
-        return json.loads(TABLE.read_text(encoding="utf-8")).get("necks", {})
-    except (OSError, ValueError):
-        return {}
+    return learnt_table(TABLE, "necks")
 
 
 def _fixed_size(cfg) -> bool:
