@@ -11,9 +11,13 @@ if ``model-index.yml`` changes); what the lookup returns, or raises, is what mme
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
 _tables: dict[str, tuple[float, dict]] = {}  # package path -> (mtime of its model-index.yml, config name -> entry)
+_names: dict[str, tuple[float, dict | None]] = {}  # package path -> (mtime, config names read from the text, in order)
+_CONFIG_MENTION = re.compile(r"\bConfig\s*:")
+_CONFIG_LINE = re.compile(r"""\s*(?:-\s+)?Config\s*:\s*(['"]?)([^'"\s#]+)\1\s*(?:#.*)?""")
 
 
 def _table(package_path: str) -> dict:
@@ -35,8 +39,41 @@ def _table(package_path: str) -> dict:
     return table
 
 
+def _config_names(package_path: str) -> dict | None:
+    """The names the table would have, read from the metafiles' text without parsing them as YAML
+    (a fifth of the time): every line that mentions a ``Config:`` key must be a plain
+    ``Config: <path>`` entry, else None (parse them)."""
+    from mmengine.fileio import load
+
+    index_path = os.path.join(package_path, ".mim", "model-index.yml")
+    mtime = os.stat(index_path).st_mtime
+    kept = _names.get(package_path)
+    if kept is not None and kept[0] == mtime:
+        return kept[1]
+    names: dict | None = {}  # ordered as mmengine's table, whose keys its error message lists
+    for meta_path in load(index_path)["Import"]:
+        with open(os.path.join(package_path, ".mim", meta_path), encoding="utf-8") as f:
+            for line in f:
+                if not _CONFIG_MENTION.search(line):
+                    continue
+                plain = _CONFIG_LINE.fullmatch(line.rstrip("\n"))
+                if plain is None:
+                    names = None
+                    break
+                names.setdefault(plain.group(2).partition("/")[-1])
+        if names is None:
+            break
+    _names[package_path] = (mtime, names)
+    return names
+
+
 def cfg_metainfo(package_path: str, cfg_path: str) -> dict:
-    """mmengine's ``_get_cfg_metainfo``, from the remembered table."""
+    """mmengine's ``_get_cfg_metainfo``, from the remembered table. mmengine asks it for every
+    ``scope::path`` base and almost never finds the name (the usual base is found under
+    ``.mim/configs``): the names alone, read from the metafiles' text, answer that."""
+    names = _config_names(package_path)
+    if names is not None and cfg_path not in names:
+        raise ValueError(f"Expected configs: {names.keys()}, but got {cfg_path}")
     table = _table(package_path)
     if cfg_path not in table:
         raise ValueError(f"Expected configs: {table.keys()}, but got {cfg_path}")
@@ -54,9 +91,44 @@ _replaced: dict = {}
 
 
 def remember() -> None:
-    """Route mmengine's lookup through the remembered tables (once; idempotent)."""
-    from mmengine.config import utils
+    """Route mmengine's lookup through the remembered tables, and its package checks through
+    :func:`is_installed` and :func:`get_installed_path` (once; idempotent)."""
+    from mmengine.config import config, utils
 
     if utils._get_cfg_metainfo is not cfg_metainfo:
         _replaced["lookup"] = utils._get_cfg_metainfo
         utils._get_cfg_metainfo = cfg_metainfo
+    for name, ours in (("is_installed", is_installed), ("get_installed_path", get_installed_path)):
+        if getattr(config, name, None) is not ours:
+            _replaced[name] = getattr(config, name)
+            setattr(config, name, ours)
+
+
+def is_installed(package: str) -> bool:
+    """mmengine's ``is_installed`` without ``pkg_resources`` (importing and reloading it is a
+    tenth of a second per base): a distribution of that name, else an importable module."""
+    import importlib.util
+    from importlib import metadata
+
+    try:
+        metadata.distribution(package)
+        return True
+    except metadata.PackageNotFoundError:
+        pass
+    except Exception:  # noqa: BLE001 - an odd name or a broken distribution: mmengine's answer
+        return _replaced["is_installed"](package)
+    spec = importlib.util.find_spec(package)
+    return spec is not None and spec.origin is not None
+
+
+def get_installed_path(package: str) -> str:
+    """mmengine's ``get_installed_path`` for a distribution whose package folder sits where the
+    distribution is installed (the usual case); anything else goes mmengine's way."""
+    from importlib import metadata
+
+    try:
+        location = str(metadata.distribution(package).locate_file(""))
+    except Exception:  # noqa: BLE001 - not a distribution, or an odd one: mmengine's answer
+        return _replaced["get_installed_path"](package)
+    candidate = os.path.join(location, package)
+    return candidate if os.path.exists(candidate) else _replaced["get_installed_path"](package)

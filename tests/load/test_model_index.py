@@ -46,13 +46,28 @@ def test_metafiles_are_read_once_and_again_when_the_index_changes(tmp_path, monk
     monkeypatch.setattr(fileio, "load", lambda path, *a, **k: reads.append(path) or real_load(path, *a, **k))
     assert model_index.cfg_metainfo(str(tmp_path), "a/a_1x.py")["Name"] == "a"
     assert model_index.cfg_metainfo(str(tmp_path), "a/a_1x.py")["Name"] == "a"
-    assert len(reads) == 2  # the index and its one metafile, once
+    # the index for the names read from the text, then the index and its one metafile parsed, once
+    assert len(reads) == 3
     with pytest.raises(ValueError):
         model_index.cfg_metainfo(str(tmp_path), "a/other.py")
+    assert len(reads) == 3  # a name the text does not list is answered from the names alone
     stat = os.stat(mim / "model-index.yml")
     os.utime(mim / "model-index.yml", (stat.st_atime, stat.st_mtime + 5))
     model_index.cfg_metainfo(str(tmp_path), "a/a_1x.py")
-    assert len(reads) == 4
+    assert len(reads) == 6
+
+
+def test_the_names_read_from_the_text_are_the_parsed_tables_names(mmdet_path, tmp_path):
+    from detaudit.load import model_index
+
+    assert list(model_index._config_names(mmdet_path)) == list(model_index._table(mmdet_path))
+    # a metafile the plain reading cannot follow (a flow mapping) is parsed instead
+    mim = tmp_path / ".mim"
+    (mim / "configs" / "b").mkdir(parents=True)
+    (mim / "model-index.yml").write_text("Import:\n  - configs/b/metafile.yml\n")
+    (mim / "configs" / "b" / "metafile.yml").write_text("Models:\n  - {Name: b, Config: configs/b/b_1x.py}\n")
+    assert model_index._config_names(str(tmp_path)) is None
+    assert model_index.cfg_metainfo(str(tmp_path), "b/b_1x.py")["Name"] == "b"
 
 
 def test_loading_a_config_routes_mmengine_through_it(tmp_path):
@@ -65,3 +80,21 @@ def test_loading_a_config_routes_mmengine_through_it(tmp_path):
     cfg = load_executed(child, display=str, read_files=lambda: [])
     assert cfg.model.type == "FasterRCNN"
     assert utils._get_cfg_metainfo.__module__ == "detaudit.load.model_index"
+
+
+@pytest.mark.parametrize("package", ["mmdet", "mmengine", "torch", "yaml", "mmpretrain", "no_such_package_here"])
+def test_the_package_checks_answer_as_mmengine_does(package):
+    from mmengine.utils import package_utils
+
+    from detaudit.load import model_index
+
+    model_index.remember()
+
+    def answer(fn):
+        try:
+            return fn(package)
+        except Exception as exc:  # noqa: BLE001 - the kind of failure is part of the answer
+            return type(exc).__name__
+
+    assert model_index.is_installed(package) == package_utils.is_installed(package)
+    assert answer(model_index.get_installed_path) == answer(package_utils.get_installed_path)
