@@ -74,3 +74,29 @@ def zoo_flags() -> dict:
     """``head type|role|module type|flag`` -> {"true": n, "false": n}: how the zoo's configs set a
     switch of the module they give that head (a switch left out counts as not written)."""
     return learnt_table(TABLE, "flags")
+
+
+def family_pairs(table: dict, head_type: str, role: str) -> dict:
+    """What the zoo gives ``head_type`` and the zoo's heads that subclass it (they inherit the code
+    that calls the assigner or sampler, unless they override it) in ``role``: {module type: count}."""
+    seen = dict(table.get(pair_key(head_type, role), {}))
+    try:
+        from mmdet.registry import MODELS
+
+        head_cls = MODELS.get(head_type)
+    except Exception:  # noqa: BLE001 - no mmdet, or a name it does not know: the head's own counts
+        return seen
+    if not isinstance(head_cls, type):
+        return seen
+    for key, counts in table.items():
+        other, _, other_role = key.partition("|")
+        if other_role != role or other == head_type:
+            continue
+        try:
+            other_cls = MODELS.get(other)
+        except Exception:  # noqa: BLE001
+            continue
+        if isinstance(other_cls, type) and issubclass(other_cls, head_cls):
+            for module, n in counts.items():
+                seen[module] = seen.get(module, 0) + n
+    return seen

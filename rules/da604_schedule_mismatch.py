@@ -139,7 +139,7 @@ def schedule_mismatch(ctx):
             if past_end:
                 # mmengine steps a scheduler only inside [begin, end): these decays never happen
                 yield Violation(
-                    message=(f"{kind} milestone(s) {past_end}{at} lie at or after its end={end}, where the scheduler "
+                    message=(f"{kind} milestones {past_end}{at} lie at or after its end={end}, where the scheduler "
                              f"stops stepping: those decays never happen, although training runs to "
                              f"{max_name}={length}{hint}"),
                     key_path=f"{key}.milestones", evidence=dict(ev, milestones=list(milestones)),
@@ -148,7 +148,7 @@ def schedule_mismatch(ctx):
                 continue
             if late:
                 yield Violation(
-                    message=(f"{kind} milestone(s) {late}{at} are never reached: training stops at "
+                    message=(f"{kind} milestones {late}{at} are never reached: training stops at "
                              f"{max_name}={length}{hint}"),
                     key_path=f"{key}.milestones", evidence=dict(ev, milestones=list(milestones)),
                     fix=(f"scale the milestones to {max_name}={length}" if not begin else

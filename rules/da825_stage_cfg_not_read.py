@@ -24,6 +24,8 @@ HEADS = {"two-stage": ("rpn_head", "roi_head"), "rpn": ("rpn_head",), "one-stage
 
 
 def _kind(d) -> str | None:
+    if is_mapping(d.get("roi_head", None)) and is_mapping(d.get("bbox_head", None)):
+        return None  # a roi_head beside a detector's own bbox_head: which kind it is, the shape cannot say
     if is_mapping(d.get("roi_head", None)):
         return "two-stage"
     if is_mapping(d.get("rpn_head", None)) and not is_mapping(d.get("bbox_head", None)):

@@ -18,10 +18,39 @@ def _named_in_mro(cls, key: str) -> bool | None:
             return None
         if key in params:
             return True
-        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()) \
-                and not klass.__name__.endswith("Mixin"):
+        var_args = [p.name for p in params.values() if p.kind is inspect.Parameter.VAR_POSITIONAL]
+        if var_args and not klass.__name__.endswith("Mixin") and not (
+                _passes_on_to_super(_init, var_args[0]) and _constructor_after(cls, klass)):
             return None
     return False
+
+
+def _constructor_after(cls, klass) -> bool:
+    """Whether a class after ``klass`` in ``cls``'s MRO defines a constructor: when none does, the
+    pass-through lands on ``object``, as it does where the real base is chosen at import and
+    missing here (mmdet's ``BaseReID`` over mmpretrain's classifier, or ``object`` without it)."""
+    mro = cls.__mro__
+    return any("__init__" in k.__dict__ for k in mro[mro.index(klass) + 1:-1])
+
+
+def _passes_on_to_super(init, var_args: str) -> bool:
+    """Whether a constructor's ``*args`` only go on to ``super().__init__(*args, ...)`` (DeformableDETR's):
+    the next class of the MRO then says what the keywords are."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+    except (OSError, TypeError, SyntaxError):
+        return False
+    uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == var_args]
+    passed = [a.value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+              and n.func.attr == "__init__" and isinstance(n.func.value, ast.Call)
+              and getattr(n.func.value.func, "id", None) == "super"
+              for a in n.args if isinstance(a, ast.Starred) and isinstance(a.value, ast.Name)
+              and a.value.id == var_args]
+    return bool(uses) and len(uses) == len(passed)
 
 
 def _read_by(cls, key: str, child: str) -> bool:

@@ -6,7 +6,7 @@ from detaudit.rule.config import value_at
 
 from ._component_dicts import constructors_of
 
-from ._task_module_pairs import flag_key, flags, pair_key, task_module_pairs, zoo_flags, zoo_table
+from ._task_module_pairs import family_pairs, flag_key, flags, pair_key, task_module_pairs, zoo_flags, zoo_table
 
 # A head the zoo gives one role's modules this often is a settled pairing, not a sparse sample.
 MIN_ZOO_CONFIGS = 10
@@ -23,9 +23,10 @@ def task_module_unseen_with_head(ctx):
     RoI head's ``bbox_head`` for ``rcnn``, stage by stage) and compares the pair with the pairs of
     mmdet's zoo (``rules/zoo_task_module_pairs.json``, counted by
     ``scripts/zoo_task_module_pairs.py``). It reports a module type the zoo never gives that head
-    type, when the zoo gives that head this role at least 10 times, and a switch of a usual pair
-    (``add_gt_as_proposals``, ``match_low_quality``...) set the other way than every one of at
-    least 10 zoo configs that write it (``add_gt_as_proposals=True`` on ``RPNHead``'s sampler).
+    type, when the zoo gives that head (or heads that subclass it, which share its calls) this role
+    at least 10 times, and a switch of a usual pair (``add_gt_as_proposals``,
+    ``match_low_quality``...) set the other way than every one of at least 10 zoo configs that
+    write it (``add_gt_as_proposals=True`` on ``RPNHead``'s sampler).
     The detector a wrapper model holds (``model.detector`` of a ``SoftTeacher``) is checked against
     the wrapper's code: what it reads of the detector (``self.teacher.rpn_head``) must be
     something the detector's class defines or sets.
@@ -62,13 +63,16 @@ def task_module_unseen_with_head(ctx):
             if module not in seen:
                 yield from _unseen_wrapped(ctx, key, module, head, seen)
             continue
+        if module in seen:
+            continue
+        seen = family_pairs(table, head, role)  # with the zoo's subclasses of the head, which share its calls
         if sum(seen.values()) < MIN_ZOO_CONFIGS or module in seen:
             continue
         article = "an" if role[0] in "aeiou" else "a"
         usual = ", ".join(f"{t} ({n})" for t, n in sorted(seen.items(), key=lambda kv: -kv[1]))
         yield Violation(
             message=(f"{key}.type={module!r} is given to {head} ({head_path}), a pair no zoo config uses: the "
-                     f"{sum(seen.values())} zoo configs with a {head} give it {usual} as its {role}; a head calls its "
+                     f"{sum(seen.values())} zoo configs with a {head} (or a subclass) give it {usual} as its {role}; a head calls its "
                      f"{role} with the arguments its own code passes, and {article} {role} written for another head fails "
                      "at the first training step or assigns other targets than the config intends"),
             key_path=f"{key}.type",

@@ -75,14 +75,14 @@ def off_counter_milestones(key: str, s: Any) -> Iterator[Violation]:
     fractional = [m for m in milestones if m >= 0 and not _whole(m)]
     if negative:
         yield Violation(
-            message=(f"{kind} milestone(s) {negative} are negative: the scheduler counts its {unit}s from 0 at "
+            message=(f"{kind} milestones {negative} are negative: the scheduler counts its {unit}s from 0 at "
                      f"begin={begin}, so those decays never happen"),
             key_path=f"{key}.milestones", evidence=ev,
             fix=f"give the milestones as {unit}s counted from begin={begin}")
     if fractional and not converted(s):
         whole = sorted({round(m) for m in fractional})
         yield Violation(
-            message=(f"{kind} milestone(s) {fractional} are not whole numbers: mmengine decays when its integer "
+            message=(f"{kind} milestones {fractional} are not whole numbers: mmengine decays when its integer "
                      f"{unit} counter equals a milestone, which never happens, so the {_param(kind)} is never "
                      f"decayed there" + (" (by_epoch=True without convert_to_iter_based=True)" if by_epoch else "")),
             key_path=f"{key}.milestones", evidence=ev,
@@ -92,7 +92,7 @@ def off_counter_milestones(key: str, s: Any) -> Iterator[Violation]:
     elif fractional:
         need = {f"{m:g}": _denominator(m) for m in fractional}
         yield Violation(
-            message=(f"{kind} milestone(s) {fractional} are fractions of an epoch: with convert_to_iter_based=True "
+            message=(f"{kind} milestones {fractional} are fractions of an epoch: with convert_to_iter_based=True "
                      f"mmengine multiplies them by the number of iterations per epoch and decays only where the "
                      f"product is a whole number: "
                      + "; ".join(f"{m} only if an epoch has a multiple of {q} iterations" for m, q in need.items())
