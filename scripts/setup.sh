@@ -33,4 +33,7 @@ fi
 # The project itself (editable) with its test extras and Ray (--executor ray, whose tests start a
 # local Ray cluster); cheap when already there.
 pip install --quiet --no-build-isolation -e ".[test,ray]"
+# Byte-compile the project as pip does an installed package: an editable install does not, and
+# where PYTHONDONTWRITEBYTECODE is set every audit would compile its 240 modules again (0.2 s).
+"$VPY" -m compileall -q detaudit rules detector >/dev/null
 echo "setup: ready ($VPY)"
