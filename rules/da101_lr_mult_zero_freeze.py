@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from detaudit.rule import SAFE, Autofix, Violation, rule
+from detaudit.rule import SAFE, Autofix, FactUnavailable, Violation, rule, tier_rank
 from detaudit.rule.fixes import delete_key, set_key
 from detaudit.rule.custom_keys import lr_mult_zero, module_for_key
 
@@ -14,7 +14,7 @@ def freeze_fix(ctx, module: str) -> str:
             "norm layers in eval mode; drop the lr_mult=0 key")
 
 
-@rule(code="DA101", name="lr-mult-zero-freeze", severity="error", tier="optimizer",
+@rule(code="DA101", name="lr-mult-zero-freeze", severity="error", tier="static",
       needs=("model", "params", "param_lr"))
 def lr_mult_zero_freeze(ctx):
     """Parameters are "frozen" with ``lr_mult=0`` but still require gradients.
@@ -43,7 +43,8 @@ def lr_mult_zero_freeze(ctx):
     optim_wrapper = dict(optimizer=dict(type='SGD', lr=3e-4))
     ```
 
-    With ``--no-exec`` there is no model to count parameters in: the rule then reads the
+    With ``--no-exec``, or at a tier below ``optimizer`` (``--tier static``, ``build``, as
+    pre-commit runs it), there is no built optimizer to confirm: the rule then reads the
     config alone and reports an ``lr_mult=0`` key unless the config visibly freezes what the
     key names (``frozen_stages`` covering every stage of that model part, or a freeze hook
     listing it).
@@ -62,11 +63,16 @@ def lr_mult_zero_freeze(ctx):
     if ctx.no_exec:  # no model under --no-exec: judge from the config text alone
         yield from _static_lr_mult_zero(ctx)
         return
-
-    zero = lr_mult_zero(ctx.config_value, lambda: [p.name for p in ctx.params])
+    try:
+        params, lrs = ctx.params, ctx.param_lr
+    except FactUnavailable:
+        if tier_rank(ctx.max_tier) < tier_rank("optimizer"):  # --tier static: the config alone
+            yield from _static_lr_mult_zero(ctx)
+            return
+        raise
+    zero = lr_mult_zero(ctx.config_value, lambda: [p.name for p in params])
     if not zero:
         return
-    lrs = ctx.param_lr
     info = {p.name: p for p in ctx.params}
     custom_keys = ctx.config_value("optim_wrapper.paramwise_cfg.custom_keys", {}) or {}
     for key, names in zero.items():
@@ -123,10 +129,10 @@ def _static_lr_mult_zero(ctx):
         yield Violation(
             message=(f"custom key '{key}' sets lr_mult=0, but the config does not freeze it ({why}); lr 0 is "
                      "not freezing: gradients are still computed and BatchNorm statistics still move "
-                     "(read with --no-exec: parameter counts need the model)"),
+                     "(read from the config: parameter counts need the model)"),
             key_path=f"optim_wrapper.paramwise_cfg.custom_keys.{key}.lr_mult",
             module_path=key,
-            evidence={"key": key, "decay_mult": value.get("decay_mult"), "read": "--no-exec"},
+            evidence={"key": key, "decay_mult": value.get("decay_mult"), "read": "config"},
             fix=(f"set model.{key}.frozen_stages to its number of stages and norm_eval=True (and drop the "
                  "lr_mult=0 key), or freeze it with a hook that sets requires_grad=False"),
             autofix=_freeze_autofix(ctx, key, part.get("num_stages", 4) if isinstance(part, dict) and (

@@ -2,7 +2,7 @@ from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
 
-from ._component_dicts import component_roots, constructors_of, own_inits, registry_built
+from ._component_dicts import constructors_of, own_inits, registry_built, runner_roots
 from ._legacy_nested import nested_leftovers
 
 
@@ -105,7 +105,8 @@ def key_not_taken_by_component(ctx):
     Resolves the ``type`` of every dict the registry builds with all its keys: under ``model``
     (and the assigners and samplers of its ``train_cfg``), under each dataloader's ``dataset``
     (wrappers, datasets, pipeline transforms) and ``sampler``, the evaluators, the hooks of
-    ``default_hooks`` and ``custom_hooks``, each ``param_scheduler`` and a loop given a ``type``
+    ``default_hooks`` and ``custom_hooks``, each ``param_scheduler``, a loop given a ``type``, the
+    ``optim_wrapper``'s optimizer and the visualizer with its backends
     (not the other ``*_cfg`` dicts and layer settings a component passes to helpers such as
     ``build_norm_layer``) in the registry it is built from, reads
     which keywords its constructor takes (following ``**kwargs`` to the parent class or to the
@@ -143,7 +144,7 @@ def key_not_taken_by_component(ctx):
     legacy = {hit[0] for hit in nested_leftovers(ctx.cfg, lambda *a: None)}  # DA003's 2.x keys
     sm = ctx.source_map
     seen = set()
-    for root, node, built in component_roots(ctx.cfg):
+    for root, node, built in runner_roots(ctx.cfg):
         typed = {p: d for p, d in walk_dicts(node, root) if is_mapping(d) and "type" in d}
         for path, d in walk_dicts(node, root):
             kind = d.get("type", None)

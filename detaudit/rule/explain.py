@@ -191,6 +191,16 @@ def _conv(cfg, err, comps) -> list[Explanation]:
     want, got = int(m.group(3)), int(m.group(4))
     roots = comps or ["model"]
     found = _valued(cfg, roots, CHANNEL_KEYS, want)
+    for root in roots if not found else ():
+        # a part its parent builds with the parent's own channel list (Mask2Former's pixel decoder is
+        # given panoptic_head.in_channels): the nearest enclosing component that names the number
+        parts = root.split(".")
+        for i in range(len(parts) - 1, 1, -1):
+            found = _valued(cfg, [".".join(parts[:i])], CHANNEL_KEYS, want)
+            if found:
+                break
+        if found:
+            break
     out = [Explanation(p, f"{p} = {_show(v)} makes a layer of {_short(get(cfg, p.rsplit('.', 1)[0]).get('type')) if is_mapping(get(cfg, p.rsplit('.', 1)[0])) else '?'} take {want} channels, but it receives {got}",
                        {"expected_channels": want, "received_channels": got}, f"set {p} to what its input has ({got} where it says {want})")
            for p, v in found[:2]]
