@@ -1,9 +1,10 @@
 from detaudit.rule import Violation, rule
 from detaudit.rule.zoo_ranges import OPTIMIZERS, ZOO_CONFIGS
 
-# how far outside the zoo's range a value must be to be reported: a factor, not a percentile,
-# because the zoo's recipes already span batch sizes from 8 to 256
-FACTOR = {"lr": 3.0, "weight_decay": 10.0}
+# how far outside the zoo's range a value must be to be reported, (above its largest, below its smallest):
+# a factor, not a percentile, because the zoo's recipes already span batch sizes from 8 to 256; SGD's usual
+# 0.01-0.02 kept under Adam is 2.5-5 times the zoo's largest Adam/AdamW lr
+FACTOR = {"lr": (2.0, 3.0), "weight_decay": (10.0, 10.0)}
 MIN_CONFIGS = 5   # optimizer types used by fewer zoo configs have no range to speak of
 # optimizers whose settings live on one scale: a type the zoo rarely uses is read with its family
 FAMILIES = (("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "AdamP", "Lamb"), ("SGD", "ASGD"))
@@ -37,7 +38,7 @@ def optimizer_setting_outside_zoo(ctx):
     Compares ``optim_wrapper.optimizer``'s ``lr`` and ``weight_decay`` with the range
     the 823 configs of mmdet 3.3.0's zoo use with the same optimizer type (read by
     scripts/zoo_value_ranges.py, with the config each extreme comes from). A learning rate more than
-    3 times the zoo's largest (or below a tenth of its smallest), a weight decay outside a factor of
+    twice the zoo's largest (or below a third of its smallest), a weight decay outside a factor of
     10, is reported with the numbers and the configs they were read from. An optimizer type fewer
     than 5 zoo configs use is compared with its family (Adam with AdamW...), or not at all.
 
@@ -63,12 +64,12 @@ def optimizer_setting_outside_zoo(ctx):
     if not hasattr(opt, "get") or not isinstance(opt.get("type", None), str):
         return
     kind = opt["type"].split(".")[-1]
-    for key, factor in FACTOR.items():
+    for key, (above, below) in FACTOR.items():
         v, found = _num(opt.get(key, None)), _range(kind, key)
         if v is None or found is None:
             continue
         r, over = found
-        hi, lo = r["max"] * factor, r["min"] / factor
+        hi, lo = r["max"] * above, r["min"] / below
         if lo <= v <= hi or (v == 0 and key == "weight_decay"):
             continue
         side = "above" if v > hi else "below"

@@ -1,3 +1,5 @@
+import re
+
 from detaudit.rule import FactUnavailable, Violation, rule
 from detaudit.rule.config import DATALOADERS, dataset_leaves, is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
@@ -100,12 +102,23 @@ def _pipeline_gaps(ctx, cfg, history, seen, constructors):
         dl = cfg.get(loader)
         wrappers = [d for p, d in walk_dicts(dl.get("dataset"), f"{loader}.dataset")
                     if path.startswith(p + ".") and d.get("pipeline", None)]
-        if wrappers or _repeated(seen, path, ds, ["pipeline"]):
+        # a wrapper's pipeline that loads the images itself stands in for the inner one; one that starts
+        # from loaded images (MultiImageMixDataset's Mosaic) reads what the inner pipeline should have made
+        if any(_loads_images(w["pipeline"]) for w in wrappers) or _repeated(seen, path, ds, ["pipeline"]):
             continue
+        after = (f" the pipeline of the wrapper over it ({node_type(wrappers[-1])}) starts from loaded images, and"
+                 if wrappers else "")
         yield _finding(ctx, history, path, ["pipeline"],
                        f"has no pipeline: the dataset yields its raw annotation dicts (no image is loaded, nothing "
-                       f"is packed into 'inputs' and 'data_samples'), and the first batch of {loader} fails in the "
-                       "model's data preprocessor", loader, {"dataloader": loader, "dataset": node_type(ds)})
+                       f"is packed into 'inputs' and 'data_samples'),{after} the first batch of {loader} fails"
+                       + ("" if wrappers else " in the model's data preprocessor"),
+                       loader, {"dataloader": loader, "dataset": node_type(ds)})
+
+
+def _loads_images(pipeline) -> bool:
+    """Whether a pipeline has an image-loading step (``LoadImageFromFile`` and its kind)."""
+    return any(is_mapping(step) and re.search(r"Load\w*Image", node_type(step) or "")
+               for step in (pipeline if isinstance(pipeline, (list, tuple)) else ()))
 
 
 def _loader_findings(ctx, cfg, history, seen, constructors=None):
