@@ -1,8 +1,7 @@
-import inspect
-
 from detaudit.rule import Violation, rule
 
 from detaudit.rule.config import module_key
+from detaudit.rule.source import source_of
 
 
 def _mode_dependent(module) -> bool:
@@ -28,7 +27,7 @@ def _reapplied_by_owner(model, path: str) -> bool:
         if cls.__module__.startswith("torch."):
             break
         try:
-            if needle in inspect.getsource(cls):
+            if needle in source_of(cls):
                 return True
         except (OSError, TypeError):
             continue

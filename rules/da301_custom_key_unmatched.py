@@ -4,6 +4,7 @@ import re
 from detaudit.rule import Violation, rule
 
 from detaudit.rule.custom_keys import custom_keys, word_aligned
+from detaudit.rule.source import source_of
 
 
 def _words(names, dotted: bool):
@@ -82,8 +83,6 @@ def custom_key_unmatched(ctx):
 def _named_in_model_code(model, key: str) -> bool:
     """Whether the key's last part is an identifier in the source of one of the model's
     module classes: the parameter exists for other settings of the same architecture."""
-    import inspect
-
     word = re.compile(rf"\b{re.escape(key.split('.')[-1])}\b")
     seen = set()
     for module in model.modules():
@@ -92,7 +91,7 @@ def _named_in_model_code(model, key: str) -> bool:
             continue
         seen.add(cls)
         try:
-            if word.search(inspect.getsource(cls)):
+            if word.search(source_of(cls)):
                 return True
         except (OSError, TypeError):
             continue

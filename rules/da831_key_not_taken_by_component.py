@@ -1,6 +1,7 @@
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, node_type, walk_dicts
 from detaudit.rule.merge import where
+from detaudit.rule.source import source_of
 
 from ._component_dicts import constructors_of, own_inits, registry_built, runner_roots
 from ._legacy_nested import nested_leftovers
@@ -41,7 +42,7 @@ def _passes_on_to_super(init, var_args: str) -> bool:
     import textwrap
 
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+        tree = ast.parse(textwrap.dedent(source_of(init)))
     except (OSError, TypeError, SyntaxError):
         return False
     uses = [n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == var_args]
@@ -61,7 +62,7 @@ def _read_by(cls, key: str, child: str) -> bool:
 
     for klass in getattr(cls, "__mro__", ())[:-1]:
         try:
-            source = inspect.getsource(klass)
+            source = source_of(klass)
         except (OSError, TypeError):
             continue
         if any((f"'{key}'" in line or f'"{key}"' in line) and child in line for line in source.splitlines()):

@@ -1,5 +1,6 @@
 from detaudit.rule import Violation, rule
 from detaudit.rule.merge import where
+from detaudit.rule.source import source_lines, source_of
 
 from ._component_dicts import constructors_of, own_inits, typed_dicts
 
@@ -18,9 +19,9 @@ def _isinstance_asserts(init) -> dict:
         return _asserted[init]
     found = {}
     try:
-        source = textwrap.dedent(inspect.getsource(init))
+        source = textwrap.dedent(source_of(init))
         params = set(inspect.signature(init).parameters)
-        _, first = inspect.getsourcelines(init)
+        _, first = source_lines(init)
         tree = ast.parse(source)
     except (OSError, TypeError, ValueError, SyntaxError):
         tree = None

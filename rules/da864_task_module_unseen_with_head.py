@@ -3,6 +3,7 @@ import re
 from detaudit.rule import Violation, rule
 
 from detaudit.rule.config import value_at
+from detaudit.rule.source import source_of
 
 from ._component_dicts import constructors_of
 
@@ -98,14 +99,12 @@ def _flipped(node, key, module, role, head, head_path):
 
 
 def _sources(cls) -> str:
-    import inspect
-
     out = []
     for klass in getattr(cls, "__mro__", ()):
         if klass.__module__.split(".")[0] not in ("mmdet", "mmengine"):
             continue
         try:
-            out.append(inspect.getsource(klass))
+            out.append(source_of(klass))
         except (OSError, TypeError):
             pass
     return "\n".join(out)

@@ -3,6 +3,7 @@ from functools import lru_cache
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type
+from detaudit.rule.source import source_of
 
 from ._component_dicts import constructors_of
 
@@ -16,14 +17,12 @@ def mask_handling(cls) -> str | None:
     """How a transform class's own code (its class and mmdet/mmcv bases) treats instance masks:
     "refuses" (raises when they are there), "ignores" (rewrites the boxes, never names the masks),
     or None (handles them, or does not touch the instances)."""
-    import inspect
-
     sources = []
     for klass in cls.__mro__:
         if klass.__module__.split(".")[0] not in ("mmdet", "mmcv") or klass.__name__ == "BaseTransform":
             continue
         try:
-            sources.append(inspect.getsource(klass))
+            sources.append(source_of(klass))
         except (OSError, TypeError):
             return None
     text = "\n".join(sources)

@@ -5,6 +5,7 @@ from functools import lru_cache
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type
+from detaudit.rule.source import source_of
 
 from ._component_dicts import constructors_of
 
@@ -15,10 +16,8 @@ SAMPLE_MEMBERS = frozenset({
 
 
 def _source(klass) -> str | None:
-    import inspect
-
     try:
-        return inspect.getsource(klass)
+        return source_of(klass)
     except (OSError, TypeError):
         return None
 
@@ -28,8 +27,6 @@ def loss_reads(model_cls) -> tuple[tuple[str, str], ...]:
     """(field, class) for each attribute the model's own ``loss`` reads from a data sample
     without first checking that it is there (no ``'field' in sample`` in the method), leaving
     out what every data sample has and its methods."""
-    import inspect
-
     from mmengine.structures import BaseDataElement
 
     for klass in model_cls.__mro__:
@@ -37,7 +34,7 @@ def loss_reads(model_cls) -> tuple[tuple[str, str], ...]:
         if method is None:
             continue
         try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(method)))
+            tree = ast.parse(textwrap.dedent(source_of(method)))
         except (OSError, TypeError, SyntaxError):
             return ()
         named = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}

@@ -312,8 +312,10 @@ def _first_param(obj) -> str | None:
 
 
 def _init_tree(fn) -> ast.AST | None:
+    from .source_text import source_of
+
     try:
-        return ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        return ast.parse(textwrap.dedent(source_of(fn)))
     except (OSError, TypeError, SyntaxError, IndentationError):
         return None
 
