@@ -23,7 +23,8 @@ class KeyIndex:
         self.keys[id(obj)] = (component, key, detail)
 
     def index_runner(self, runner, cfg) -> None:
-        """Hooks by their config entry, transforms by pipeline and step, schedulers by index."""
+        """Hooks by their config entry, transforms by pipeline and step, samplers by loader, schedulers by
+        index."""
         from ...rule.config import is_mapping, node_type
 
         defaults = cfg.get("default_hooks", None) or {}
@@ -44,6 +45,12 @@ class KeyIndex:
             loader = getattr(loop, "dataloader", None) if loop is not None and not isinstance(loop, dict) else None
             if loader is not None:
                 self.index_dataset(getattr(loader, "dataset", None), f"{name}_dataloader.dataset", cfg)
+                for part in ("sampler", "batch_sampler"):  # a sampler that loops forever is stopped inside itself
+                    sampler = getattr(loader, part, None)
+                    if sampler is not None and is_mapping(cfg.get(f"{name}_dataloader", None)) and \
+                            cfg[f"{name}_dataloader"].get(part, None) is not None:
+                        self.add(sampler, DATALOADER, f"{name}_dataloader.{part}", part=part,
+                                 sampler=type(sampler).__name__)
         if getattr(runner, "log_processor", None) is not None:
             self.add(runner.log_processor, RUN, "log_processor", part="log_processor")
         schedulers = runner.param_schedulers

@@ -352,6 +352,8 @@ def _stages(cfg, runner, watch, index, result: RunResult, names: dict[int, str])
             result.stages[stage] = f"failed in {at}"
             if stage == "train":
                 break
+        finally:
+            watch.clock.disarm()  # a loop that failed never reached its epoch's end
 
 
 def _resume(ctx, private: PrivateConfig, result: RunResult, model):

@@ -3,11 +3,54 @@ epoch that never ends, and what validating and testing need from an untrained mo
 detection let through; the metrics computed on the images the run evaluated)."""
 from __future__ import annotations
 
+import contextlib
+
 from .private_config import TRAIN_BATCHES
+
+# Seconds from one batch (or the start of a loop) to the next: a loader or sampler that takes
+# longer never yields (GroupMultiSourceSampler asked for 0 samples of a source loops forever), so
+# the run stops there, with the stack that says where, instead of at the tier's time bound.
+STALL_SECONDS = 300.0
 
 
 class RunawayEpoch(RuntimeError):
     """The training epoch went on past every batch the run asked for: it would never end."""
+
+
+class StalledLoader(RuntimeError):
+    """No batch came within :data:`STALL_SECONDS`: the dataloader or its sampler never yields one."""
+
+
+class _BatchClock:
+    """An alarm for the next batch of a loop, reset at each batch and removed when the loop ends."""
+
+    def __init__(self):
+        self.previous = None
+        self.armed = False
+
+    def arm(self, what: str) -> None:
+        import signal
+
+        def stalled(signum, frame):
+            raise StalledLoader(f"no {what} batch came within {STALL_SECONDS:g} s: the dataloader or its "
+                                "sampler does not yield one")
+
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: no alarm, the tier's bound stands
+            handler = signal.signal(signal.SIGALRM, stalled)
+            if not self.armed:
+                self.previous = handler
+            signal.setitimer(signal.ITIMER_REAL, STALL_SECONDS)
+            self.armed = True
+
+    def disarm(self) -> None:
+        import signal
+
+        if not self.armed:
+            return
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous if self.previous is not None else signal.SIG_DFL)
+        self.armed = False
 
 
 def watch_run(runner, result, model):
@@ -22,8 +65,15 @@ def watch_run(runner, result, model):
         stage = "train"
         iterations = 0
 
+        def before_train_epoch(self, runner):
+            clock.arm("training")
+
+        def after_train_epoch(self, runner):
+            clock.disarm()
+
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             self.stage = "train"
+            clock.arm("training")
             self.iterations += 1
             if self.iterations > limit:
                 sampler = type(getattr(runner.train_dataloader, "sampler", None)).__name__
@@ -33,28 +83,40 @@ def watch_run(runner, result, model):
         def before_val_epoch(self, runner):
             self.stage = "val"
             thresholds.lower()
+            clock.arm("validation")
+
+        def before_val_iter(self, runner, batch_idx, data_batch=None):
+            clock.arm("validation")
 
         def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             _evaluated_images_only(runner.val_loop.evaluator)
+
+        def before_test_iter(self, runner, batch_idx, data_batch=None):
+            clock.arm("test")
 
         def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             _evaluated_images_only(runner.test_loop.evaluator)
 
         def after_val_epoch(self, runner, metrics=None):
+            clock.disarm()
             thresholds.restore()
             result.metrics["val"] = dict(metrics or {})
 
         def before_test_epoch(self, runner):
             self.stage = "test"
             thresholds.lower()
+            clock.arm("test")
 
         def after_test_epoch(self, runner, metrics=None):
+            clock.disarm()
             thresholds.restore()
             result.metrics["test"] = dict(metrics or {})
 
     thresholds = _ScoreThresholds(model)
+    clock = _BatchClock()
     watch = Watch()
     watch.thresholds = thresholds
+    watch.clock = clock
     runner.register_hook(watch, priority="VERY_HIGH")
     return watch
 
