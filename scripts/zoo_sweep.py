@@ -227,6 +227,12 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "is a plain COCO-style set without return_classes=True, so the first training step fails with "
      "\"'DetDataSample' object has no attribute 'text'\" (mmdetection issue 10979 reports it); the fine-tuning "
      "configs set it and stay quiet.", r"^(glip|grounding_dino)/"),
+    ("DA101", r"custom key '(language_model|backbone)' sets lr_mult=0, but the config does not freeze it",
+     "True by the rule, harmless to the weights: these Grounding DINO fine-tunes hold the language model (and one "
+     "the Swin backbone) still with lr_mult=0; gradients are still computed through them, but they hold LayerNorm "
+     "only (no running statistics) and AdamW's decoupled decay is scaled by the lr (0), so nothing changes but the "
+     "cost of the backward (read at the static tier; these configs need transformers to build).",
+     r"grounding_dino/"),
     ("DA092", r"while running predict",
      "Limit of this sweep, not the config: with LVIS's 1,203 classes these cascade mask heads output a 28x28 map "
      "per class for every RoI, and their predict exceeds the sweep's 6 GiB --max-memory even at 96x160 px.",
