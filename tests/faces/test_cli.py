@@ -73,7 +73,7 @@ def test_misuse_exits_2_with_one_clear_line(argv, needle):
 def test_rule_explains_its_doc():
     r = run_cli("rule", "DA101")
     assert r.returncode == 0
-    assert r.stdout.startswith("DA101 lr-mult-zero-freeze [error, tier optimizer, from rules]")
+    assert r.stdout.startswith("DA101 lr-mult-zero-freeze [error, tier static, from rules]")
     for section in ("## What it does", "## Why is this bad?", "## Example", "## Use instead"):
         assert section in r.stdout
     assert run_cli("rule", "lr-mult-zero-freeze").stdout == r.stdout
@@ -88,7 +88,7 @@ def test_rules_lists_every_registered_rule_as_json():
     assert r.returncode == 0
     listed = {entry["code"]: entry for entry in json.loads(r.stdout)}
     assert set(listed) == set(all_rules())
-    assert listed["DA101"]["origin"] == "rules" and listed["DA101"]["tier"] == "optimizer"
+    assert listed["DA101"]["origin"] == "rules" and listed["DA101"]["tier"] == "static"
 
 
 def test_static_tier_costs_only_a_config_load():
