@@ -77,8 +77,9 @@ def zoo_flags() -> dict:
 
 
 def family_pairs(table: dict, head_type: str, role: str) -> dict:
-    """What the zoo gives ``head_type`` and the zoo's heads that subclass it (they inherit the code
-    that calls the assigner or sampler, unless they override it) in ``role``: {module type: count}."""
+    """What the zoo gives ``head_type`` and the zoo's heads that subclass it in ``role``: {module type:
+    count}. A subclass usually inherits the code that calls the assigner or sampler; one that overrides
+    it is counted too, and the subclasses' configs count toward the configs a head needs to be judged."""
     seen = dict(table.get(pair_key(head_type, role), {}))
     try:
         from mmdet.registry import MODELS

@@ -1,6 +1,6 @@
 from collections import defaultdict
 
-from detaudit.rule import SAFE, Autofix, FactUnavailable, Violation, rule, tier_rank
+from detaudit.rule import SAFE, Autofix, Violation, rule, tier_rank
 from detaudit.rule.fixes import delete_key, set_key
 from detaudit.rule.custom_keys import lr_mult_zero, module_for_key
 
@@ -60,19 +60,13 @@ def lr_mult_zero_freeze(ctx):
     ## References
     - mmengine ``DefaultOptimWrapperConstructor`` (custom_keys, lr_mult, decay_mult)
     """
-    if ctx.no_exec:  # no model under --no-exec: judge from the config text alone
+    if ctx.no_exec or tier_rank(ctx.max_tier) < tier_rank("optimizer"):  # no optimizer: the config alone
         yield from _static_lr_mult_zero(ctx)
         return
-    try:
-        params, lrs = ctx.params, ctx.param_lr
-    except FactUnavailable:
-        if tier_rank(ctx.max_tier) < tier_rank("optimizer"):  # --tier static: the config alone
-            yield from _static_lr_mult_zero(ctx)
-            return
-        raise
-    zero = lr_mult_zero(ctx.config_value, lambda: [p.name for p in params])
+    zero = lr_mult_zero(ctx.config_value, lambda: [p.name for p in ctx.params])
     if not zero:
         return
+    lrs = ctx.param_lr
     info = {p.name: p for p in ctx.params}
     custom_keys = ctx.config_value("optim_wrapper.paramwise_cfg.custom_keys", {}) or {}
     for key, names in zero.items():

@@ -54,7 +54,8 @@ def stage_cfg_not_read(ctx):
     Reads how mmdet 3.3's detectors hand their ``train_cfg`` and ``test_cfg`` to their heads,
     from the shape of each detector dict of the model:
 
-    - a two-stage detector (it has a ``roi_head``) reads only ``rpn``, ``rpn_proposal`` and
+    - a two-stage detector (it has a ``roi_head`` and no ``bbox_head`` of its own; with both, the
+      shape does not say and the model is left alone) reads only ``rpn``, ``rpn_proposal`` and
       ``rcnn`` (and ``panoptic``): any other key at the top of its ``test_cfg``/``train_cfg``
       (``score_thr``, ``nms``, ``assigner``...) is read by nothing, and the key under the stage
       that reads it is named;

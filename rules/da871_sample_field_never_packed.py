@@ -4,7 +4,7 @@ import textwrap
 from functools import lru_cache
 
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type
+from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type, transforms_in
 from detaudit.rule.source import source_of
 
 from ._component_dicts import constructors_of
@@ -73,7 +73,7 @@ def sets_field(cls, field: str) -> str | None:
     assign = re.compile(r"\[['\"]" + re.escape(field) + r"['\"]\]\s*=(?!=)|['\"]" + re.escape(field) + r"['\"]\s*:"
                         r"|[(,]\s*" + re.escape(field) + r"\s*=(?!=)")  # results['f'] = / {'f': / dict(f=
     guarded = re.compile(r"if\s+self\.return_classes\s*:[^\n]*\n(?:[^\n]*\n){0,2}?[^\n]*\[['\"]"
-                         + re.escape(field) + r"['\"]\]\s*=")
+                         + re.escape(field) + r"['\"]\]\s*=(?!=)")
     how = None
     for klass in cls.__mro__:
         if klass is object:
@@ -139,6 +139,8 @@ def sample_field_never_packed(ctx):
         return
     model_name = resolved[0].__name__
     for loader, key, ds, pipeline in dataloader_pipelines(ctx.cfg, loaders=("train_dataloader",)):
+        if is_mapping(ds.get("dataset", None)) or isinstance(ds.get("datasets", None), (list, tuple)):
+            continue  # a wrapper's own pipeline runs on what its inner datasets give: those are judged
         ds_key = key[: -len(".pipeline")]
         found = constructors.resolve(ds.get("type"), ds_key)
         dataset_cls = found[0] if found is not None and isinstance(found[0], type) else None
@@ -146,10 +148,10 @@ def sample_field_never_packed(ctx):
         for field, reader in reads:
             by_dataset = sets_field(dataset_cls, field) if dataset_cls is not None else "always"
             setters = set()
-            for i, step in enumerate(pipeline):
-                step_cls = constructors.resolve(step.get("type"), key) if is_mapping(step) else None
+            for step_key, step in transforms_in(pipeline, key):  # nested steps too (RandomChoice, MultiBranch)
+                step_cls = constructors.resolve(step.get("type"), key)
                 if step_cls is not None and isinstance(step_cls[0], type) and sets_field(step_cls[0], field) == "always":
-                    setters.add(i)
+                    setters.add(int(step_key[len(key) + 1:].split(".")[0]))
             by_transform = bool(setters)
             evidence = {"model": model_name, "reads": f"{reader}.loss: data_samples.{field}",
                         "dataset": node_type(ds) or "?"}

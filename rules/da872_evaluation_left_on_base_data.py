@@ -1,6 +1,8 @@
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, walk_dicts
 
+from ._required_args import history_of
+
 PACKAGE_CONFIGS = ("/.mim/configs/", "::")  # a file of an installed package's config zoo (mmdet::...)
 
 
@@ -49,8 +51,8 @@ def evaluation_left_on_base_data(ctx):
     test_dataloader = val_dataloader
     ```
     """
-    history = ctx.key_history
-    if history is None:
+    history = history_of(ctx)
+    if history is None:  # a config given as an object: no merges to tell
         return
     moved = []
     for path, ds in _datasets(ctx.cfg, "train_dataloader"):

@@ -1,7 +1,7 @@
 import re
 
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import dataset_leaves, is_mapping, node_type
+from detaudit.rule.config import dataset_leaves, is_mapping, metainfo_classes, node_type
 
 PIECE = re.compile(r"\w+|[^\w\s]")  # BERT's basic tokenizer: words, and each punctuation mark alone
 DEFAULT_MAX_TOKENS = 256  # mmdet's BertModel
@@ -55,9 +55,8 @@ def class_prompt_beyond_token_limit(ctx):
         and test_cfg.get("chunked_size", -1) > 0
     seen = set()
     for loader, path, ds in dataset_leaves(ctx.cfg):
-        meta = ds.get("metainfo", None)
-        classes = meta.get("classes", None) if is_mapping(meta) else None
-        if not isinstance(classes, (list, tuple)) or not classes:
+        classes = metainfo_classes(ds)
+        if not classes:
             continue
         if loader == "train_dataloader":
             pipeline = ds.get("pipeline", None) or []
@@ -70,12 +69,13 @@ def class_prompt_beyond_token_limit(ctx):
         if need <= limit or (role, tuple(classes)) in seen:
             continue
         seen.add((role, tuple(classes)))
-        running, cut = 1, len(classes)
+        running, cut = 1, len(classes)  # [CLS]; a name is cut when its own pieces pass the last place
         for i, name in enumerate(classes):
-            running += len(PIECE.findall(str(name))) + 1
-            if running > limit - 1:
+            pieces = len(PIECE.findall(str(name)))
+            if running + pieces > limit - 1:
                 cut = i
                 break
+            running += pieces + 1
         yield Violation(
             message=(f"{path}.metainfo.classes: the prompt of its {len(classes)} class names takes at least {need} "
                      f"tokens, more than the language model's max_tokens={limit}; the tokenizer cuts it, so the "

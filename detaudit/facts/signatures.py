@@ -33,6 +33,7 @@ BUILDER_KEYS = {
     "OPTIM_WRAPPERS": frozenset({"constructor", "paramwise_cfg"}),
     "HOOKS": frozenset({"priority"}),
     "PARAM_SCHEDULERS": frozenset({"convert_to_iter_based"}),
+    "VISBACKENDS": frozenset({"name"}),  # the Visualizer pops a backend's name before building it
 }
 
 _TASK_UTILS_WORDS = ("coder", "assigner", "sampler", "generator", "calculator", "_cost", "cost")

@@ -13,7 +13,7 @@ import tokenize
 from functools import lru_cache
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # syntax trees of whole files: a bounded few
 def _parsed(path: str, mtime: float) -> tuple[list[str], ast.Module]:
     with tokenize.open(path) as f:  # the file's declared encoding, as inspect reads it
         text = f.read()
@@ -60,40 +60,31 @@ def _class_node(tree: ast.Module, qualname: str):
     return node if isinstance(node, ast.ClassDef) else None
 
 
-def _function_node(tree: ast.Module, fn):
-    code = inspect.unwrap(fn).__code__
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == code.co_name \
-                and _first_line(node) == code.co_firstlineno:
-            return node
-    return None
+def _class_text(cls) -> tuple[str, int] | None:
+    """(text, first line) of a class from its file's cached syntax tree, or None (inspect's to find)."""
+    path = _file(cls)
+    if path is None or "<locals>" in getattr(cls, "__qualname__", "<locals>"):
+        return None
+    try:
+        lines, tree = _parsed(path, os.stat(path).st_mtime)
+        node = _class_node(tree, cls.__qualname__)
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    if node is None:
+        return None
+    first = _first_line(node)
+    return "".join(lines[first - 1:_last_line(lines, node)]), first
 
 
 def source_of(obj) -> str:
     """``inspect.getsource(obj)``: a class's from the cached syntax tree of its file."""
-    if not inspect.isclass(obj):
-        return inspect.getsource(obj)
-    path = _file(obj)
-    if path is not None and "<locals>" not in getattr(obj, "__qualname__", "<locals>"):
-        try:
-            lines, tree = _parsed(path, os.stat(path).st_mtime)
-            node = _class_node(tree, obj.__qualname__) if inspect.isclass(obj) else _function_node(tree, obj)
-        except (OSError, SyntaxError, ValueError, UnicodeDecodeError, AttributeError):
-            node = None
-        if node is not None:
-            return "".join(lines[_first_line(node) - 1:_last_line(lines, node)])
-    return inspect.getsource(obj)
+    found = _class_text(obj) if inspect.isclass(obj) else None
+    return found[0] if found is not None else inspect.getsource(obj)
 
 
 def source_lines(obj) -> tuple[list[str], int]:
     """``inspect.getsourcelines(obj)``: the lines and the number of the first."""
-    if not inspect.isclass(obj):
+    found = _class_text(obj) if inspect.isclass(obj) else None
+    if found is None:
         return inspect.getsourcelines(obj)
-    text = source_of(obj)
-    path = _file(obj)
-    if path is not None:
-        lines, tree = _parsed(path, os.stat(path).st_mtime)
-        node = _class_node(tree, obj.__qualname__) if inspect.isclass(obj) else _function_node(tree, obj)
-        if node is not None:
-            return text.splitlines(keepends=True), _first_line(node)
-    return inspect.getsourcelines(obj)
+    return found[0].splitlines(keepends=True), found[1]

@@ -193,10 +193,13 @@ def _conv(cfg, err, comps) -> list[Explanation]:
     found = _valued(cfg, roots, CHANNEL_KEYS, want)
     for root in roots if not found else ():
         # a part its parent builds with the parent's own channel list (Mask2Former's pixel decoder is
-        # given panoptic_head.in_channels): the nearest enclosing component that names the number
+        # given panoptic_head.in_channels): the nearest enclosing component whose own keys name the number
         parts = root.split(".")
         for i in range(len(parts) - 1, 1, -1):
-            found = _valued(cfg, [".".join(parts[:i])], CHANNEL_KEYS, want)
+            parent = ".".join(parts[:i])
+            own = get(cfg, parent)
+            found = [(f"{parent}.{k}", v) for k, v in (own.items() if is_mapping(own) else ())
+                     if k in CHANNEL_KEYS and (v == want or (isinstance(v, (list, tuple)) and want in v))]
             if found:
                 break
         if found:

@@ -342,6 +342,7 @@ def _stages(cfg, runner, watch, index, result: RunResult, names: dict[int, str])
             call()
             result.stages[stage] = "ok"
         except Exception as exc:  # noqa: BLE001 - whatever the config's components raise
+            watch.clock.disarm()  # before anything else: a late alarm must not replace this failure
             with contextlib.suppress(Exception):
                 index.index_runner(runner, cfg)
             at = watch.stage if stage == "train" else "test"

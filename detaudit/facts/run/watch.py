@@ -7,8 +7,9 @@ import contextlib
 
 from .private_config import TRAIN_BATCHES
 
-# Seconds from one batch (or the start of a loop) to the next: a loader or sampler that takes
-# longer never yields (GroupMultiSourceSampler asked for 0 samples of a source loops forever), so
+# Seconds a loop may wait for its next batch (from the start of the loop or the end of the last
+# iteration to the start of the next; the model's own steps and the metric are not timed): a loader
+# or sampler that takes longer never yields (GroupMultiSourceSampler asked for 0 samples of a source loops forever), so
 # the run stops there, with the stack that says where, instead of at the tier's time bound.
 STALL_SECONDS = 300.0
 
@@ -42,6 +43,15 @@ class _BatchClock:
             signal.setitimer(signal.ITIMER_REAL, STALL_SECONDS)
             self.armed = True
 
+    def arm_unless_last(self, what: str, batch_idx: int, loop) -> None:
+        """Arm for the next batch, unless that was the last (the metric comes next, not a batch)."""
+        try:
+            last = batch_idx + 1 >= len(loop.dataloader)
+        except TypeError:  # a loader without a length: keep waiting for a batch
+            last = False
+        if not last:
+            self.arm(what)
+
     def disarm(self) -> None:
         import signal
 
@@ -71,9 +81,12 @@ def watch_run(runner, result, model):
         def after_train_epoch(self, runner):
             clock.disarm()
 
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            clock.arm("training")
+
         def before_train_iter(self, runner, batch_idx, data_batch=None):
             self.stage = "train"
-            clock.arm("training")
+            clock.disarm()
             self.iterations += 1
             if self.iterations > limit:
                 sampler = type(getattr(runner.train_dataloader, "sampler", None)).__name__
@@ -86,16 +99,18 @@ def watch_run(runner, result, model):
             clock.arm("validation")
 
         def before_val_iter(self, runner, batch_idx, data_batch=None):
-            clock.arm("validation")
+            clock.disarm()
 
         def after_val_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             _evaluated_images_only(runner.val_loop.evaluator)
+            clock.arm_unless_last("validation", batch_idx, runner.val_loop)
 
         def before_test_iter(self, runner, batch_idx, data_batch=None):
-            clock.arm("test")
+            clock.disarm()
 
         def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             _evaluated_images_only(runner.test_loop.evaluator)
+            clock.arm_unless_last("test", batch_idx, runner.test_loop)
 
         def after_val_epoch(self, runner, metrics=None):
             clock.disarm()
