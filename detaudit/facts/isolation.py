@@ -87,13 +87,16 @@ def registries_in(module, registry_cls) -> list:
         values = list(vars(module).values())
     except TypeError:
         values = []
-    found = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # some module attributes warn when touched (deprecated aliases)
-        for value in values:
-            with contextlib.suppress(Exception):
-                if isinstance(value, registry_cls):
-                    found.append(value)
+        try:  # one pass; a value whose __class__ raises sends the module through the careful loop
+            found = [value for value in values if isinstance(value, registry_cls)]
+        except Exception:  # noqa: BLE001
+            found = []
+            for value in values:
+                with contextlib.suppress(Exception):
+                    if isinstance(value, registry_cls):
+                        found.append(value)
     with contextlib.suppress(TypeError):
         _registries_in[id(module)] = (weakref.ref(module), found)
     return found
