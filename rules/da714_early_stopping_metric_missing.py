@@ -1,14 +1,18 @@
-from detaudit.rule import Violation, rule
+from detaudit.rule import Violation, rule, tier_rank
+from detaudit.rule.metric_names import unprefixed, with_prefix
 
 
-@rule(code="DA714", name="early-stopping-metric-missing", severity="warning", tier="run", needs=("run_result",))
+@rule(code="DA714", name="early-stopping-metric-missing", severity="warning", tier="static",
+      needs=("run_result", "constructors"))
 def early_stopping_metric_missing(ctx):
     """``EarlyStoppingHook`` monitors a metric the validation evaluator does not produce.
 
     ## What it does
-    Runs one validation pass with the config's own evaluator in the dry run and compares the
-    metric names it produces with the ``monitor`` of each ``EarlyStoppingHook``. Reports a name
-    that is not produced, with the names that are.
+    Compares the ``monitor`` of each ``EarlyStoppingHook`` with the metrics the validation produces.
+    From the config alone: every metric's results are named ``<prefix>/<name>`` (the metric's
+    ``prefix`` or its class's ``default_prefix``), so a name without one of them is reported. At the
+    run tier, one validation pass with the config's own evaluator gives the names themselves: a name
+    that is not produced is reported, with the names that are.
 
     ## Why is this bad?
     The hook looks the metric up after every validation and, when it is absent, only warns and
@@ -28,6 +32,15 @@ def early_stopping_metric_missing(ctx):
     ## References
     - mmengine ``EarlyStoppingHook.after_val_epoch``
     """
+    if tier_rank(ctx.max_tier) < tier_rank("run") or ctx.run_result.metrics.get("val") is None:
+        for key, name, prefixes in unprefixed(ctx.cfg, ctx.constructors, "EarlyStoppingHook"):
+            yield Violation(
+                message=f"EarlyStoppingHook monitors '{name}', which has none of the prefixes the validation "
+                        f"metrics put on every name ({', '.join(p + '/' for p in prefixes)}), so it is not "
+                        f"'{with_prefix(name, prefixes)}': the hook warns at every validation and never stops training",
+                key_path=key, evidence={"monitor": name, "prefixes": prefixes},
+                fix=f"monitor='{with_prefix(name, prefixes)}'")
+        return
     for check in ctx.run_result.monitored:
         if check["hook"] != "EarlyStoppingHook":
             continue

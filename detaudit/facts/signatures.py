@@ -87,7 +87,7 @@ class Signature:
     chain: list[str] = field(default_factory=list)  # constructors whose parameters count, in order
     note: str = ""                      # how **kwargs were followed, for messages
     defaults: dict[str, Any] = field(default_factory=dict)  # parameter -> its default, where it has one
-    attrs: dict[str, Any] = field(default_factory=dict)  # class attributes rules read (METAINFO)
+    attrs: dict[str, Any] = field(default_factory=dict)  # class attributes rules read (METAINFO, default_prefix)
 
     def accepts(self, key: str) -> bool | None:
         """Whether a config key can be passed; None when the constructor takes any keyword."""
@@ -227,6 +227,9 @@ class Constructors:
         meta = getattr(obj, "METAINFO", None) if inspect.isclass(obj) else None
         if isinstance(meta, dict):
             attrs["METAINFO"] = meta
+        prefix = getattr(obj, "default_prefix", None) if inspect.isclass(obj) else None
+        if isinstance(prefix, str):  # a metric's results are named '<prefix>/<name>'
+            attrs["default_prefix"] = prefix
         return Signature(name, f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', name)}", registry,
                          None if params is None else frozenset(params), chain, "; ".join(notes), defaults, attrs)
 

@@ -423,14 +423,10 @@ def _latest(names: list[str]) -> str:
     return max(names, key=lambda n: (not n.startswith("best"), number(n)))
 
 
-# Hooks that look a validation metric up by name, and the argument that names it. CheckpointHook raises
-# KeyError on a name the evaluator does not produce; EarlyStoppingHook only warns and never stops.
-METRIC_LOOKUPS = {"CheckpointHook": "save_best", "EarlyStoppingHook": "monitor"}
-
-
 def _check_monitored(cfg, result: RunResult) -> None:
     """Compare the metric names hooks look up with those the validation produced."""
     from ...rule.config import is_mapping, type_name
+    from ...rule.metric_names import METRIC_LOOKUPS  # CheckpointHook raises KeyError, EarlyStoppingHook warns
 
     produced = result.metrics.get("val")
     if produced is None:
