@@ -47,7 +47,8 @@ def test_entry_is_well_formed_and_names_its_original(entry):
     lines = (FOLDER / entry["file"]).read_text().split("\n")
     assert lines[0] == f"# Transplants: {entry['source']}"
     assert lines[1] == f"# Mistake: {entry['mistake']}"
-    assert any(line.startswith("_base_") for line in lines[2:]), "a transplant builds on a zoo config"
+    assert any(line.startswith("_base_") or line.startswith("with read_base():") for line in lines[2:]), \
+        "a transplant builds on a zoo config (text bases or read_base())"
     source = originals().get(entry["source"])
     assert source is not None, f"{entry['file']}: no original fixture {entry['source']}"
     assert (FIXTURES / entry["source"]).is_file()
