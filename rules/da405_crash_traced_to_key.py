@@ -1,6 +1,7 @@
 from detaudit.rule import FactUnavailable, Violation, rule
 from detaudit.rule.config import locate_build_failure
 from detaudit.rule.explain import explain, unexplained
+from detaudit.rule.explain_channels import declared_channels
 
 
 def explained(cfg, err, phase: str, what: str, fallback: bool = True):
@@ -59,7 +60,7 @@ def build_crash_traced_to_key(ctx):
 
 
 @rule(code="DA406", name="forward-crash-traced-to-key", severity="error", tier="forward",
-      needs=("predict_result", "loss_result"))
+      needs=("predict_result", "loss_result", "received_channels"))
 def forward_crash_traced_to_key(ctx):
     """Predict or the loss fails, and the failure's numbers and names point at config keys.
 
@@ -73,7 +74,10 @@ def forward_crash_traced_to_key(ctx):
     weight list of the wrong length (``class_weight`` needs ``num_classes + 1`` entries on a
     softmax classifier), an ``assert`` comparing a component's own keys (``num_levels`` of an
     anchor generator, from ``strides``, against the feature maps it gets), a result key no
-    pipeline step produces, a ``None`` operand from an unset key. DA402/DA403 report the
+    pipeline step produces, a ``None`` operand from an unset key. When the failure's own numbers
+    name no key, the channels each component received in the loss pass are read against the
+    ``in_channels`` it declares (a neck declared for other widths than its backbone produces,
+    wherever inside the neck the mismatch fails). DA402/DA403 report the
     failure itself; the raw error stays in this finding's evidence. When nothing traces either
     pass's failure, one info finding says so plainly, why, and which component raised it.
 
@@ -110,5 +114,15 @@ def forward_crash_traced_to_key(ctx):
         if found:
             return
         failed.append((err, kind, what))
+    if not failed:
+        return
+    err, _, what = failed[0]
+    # nothing in the failure's own words: what the components received, against what they declare
+    for e in declared_channels(ctx.cfg, ctx.received_channels):
+        yield Violation(message=f"{e.message} ({what} raised {err.short()})", key_path=e.key_path,
+                        module_path=err.module, fix=e.fix,
+                        evidence={**e.evidence, "exception": err.type,
+                                  "detail": err.message.splitlines()[0] if err.message else ""})
+        failed = []
     if failed:  # neither pass is explained: say so once, for the first
         yield from explained(ctx.cfg, *failed[0])

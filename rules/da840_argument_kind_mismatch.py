@@ -8,7 +8,7 @@ from detaudit.rule.merge import where
 
 from ._component_dicts import component_roots, constructors_of, own_inits, registry_built
 
-ONE, MANY, OTHER = "one", "many", "other"
+ONE, MANY, TEXT, TEXTS, OTHER = "one", "many", "text", "texts", "other"
 
 
 def _kinds(annotation, depth: int = 0) -> set[str] | None:
@@ -31,7 +31,7 @@ def _kinds(annotation, depth: int = 0) -> set[str] | None:
     if not inspect.isclass(target):
         return None
     if issubclass(target, (str, bytes)):
-        return {OTHER}
+        return {TEXT}
     if issubclass(target, collections.abc.Mapping):
         return {ONE}
     if issubclass(target, (list, tuple)) or target in (collections.abc.Sequence, collections.abc.Iterable):
@@ -46,6 +46,8 @@ def _value_kind(value) -> str | None:
         return ONE
     if isinstance(value, (list, tuple)) and value and all(is_mapping(v) for v in value):
         return MANY
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return TEXTS  # several paths where one is read: the 2.x habit of concatenating by listing files
     return None
 
 
@@ -65,7 +67,7 @@ def _annotation(cls, key: str):
 @rule(code="DA840", name="argument-kind-mismatch", severity="error", tier="static",
       needs=("constructors", "source_map"))
 def argument_kind_mismatch(ctx):
-    """A list of dicts where the component takes one, or one dict where it takes a list.
+    """A list of dicts where the component takes one, one dict where it takes a list, a list of strings where it takes one.
 
     ## What it does
     For every dict the registries build with all its keys (as DA831 walks them: the model's
@@ -74,7 +76,9 @@ def argument_kind_mismatch(ctx):
     annotation of each argument the config sets from the constructor that takes it. It reports a
     list of dicts given to an argument annotated to take one config dict or one built object
     (``RepeatDataset(dataset=[...])``, ``MultiImageMixDataset(dataset=[...])``), and one dict given
-    to an argument annotated to take only a sequence (``ConcatDataset(datasets=dict(...))``).
+    to an argument annotated to take only a sequence (``ConcatDataset(datasets=dict(...))``), and a
+    list of strings given to an argument annotated to take one string (``CocoDataset(ann_file=['a.json',
+    'b.json'])``, the 2.x way of concatenating annotation files).
     Arguments with no annotation, or one that admits both, are left alone. Model parts are left to
     the build (mmengine builds a list of module dicts as a ``Sequential``).
 
@@ -123,14 +127,17 @@ def argument_kind_mismatch(ctx):
                 if not admits or (ONE in admits and MANY in admits):
                     continue
                 wrong = (given == MANY and MANY not in admits and ONE in admits) or \
-                    (given == ONE and ONE not in admits and MANY in admits)
+                    (given == ONE and ONE not in admits and MANY in admits) or \
+                    (given == TEXTS and admits == {TEXT})
                 key_path = f"{path}.{key}"
                 written = where(sm.locate(key_path))
                 if not wrong or (written, key) in seen:
                     continue
                 seen.add((written, key))
-                takes = "one config dict (or the object built from it)" if ONE in admits else "a sequence"
-                got = f"a list of {len(value)} dicts" if given == MANY else "one dict"
+                takes = "one config dict (or the object built from it)" if ONE in admits else \
+                    "one string" if given == TEXTS else "a sequence"
+                got = f"a list of {len(value)} dicts" if given == MANY else \
+                    f"a list of {len(value)} strings" if given == TEXTS else "one dict"
                 yield Violation(
                     message=(f"{key_path} ({written}) is {got}, but {node_type(d)} takes {takes} as {key!r}: "
                              f"building {built} fails"),
@@ -138,4 +145,6 @@ def argument_kind_mismatch(ctx):
                     evidence={"type": node_type(d), "key": key, "given": given, "annotation_admits": sorted(admits)},
                     fix=(f"wrap the list in dict(type='ConcatDataset', datasets=[...]) at {key_path}"
                          if given == MANY and "dataset" in key else
+                         f"give {key_path} one string; for several files, one dataset per file inside "
+                         "dict(type='ConcatDataset', datasets=[...])" if given == TEXTS else
                          f"give {key_path} {'one dict' if ONE in admits else 'a list'}"))

@@ -412,6 +412,12 @@ class AuditContext:
     feature_sizes = fact("forward")(_feature_sizes)  # what each prior-generating head received (feature_sizes.py)
 
     @fact("forward")
+    def received_channels(self) -> dict[str, list[int]]:
+        with contextlib.suppress(FactUnavailable):  # a failed loss pass keeps what it recorded
+            self.loss_result
+        return dict(self.forward_state.feature_sizes.channels)
+
+    @fact("forward")
     def modules_called(self) -> set[str]:
         for name in ("predict_result", "loss_result"):
             with contextlib.suppress(FactUnavailable):

@@ -6,7 +6,8 @@ feature level at the stride it declares; the real stride of a level is the input
 level's size. :func:`recording` hooks the heads' ``forward`` (and the backbone's, for the size of
 the batch as the network sees it, padding included) while the loss pass runs, and keeps the first
 call of each; the record survives a pass that fails after the head was called (more strides than
-levels fails inside the head).
+levels fails inside the head). It also keeps the channels of the maps each component that declares
+``in_channels`` received, so that a crash can be read against what the config declares.
 """
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ class FeatureSizes:
 
     input: tuple[int, int] | None = None
     heads: dict[str, HeadInputs] = field(default_factory=dict)
+    # per component (a module of the detector's own kind that keeps ``in_channels``, by module name):
+    # the channels of each 4-D map its first call received, in order
+    channels: dict[str, list[int]] = field(default_factory=dict)
 
 
 # The attributes a head keeps its prior generator in: guided anchoring and SABL lay square anchors
@@ -87,6 +91,15 @@ def recording(model, names: dict[int, str], into: FeatureSizes):
         if sizes is not None and generator is not None:
             into.heads[name] = HeadInputs(sizes=sizes, strides=_strides(mod, generator), generator=generator)
 
+    def on_component(mod, args):
+        name = names.get(id(mod))
+        if name is None or name in into.channels or not args:
+            return
+        first = args[0]
+        maps = [first] if isinstance(first, torch.Tensor) else list(first) if isinstance(first, (list, tuple)) else []
+        if maps and all(isinstance(t, torch.Tensor) and t.dim() == 4 for t in maps):
+            into.channels[name] = [int(t.shape[1]) for t in maps]
+
     try:
         backbone = getattr(model, "backbone", None)
         if isinstance(backbone, torch.nn.Module):
@@ -94,10 +107,21 @@ def recording(model, names: dict[int, str], into: FeatureSizes):
         for module in model.modules():
             if _generator(module) is not None:
                 handles.append(module.register_forward_pre_hook(on_head))
+            if _declares_in_channels(module):
+                handles.append(module.register_forward_pre_hook(on_component))
         yield into
     finally:
         for h in handles:
             h.remove()
+
+
+def _declares_in_channels(module) -> bool:
+    """A component a config dict builds with ``in_channels`` (a neck, a head, a backbone), not one of
+    torch's or mmcv's layers, which keep the attribute too."""
+    if not hasattr(module, "in_channels"):
+        return False
+    where = type(module).__module__ or ""
+    return not where.startswith(("torch.", "mmcv."))
 
 
 def feature_sizes(ctx) -> FeatureSizes:

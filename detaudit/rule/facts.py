@@ -201,6 +201,12 @@ class AuditFacts(Protocol):
         failed after the heads ran."""
 
     @_fact("forward")
+    def received_channels(self):
+        """{module name: channels of each 4-D map it received}: for each component that keeps
+        ``in_channels`` (a neck, a head, a backbone), its first call in the loss pass; kept from a loss
+        pass that failed after the component was called."""
+
+    @_fact("forward")
     def modules_called(self):
         """Names of the modules predict or the loss executed."""
 

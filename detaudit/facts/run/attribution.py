@@ -62,10 +62,11 @@ class KeyIndex:
     def index_dataset(self, dataset, path: str, cfg, depth: int = 0) -> None:
         if dataset is None or depth > 8:
             return
-        inner = getattr(dataset, "dataset", None) or getattr(dataset, "_dataset", None)
-        if type(dataset).__name__ == "_SlicedDataset" and inner is not None:  # num_batch_per_epoch
-            self.index_dataset(inner, path, cfg, depth + 1)
+        if type(dataset).__name__ == "_SlicedDataset":  # num_batch_per_epoch: the same dataset, cut short
+            # its __getattr__ passes every name on: `.dataset` would be a wrapper's inner dataset
+            self.index_dataset(vars(dataset).get("_dataset"), path, cfg, depth + 1)
             return
+        inner = getattr(dataset, "dataset", None) or getattr(dataset, "_dataset", None)
         datasets = getattr(dataset, "datasets", None)
         if isinstance(datasets, (list, tuple)):
             for i, d in enumerate(datasets):
