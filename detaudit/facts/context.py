@@ -16,7 +16,7 @@ from ..errors import ErrorInfo, FactUnavailable
 from ..load.paths import display_path
 from ..options import AuditOptions
 from ..rule.facts import FACT_TIERS, tier_rank
-from .feature_sizes import feature_sizes as _feature_sizes
+from .feature_sizes import feature_sizes as _feature_sizes, received_channels as _received_channels
 from .inputs import AuditInputs, Built
 from .memo import NO_EXEC_REASON, fact
 from .run.lean import ModelLoan
@@ -410,12 +410,7 @@ class AuditContext:
         return loss_result(self)
 
     feature_sizes = fact("forward")(_feature_sizes)  # what each prior-generating head received (feature_sizes.py)
-
-    @fact("forward")
-    def received_channels(self) -> dict[str, list[int]]:
-        with contextlib.suppress(FactUnavailable):  # a failed loss pass keeps what it recorded
-            self.loss_result
-        return dict(self.forward_state.feature_sizes.channels)
+    received_channels = fact("forward")(_received_channels)  # ... and each component declaring in_channels
 
     @fact("forward")
     def modules_called(self) -> set[str]:

@@ -135,3 +135,12 @@ def feature_sizes(ctx) -> FeatureSizes:
         reason = ctx.errors["loss"].short() if "loss" in ctx.errors else "no head with a prior generator ran"
         raise FactUnavailable("feature_sizes", f"no feature map sizes recorded: {reason}")
     return seen
+
+
+def received_channels(ctx) -> dict[str, list[int]]:
+    """What each component declaring ``in_channels`` received in the loss pass (kept when it failed)."""
+    from ..errors import FactUnavailable
+
+    with contextlib.suppress(FactUnavailable):
+        ctx.loss_result
+    return dict(ctx.forward_state.feature_sizes.channels)
