@@ -17,6 +17,7 @@ from ..load.paths import display_path
 from ..options import AuditOptions
 from ..rule.facts import FACT_TIERS, tier_rank
 from .feature_sizes import feature_sizes as _feature_sizes, received_channels as _received_channels
+from .forward import loss_result as _loss_result, predict_result as _predict_result
 from .inputs import AuditInputs, Built
 from .memo import NO_EXEC_REASON, fact
 from .run.lean import ModelLoan
@@ -397,18 +398,8 @@ class AuditContext:
         not memoized, it changes when a pass settles on a larger size."""
         return self.forward_state.size or self.input_sizes[0]
 
-    @fact("forward")
-    def predict_result(self):
-        from .forward import predict_result
-
-        return predict_result(self)
-
-    @fact("forward")
-    def loss_result(self):
-        from .forward import loss_result
-
-        return loss_result(self)
-
+    predict_result = fact("forward")(_predict_result)
+    loss_result = fact("forward")(_loss_result)
     feature_sizes = fact("forward")(_feature_sizes)  # what each prior-generating head received (feature_sizes.py)
     received_channels = fact("forward")(_received_channels)  # ... and each component declaring in_channels
 
