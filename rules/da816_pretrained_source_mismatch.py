@@ -79,7 +79,7 @@ def _family(backbone, checkpoint, init):
         key = next((f"init_cfg.{i}.checkpoint" for i, c in enumerate(inits) if c is init), key)
     bb_type = backbone.get("type", None)
     yield Violation(
-        message=(f"model.backbone.{key} = {checkpoint!r} names a {want} checkpoint, but the backbone is "
+        message=(f"model.backbone.{key} = {checkpoint!r} names a {want} checkpoint, but model.backbone.type is "
                  f"{bb_type!r} (a {have}): the {want} weights' names or shapes do not fit it, so mmengine skips "
                  "most of them with a warning and the backbone stays randomly initialised"),
         key_path=f"model.backbone.{key}",

@@ -16,6 +16,7 @@ from .config import is_mapping, node_type
 from .contracts import Breach
 
 CFG = "mmdet/.mim/configs/"
+MEAN = {"imagenet": [123.675, 116.28, 103.53], "zero": [0.0, 0.0, 0.0]}  # RGB order; BGR weights take it reversed
 STD = {"ones": [1.0, 1.0, 1.0], "imagenet-rgb": [58.395, 57.12, 57.375], "imagenet-bgr": [57.375, 57.12, 58.395],
        "255": [255.0, 255.0, 255.0]}
 RESNETS = ("ResNet", "ResNetV1d", "ResNeXt", "Res2Net", "ResNeSt", "DetectoRS_ResNet", "DetectoRS_ResNeXt")
@@ -23,7 +24,7 @@ RESNETS = ("ResNet", "ResNetV1d", "ResNeXt", "Res2Net", "ResNeSt", "DetectoRS_Re
 
 @dataclass(frozen=True)
 class InputConvention:
-    """Weights from checkpoints matching ``pattern`` expect ``bgr_to_rgb`` and ``std``."""
+    """Weights from checkpoints matching ``pattern`` expect ``bgr_to_rgb``, ``std`` and ``mean``."""
 
     name: str
     pattern: str
@@ -31,6 +32,7 @@ class InputConvention:
     std: str
     source: str
     quote: str
+    mean: str = "imagenet"
 
 
 INPUTS: tuple[InputConvention, ...] = (
@@ -43,7 +45,7 @@ INPUTS: tuple[InputConvention, ...] = (
     InputConvention("detectron-gn", r"^open-mmlab://detectron/resnet\d+_gn$", False, "ones",
                     CFG + "gn/mask-rcnn_r50_fpn_gn-all_2x_coco.py:6", "std=[1.0, 1.0, 1.0],"),
     InputConvention("darknet53", r"^open-mmlab://darknet53$", True, "255",
-                    CFG + "yolo/yolov3_d53_8xb8-ms-608-273e_coco.py:6", "std=[255., 255., 255.],"),
+                    CFG + "yolo/yolov3_d53_8xb8-ms-608-273e_coco.py:6", "std=[255., 255., 255.],", "zero"),
     InputConvention("vgg16-caffe", r"^open-mmlab://vgg16_caffe$", True, "ones",
                     CFG + "_base_/models/ssd300.py:8", "std=[1, 1, 1],"),
     InputConvention("cspnext-rsb", r"cspnext[-_].*rsb|cspnext_rsb_pretrain", False, "imagenet-bgr",
@@ -97,6 +99,15 @@ ARCH_QUOTE = "f'missing keys in source state_dict: {\", \".join(missing_keys)}\\
 
 def _close(a, b) -> bool:
     return len(a) == len(b) and all(abs(float(x) - float(y)) < 0.05 for x, y in zip(a, b))
+
+
+def _near(a, b, tolerance: float = 3.0) -> bool:
+    """Means within a few grey levels: Detectron's 102.98/115.95/122.77 is the ImageNet mean too."""
+    return len(a) == len(b) and all(abs(float(x) - float(y)) <= tolerance for x, y in zip(a, b))
+
+
+def _numeric(values) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 def _basename(checkpoint: str) -> str:
@@ -159,6 +170,12 @@ def input_breaches(checkpoint: str, pre) -> Iterator[tuple[InputConvention, Brea
             yield conv, Breach("model.data_preprocessor.mean", list(mean), f"the ImageNet mean in {order} order",
                                f"{conv.name} weights take {'RGB' if conv.bgr_to_rgb else 'BGR'} input, and the mean "
                                "is subtracted channel by channel")
+        elif isinstance(mean, (list, tuple)) and len(mean) == 3 and _numeric(mean):
+            want = MEAN[conv.mean] if conv.bgr_to_rgb else MEAN[conv.mean][::-1]
+            if not any(_near(mean, w) for w in (want, want[::-1])):  # the order is the check above's
+                yield conv, Breach("model.data_preprocessor.mean", list(mean), str(want),
+                                   f"{conv.name} weights were trained on input centred on {want}; a mean of the "
+                                   "user's own data shifts every input the pretrained filters see")
         std = pre.get("std", None)
         if isinstance(std, (list, tuple)) and len(std) == 3 and not _close(std, STD[conv.std]):
             yield conv, Breach("model.data_preprocessor.std", list(std), str(STD[conv.std]),
