@@ -227,6 +227,9 @@ _SIZE_PATTERNS = re.compile(r"size|shape|dimension|out of (?:range|bounds)|must 
                             re.IGNORECASE)
 
 
+_CHANNELS = re.compile(r"to have \d+ channels, but got \d+ channels")
+
+
 def is_memory_error(info: ErrorInfo | None) -> bool:
     return info is not None and (info.type == "MemoryError" or bool(_MEMORY_PATTERNS.search(info.message or "")))
 
@@ -243,6 +246,8 @@ def is_size_error(info: ErrorInfo | None) -> bool:
         return False
     if info.type == "IndexError":
         return True
+    if _CHANNELS.search(info.message or ""):
+        return False  # a layer built for other channels: the same at every size
     return info.type in ("RuntimeError", "ValueError", "AssertionError") and \
         bool(_SIZE_PATTERNS.search(info.message if info.message != info.type else ""))
 

@@ -129,6 +129,10 @@ def test_classifiers():
     assert needs_gpu(info(AssertionError(NO_CUDA))) and not is_size_error(info(AssertionError(NO_CUDA)))
     assert is_size_error(info(IndexError("list index out of range")))
     assert not is_size_error(info(RuntimeError()))  # a bare error says nothing about sizes
+    # a layer built for other channels fails the same at every size: no larger input is tried
+    assert not is_size_error(info(RuntimeError("Given groups=1, weight of size [64, 256, 1, 1], expected input"
+                                               "[2, 224, 20, 20] to have 256 channels, but got 224 channels instead")))
+    assert is_size_error(info(RuntimeError("The size of tensor a (5) must match the size of tensor b (4)")))
     assert "no CPU kernel" in not_the_models_fault(info(RuntimeError("nms_rotated_impl: implementation for device "
                                                                       "cpu not found.")))
 
