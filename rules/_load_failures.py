@@ -85,3 +85,34 @@ def duplicate_base_key(path, message: str) -> tuple[str, str] | None:
     why = (f"{entries[index]!r} defines {len(keys[index] & dup)} of its {len(keys[index])} keys again, "
            f"which {', '.join(repr(o) for o in others) or 'another base'} already defines")
     return f"_base_.{index}", why
+
+
+def unresolvable_base(path) -> tuple[str, str] | None:
+    """(``_base_`` or ``_base_.i``, why) for the first base entry that cannot resolve: a
+    ``scope::path`` whose scope is no installed package (``mmdetection::`` for ``mmdet::``) or
+    whose file the package does not ship, a relative path to no file."""
+    import importlib.util
+
+    tree = _tree(path)
+    entries = _base_entries(tree) if tree is not None else None
+    for i, entry in enumerate(entries or []):
+        if not entry:
+            continue
+        key = "_base_" if len(entries) == 1 else f"_base_.{i}"
+        if "::" in entry:
+            scope, rel = entry.split("::", 1)
+            try:
+                spec = importlib.util.find_spec(scope)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None:
+                hint = next((p for p in ("mmdet", "mmengine", "mmpretrain", "mmseg", "mmyolo")
+                             if p in scope.lower() and importlib.util.find_spec(p) is not None), None)
+                return key, (f"'{scope}' is not an installed package, so {entry!r} names no config"
+                             + (f" (mmdet's configs are '{hint}::{rel}')" if hint else ""))
+            folder = Path(next(iter(spec.submodule_search_locations or []), "")) / ".mim" / "configs"
+            if folder.is_dir() and not (folder / rel).is_file():
+                return key, f"{scope} ships no config {rel!r} (under {folder})"
+        elif not (Path(path).parent / entry).is_file():
+            return key, f"no file {entry!r} next to the config"
+    return None

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, display_path, rule
 from detaudit.rule.source_keys import key_at_line
 
-from ._load_failures import duplicate_base_key, undefined_name_key
+from ._load_failures import duplicate_base_key, undefined_name_key, unresolvable_base
 
 
 @rule(code="DA001", name="config-load-error", severity="error", tier="static", needs=("load_error", "source_map"))
@@ -49,6 +49,10 @@ def config_load_error(ctx):
         key = undefined_name_key(ctx.config_path, err.message)  # the base list is read before the file runs
     elif key is None and ctx.config_path and err.type == "KeyError":
         found = duplicate_base_key(ctx.config_path, err.message)
+        if found:
+            key, why = found[0], f": {found[1]}"
+    if key is None and ctx.config_path:  # a base that resolves to no file fails wherever mmengine looks
+        found = unresolvable_base(ctx.config_path)
         if found:
             key, why = found[0], f": {found[1]}"
     yield Violation(
