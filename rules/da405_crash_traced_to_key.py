@@ -74,7 +74,9 @@ def forward_crash_traced_to_key(ctx):
     weight list of the wrong length (``class_weight`` needs ``num_classes + 1`` entries on a
     softmax classifier), an ``assert`` comparing a component's own keys (``num_levels`` of an
     anchor generator, from ``strides``, against the feature maps it gets), a result key no
-    pipeline step produces, a ``None`` operand from an unset key. When the failure's own numbers
+    pipeline step produces, a ``None`` operand from an unset key, a ``torch.topk`` asked for more
+    candidates than the head scores (``test_cfg.max_per_img`` above a query head's ``num_queries``
+    x classes: the error carries no number). When the failure's own numbers
     name no key, the channels each component received in the loss pass are read against the
     ``in_channels`` it declares (a neck declared for other widths than its backbone produces,
     wherever inside the neck the mismatch fails). DA402/DA403 report the
