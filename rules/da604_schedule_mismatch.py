@@ -129,6 +129,15 @@ def schedule_mismatch(ctx):
                 fix=f"move begin below {length}, or raise {max_name}")
             continue
         if _is_warmup(kind, s):
+            if end is not None and end > length:  # the whole training is warmup
+                iterations = unit == "epoch" and "by_epoch" not in s and end >= 10 * length
+                yield Violation(
+                    message=(f"{kind} warms up until {unit} {end} but training stops at {max_name}={length}: the lr "
+                             "never leaves the warmup" + (f" ({end} looks like iterations, and by_epoch defaults to "
+                                                          "True: it is counted in epochs)" if iterations else "")),
+                    key_path=f"{key}.by_epoch" if iterations else f"{key}.end", evidence=ev,
+                    fix="by_epoch=False (the warmup is counted in iterations)" if iterations
+                    else f"end it well before {length}")
             continue
         if kind.startswith("MultiStep"):
             # the decays fall at begin + milestone: mmengine counts milestones from begin
