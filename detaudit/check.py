@@ -64,8 +64,10 @@ def check_rules(ctx: AuditContext, plan: Plan, *, debug: bool = False) -> Checke
     out = Checked(skipped=list(plan.skipped), order=list(plan.order), started=time.perf_counter())
     late = [name for name in plan.eager if FACT_TIERS.get(name) == "run"]
     _compute(ctx, [name for name in plan.eager if name not in late])
-    for r in plan.rules:
-        if r.tier == "run" and ctx.model_loan.state == "kept":
+    # a rule of a lower tier that may read the run (DA709 reads the config first) waits for it too
+    rules = [r for r in plan.rules if not _reads_run(r)] + [r for r in plan.rules if _reads_run(r)]
+    for r in rules:
+        if _reads_run(r) and ctx.model_loan.state == "kept":
             ctx.model_loan.offer()
             _compute(ctx, late)  # here, not inside the first rule that reads them
         try:
@@ -88,6 +90,10 @@ def check_rules(ctx: AuditContext, plan: Plan, *, debug: bool = False) -> Checke
         ctx.model_loan.offer()
     _compute(ctx, late)
     return out
+
+
+def _reads_run(r) -> bool:
+    return r.tier == "run" or (r.needs != EVERY_FACT and any(FACT_TIERS.get(n) == "run" for n in r.needs))
 
 
 def _compute(ctx: AuditContext, names: list[str]) -> None:

@@ -10,11 +10,14 @@ from pathlib import Path
 from detaudit.rule.source_keys import key_at_line
 
 UNDEFINED = re.compile(r"name '(\w+)' is not defined")
+PACKAGES = ("mmdet", "mmengine", "mmpretrain", "mmseg", "mmyolo", "mmrotate", "mmpose")  # a scope names one of these
 DUPLICATE = re.compile(r"Duplicate key is not allowed among bases\. Duplicate keys: \{(.*)\}", re.S)
 
 
 def _tree(path):
     try:
+        if not Path(path).is_file():  # a FIFO or a device would block the read
+            return None
         return ast.parse(Path(path).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
@@ -106,10 +109,11 @@ def unresolvable_base(path) -> tuple[str, str] | None:
             except (ImportError, ValueError):
                 spec = None
             if spec is None:
-                hint = next((p for p in ("mmdet", "mmengine", "mmpretrain", "mmseg", "mmyolo")
-                             if p in scope.lower() and importlib.util.find_spec(p) is not None), None)
+                # the package a repository's name stands for (mmdetection -> mmdet), installed or not:
+                # the same words with or without the heavy packages importable
+                hint = next((p for p in PACKAGES if p in scope.lower()), None)
                 return key, (f"'{scope}' is not an installed package, so {entry!r} names no config"
-                             + (f" (mmdet's configs are '{hint}::{rel}')" if hint else ""))
+                             + (f" ({hint}'s configs are '{hint}::{rel}')" if hint else ""))
             folder = Path(next(iter(spec.submodule_search_locations or []), "")) / ".mim" / "configs"
             if folder.is_dir() and not (folder / rel).is_file():
                 return key, f"{scope} ships no config {rel!r} (under {folder})"

@@ -62,7 +62,7 @@ def top_level_dict_assigned_twice(ctx):
     """
     path = ctx.config_path
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8")) if path else None
+        tree = ast.parse(Path(path).read_text(encoding="utf-8")) if path and Path(path).is_file() else None
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         tree = None
     if tree is None:

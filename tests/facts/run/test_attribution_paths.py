@@ -5,9 +5,18 @@ from mmengine.runner.runner import _SlicedDataset
 from detaudit.facts.run.attribution import KeyIndex
 
 
+class LoadImageFromFile:
+    def __call__(self, results):
+        return results
+
+
+class RandomFlip(LoadImageFromFile):
+    pass
+
+
 class Leaf:
     def __init__(self):
-        self.pipeline = Compose([dict(type="mmdet.LoadImageFromFile"), dict(type="mmdet.RandomFlip", prob=0.5)])
+        self.pipeline = Compose([LoadImageFromFile(), RandomFlip()])
 
     def __getitem__(self, i):
         return {}
