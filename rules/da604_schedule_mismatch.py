@@ -130,7 +130,7 @@ def schedule_mismatch(ctx):
             continue
         if _is_warmup(kind, s):
             if end is not None and end > length:  # the whole training is warmup
-                iterations = unit == "epoch" and "by_epoch" not in s and end >= 10 * length
+                iterations = unit == "epoch" and "by_epoch" not in s  # a warmup longer than the run: iterations meant
                 yield Violation(
                     message=(f"{kind} warms up until {unit} {end} but training stops at {max_name}={length}: the lr "
                              "never leaves the warmup" + (f" ({end} looks like iterations, and by_epoch defaults to "

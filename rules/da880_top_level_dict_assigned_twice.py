@@ -82,7 +82,8 @@ def top_level_dict_assigned_twice(ctx):
             continue
         if name in first:
             line, earlier = first[name]
-            lost = sorted(k for k in earlier - keys if "." not in k or k.rsplit(".", 1)[0] not in earlier - keys)
+            gone = earlier - keys
+            lost = sorted(k for k in gone if not any(o.startswith(k + ".") for o in gone))  # the leaves: what is lost
             if lost:
                 shown = ", ".join(f"{name}.{k}" for k in lost[:6]) + (f" and {len(lost) - 6} more" if len(lost) > 6
                                                                        else "")

@@ -10,6 +10,8 @@ def _predicts_masks(model) -> bool:
     for _path, d in walk_dicts(model, "model"):
         if is_mapping(d.get("mask_head", None)) or isinstance(d.get("mask_head", None), (list, tuple)):
             return True
+        if is_mapping(d.get("panoptic_head", None)):  # MaskFormer and Mask2Former: masks per query
+            return True
         if node_type(d).split(".")[-1].startswith(MASK_BOX_HEADS):
             return True
     return False
@@ -20,7 +22,8 @@ def mask_model_scored_on_boxes_only(ctx):
     """An instance segmentation model whose COCO-style evaluator scores boxes only.
 
     ## What it does
-    When the model predicts masks (a ``mask_head`` anywhere in it, or an RTMDet-Ins head), reads
+    When the model predicts masks (a ``mask_head`` anywhere in it, a MaskFormer-style ``panoptic_head``,
+    or an RTMDet-Ins head), reads
     the ``metric`` of each ``CocoMetric``/``LVISMetric`` of ``val_evaluator`` and
     ``test_evaluator`` and reports one that does not include ``'segm'``.
 
