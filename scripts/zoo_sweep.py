@@ -222,6 +222,18 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "Limit of this sweep, not the config: the run trains a Swin model with its optimizer state, writes a "
      "checkpoint of both (mmengine serializes it in memory first) and builds the model again to resume, which "
      "takes more than the sweep's 6 GiB --max-memory (where it stopped is in the finding).", r"swin"),
+    ("DA878", r"train_dataloader\.batch_size changed from 32 .* to 16 ",
+     "True by the rule: this P6 variant halves the images per GPU of its 4xb32 base (1280-pixel inputs) and keeps the "
+     "base's lr=0.001, twice the base's rate per image, without auto_scale_lr; the zoo chose it, the rule says so.",
+     r"^rtmdet/rtmdet_l_swin_b_p6_4xb16"),
+    ("DA884", r"RandomCrop cuts the instance masks this pipeline loads but clips their boxes",
+     "True defect: RandomCrop on a pipeline that loads masks, without recompute_bbox=True, clips the boxes of cut "
+     "objects instead of bounding what is left of their masks (mmdetection pull request 10349 reports it for "
+     "RTMDet-Ins tiny; the FPG crop-640 Mask R-CNNs share the pipeline).", r"^(rtmdet|fpg)/"),
+    ("DA886", r"the model predicts masks, but only its boxes are scored",
+     "True defect: these cascade mask models inherit common/ms_3x_coco-instance.py, whose evaluator scores 'bbox' "
+     "only, so no mask AP is computed (mmdetection pull request 9524 fixed the same line in "
+     "common/ms-poly_3x_coco-instance.py, not in this base).", r"^(cascade_rcnn|regnet)/"),
     ("DA871", r"reads data_samples\.text, which \w+ sets only with return_classes=True",
      "True defect for training (these configs are published for zero-shot evaluation): the training set they inherit "
      "is a plain COCO-style set without return_classes=True, so the first training step fails with "
