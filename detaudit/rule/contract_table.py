@@ -315,6 +315,9 @@ def roi_levels(site: Site):
                      "the levels that exist, at the wrong scale")
 
 
+DEFORMABLE_LEVELS = 4  # mmcv's MultiScaleDeformableAttention(num_levels=4)
+
+
 def detr_levels(site: Site):
     n = site.get("num_feature_levels")
     if not isinstance(n, int):
@@ -325,7 +328,11 @@ def detr_levels(site: Site):
                      "one level embedding per feature map: more maps index past level_embed at predict")
     for part, attn in (("encoder", "self_attn_cfg"), ("decoder", "cross_attn_cfg")):
         k = site.get(f"{part}.layer_cfg.{attn}.num_levels")
-        if isinstance(k, int) and k != n:
+        if k is None and isinstance(site.get(f"{part}.layer_cfg.{attn}"), dict) and n != DEFORMABLE_LEVELS:
+            # unwritten: MultiScaleDeformableAttention's own default, 4, is what gets built
+            yield Breach(f"{part}.layer_cfg.{attn}.num_levels", DEFORMABLE_LEVELS, f"{n} (num_feature_levels)",
+                         "deformable attention samples num_levels feature maps (unwritten here: its default)")
+        elif isinstance(k, int) and k != n:
             yield Breach(f"{part}.layer_cfg.{attn}.num_levels", k, f"{n} (num_feature_levels)",
                          "deformable attention samples num_levels feature maps")
 
