@@ -1,16 +1,10 @@
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import dataloader_pipelines, is_mapping, node_type
+from detaudit.rule.config import dataloader_pipelines, node_type
+from detaudit.rule.metric_names import metric_dicts
 
 # metrics that score against the ground truth each data sample carries (gt_instances), not a file
 FROM_SAMPLES = {"VOCMetric", "OpenImagesMetric"}
 PAIRS = (("val_evaluator", "val_dataloader"), ("test_evaluator", "test_dataloader"))
-
-
-def _metrics(evaluator):
-    if is_mapping(evaluator) and node_type(evaluator) == "Evaluator":
-        evaluator = evaluator.get("metrics", None)
-    items = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
-    return [node_type(m).split(".")[-1] for m in items if is_mapping(m)]
 
 
 def _loads_boxes(pipeline) -> bool:
@@ -52,7 +46,8 @@ def metric_needs_loaded_annotations(ctx):
     """
     reported = set()
     for evaluator, loader in PAIRS:
-        needs = sorted(set(_metrics(ctx.cfg.get(evaluator, None))) & FROM_SAMPLES)
+        kinds = {node_type(m).split(".")[-1] for m in metric_dicts(ctx.cfg.get(evaluator, None))}
+        needs = sorted(kinds & FROM_SAMPLES)
         if not needs:
             continue
         for _loader, path, _ds, pipeline in dataloader_pipelines(ctx.cfg, (loader,)):

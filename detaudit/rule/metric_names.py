@@ -13,7 +13,7 @@ from .config import is_mapping, type_name
 METRIC_LOOKUPS = {"CheckpointHook": "save_best", "EarlyStoppingHook": "monitor"}
 
 
-def _metric_dicts(evaluator):
+def metric_dicts(evaluator):
     """The metric dicts of a ``val_evaluator`` entry: one dict, a list, or an ``Evaluator`` with ``metrics``."""
     if is_mapping(evaluator) and "metrics" in evaluator and type_name(evaluator.get("type", None)) == "Evaluator":
         evaluator = evaluator.get("metrics")
@@ -24,7 +24,7 @@ def _metric_dicts(evaluator):
 def validation_prefixes(cfg, constructors) -> list[str] | None:
     """The prefix of every validation metric, in order; None when one has none or its class does not
     resolve (then a name without a prefix may be produced, and nothing can be said)."""
-    metrics = _metric_dicts(cfg.get("val_evaluator", None))
+    metrics = metric_dicts(cfg.get("val_evaluator", None))
     if not metrics or constructors is None:
         return None
     prefixes = []
