@@ -1,5 +1,5 @@
 from detaudit.rule import Violation, rule
-from detaudit.rule.config import is_mapping, node_type
+from detaudit.rule.config import is_mapping, node_type, number
 
 # schedulers that decay each group's lr toward one absolute value shared by every group
 FLOORED = {"CosineAnnealingLR": "eta_min", "CosineRestartLR": "eta_min", "PolyLR": "eta_min",
@@ -8,22 +8,18 @@ FLOORED = {"CosineAnnealingLR": "eta_min", "CosineRestartLR": "eta_min", "PolyLR
 RATIO = {"CosineAnnealingLR", "CosineRestartLR", "CosineAnnealingParamScheduler", "CosineRestartParamScheduler"}
 
 
-def _number(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
 def _groups(cfg) -> list[tuple[str, float]]:
     """(key, starting lr) of the optimizer's lr and of each custom_keys group that scales it."""
     wrapper = cfg.get("optim_wrapper", None)
     optimizer = wrapper.get("optimizer", None) if is_mapping(wrapper) else None
-    base = _number(optimizer.get("lr", None)) if is_mapping(optimizer) else None
+    base = number(optimizer.get("lr", None)) if is_mapping(optimizer) else None
     if base is None or base <= 0:
         return []
     groups = [("optim_wrapper.optimizer.lr", float(base))]
     paramwise = wrapper.get("paramwise_cfg", None)
     custom = paramwise.get("custom_keys", None) if is_mapping(paramwise) else None
     for name, opts in (custom.items() if is_mapping(custom) else ()):
-        mult = _number(opts.get("lr_mult", None)) if is_mapping(opts) else None
+        mult = number(opts.get("lr_mult", None)) if is_mapping(opts) else None
         if mult is not None and mult > 0:  # lr_mult=0 is a freeze: DA101's
             groups.append((f"optim_wrapper.paramwise_cfg.custom_keys.{name}.lr_mult", float(base) * mult))
     return groups
@@ -68,7 +64,7 @@ def schedule_floor_above_group_lr(ctx):
         kind = node_type(s) if is_mapping(s) else None
         if kind not in FLOORED or s.get("param_name", "lr") != "lr":
             continue
-        floor = _number(s.get(FLOORED[kind], None))
+        floor = number(s.get(FLOORED[kind], None))
         if floor is None or floor <= 0:
             continue
         groups = _groups(ctx.cfg) if groups is None else groups

@@ -1,14 +1,10 @@
 import re
 
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import is_mapping
+from detaudit.rule.config import is_mapping, number
 
 LR = "optim_wrapper.optimizer.lr"
 BATCH = "train_dataloader.batch_size"
-
-
-def _num(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 @rule(code="DA878", name="batch-changed-lr-kept", severity="warning", tier="static", needs=("key_history",))
@@ -50,14 +46,14 @@ def batch_changed_lr_kept(ctx):
         return
     wrapper = cfg.get("optim_wrapper", None)
     optimizer = wrapper.get("optimizer", None) if is_mapping(wrapper) else None
-    lr = _num(optimizer.get("lr", None)) if is_mapping(optimizer) else None
+    lr = number(optimizer.get("lr", None)) if is_mapping(optimizer) else None
     if lr is None:
         return
     try:
         history = ctx.key_history
     except FactUnavailable:
         return
-    sizes = [a for a in history.of(BATCH) if a.status != "discarded" and a.literal and _num(a.value)]
+    sizes = [a for a in history.of(BATCH) if a.status != "discarded" and a.literal and number(a.value)]
     lr_final = history.final(LR)
     if len(sizes) < 2 or lr_final is None:
         return
@@ -65,10 +61,10 @@ def batch_changed_lr_kept(ctx):
     if new.status != "set" or old.value == new.value or old.file == new.file \
             or lr_final.stamp > new.stamp or lr_final.file == new.file:
         return  # the lr was written with (or after) the new batch: chosen together
-    counts = _num(wrapper.get("accumulative_counts", None)) or 1
+    counts = number(wrapper.get("accumulative_counts", None)) or 1
     if new.value * counts == old.value:
         return  # gradient accumulation keeps the recipe's batch per step
-    base = _num(scale.get("base_batch_size", None)) if is_mapping(scale) else None
+    base = number(scale.get("base_batch_size", None)) if is_mapping(scale) else None
     named = re.search(r"(\d+)xb(\d+)", str(ctx.config_path).rsplit("/", 1)[-1])
     if named and int(named.group(2)) == new.value and base and abs(int(named.group(1)) * new.value / base - 1) <= 0.1:
         return  # the config's name states another GPU count that keeps the recipe's total batch (16xb1 for 8xb2)

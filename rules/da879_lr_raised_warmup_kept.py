@@ -1,13 +1,9 @@
 from detaudit.rule import FactUnavailable, Violation, rule
-from detaudit.rule.config import is_mapping, node_type
+from detaudit.rule.config import is_mapping, node_type, number
 
 LR = "optim_wrapper.optimizer.lr"
 RAISED = 4.0  # the recipe's lr multiplied at least this much (a batch four times the recipe's, scaled linearly)
 WARMUPS = {"LinearLR", "QuadraticWarmupLR", "ConstantLR", "ExponentialLR"}
-
-
-def _num(v):
-    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 @rule(code="DA879", name="lr-raised-warmup-kept", severity="warning", tier="static", needs=("key_history",))
@@ -43,7 +39,7 @@ def lr_raised_warmup_kept(ctx):
         history = ctx.key_history
     except FactUnavailable:
         return
-    lrs = [a for a in history.of(LR) if a.status != "discarded" and a.literal and _num(a.value)]
+    lrs = [a for a in history.of(LR) if a.status != "discarded" and a.literal and number(a.value)]
     if len(lrs) < 2:
         return
     old, new = lrs[-2], lrs[-1]
@@ -51,12 +47,12 @@ def lr_raised_warmup_kept(ctx):
         return
     schedulers = ctx.cfg.get("param_scheduler", None)
     first = schedulers[0] if isinstance(schedulers, (list, tuple)) and schedulers else schedulers
-    if not is_mapping(first) or node_type(first) not in WARMUPS or (_num(first.get("begin", 0)) or 0) != 0:
+    if not is_mapping(first) or node_type(first) not in WARMUPS or (number(first.get("begin", 0)) or 0) != 0:
         return
     written = history.final("param_scheduler")
     if written is None or written.stamp > new.stamp or written.file == new.file:
         return  # the schedule was written with (or after) the new lr: chosen together
-    end = _num(first.get("end", None))
+    end = number(first.get("end", None))
     unit = "epochs" if first.get("by_epoch", True) else "iterations"
     length = f"{end:g} {unit}" if end is not None else "the recipe's length"
     key = "param_scheduler.0" if isinstance(schedulers, (list, tuple)) else "param_scheduler"

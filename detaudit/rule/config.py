@@ -27,6 +27,11 @@ def is_mapping(node: Any) -> bool:
     return hasattr(node, "keys") and hasattr(node, "get")
 
 
+def number(value: Any) -> int | float | None:
+    """``value`` when it is an int or a float (not a bool), else None."""
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 def value_at(node: Any, path: str, default=None):
     """The value at a dotted ``path`` (list indices as numbers), or ``default``; ``""`` is ``node``."""
     if path == "":
