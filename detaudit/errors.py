@@ -117,9 +117,11 @@ def environment() -> tuple[frozenset, tuple[str, ...]]:
         folders.update(site.getsitepackages())
     with contextlib.suppress(AttributeError, TypeError):
         folders.add(site.getusersitepackages())
-    for module in list(sys.modules.values()):  # setuptools' editable finders, imported by their .pth
+    for name, module in list(sys.modules.items()):  # setuptools' editable finders, imported by their .pth
+        if not name.startswith("__editable__"):  # (asking any module for MAPPING can import it: a stand-in)
+            continue
         mapping = getattr(module, "MAPPING", None)
-        if getattr(module, "__name__", "").startswith("__editable__") and isinstance(mapping, dict):
+        if isinstance(mapping, dict):
             names.update(k for k in mapping if isinstance(k, str))
             folders.update(v for v in mapping.values() if isinstance(v, str))
     folders.update(_pth_paths(site_folders(folders)))

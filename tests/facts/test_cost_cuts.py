@@ -80,3 +80,25 @@ def test_a_train_tier_audit_imports_no_compiler_and_gives_back_the_threads():
     assert "DA101" in seen["codes"]
     assert seen["threads"] == 2
     assert seen["dynamo"] is False
+
+
+EXPLAIN = """
+import json, sys, torch
+from detaudit.errors import ErrorInfo, environment
+from detaudit.facts.dynamo import deferred
+with deferred():
+    environment.cache_clear()
+    try:
+        torch.load("/nonexistent/checkpoint.pth")  # an error raised inside torch, explained as a run's is
+    except Exception as exc:
+        info = ErrorInfo.from_exception(exc)
+    kind = type(sys.modules["torch._dynamo"]).__name__
+print(json.dumps({"kind": kind, "type": info.type}))
+"""
+
+
+def test_explaining_an_error_leaves_the_compiler_unimported():
+    # the environment scan asks editable-install finders for their MAPPING; asking every module
+    # would ask the stand-in too, and import the compiler (0.7 s of every run-tier resume)
+    seen = run_python(EXPLAIN)
+    assert seen == {"kind": "StandIn", "type": "FileNotFoundError"}
