@@ -14,7 +14,7 @@ from .report.report import Report  # noqa: E402
 from .rule import Violation, rule  # noqa: E402
 
 
-def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="train", cfg_options=None, **kwargs):
+def audit(config, *, select=None, ignore=None, expect_frozen=(), tier="run", cfg_options=None, **kwargs):
     """Audit one config (a path or an mmengine ``Config``) and return a :class:`Report`
     (the keywords of :func:`detaudit.faces.api.audit`)."""
     from .faces.api import audit as _audit

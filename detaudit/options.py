@@ -30,7 +30,7 @@ class AuditOptions:
     expect_frozen: list[str] = field(default_factory=list)
     expect_frozen_source: str = "--expect-frozen"             # where expect_frozen came from, as findings say
     # what runs
-    tier: str = "train"                                       # the deepest tier (--tier)
+    tier: str = "run"                                         # the deepest tier (--tier)
     data: str = "auto"                                        # the run tier's data: auto, synthetic or real
     no_exec: bool = False                                     # read the config as data, run none of its code
     cfg_options: dict = field(default_factory=dict)           # --cfg-options KEY=VALUE, parsed

@@ -182,7 +182,7 @@ def check_codes(file_settings: FileSettings) -> None:
 
 
 def merge(file_settings: FileSettings, *, select=None, ignore=None, extend_select=None, fail_on=None,
-          severity=None, expect_frozen=None, tier: str = "train", **options) -> AuditOptions:
+          severity=None, expect_frozen=None, tier: str = "run", **options) -> AuditOptions:
     """The run's :class:`AuditOptions`: command-line values (not None / non-empty) replace the
     file's; severity merges per code with the command line winning. ``options``: the other
     options of the run (data, no_exec, cfg_options, limits...), as given."""

@@ -9,7 +9,7 @@ from ..options import AuditOptions
 from ..report.report import Report
 
 
-def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="train",
+def audit(config, *, select=None, ignore=None, extend_select=None, expect_frozen=(), tier="run",
           cfg_options=None, severity=None, fail_on="error", input_size=None, debug=False,
           expect_frozen_source="expect_frozen", no_exec=False, timeout=None, max_memory=None, data="auto",
           baseline=None) -> Report:

@@ -10,6 +10,10 @@
 * marker ``@pytest.mark.detaudit(config=..., expect_frozen=[...], select=[...])``: the test fails
   before its body runs when the audit has findings at or above the fail level; the fixture
   ``detaudit_report`` gives the test that audit's report.
+* the tier: ``train`` unless ``--detaudit-tier``, the ini option ``detaudit_tier`` or a marker asks
+  for another. A test suite asserts frozen backbones and built models many times over; the train
+  tier answers those (built model, synthetic forward, one training step) in about half the time of
+  the command line's default ``run`` tier, whose Runner dry run belongs before a long training.
 * options in the ``detaudit`` group (``--detaudit-fail-on``, ``--detaudit-select``, ...) and ini
   defaults; ``[tool.detaudit]`` of the nearest pyproject.toml above the rootdir applies as it does
   for the command line, explicit arguments winning.
@@ -45,7 +49,7 @@ def pytest_addoption(parser):
                     help="comma-separated codes or prefixes to run (default: [tool.detaudit] select, then ALL)")
     group.addoption("--detaudit-ignore", default=None, metavar="CODES", help="comma-separated codes or prefixes to skip")
     group.addoption("--detaudit-tier", choices=TIERS, default=None,
-                    help="deepest tier to run (default: ini detaudit_tier, then train)")
+                    help="deepest tier to run (default: ini detaudit_tier, then train, the quick tier for test suites)")
     group.addoption("--detaudit-input-size", default=None, metavar="HxW",
                     help="synthetic image size (default: ini detaudit_input_size, then derived from the config)")
     group.addoption("--no-detaudit-configs", action="store_true", default=False,

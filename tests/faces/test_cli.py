@@ -138,3 +138,19 @@ def test_a_report_written_to_a_device_writes_through_it(tmp_path):
     assert got == ["report\n"] and stat.S_ISFIFO(os.stat(fifo).st_mode)
     write_atomic(os.devnull, "report\n")
     assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
+
+
+def test_the_run_tier_is_the_default_of_the_command_and_the_api_and_train_of_the_plugin():
+    import inspect
+
+    import detaudit
+    from detaudit.faces import api, pytest_plugin
+    from detaudit.faces.cli.check import parser
+    from detaudit.options import AuditOptions
+
+    assert parser().parse_args(["configs/stage2.py"]).tier == "run"
+    assert AuditOptions().tier == "run"
+    for function in (detaudit.audit, api.audit):
+        assert inspect.signature(function).parameters["tier"].default == "run"
+    # the plugin's own default (a test suite's quick check) is train
+    assert 'or "train"' in inspect.getsource(pytest_plugin.run_audit)

@@ -112,6 +112,9 @@ def test_manifest_declares_a_light_and_a_full_hook():
     assert "stages" not in light  # every commit
     assert full["language"] == "unsupported" and "--no-exec" not in full["entry"].split()
     assert set(full["stages"]) == {"pre-push", "manual"}
+    assert full["entry"].split()[-2:] == ["--tier", "train"]  # the default run tier is the manual hook's
+    run = hooks["detaudit-run"]
+    assert run["entry"] == "detaudit" and run["stages"] == ["manual"] and run["language"] == "unsupported"
     import re
 
     for hook in (light, full):

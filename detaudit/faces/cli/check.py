@@ -33,8 +33,9 @@ def parser() -> argparse.ArgumentParser:
     add_judging_options(p, expect_frozen_help="modules that must not train (e.g. backbone); repeat or separate "
                                               "with commas")
     run = p.add_argument_group("what to run")
-    run.add_argument("--tier", choices=tuple(CLI_TIERS), default="train",
-                     help="deepest tier to run (default train)")
+    run.add_argument("--tier", choices=tuple(CLI_TIERS), default="run",
+                     help="deepest tier to run (default run: the Runner's own loops, data, evaluators, hooks "
+                          "and checkpoints too; train and below are the quick checks for pre-commit and CI)")
     run.add_argument("--cfg-options", nargs="+", action="extend", default=[], metavar="KEY=VALUE",
                      help="override config keys, as mmengine tools do")
     run.add_argument("--input-size", type=size_arg, metavar="HxW", help="synthetic image size (default: derived)")
