@@ -1,4 +1,8 @@
-"""The seed report's stage 2, on stock mmdet parts, audited as a user runs it."""
+"""The seed report's stage 2, on stock mmdet parts, audited as a user runs it.
+
+These configs hold the model and optimizer only (no dataloaders): they are audited at the train
+tier. At the default run tier the Runner cannot train them (DA716 says so); the whole-config
+variant, seed_stage2_stock_trainable.py, is the run tier's (benchmarks, tests/e2e/test_run_tier.py)."""
 import json
 
 import pytest
@@ -11,7 +15,7 @@ FIXED = "tests/fixtures/configs/seed_stage2_stock_fixed.py"
 
 @pytest.fixture(scope="module")
 def seed_run():
-    r = run_cli("--format", "json", SEED)
+    r = run_cli("--format", "json", "--tier", "train", SEED)
     return r, json.loads(r.stdout)
 
 
@@ -27,7 +31,7 @@ def test_seed_exits_1_and_report_validates(seed_run):
     audit = data["audits"][0]
     assert audit["status"] == "completed"
     assert audit["tiers"] == {**{t: "ok" for t in ("static", "build", "checkpoint", "optimizer", "forward", "train")},
-                              "run": "skipped"}  # the default tier is train
+                              "run": "skipped"}  # --tier train
 
 
 def test_seed_reports_lr_mult_freeze_and_unfrozen_backbone(seed_run):
@@ -108,7 +112,7 @@ def stock_checkpoint(tmp_path_factory):
 
 
 def test_fixed_config_has_no_error_and_exits_0(stock_checkpoint):
-    r = run_cli("--format", "json", FIXED, "--cfg-options", f"load_from={stock_checkpoint}")
+    r = run_cli("--format", "json", "--tier", "train", FIXED, "--cfg-options", f"load_from={stock_checkpoint}")
     data = json.loads(r.stdout)
     validate_report(data)
     errors = [f for f in data["audits"][0]["findings"] if f["severity"] == "error"]

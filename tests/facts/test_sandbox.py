@@ -208,7 +208,7 @@ def _audit_and_prove(tmp_path, args, config_dir: Path, cwd: Path, expect_exit=(0
 
 
 def test_examples_are_audited_read_only_and_offline(tmp_path):
-    """The bundled example configs, full default audit (train tier) in workers; cwd a copy
+    """The bundled example configs, full default audit (run tier) in workers; cwd a copy
     of the repository's examples folder so that the working directory is fully ours."""
     work = tmp_path / "work"
     shutil.copytree(ROOT / "examples" / "configs", work / "configs")

@@ -38,6 +38,10 @@ def _fixtures(kind: str):
     return out
 
 
+# a fixture's tier unless its fixture-args name one: fixtures of the run tier's rules say --tier run
+FIXTURE_TIER = "train"
+
+
 def _directives(path: Path, name: str) -> list[str]:
     prefix = f"# fixture-{name}:"
     if path.is_dir():
@@ -70,7 +74,8 @@ def audit_fixture(code: str, path: Path, monkeypatch, request=None):
         monkeypatch.setenv(name.strip(), value.strip())
     monkeypatch.chdir(path.parent)  # relative paths in fixtures resolve next to them
     monkeypatch.syspath_prepend(str(path.parent))  # fixture-local custom_imports, as with PYTHONPATH=.
-    report = audit(str(path), select=[code], expect_frozen=ns.expect_frozen, tier=ns.tier,
+    tier = ns.tier if "--tier" in _args(path, request) else FIXTURE_TIER
+    report = audit(str(path), select=[code], expect_frozen=ns.expect_frozen, tier=tier,
                    cfg_options=parse_cfg_options(ns.cfg_options), input_size=ns.input_size or (64, 96),
                    no_exec=ns.no_exec, timeout=ns.timeout, max_memory=ns.max_memory,  # worker when limits given
                    data=ns.data)

@@ -20,6 +20,7 @@ def audit_in(folder: Path, config: str, monkeypatch, **kwargs):
     monkeypatch.chdir(folder)
     monkeypatch.syspath_prepend(str(folder))
     kwargs.setdefault("input_size", (64, 96))
+    kwargs.setdefault("tier", "train")  # these rules' tiers; the run tier's interplay is tests/e2e/test_run_tier.py
     return audit(str(folder / config), **kwargs).audits[0]
 
 
