@@ -1,5 +1,8 @@
 from detaudit.rule import FactUnavailable, Violation, rule
+from detaudit.rule.explain import explain
 from detaudit.rule.run import failures_of, setup_error, violation, where
+
+PHASES = {"train": "loss", "val": "predict", "test": "predict", "build": "build"}  # as DA716 reads them
 
 
 @rule(code="DA700", name="run-failed", severity="error", tier="run", needs=("run_result",))
@@ -43,4 +46,9 @@ def run_failed(ctx):
                         fix="run with --debug for the traceback")
         return
     for f in failures:
-        yield violation(f, f"the run failed {where(f)}: {f.error.short()}", "run with --debug for the traceback")
+        v = violation(f, f"the run failed {where(f)}: {f.error.short()}", "run with --debug for the traceback")
+        if not v.key_path:  # the key the failure's message ties it to (DA716 explains it), where there is one
+            found = [e for e in explain(ctx.cfg, f.error, PHASES.get(f.stage, "")) if e.key_path]
+            if found:
+                v.key_path = found[0].key_path
+        yield v

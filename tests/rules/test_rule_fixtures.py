@@ -202,3 +202,11 @@ def test_a_run_whose_process_crashed_leaves_no_folder_behind(monkeypatch, reques
     crash = [f for f in result.findings if f.code == "DA700"]
     assert crash and "after_train_iter" in crash[0].message
     assert not list(tmp_path.glob("detaudit-run-*"))
+
+
+def test_a_run_failure_another_rule_ties_to_a_key_names_that_key(monkeypatch, request):
+    """The Runner refuses a training loop without training data: DA700 names the key DA716 ties the
+    message to (train_dataloader), so the finding points where the user edits."""
+    result = audit_fixture("DA700", FIXTURES / "DA700" / "fires_training_without_loader.py", monkeypatch, request)
+    (hit,) = [f for f in result.findings if f.code == "DA700"]
+    assert hit.key_path == "train_dataloader", hit
