@@ -1,12 +1,37 @@
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
 from detaudit.rule import Violation, rule
 
-# Sources of bare backbone state dicts: their keys are the backbone's own ('conv1.weight',
-# 'layer1.0...'), with no 'backbone.' prefix. (mmcls:// and mmpretrain checkpoints are whole
-# classifiers whose keys do start with 'backbone.': they load, and are not listed.)
+# mmengine's model-zoo schemes of bare backbone state dicts: their keys are the backbone's own
+# ('conv1.weight', 'layer1.0...'), with no 'backbone.' prefix.
 BACKBONE_SCHEMES = ("torchvision://", "open-mmlab://", "openmmlab://")
-BACKBONE_URLS = ("https://download.pytorch.org/models/", "http://download.pytorch.org/models/",
-                 "https://github.com/rwightman/pytorch-image-models/releases/",
+# timm's releases hold bare state dicts too (no zoo config of mmdet loads them)
+BACKBONE_URLS = ("https://github.com/rwightman/pytorch-image-models/releases/",
                  "https://github.com/huggingface/pytorch-image-models/releases/")
+TABLE = Path(__file__).with_name("zoo_backbone_sources.json")  # scripts/zoo_backbone_sources.py
+
+
+def folder(checkpoint: str) -> str:
+    """Where a checkpoint comes from: ``https://host/a/b/file.pth`` -> ``https://host/a/b/``, a GitHub
+    release of any tag -> ``https://github.com/OWNER/REPO/releases/``, ``torchvision://resnet50`` ->
+    ``torchvision://``; "" for a local path."""
+    scheme, sep, _ = checkpoint.partition("://")
+    if not sep:
+        return ""
+    if scheme not in ("http", "https"):
+        return scheme + "://"
+    m = re.match(r"https?://github\.com/[^/]+/[^/]+/releases/", checkpoint)
+    return m.group(0) if m else checkpoint.rsplit("/", 1)[0] + "/"
+
+
+@lru_cache(maxsize=1)
+def zoo_backbone_folders() -> dict[str, dict]:
+    """Folders whose checkpoints the zoo loads only as bare backbone weights, with an example."""
+    folders = json.loads(TABLE.read_text())["folders"]
+    return {k: v for k, v in folders.items() if v["backbone_bare"] and not v["other"]}
 
 
 @rule(code="DA889", name="backbone-weights-as-load-from", severity="error", tier="static", needs=())
@@ -15,7 +40,11 @@ def backbone_weights_as_load_from(ctx):
 
     ## What it does
     Reports a ``load_from`` that is a ``torchvision://`` or ``open-mmlab://`` model-zoo name, a
-    torchvision download URL, or a timm release URL: the sources of bare backbone weights.
+    timm release URL, or a URL from a folder whose checkpoints mmdet's zoo loads only as a
+    backbone's ``Pretrained`` init without a prefix (torchvision's downloads, the Swin releases:
+    ``rules/zoo_backbone_sources.json``, written by ``scripts/zoo_backbone_sources.py``): the sources
+    of bare backbone weights. Whole classifiers (mmpretrain's, whose keys start with ``backbone.``)
+    load into a detector and are not reported.
 
     ## Why is this bad?
     ``load_from`` restores a whole detector, matching the checkpoint's keys to the model's. A
@@ -40,9 +69,12 @@ def backbone_weights_as_load_from(ctx):
         return
     source = value.strip()
     scheme = next((s for s in BACKBONE_SCHEMES if source.startswith(s)), None)
-    if scheme is None and not source.startswith(BACKBONE_URLS):
+    zoo = zoo_backbone_folders().get(folder(source))
+    if scheme is None and zoo is None and not source.startswith(BACKBONE_URLS):
         return
-    kind = f"a model-zoo name ({scheme})" if scheme else "a download of bare backbone weights"
+    kind = (f"a model-zoo name ({scheme})" if scheme else
+            f"from {folder(source)}, whose checkpoints mmdet's zoo loads only as a backbone's init "
+            f"({zoo['backbone_bare']} config{'s' if zoo['backbone_bare'] != 1 else ''}, e.g. {zoo['config']})" if zoo else "a download of bare backbone weights")
     yield Violation(
         message=f"load_from = {value!r} is {kind}: its keys are the backbone's own (conv1.weight, ...) and the "
                 "detector's start with 'backbone.', so nothing loads and training starts from random weights "
