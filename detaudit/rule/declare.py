@@ -42,7 +42,7 @@ class Violation:
     module_path: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     fix: str | None = None
-    severity: str | None = None  # only to soften a rule's default in a documented case
+    severity: str | None = None  # only to change a rule's default in a case its documentation states
     file: str | None = None      # explicit location when no key path can give it
     line: int | None = None
     autofix: Any = None          # a :class:`~detaudit.rule.fixes.Autofix`: key-level edits and their applicability
