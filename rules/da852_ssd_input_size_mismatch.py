@@ -47,13 +47,20 @@ def _fixed_size(pipeline, path: str):
 
 
 def _anchor_sizes(cfg):
-    """(key path, input size) of every SSD anchor generator that lays its priors for an input size."""
+    """(key path, input size, what says it) of every SSD anchor generator: its ``input_size``, or,
+    with explicit prior sizes (``input_size`` is then not read), its largest stride, the side of the
+    image whose last feature map is one pixel (300 for SSD300, 512 for SSD512, 320 for SSDLite)."""
     for path, gen in find_typed(cfg.get("model", None), "SSDAnchorGenerator", "model"):
         if gen.get("min_sizes", None) is not None or gen.get("max_sizes", None) is not None:
-            continue  # explicit prior sizes: input_size is not read
+            strides = gen.get("strides", None)
+            flat = [s for st in strides for s in (st if isinstance(st, (list, tuple)) else [st])] \
+                if isinstance(strides, (list, tuple)) else []
+            if flat and all(_int(s) is not None for s in flat):
+                yield path, max(flat), f"{path}.strides ends at {max(flat)} (its prior sizes are explicit)"
+            continue
         size = gen.get("input_size", 300)
         if _int(size) is not None:
-            yield path, size
+            yield path, size, f"{path}.input_size = {size}"
 
 
 @rule(code="DA852", name="ssd-input-size-mismatch", severity="warning", tier="static", needs=())
@@ -62,7 +69,8 @@ def ssd_input_size_mismatch(ctx):
 
     ## What it does
     Reads every ``SSDAnchorGenerator`` of the model that derives its prior sizes from
-    ``input_size`` (300 unless set; with explicit ``min_sizes``/``max_sizes`` it is not read)
+    ``input_size`` (300 unless set), or, with explicit ``min_sizes``/``max_sizes`` (which leave
+    ``input_size`` unread), its largest stride: the side of the image whose last map is one pixel
     and the fixed size the training pipeline emits (through dataset wrappers such as
     ``RepeatDataset``): its last resizing step being a ``Resize`` with ``keep_ratio=False``, a
     ``FixShapeResize`` or a ``Pad`` to a ``size``. It reports the resize step's size when it is
@@ -100,12 +108,12 @@ def ssd_input_size_mismatch(ctx):
         if fixed is None:
             continue
         (w, h), key, kind = fixed
-        for gen_path, size in generators:
+        for gen_path, size, said in generators:
             if (w, h) == (size, size) or (key, gen_path) in seen:
                 continue
             seen.add((key, gen_path))
             yield Violation(
-                message=(f"{key} ({kind}) trains on {w}x{h} images, but {gen_path}.input_size = {size}: the SSD "
+                message=(f"{key} ({kind}) trains on {w}x{h} images, but {said}: the SSD "
                          f"priors' sizes and the strides of its last levels are laid for a {size}x{size} input, "
                          f"so on {w}x{h} images they sit at the wrong places and scales"),
                 key_path=key,
