@@ -34,6 +34,13 @@ def zoo_backbone_folders() -> dict[str, dict]:
     return {k: v for k, v in folders.items() if v["backbone_bare"] and not v["other"]}
 
 
+def is_backbone_source(source: str) -> bool:
+    """Whether a checkpoint name or URL is one of bare backbone weights (see DA889)."""
+    source = source.strip()
+    return (source.startswith(BACKBONE_SCHEMES) or source.startswith(BACKBONE_URLS)
+            or folder(source) in zoo_backbone_folders())
+
+
 @rule(code="DA889", name="backbone-weights-as-load-from", severity="error", tier="static", needs=())
 def backbone_weights_as_load_from(ctx):
     """``load_from`` names an ImageNet backbone checkpoint: nothing in the detector loads from it.
@@ -68,10 +75,10 @@ def backbone_weights_as_load_from(ctx):
     if not isinstance(value, str):
         return
     source = value.strip()
+    if not is_backbone_source(source):
+        return
     scheme = next((s for s in BACKBONE_SCHEMES if source.startswith(s)), None)
     zoo = zoo_backbone_folders().get(folder(source))
-    if scheme is None and zoo is None and not source.startswith(BACKBONE_URLS):
-        return
     kind = (f"a model-zoo name ({scheme})" if scheme else
             f"from {folder(source)}, whose checkpoints mmdet's zoo loads only as a backbone's init "
             f"({zoo['backbone_bare']} config{'s' if zoo['backbone_bare'] != 1 else ''}, e.g. {zoo['config']})" if zoo else "a download of bare backbone weights")

@@ -230,6 +230,11 @@ TRIAGE: list[tuple] = [  # (code regex, message regex, explanation[, config rege
      "True defect: RandomCrop on a pipeline that loads masks, without recompute_bbox=True, clips the boxes of cut "
      "objects instead of bounding what is left of their masks (mmdetection pull request 10349 reports it for "
      "RTMDet-Ins tiny; the FPG crop-640 Mask R-CNNs share the pipeline).", r"^(rtmdet|fpg)/"),
+    ("DA891", r"drops its warmup, LinearLR",
+     "True defect: the DSDL VOC config inherits _base_/schedules/schedule_1x.py and lists a MultiStepLR of its own, "
+     "which replaces the base's whole list and its 500-iteration LinearLR warmup. The 2.x VOC recipe it reproduces "
+     "wrote `lr_config = dict(policy='step', step=[3])`, a dict merged into the base's, which kept the warmup.",
+     r"^dsdl/voc0712"),
     ("DA886", r"the model predicts masks, but only its boxes are scored",
      "True defect: these cascade mask models inherit common/ms_3x_coco-instance.py, whose evaluator scores 'bbox' "
      "only, so no mask AP is computed (mmdetection pull request 9524 fixed the same line in "

@@ -1,0 +1,90 @@
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from detaudit.rule import Violation, rule
+from detaudit.rule.config import type_name
+from detaudit.rule.merge import where
+
+from .da889_backbone_weights_as_load_from import is_backbone_source
+
+# Schedulers that open a schedule at a reduced learning rate: mmdet's recipes start with one of these.
+WARMUPS = ("LinearLR", "ConstantLR", "QuadraticWarmupLR", "QuadraticWarmupParamScheduler")
+
+
+SHARE = 0.9  # report only detector types whose zoo recipes nearly all warm up (DETR-style ones do not)
+TABLE = Path(__file__).with_name("zoo_warmup_share.json")  # scripts/zoo_warmup_share.py
+
+
+def opens_with_warmup(kind, begin) -> bool:
+    """Whether a scheduler of this type starting at ``begin`` is a warmup at the start of training."""
+    kind = type_name(kind) or ""
+    return (kind in WARMUPS or "Warmup" in kind) and begin in (0, None)
+
+
+def _warmup(element) -> bool:
+    return opens_with_warmup(element.type, element.values.get("begin", 0))
+
+
+@lru_cache(maxsize=1)
+def _zoo_share() -> dict[str, list[int]]:
+    return json.loads(TABLE.read_text())["types"]
+
+
+@rule(code="DA891", name="inherited-warmup-dropped", severity="warning", tier="static", needs=("replaced_lists",))
+def inherited_warmup_dropped(ctx):
+    """A config's own ``param_scheduler`` list throws away the warmup of its base's schedule.
+
+    ## What it does
+    Finds a ``param_scheduler`` list that a later file (or ``--cfg-options``) wrote over the
+    base's, where the base's list opened with a warmup (``LinearLR``, ``ConstantLR`` or a
+    quadratic warmup starting at 0) and the new list has none, and names the warmup lost and
+    where the base wrote it. A config that loads a trained detector (``load_from``) is not
+    reported: fine-tuning starts from heads that are not fresh, and the zoo's fine-tuning recipes
+    (Grounding DINO's) start without a warmup. Nor is a detector type whose zoo recipes often
+    train without one (DETR, DINO, Mask2Former: under 90% of them warm up,
+    ``rules/zoo_warmup_share.json``, written by ``scripts/zoo_warmup_share.py``).
+
+    ## Why is this bad?
+    mmengine replaces lists whole. A child that rewrites the schedule to change its milestones
+    or its unit (epochs to iterations) and lists only the ``MultiStepLR`` drops the warmup with
+    the rest: training starts at the full learning rate, where freshly initialized heads can
+    diverge (losses turn NaN in the first iterations) or settle worse.
+
+    ## Example
+    ```python
+    _base_ = 'mmdet::atss/atss_r50_fpn_1x_coco.py'
+    param_scheduler = [dict(type='MultiStepLR', by_epoch=False, begin=0, end=90000,
+                            milestones=[60000, 80000], gamma=0.1)]
+    ```
+
+    ## Use instead
+    ```python
+    param_scheduler = [
+        dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),
+        dict(type='MultiStepLR', by_epoch=False, begin=0, end=90000, milestones=[60000, 80000], gamma=0.1)]
+    ```
+    """
+    model = ctx.cfg.get("model", None)
+    detector = type_name(model.get("type", None)) if hasattr(model, "get") else None
+    share = _zoo_share().get(detector or "")
+    if share and share[1] < SHARE * share[0]:
+        return  # the zoo trains this detector type without a warmup too
+    load_from = ctx.cfg.get("load_from", None)
+    if isinstance(load_from, str) and load_from.strip() and not is_backbone_source(load_from):
+        return  # fine-tuning a trained detector: its heads are not fresh, recipes start it without warmup
+    for r in ctx.replaced_lists:
+        if r.key_path != "param_scheduler":
+            continue
+        lost = [e for e in r.old if _warmup(e)]
+        if not lost or any(_warmup(e) for e in r.new):
+            continue
+        first = lost[0]
+        detail = ", ".join(f"{k}={first.values[k]!r}" for k in ("start_factor", "end", "by_epoch") if k in first.values)
+        yield Violation(
+            message=(f"param_scheduler written at {where(r.loc)} replaces the base's list ({where(r.old_loc)}) and "
+                     f"drops its warmup, {type_name(first.type)}({detail}): training starts at the full learning rate"),
+            key_path="param_scheduler",
+            evidence={"dropped": type_name(first.type), "warmup": dict(first.values), "base_at": where(r.old_loc)},
+            fix=(f"list the warmup again before the new schedule (dict(type='{type_name(first.type)}', ...)), or "
+                 "leave it out only for a run that starts from a trained detector"))
