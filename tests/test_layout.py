@@ -391,3 +391,20 @@ def test_benchmarks_and_scripts_import_what_exists():
                 missing += [f"{path.name}:{node.lineno} {node.module}.{a.name}" for a in node.names
                             if not hasattr(module, a.name) and importlib.util.find_spec(f"{node.module}.{a.name}") is None]
     assert missing == []
+
+
+def test_every_data_file_the_code_reads_is_installed_with_it():
+    """A table a rule reads (rules/*.json, detaudit/rule/*.json, the schema, the dashboard's assets) is
+    package data: an installed, non-editable detaudit (pre-commit's hook environment) must have it."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for package in ("rules", "detaudit"):
+        for path in (root / package).rglob("*"):
+            if path.suffix not in (".json", ".js", ".css") or "__pycache__" in path.parts:
+                continue
+            relative = path.relative_to(root / package).as_posix()
+            assert any(fnmatch.fnmatch(relative, g) for g in globs.get(package, [])), \
+                f"{package}/{relative} is not listed in [tool.setuptools.package-data]"
