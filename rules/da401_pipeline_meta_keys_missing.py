@@ -9,7 +9,7 @@ PREDICT_META_KEYS = ("img_shape", "ori_shape", "scale_factor")
 
 
 @rule(code="DA401", name="pipeline-meta-keys-missing", severity="error", tier="static",
-      needs=("pipeline_probe", "pipeline_predict"))
+      needs=("pipeline_probe", "pipeline_predict", "tta_probe", "tta_predict"))
 def pipeline_meta_keys_missing(ctx):
     """The test/val pipeline does not pack metainfo that the model's predict needs.
 
@@ -26,6 +26,11 @@ def pipeline_meta_keys_missing(ctx):
     with which predict still runs is reported as a warning. A pipeline that cannot run on a
     synthetic sample (it needs masks or files the probe does not fabricate) leaves the static
     check alone.
+
+    A config with a test-time augmentation pipeline (``tta_pipeline``, what ``tools/test.py --tta``
+    tests with) gets the same probe on the first view it packs, when that view lacks a metainfo key
+    the test pipeline packs: a failing predict is reported on ``tta_pipeline``, with the key the
+    model read (CenterNet's ``border``, which only its test-mode crop-pad sets).
 
     ## Why is this bad?
     Training runs fine, and the first validation fails at the end of epoch one (``assert
@@ -46,6 +51,11 @@ def pipeline_meta_keys_missing(ctx):
                           meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]
     ```
     """
+    yield from _test_pipelines(ctx)
+    yield from _tta_pipeline(ctx)
+
+
+def _test_pipelines(ctx):
     pipelines = config_pipelines(ctx.cfg)
     if not pipelines:
         raise FactUnavailable("cfg", "the config has no test or val pipeline")
@@ -90,6 +100,46 @@ def pipeline_meta_keys_missing(ctx):
         evidence=_evidence(probe_missing, probe, outcome),
         fix="add the transform that sets it (a Resize, even to the same size, sets scale_factor) before packing",
     )
+
+
+def _tta_pipeline(ctx):
+    """Predict on the first view the test-time augmentation pipeline packs; its failure, with the
+    metainfo key it read when the view lacks it (a TTA written with plain Resize steps where the
+    test pipeline's crop-pad set ``border``)."""
+    if tier_rank(ctx.max_tier) < tier_rank("forward"):
+        return
+    try:
+        probe = ctx.tta_probe
+        if probe.error is not None:
+            return  # a view the synthetic sample cannot make leaves the TTA alone, as for the test pipeline
+        test = ctx.pipeline_probe
+        if test.error is None and test.meta_keys <= probe.meta_keys:
+            return  # the view packs all the test pipeline packs: predict on it is not run (a second pass)
+        outcome = ctx.tta_predict
+    except FactUnavailable:
+        return
+    if outcome.ok:
+        return
+    missing = _missing_key(outcome.error, probe.meta_keys)
+    where = f" in '{outcome.error.module}'" if outcome.error.module else ""
+    said = (f": the model reads '{missing}' from each sample's metainfo and no step of tta_pipeline sets it"
+            if missing else "")
+    yield Violation(
+        message=(f"predict on the first view tta_pipeline packs (what test-time augmentation, --tta, runs) raises "
+                 f"{outcome.error.short()}{where}{said}"),
+        key_path="tta_pipeline",
+        evidence={"packed_meta_keys": sorted(probe.meta_keys), "predict": outcome.error.short(),
+                  **({"missing": missing} if missing else {})},
+        fix=(f"give every TTA branch the step that sets '{missing}' in the test pipeline" if missing else
+             "make tta_pipeline's views what the test pipeline packs (run tools/test.py --tta on a few images)"))
+
+
+def _missing_key(error, meta_keys) -> str | None:
+    """The metainfo key a ``KeyError`` names when the packed sample does not have it."""
+    if error.type != "KeyError":
+        return None
+    key = (error.message or "").strip().strip("'\"")
+    return key if key and key not in meta_keys else None
 
 
 def _dynamic(ctx):

@@ -440,6 +440,30 @@ class AuditContext:
             raise FactUnavailable("pipeline_predict", f"the test pipeline failed: {probe.error.short()}")
         return predict_packed(self.model, probe.packed, self.module_names)
 
+    @fact("forward")
+    def tta_probe(self):
+        """The config's test-time augmentation pipeline (``tta_pipeline``, what ``--tta`` tests with) run
+        on a synthetic image, its first augmented view kept."""
+        from .pipeline_probe import run_pipeline
+        from .sandbox import no_network, quiet
+
+        pipeline = self.cfg.get("tta_pipeline", None)
+        if not isinstance(pipeline, (list, tuple)) or not pipeline:
+            raise FactUnavailable("tta_probe", "the config has no tta_pipeline")
+        self.model  # the build registers mmdet's transforms and the custom imports
+        with quiet(), no_network():
+            return run_pipeline(self.cfg, self.input_size, ("tta_pipeline", list(pipeline)))
+
+    @fact("forward")
+    def tta_predict(self):
+        """Predict on the first view the test-time augmentation pipeline packed: success, or the exception."""
+        from .pipeline_probe import predict_packed
+
+        probe = self.tta_probe
+        if probe.error is not None:
+            raise FactUnavailable("tta_predict", f"the tta_pipeline failed: {probe.error.short()}")
+        return predict_packed(self.model, probe.packed, self.module_names)
+
     # ------------------------------------------------------------------ train
     @fact("train")
     def step_result(self):

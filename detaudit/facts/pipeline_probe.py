@@ -34,13 +34,15 @@ class PredictOutcome:
     error: ErrorInfo | None = None
 
 
-def run_pipeline(cfg, size: tuple[int, int]) -> PipelineProbe:
-    """Feed one synthetic image (and one box) through the first test/val pipeline."""
+def run_pipeline(cfg, size: tuple[int, int], chosen: tuple[str, list] | None = None) -> PipelineProbe:
+    """Feed one synthetic image (and one box) through the first test/val pipeline, or through
+    ``chosen`` (key path, pipeline). A test-time augmentation pipeline (``TestTimeAug``) packs one
+    sample per augmented view: the probe keeps the first view, as predict receives each."""
     import tempfile
 
     import numpy as np
 
-    pipelines = config_pipelines(cfg)
+    pipelines = [chosen] if chosen is not None else config_pipelines(cfg)
     if not pipelines:
         raise LookupError("the config has no test or val pipeline")
     key_path, pipeline = pipelines[0]
@@ -62,6 +64,8 @@ def run_pipeline(cfg, size: tuple[int, int]) -> PipelineProbe:
             packed = compose(results)
         if packed is None:
             raise ValueError("the pipeline dropped the sample (a transform returned None)")
+        if isinstance(packed, dict) and isinstance(packed.get("data_samples"), list) and packed["data_samples"]:
+            packed = {k: v[0] for k, v in packed.items() if isinstance(v, list) and v}  # TestTimeAug's views
         sample = packed.get("data_samples") if isinstance(packed, dict) else None
         if sample is None or not hasattr(sample, "metainfo"):
             raise ValueError("the pipeline's output has no data sample with metainfo (no Pack*Inputs at the end?)")

@@ -223,6 +223,14 @@ class AuditFacts(Protocol):
     def pipeline_predict(self):
         """``PredictOutcome``: predict on exactly what the test pipeline packed."""
 
+    @_fact("forward")
+    def tta_probe(self):
+        """``PipelineProbe``: the config's ``tta_pipeline`` run on a synthetic image, its first view kept."""
+
+    @_fact("forward")
+    def tta_predict(self):
+        """``PredictOutcome``: predict on the first view ``tta_pipeline`` packed."""
+
     # ------------------------------------------------------------------ train
     @_fact("train")
     def step_result(self):
