@@ -1,0 +1,82 @@
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from detaudit.rule import Violation, rule
+from detaudit.rule.config import is_mapping, type_name
+
+# Arguments that shape a backbone's parameters (their names change with them, or their shapes).
+SHAPE_ARGS = ("depth", "arch", "embed_dims", "depths", "num_heads", "widen_factor", "deepen_factor",
+              "base_channels", "stem_channels", "groups", "base_width", "patch_size", "pretrain_img_size")
+TABLE = Path(__file__).with_name("zoo_checkpoint_models.json")  # scripts/zoo_checkpoint_models.py
+
+
+@lru_cache(maxsize=1)
+def published() -> dict[str, dict]:
+    """Checkpoint file name -> {config, backbone}: the detectors mmdet's metafiles publish."""
+    return json.loads(TABLE.read_text())["checkpoints"]
+
+
+def backbone_signature(backbone) -> dict | None:
+    """The backbone's type and the shape arguments it writes, as plain values."""
+    if not is_mapping(backbone) or not type_name(backbone.get("type", None)):
+        return None
+    out = {"type": type_name(backbone.get("type"))}
+    for key in SHAPE_ARGS:
+        value = backbone.get(key, None)
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            out[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value):
+            out[key] = list(value)
+    return out
+
+
+@rule(code="DA892", name="load-from-other-backbone", severity="warning", tier="static", needs=())
+def load_from_other_backbone(ctx):
+    """``load_from`` is a published detector whose backbone is another architecture than the model's.
+
+    ## What it does
+    Looks ``load_from`` up among the checkpoints mmdet's metafiles publish (by file name;
+    ``rules/zoo_checkpoint_models.json``, written by ``scripts/zoo_checkpoint_models.py`` from the
+    metafiles and the configs they name) and compares the backbone of the config that trained it
+    with the model's: its type, and the arguments that shape its parameters (``depth``, ``arch``,
+    ``embed_dims``, ``depths``, ``num_heads``, ``widen_factor``, ...) that both write.
+
+    ## Why is this bad?
+    ``load_from`` restores a detector non-strictly: a parameter whose name is missing or whose
+    shape differs is skipped with a log line. Loading a Swin-L DINO into the ResNet-50 DINO of the
+    base config loads none of the backbone and not the neck's projections: fine-tuning starts far
+    from the detector the user meant, and nothing fails.
+
+    ## Example
+    ```python
+    _base_ = 'mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py'
+    load_from = 'https://download.openmmlab.com/mmdetection/v3.0/dino/dino-5scale_swin-l_8xb2-12e_coco/...pth'
+    ```
+
+    ## Use instead
+    ```python
+    _base_ = 'mmdet::dino/dino-5scale_swin-l_8xb2-12e_coco.py'   # the architecture of the checkpoint
+    load_from = 'https://download.openmmlab.com/mmdetection/v3.0/dino/dino-5scale_swin-l_8xb2-12e_coco/...pth'
+    ```
+    """
+    value = ctx.cfg.get("load_from", None)
+    if not isinstance(value, str) or not value.strip():
+        return
+    entry = published().get(value.strip().rsplit("/", 1)[-1])
+    model = ctx.cfg.get("model", None)
+    mine = backbone_signature(model.get("backbone", None)) if is_mapping(model) else None
+    if entry is None or mine is None or not entry.get("backbone"):
+        return
+    theirs = entry["backbone"]
+    differ = [k for k in ("type", *SHAPE_ARGS) if k in mine and k in theirs and mine[k] != theirs[k]]
+    if not differ:
+        return
+    shown = ", ".join(f"{k}: {theirs[k]!r} in the checkpoint, {mine[k]!r} here" for k in differ)
+    yield Violation(
+        message=(f"load_from is the published checkpoint of {entry['config']}, whose backbone differs from "
+                 f"model.backbone ({shown}): its backbone weights do not load (mmengine skips them with a log "
+                 "line) and training starts from another model than the one named"),
+        key_path="load_from", evidence={"checkpoint_config": entry["config"], "differs": differ,
+                                        "checkpoint_backbone": theirs, "model_backbone": mine},
+        fix=f"inherit {entry['config']} (the checkpoint's architecture), or load a checkpoint of this architecture")
