@@ -420,49 +420,30 @@ class AuditContext:
     @fact("forward")
     def pipeline_probe(self):
         """The config's own test pipeline run on a synthetic image written to a temporary folder."""
-        from .pipeline_probe import run_pipeline
-        from .sandbox import no_network, quiet
+        from .pipeline_probe import probe_fact
 
-        self.model  # the build registers mmdet's transforms and the custom imports
-        try:
-            with quiet(), no_network():
-                return run_pipeline(self.cfg, self.input_size)
-        except LookupError as exc:
-            raise FactUnavailable("pipeline_probe", str(exc))
+        return probe_fact(self, "pipeline_probe")
 
     @fact("forward")
     def pipeline_predict(self):
         """Predict on exactly what the test pipeline packed: success, or the exception."""
-        from .pipeline_probe import predict_packed
+        from .pipeline_probe import predict_fact
 
-        probe = self.pipeline_probe
-        if probe.error is not None:
-            raise FactUnavailable("pipeline_predict", f"the test pipeline failed: {probe.error.short()}")
-        return predict_packed(self.model, probe.packed, self.module_names)
+        return predict_fact(self, self.pipeline_probe, "pipeline_predict")
 
     @fact("forward")
     def tta_probe(self):
-        """The config's test-time augmentation pipeline (``tta_pipeline``, what ``--tta`` tests with) run
-        on a synthetic image, its first augmented view kept."""
-        from .pipeline_probe import run_pipeline
-        from .sandbox import no_network, quiet
+        """``tta_pipeline`` (what ``--tta`` tests with) run on a synthetic image, its first view kept."""
+        from .pipeline_probe import probe_fact
 
-        pipeline = self.cfg.get("tta_pipeline", None)
-        if not isinstance(pipeline, (list, tuple)) or not pipeline:
-            raise FactUnavailable("tta_probe", "the config has no tta_pipeline")
-        self.model  # the build registers mmdet's transforms and the custom imports
-        with quiet(), no_network():
-            return run_pipeline(self.cfg, self.input_size, ("tta_pipeline", list(pipeline)))
+        return probe_fact(self, "tta_probe")
 
     @fact("forward")
     def tta_predict(self):
-        """Predict on the first view the test-time augmentation pipeline packed: success, or the exception."""
-        from .pipeline_probe import predict_packed
+        """Predict on the first view ``tta_pipeline`` packed: success, or the exception."""
+        from .pipeline_probe import predict_fact
 
-        probe = self.tta_probe
-        if probe.error is not None:
-            raise FactUnavailable("tta_predict", f"the tta_pipeline failed: {probe.error.short()}")
-        return predict_packed(self.model, probe.packed, self.module_names)
+        return predict_fact(self, self.tta_probe, "tta_predict")
 
     # ------------------------------------------------------------------ train
     @fact("train")

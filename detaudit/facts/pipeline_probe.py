@@ -103,3 +103,31 @@ def predict_packed(model, packed, names: dict[int, str]) -> PredictOutcome:
     finally:
         model.train()
     return PredictOutcome(ok=True)
+
+
+def probe_fact(ctx, name: str) -> PipelineProbe:
+    """The ``pipeline_probe`` fact (the first test/val pipeline) or the ``tta_probe`` fact (``tta_pipeline``)."""
+    from ..errors import FactUnavailable
+    from .sandbox import no_network, quiet
+
+    chosen = None
+    if name == "tta_probe":
+        pipeline = ctx.cfg.get("tta_pipeline", None)
+        if not isinstance(pipeline, (list, tuple)) or not pipeline:
+            raise FactUnavailable(name, "the config has no tta_pipeline")
+        chosen = ("tta_pipeline", list(pipeline))
+    ctx.model  # the build registers mmdet's transforms and the custom imports
+    try:
+        with quiet(), no_network():
+            return run_pipeline(ctx.cfg, ctx.input_size, chosen)
+    except LookupError as exc:
+        raise FactUnavailable(name, str(exc))
+
+
+def predict_fact(ctx, probe: PipelineProbe, name: str) -> PredictOutcome:
+    """Predict on what ``probe`` packed, unless its pipeline failed (then the fact is unavailable)."""
+    from ..errors import FactUnavailable
+
+    if probe.error is not None:
+        raise FactUnavailable(name, f"{probe.key_path} failed: {probe.error.short()}")
+    return predict_packed(ctx.model, probe.packed, ctx.module_names)
