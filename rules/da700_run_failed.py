@@ -2,7 +2,7 @@ from detaudit.rule import FactUnavailable, Violation, rule
 from detaudit.rule.explain import explain
 from detaudit.rule.run import failures_of, setup_error, violation, where
 
-PHASES = {"train": "loss", "val": "predict", "test": "predict", "build": "build"}  # as DA716 reads them
+from .da716_run_crash_traced_to_key import PHASES  # the pass each run stage stands for, as DA716 reads them
 
 
 @rule(code="DA700", name="run-failed", severity="error", tier="run", needs=("run_result",))

@@ -48,8 +48,8 @@ def interval_fires_thousands_of_times(ctx):
         interval = number(written) if written is not None else MMENGINE_VAL_INTERVAL
         yield from _judge("train_cfg.val_interval", interval, length, "validates",
                           "a full pass over the validation set each time", "val_interval")
-    hook = (cfg.get("default_hooks", None) or {}).get("checkpoint", None) if is_mapping(
-        cfg.get("default_hooks", None)) else None
+    hooks = cfg.get("default_hooks", None)
+    hook = hooks.get("checkpoint", None) if is_mapping(hooks) else None
     if is_mapping(hook) and hook.get("by_epoch", True) is False:
         yield from _judge("default_hooks.checkpoint.interval", number(hook.get("interval", -1)), length, "saves a checkpoint",
                           "the model and optimizer state written each time", "interval")
