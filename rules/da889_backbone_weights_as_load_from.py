@@ -1,9 +1,9 @@
-import json
 import re
-from functools import lru_cache
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
+
+from ._zoo_tables import learnt_table
 
 # mmengine's model-zoo schemes of bare backbone state dicts: their keys are the backbone's own
 # ('conv1.weight', 'layer1.0...'), with no 'backbone.' prefix.
@@ -27,10 +27,9 @@ def folder(checkpoint: str) -> str:
     return m.group(0) if m else checkpoint.rsplit("/", 1)[0] + "/"
 
 
-@lru_cache(maxsize=1)
 def zoo_backbone_folders() -> dict[str, dict]:
     """Folders whose checkpoints the zoo loads only as bare backbone weights, with an example."""
-    folders = json.loads(TABLE.read_text())["folders"]
+    folders = learnt_table(TABLE, "folders")
     return {k: v for k, v in folders.items() if v["backbone_bare"] and not v["other"]}
 
 

@@ -1,11 +1,10 @@
-import json
-from functools import lru_cache
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import type_name
 from detaudit.rule.merge import where
 
+from ._zoo_tables import learnt_table
 from .da889_backbone_weights_as_load_from import is_backbone_source
 
 # Schedulers that open a schedule at a reduced learning rate: mmdet's recipes start with one of these.
@@ -26,9 +25,8 @@ def _warmup(element) -> bool:
     return opens_with_warmup(element.type, element.values.get("begin", 0))
 
 
-@lru_cache(maxsize=1)
 def _zoo_share() -> dict[str, list[int]]:
-    return json.loads(TABLE.read_text())["types"]
+    return learnt_table(TABLE, "types")
 
 
 @rule(code="DA891", name="inherited-warmup-dropped", severity="warning", tier="static", needs=("replaced_lists",))

@@ -1,9 +1,9 @@
-import json
-from functools import lru_cache
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
 from detaudit.rule.config import is_mapping, type_name
+
+from ._zoo_tables import learnt_table
 
 # Arguments that shape a backbone's parameters (their names change with them, or their shapes).
 SHAPE_ARGS = ("depth", "arch", "embed_dims", "depths", "num_heads", "widen_factor", "deepen_factor",
@@ -11,10 +11,9 @@ SHAPE_ARGS = ("depth", "arch", "embed_dims", "depths", "num_heads", "widen_facto
 TABLE = Path(__file__).with_name("zoo_checkpoint_models.json")  # scripts/zoo_checkpoint_models.py
 
 
-@lru_cache(maxsize=1)
 def published() -> dict[str, dict]:
     """Checkpoint file name -> {config, backbone}: the detectors mmdet's metafiles publish."""
-    return json.loads(TABLE.read_text())["checkpoints"]
+    return learnt_table(TABLE, "checkpoints")
 
 
 def backbone_signature(backbone) -> dict | None:
