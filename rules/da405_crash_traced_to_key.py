@@ -1,13 +1,17 @@
 from detaudit.rule import FactUnavailable, Violation, rule
 from detaudit.rule.config import locate_build_failure
 from detaudit.rule.explain import explain, unexplained
+from detaudit.rule.explain_blame import blamed
 from detaudit.rule.explain_channels import declared_channels
 
 
-def explained(cfg, err, phase: str, what: str, fallback: bool = True):
+def explained(cfg, err, phase: str, what: str, fallback: bool = True, blame=None):
     """Violations for the keys that explain ``err`` (raised while ``what``); when none does (and
-    ``fallback``), one info finding that says so, and why."""
+    ``fallback``), the config's own edits the failure comes from (``blame``: the crash_blame fact),
+    else one info finding that says no key explains it, and why."""
     found = explain(cfg, err, phase)
+    if not found and fallback:
+        found = blamed(blame, phase)
     if not found and fallback:
         found = [e for e in [unexplained(cfg, err)] if e is not None]
     for e in found:
@@ -19,7 +23,8 @@ def explained(cfg, err, phase: str, what: str, fallback: bool = True):
                         severity="info" if e.evidence.get("fallback") else None)
 
 
-@rule(code="DA405", name="build-crash-traced-to-key", severity="error", tier="build", needs=("build_error",))
+@rule(code="DA405", name="build-crash-traced-to-key", severity="error", tier="build",
+      needs=("build_error", "crash_blame"))
 def build_crash_traced_to_key(ctx):
     """The model does not build, and the failure's names and numbers point at config keys.
 
@@ -29,9 +34,12 @@ def build_crash_traced_to_key(ctx):
     ``assert`` line's ``self.<name>`` attributes and the names they derive from
     (``num_levels`` from ``strides``, ``num_ins`` from ``in_channels``) are looked up in the
     config dict of the class that raised, and reported with their values. The raw error stays
-    in the evidence; DA002 reports the failure itself. When nothing traces a failure DA002
-    names no key for, an info finding says plainly that no config key explains it, why, and which
-    component raised it.
+    in the evidence; DA002 reports the failure itself. When the failure's words name no key and
+    the config is written on a zoo recipe, the config's own edits to that recipe are put back,
+    half of them at a time, on in-memory copies, until the smallest set whose return lets the
+    model build is found: those keys are reported with their value and the recipe's (a few
+    builds, bounded in passes and time). When nothing traces a failure DA002 names no key for,
+    an info finding says plainly that no config key explains it, why, and which component raised it.
 
     ## Why is this bad?
     ``AssertionError`` with no message tells the user that something is wrong, not which key
@@ -56,11 +64,12 @@ def build_crash_traced_to_key(ctx):
         return
     named = locate_build_failure(err.message, ctx.cfg.get("model", None), "model").key_path
     # DA002 names the key itself when the failure says which (an argument, a type): no statement then
-    yield from explained(ctx.cfg, err, "build", "building the model", fallback=named in (None, "", "model"))
+    yield from explained(ctx.cfg, err, "build", "building the model", fallback=named in (None, "", "model"),
+                         blame=ctx.crash_blame)
 
 
 @rule(code="DA406", name="forward-crash-traced-to-key", severity="error", tier="forward",
-      needs=("predict_result", "loss_result", "received_channels"))
+      needs=("predict_result", "loss_result", "received_channels", "crash_blame"))
 def forward_crash_traced_to_key(ctx):
     """Predict or the loss fails, and the failure's numbers and names point at config keys.
 
@@ -80,8 +89,13 @@ def forward_crash_traced_to_key(ctx):
     name no key, the channels each component received in the loss pass are read against the
     ``in_channels`` it declares (a neck declared for other widths than its backbone produces,
     wherever inside the neck the mismatch fails). DA402/DA403 report the
-    failure itself; the raw error stays in this finding's evidence. When nothing traces either
-    pass's failure, one info finding says so plainly, why, and which component raised it.
+    failure itself; the raw error stays in this finding's evidence. When nothing in the failure
+    or the received channels names a key and the config is written on a zoo recipe, the config's
+    own edits are put back half at a time on in-memory copies until the smallest set whose
+    return lets the pass run is found (an anchor generator given no octave scales fails as a
+    convolution with no output channels: ``model.bbox_head.anchor_generator.scales_per_octave``).
+    When nothing traces either pass's failure, one info finding says so plainly, why, and which
+    component raised it.
 
     ## Why is this bad?
     ``Given groups=1, weight of size [256, 96, 1, 1], expected input[2, 128, 200, 200] to have
@@ -127,4 +141,4 @@ def forward_crash_traced_to_key(ctx):
                                   "detail": err.message.splitlines()[0] if err.message else ""})
         failed = []
     if failed:  # neither pass is explained: say so once, for the first
-        yield from explained(ctx.cfg, *failed[0])
+        yield from explained(ctx.cfg, *failed[0], blame=ctx.crash_blame)

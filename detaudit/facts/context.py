@@ -16,6 +16,7 @@ from ..errors import ErrorInfo, FactUnavailable
 from ..load.paths import display_path
 from ..options import AuditOptions
 from ..rule.facts import FACT_TIERS, tier_rank
+from .blame import crash_blame as _crash_blame
 from .feature_sizes import feature_sizes as _feature_sizes, received_channels as _received_channels
 from .forward import loss_result as _loss_result, predict_result as _predict_result
 from .inputs import AuditInputs, Built
@@ -317,6 +318,8 @@ class AuditContext:
     @fact("build")
     def build_report(self):
         return self.built.report
+
+    crash_blame = fact("build")(_crash_blame)  # the config's own edits a failing pass comes from (blame.py)
 
     @fact("build")
     def preprocessor_metainfo(self):

@@ -130,6 +130,13 @@ class AuditFacts(Protocol):
         """Why the model did not build (an ``ErrorInfo``), or None."""
 
     @_fact("build")
+    def crash_blame(self):
+        """``Blame``: ``for_pass(name)`` (build, predict, loss, step) -> the smallest list of the config's
+        own edits to its installed recipe (``Edit``: key path, its value, the recipe's) whose return to the
+        recipe's values makes that failing pass succeed, or None (``reason[name]`` says why). Each trial
+        audits an in-memory copy; computed only when a rule asks for a pass that failed."""
+
+    @_fact("build")
     def build_report(self):
         """``BuildReport``: what building did besides the model: pretrained inits resolved or
         dropped, the ``init_weights()`` error, modules in eval mode after the build and after
