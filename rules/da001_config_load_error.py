@@ -1,5 +1,5 @@
 from detaudit.rule import Violation, display_path, rule
-from detaudit.rule.source_keys import key_at_line
+from detaudit.rule.source_keys import key_at_line, key_at_syntax_error
 
 from ._load_failures import duplicate_base_key, undefined_name_key, unresolvable_base
 
@@ -14,7 +14,10 @@ def config_load_error(ctx):
     a missing ``_base_`` file, a bad ``read_base()`` import, an exception raised by the
     config's own code. The location is the offending file and line, and the key is the one that
     line writes, read from the file's syntax (``train_dataloader.dataset.data_root`` for a
-    ``NameError`` in ``data_root=data_root_train``). A failure with no line of the file is
+    ``NameError`` in ``data_root=data_root_train``). A syntax error names the key being written
+    where parsing stops: a keyword written twice in one ``dict()`` (a wrapper's ``type`` next to the
+    ``type`` of the dataset it wraps: ``train_dataloader.dataset.type``), the key before a missing
+    comma, else the key whose value spans the line. A failure with no line of the file is
     traced too: a name the file never defines to the first key that reads it (an f-string
     ``_base_`` entry built from a variable: mmengine reads the base list before the file runs),
     and bases that define the same keys to the base whose keys another base already gives (a
@@ -44,6 +47,8 @@ def config_load_error(ctx):
         file = display_path(err.file, ctx.base_dir)
     source = err.file or ctx.config_path
     key = key_at_line(source, err.line) if source and err.type != "SyntaxError" else None
+    if key is None and source and err.type == "SyntaxError":
+        key = key_at_syntax_error(source, err.line, err.message)
     why = ""
     if key is None and ctx.config_path and err.type == "NameError":
         key = undefined_name_key(ctx.config_path, err.message)  # the base list is read before the file runs

@@ -4,6 +4,10 @@ config cannot load, so there is no merged config to ask."""
 from __future__ import annotations
 
 import ast
+import re
+
+REPEATED = re.compile(r"keyword argument repeated: (\w+)")
+PLACEHOLDER = "_repeated_"
 
 
 def key_at_line(path, line: int | None) -> str | None:
@@ -17,6 +21,49 @@ def key_at_line(path, line: int | None) -> str | None:
             tree = ast.parse(f.read())
     except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
         return None
+    return _key_in(tree, line)
+
+
+def key_at_syntax_error(path, line: int | None, message: str) -> str | None:
+    """The key being written where a config file stops parsing: a keyword repeated in one ``dict()``
+    (``type`` of a wrapper and of the dataset it wraps) names that keyword in its dict; a missing
+    comma, the key written on the line once the comma is there; any other error, the innermost key
+    whose value spans the line once the line itself is left out. None when the file still does
+    not parse."""
+    if not line:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    if not 0 < line <= len(lines):
+        return None
+    repeated = REPEATED.search(message or "")
+    if repeated:  # rename the second writing of the keyword on its line: the file parses, the key is found
+        name = repeated.group(1)
+        edited, n = re.subn(rf"\b{name}(\s*=)", rf"{name}{PLACEHOLDER}\1", lines[line - 1], count=1)
+        if n:
+            key = _parsed_key(lines[:line - 1] + [edited] + lines[line:], line)
+            if key and key.endswith(f".{name}{PLACEHOLDER}"):
+                return key[:-len(PLACEHOLDER)]
+    if "forgot a comma" in (message or ""):  # the comma the parser asks for, at the end of the line
+        key = _parsed_key(lines[:line - 1] + [lines[line - 1].rstrip() + ","] + lines[line:], line)
+        if key:
+            return key
+    indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
+    return _parsed_key(lines[:line - 1] + [" " * indent] + lines[line:], line)
+
+
+def _parsed_key(lines: list[str], line: int) -> str | None:
+    try:
+        tree = ast.parse("\n".join(lines))
+    except (SyntaxError, ValueError):
+        return None
+    return _key_in(tree, line)
+
+
+def _key_in(tree: ast.Module, line: int) -> str | None:
     for stmt in tree.body:
         target = _target(stmt)
         if target is None or not (stmt.lineno <= line <= (stmt.end_lineno or stmt.lineno)):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import textwrap
 
-from detaudit.rule.source_keys import key_at_line
+import pytest
+
+from detaudit.rule.source_keys import key_at_line, key_at_syntax_error
 
 CONFIG = textwrap.dedent("""\
     data_root = 'data/'
@@ -39,3 +41,40 @@ def test_no_key_outside_assignments_or_for_an_unreadable_file(tmp_path):
     assert key_at_line(tmp_path / "missing.py", 1) is None
     (tmp_path / "broken.py").write_text("model = dict(\n")
     assert key_at_line(tmp_path / "broken.py", 1) is None
+
+
+REPEATED = textwrap.dedent("""\
+    train_dataloader = dict(
+        batch_size=2,
+        dataset=dict(
+            type='MultiImageMixDataset',
+            dataset=dict(data_root='data/'),
+            type='CocoDataset',
+            pipeline=[]))
+    """)
+NO_COMMA = textwrap.dedent("""\
+    model = dict(
+        backbone=dict(depth=50
+                      frozen_stages=1))
+    """)
+
+
+def _syntax_error(path, text) -> SyntaxError:
+    path.write_text(text)
+    with pytest.raises(SyntaxError) as raised:
+        compile(text, str(path), "exec")
+    return raised.value
+
+
+def test_a_syntax_error_names_the_key_being_written_where_the_file_stops_parsing(tmp_path):
+    path = tmp_path / "config.py"
+    err = _syntax_error(path, REPEATED)
+    assert err.lineno == 6 and "repeated" in err.msg
+    assert key_at_syntax_error(path, err.lineno, err.msg) == "train_dataloader.dataset.type"
+    err = _syntax_error(path, NO_COMMA)  # a missing comma: the key written where it is missing
+    assert key_at_syntax_error(path, err.lineno, err.msg) == "model.backbone.depth"
+    err = _syntax_error(path, NO_COMMA.replace("depth=50", "depth=50)"))  # an extra bracket: nothing parses
+    assert key_at_syntax_error(path, err.lineno, err.msg) is None
+    path.write_text("model = dict(\n")
+    assert key_at_syntax_error(path, 1, "'(' was never closed") is None
+    assert key_at_syntax_error(tmp_path / "missing.py", 1, "") is None
