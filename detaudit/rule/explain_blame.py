@@ -20,8 +20,8 @@ def blamed(blame, phase: str) -> list[Explanation]:
         together = f" (together with {', '.join(others)})" if others else ""
         out.append(Explanation(
             e.key_path,
-            f"{PASS_WORDS.get(phase, 'the pass runs')} when {e.key_path} is put back as the recipe this config "
-            f"inherits writes it{together}: the failure comes from this config's edit {e.describe()}",
+            f"the failure comes from this config's edit {e.describe()}{together}: put back as the recipe it "
+            f"inherits writes it, {PASS_WORDS.get(phase, 'the pass runs')}",
             {"blamed_edits": keys, "trials": blame.trials, "recipe": [str(f) for f in blame.recipe]},
             f"check {e.key_path}: the failure comes from this edit; make the keys that must agree with it follow "
             "it, or write it back as the recipe has it"))
