@@ -229,7 +229,7 @@ _SIZE_PATTERNS = re.compile(r"size|shape|dimension|out of (?:range|bounds)|must 
                             re.IGNORECASE)
 
 
-_CHANNELS = re.compile(r"to have \d+ channels, but got \d+ channels")
+_CHANNELS = re.compile(r"to have \d+ channels, but got \d+ channels|expected weight to be at least 1 at dimension 0")
 
 
 def is_memory_error(info: ErrorInfo | None) -> bool:

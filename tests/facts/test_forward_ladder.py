@@ -132,6 +132,9 @@ def test_classifiers():
     # a layer built for other channels fails the same at every size: no larger input is tried
     assert not is_size_error(info(RuntimeError("Given groups=1, weight of size [64, 256, 1, 1], expected input"
                                                "[2, 224, 20, 20] to have 256 channels, but got 224 channels instead")))
+    # ... and so does a layer built with no output channels (an anchor generator with no scales)
+    assert not is_size_error(info(RuntimeError("Given groups=1, expected weight to be at least 1 at dimension 0, "
+                                               "but got weight of size [0, 256, 3, 3] instead")))
     assert is_size_error(info(RuntimeError("The size of tensor a (5) must match the size of tensor b (4)")))
     assert "no CPU kernel" in not_the_models_fault(info(RuntimeError("nms_rotated_impl: implementation for device "
                                                                       "cpu not found.")))
