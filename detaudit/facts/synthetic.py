@@ -34,12 +34,18 @@ def test_resize(cfg) -> tuple[int, int, bool]:
     return 1333, 800, True
 
 
+STRIDE = 32  # the largest stride of most detectors' feature pyramids before their own extra levels
+
+
 def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
     """(H, W): the aspect ratio of the test pipeline's resize, long side ``long_side``, rounded
-    to the preprocessor's pad divisor (at least 32)."""
+    to the preprocessor's pad divisor (at least 32). When the test pipeline makes every image one
+    exact size that the preprocessor does not pad to a multiple of 32 (a 1280x720 camera frame, SSD's
+    300), the small size keeps that size's remainder: the feature maps then round as they will in
+    training, where a neck joining upsampled maps meets one row too many or too few."""
     w, h, _ = test_resize(cfg)
-    divisor = int(getattr(getattr(model, "data_preprocessor", None), "pad_size_divisor", 1) or 1)
-    divisor = max(divisor, 32)
+    pad = int(getattr(getattr(model, "data_preprocessor", None), "pad_size_divisor", 1) or 1)
+    divisor = max(pad, STRIDE)
     if w >= h:
         W, H = long_side, long_side * h / w
     else:
@@ -47,7 +53,32 @@ def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
 
     def snap(x):
         return max(divisor, int(x / divisor + 0.5) * divisor)
-    return snap(H), snap(W)
+    exact = exact_size(cfg)
+    if exact is None:
+        return snap(H), snap(W)
+    rest_h, rest_w = (-(-side // pad) * pad % STRIDE for side in exact)  # what is left once padded
+    return snap(H) + rest_h, snap(W) + rest_w
+
+
+def exact_size(cfg) -> tuple[int, int] | None:
+    """(H, W) of every image of the first test/val pipeline when it ends at one exact size: a
+    ``Pad`` to a fixed ``size`` or a ``Resize`` without ``keep_ratio`` (mmdet writes (width, height))."""
+    for pipeline in _pipelines(cfg):
+        size = None
+        for t in pipeline:
+            if not isinstance(t, dict):
+                continue
+            kind = node_type(t)
+            value = t.get("size") if kind.endswith("Pad") else \
+                t.get("scale") if "Resize" in kind and t.get("keep_ratio", False) is False else None
+            if isinstance(value, int):
+                value = (value, value)
+            if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+                size = (int(value[1]), int(value[0]))
+            elif "Resize" in kind or kind.endswith("Pad"):
+                size = None  # a later resize or pad by divisor: the size is no longer one
+        return size
+    return None
 
 
 def fixed_input_size(cfg) -> tuple[int, int] | None:

@@ -38,6 +38,7 @@ from .explain_batch import batch_of_one
 from .explain_pipeline import missing_result, pipeline_input
 from .explain_loss import loss_type_unfit
 from .explain_runner import runner_refusal
+from .explain_sizes import uneven_image_size
 from .explain_topk import topk_beyond_candidates
 from .explanation import Explanation, short_type as _short
 from .packages import missing_package
@@ -468,7 +469,7 @@ def explain(cfg, err, phase: str = "") -> list[Explanation]:
         return refused
     comps = components(cfg, err)
     for strategy in (_preprocessor, _feature_levels, _conv, _linear, _target_size, _class_weight, _none_operand,
-                     batch_of_one, topk_beyond_candidates, loss_type_unfit):
+                     batch_of_one, topk_beyond_candidates, loss_type_unfit, uneven_image_size):
         found = strategy(cfg, err, comps)
         if found:
             return found
