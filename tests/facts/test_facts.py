@@ -99,6 +99,24 @@ def test_input_size_follows_the_test_pipeline_aspect_ratio(scale, expected):
     assert derive_input_size(cfg, model, 160) == expected
 
 
+@pytest.mark.parametrize("pad,divisor,expected", [((1280, 720), 1, (96 + 16, 160)), ((1280, 720), 32, (96, 160)),
+                                                   ((1280, 736), 1, (96, 160)), ((300, 300), 1, (160 + 12, 160 + 12))])
+def test_an_exact_size_keeps_its_remainder_unless_the_preprocessor_pads_it_away(pad, divisor, expected):
+    """A pipeline ending at one exact size the stride 32 does not divide: the small synthetic size
+    keeps the remainder (so a neck's maps round as they will in training), unless the preprocessor
+    pads to a multiple of 32 anyway."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from detaudit.facts.synthetic import derive_input_size
+
+    cfg = Config(dict(test_pipeline=[dict(type='LoadImageFromFile'),
+                                     dict(type='Resize', scale=pad, keep_ratio=True), dict(type='Pad', size=pad)]))
+    model = SimpleNamespace(data_preprocessor=SimpleNamespace(pad_size_divisor=divisor))
+    assert derive_input_size(cfg, model, 160) == expected
+
+
 def test_synthetic_batch_has_complete_metainfo_after_the_preprocessor():
     from detaudit.facts.context import AuditContext
 
