@@ -29,14 +29,16 @@ def _zoo_share() -> dict[str, list[int]]:
     return learnt_table(TABLE, "types")
 
 
-@rule(code="DA891", name="inherited-warmup-dropped", severity="warning", tier="static", needs=("replaced_lists",))
+@rule(code="DA891", name="inherited-warmup-dropped", severity="warning", tier="static",
+      needs=("replaced_lists", "key_history"))
 def inherited_warmup_dropped(ctx):
-    """A config's own ``param_scheduler`` list throws away the warmup of its base's schedule.
+    """A config's own ``param_scheduler`` throws away the warmup of its base's schedule.
 
     ## What it does
     Finds a ``param_scheduler`` list that a later file (or ``--cfg-options``) wrote over the
-    base's, where the base's list opened with a warmup (``LinearLR``, ``ConstantLR`` or a
-    quadratic warmup starting at 0) and the new list has none, and names the warmup lost and
+    base's, or one scheduler dict written with ``_delete_=True`` in its place, where the base's
+    list opened with a warmup (``LinearLR``, ``ConstantLR`` or a quadratic warmup starting at 0)
+    and what replaces it has none, and names the warmup lost and
     where the base wrote it. A config that loads a trained detector (``load_from``) is not
     reported: fine-tuning starts from heads that are not fresh, and the zoo's fine-tuning recipes
     (Grounding DINO's) start without a warmup. Nor is a detector type whose zoo recipes often
@@ -74,15 +76,36 @@ def inherited_warmup_dropped(ctx):
     for r in ctx.replaced_lists:
         if r.key_path != "param_scheduler":
             continue
-        lost = [e for e in r.old if _warmup(e)]
-        if not lost or any(_warmup(e) for e in r.new):
-            continue
-        first = lost[0]
-        detail = ", ".join(f"{k}={first.values[k]!r}" for k in ("start_factor", "end", "by_epoch") if k in first.values)
-        yield Violation(
-            message=(f"param_scheduler written at {where(r.loc)} replaces the base's list ({where(r.old_loc)}) and "
-                     f"drops its warmup, {type_name(first.type)}({detail}): training starts at the full learning rate"),
-            key_path="param_scheduler",
-            evidence={"dropped": type_name(first.type), "warmup": dict(first.values), "base_at": where(r.old_loc)},
-            fix=(f"list the warmup again before the new schedule (dict(type='{type_name(first.type)}', ...)), or "
-                 "leave it out only for a run that starts from a trained detector"))
+        lost = [e.values | {"type": e.type} for e in r.old if _warmup(e)]
+        if lost and not any(_warmup(e) for e in r.new):
+            yield _dropped(lost[0], f"written at {where(r.loc)} replaces the base's list ({where(r.old_loc)})",
+                           where(r.old_loc))
+            return
+    single = _replaced_by_one_scheduler(ctx.key_history.of("param_scheduler"))
+    if single is not None:  # `param_scheduler = dict(_delete_=True, ...)`: one scheduler in place of the list
+        new, old = single
+        lost = [e for e in old.value if hasattr(e, "get") and opens_with_warmup(e.get("type"), e.get("begin", 0))]
+        if lost and not opens_with_warmup(new.value.get("type"), new.value.get("begin", 0)):
+            yield _dropped(lost[0], f"written at {where(new)} as one {type_name(new.value.get('type'))} replaces the "
+                                    f"base's list ({where(old)})", where(old))
+
+
+def _replaced_by_one_scheduler(history):
+    """(the dict assignment the config ends with, the list it replaced) when a single scheduler
+    dict took the place of a base's list; None otherwise."""
+    final = next((a for a in reversed(history) if a.status == "set"), None)
+    if final is None or final.kind != "dict" or not final.literal:
+        return None
+    lists = [a for a in history if a.kind == "list" and a.literal and a.stamp <= final.stamp and a is not final]
+    return (final, lists[-1]) if lists else None
+
+
+def _dropped(warmup: dict, how: str, base_at: str) -> Violation:
+    kind = type_name(warmup.get("type"))
+    detail = ", ".join(f"{k}={warmup[k]!r}" for k in ("start_factor", "end", "by_epoch") if k in warmup)
+    return Violation(
+        message=f"param_scheduler {how} and drops its warmup, {kind}({detail}): training starts at the full learning rate",
+        key_path="param_scheduler",
+        evidence={"dropped": kind, "warmup": {k: v for k, v in warmup.items() if k != "type"}, "base_at": base_at},
+        fix=(f"list the warmup again before the new schedule (dict(type='{kind}', ...)), or "
+             "leave it out only for a run that starts from a trained detector"))
