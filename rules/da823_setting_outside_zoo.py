@@ -68,7 +68,7 @@ def judge(rel: str, v, s: dict):
     return None
 
 
-@rule(code="DA823", name="setting-outside-zoo", severity="warning", tier="static", needs=())
+@rule(code="DA823", name="setting-outside-zoo", severity="warning", tier="static", needs=("key_history",))
 def setting_outside_zoo(ctx):
     """A setting of a component lies far outside what every config of mmdet's zoo uses for that component type.
 
@@ -111,7 +111,10 @@ def setting_outside_zoo(ctx):
     the same kind of augmentation; when a ``RepeatDataset`` wraps the set (the passes are not what
     ``max_epochs`` reads), compared with the zoo's configs of the same detector type and
     augmentation (RetinaNet resizing and flipping: at most 36 passes, the "3x" recipes of 12
-    epochs over a ``RepeatDataset`` of 3), and naming the wrapper's ``times``. Iteration-based
+    epochs over a ``RepeatDataset`` of 3), and naming the wrapper's ``times``. Whatever the zoo's
+    figures, a ``max_epochs`` rewritten to exactly the passes the base trained (its ``max_epochs``
+    times the ``RepeatDataset``'s ``times``) while the base's repeat still applies is reported:
+    the schedule was written in passes over a set that is still repeated. Iteration-based
     loops are not judged.
 
     ## Why is this bad?
@@ -181,18 +184,42 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
-    yield from _training_length(ctx.cfg)
+    yield from _training_length(ctx.cfg, _inherited_epochs(ctx.key_history))
 
 
 def _n(v: float):
     return int(v) if float(v).is_integer() else round(v, 2)
 
 
-def _training_length(cfg):
+def _inherited_epochs(history) -> int | None:
+    """The ``train_cfg.max_epochs`` a base wrote before the value the config ends with, if one did."""
+    items = history.of("train_cfg.max_epochs")
+    final = next((a for a in reversed(items) if a.status == "set"), None)
+    earlier = [a for a in items if a is not final and a.literal and isinstance(a.value, int)
+               and (final is None or a.file != final.file)]
+    return earlier[-1].value if earlier and final is not None else None
+
+
+def _training_length(cfg, inherited: int | None = None):
     """Passes over the training data (``max_epochs`` times the ``RepeatDataset`` times) far above
-    the zoo's longest for that detector type and augmentation."""
+    the zoo's longest for that detector type and augmentation, or a ``max_epochs`` rewritten to
+    the passes its base trained while the base's ``RepeatDataset`` still repeats the set."""
     got = training_passes(cfg)
     if got is None:
+        return
+    product = got.passes / got.max_epochs if got.max_epochs else 1
+    if got.repeats and product > 1 and inherited and got.max_epochs == inherited * product != inherited:
+        times = " x ".join(f"{key} = {_n(t)}" for key, t in got.repeats)
+        yield Violation(
+            message=(f"train_cfg.max_epochs = {_n(got.max_epochs)} is the {_n(got.max_epochs)} passes the base's "
+                     f"{inherited} epochs train over its RepeatDataset ({times}), but the RepeatDataset still repeats "
+                     f"the set: training runs {_n(got.passes)} passes, {_n(product)} times the recipe, with the "
+                     "learning-rate steps moved with it"),
+            key_path="train_cfg.max_epochs",
+            evidence={"passes": got.passes, "max_epochs": got.max_epochs, "base_max_epochs": inherited,
+                      "repeats": [list(r) for r in got.repeats]},
+            fix=(f"keep max_epochs = {inherited} (each epoch of the RepeatDataset is already {_n(product)} passes), "
+                 "with milestones in those epochs, or drop the RepeatDataset if max_epochs counts passes"))
         return
     aug = augmentation(cfg)
     ref = zoo_reference(detector_type(cfg), "strong" if aug else "light", bool(got.repeats))
