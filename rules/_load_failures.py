@@ -27,14 +27,20 @@ def undefined_name_key(path, message: str) -> str | None:
     """For ``NameError: name 'x' is not defined``: the key the first line reading ``x`` writes
     (``_base_.1`` for an f-string base built from a variable the base list cannot see)."""
     m = UNDEFINED.search(message or "")
-    tree = _tree(path) if m else None
+    return first_use_key(path, m.group(1)) if m else None
+
+
+def first_use_key(path, name: str) -> str | None:
+    """The key the first line reading the variable ``name`` writes (where a variable whose own
+    line fails to run ends up: ``model.data_preprocessor`` for ``data_preprocessor=pixel_stats``)."""
+    tree = _tree(path)
     if tree is None:
         return None
     lines = sorted(n.lineno for n in ast.walk(tree)
-                   if isinstance(n, ast.Name) and n.id == m.group(1) and isinstance(n.ctx, ast.Load))
+                   if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load))
     for line in lines:
         key = key_at_line(path, line)
-        if key:
+        if key and key != name:
             return key
     return None
 

@@ -1,7 +1,7 @@
 from detaudit.rule import Violation, display_path, rule
 from detaudit.rule.source_keys import key_at_line, key_at_syntax_error
 
-from ._load_failures import duplicate_base_key, undefined_name_key, unresolvable_base
+from ._load_failures import duplicate_base_key, first_use_key, undefined_name_key, unresolvable_base
 
 
 @rule(code="DA001", name="config-load-error", severity="error", tier="static", needs=("load_error", "source_map"))
@@ -17,7 +17,9 @@ def config_load_error(ctx):
     ``NameError`` in ``data_root=data_root_train``). A syntax error names the key being written
     where parsing stops: a keyword written twice in one ``dict()`` (a wrapper's ``type`` next to the
     ``type`` of the dataset it wraps: ``train_dataloader.dataset.type``), the key before a missing
-    comma, else the key whose value spans the line. A failure with no line of the file is
+    comma, else the key whose value spans the line. A failing line that defines a variable names
+    the key the variable is written into (``pixel_stats = dict([...], std=...)`` read as
+    ``model.data_preprocessor``). A failure with no line of the file is
     traced too: a name the file never defines to the first key that reads it (an f-string
     ``_base_`` entry built from a variable: mmengine reads the base list before the file runs),
     and bases that define the same keys to the base whose keys another base already gives (a
@@ -50,6 +52,10 @@ def config_load_error(ctx):
     if key is None and source and err.type == "SyntaxError":
         key = key_at_syntax_error(source, err.line, err.message)
     why = ""
+    if key and "." not in key and source:  # a variable's own line failed: name the key it was written for
+        used = first_use_key(source, key)
+        if used:
+            key, why = used, f" through the variable {key}"
     if key is None and ctx.config_path and err.type == "NameError":
         key = undefined_name_key(ctx.config_path, err.message)  # the base list is read before the file runs
     elif key is None and ctx.config_path and err.type == "KeyError":
