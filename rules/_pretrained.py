@@ -19,3 +19,14 @@ def other_sources(model, path):
         if isinstance(weights, str) and ("://" in weights or weights.endswith((".pkl", ".pth", ".pt"))):
             found.append(f"{key}.weights")
     return found
+
+
+def starts_from_random(cfg) -> bool:
+    """Whether training a config starts from random weights: a model, and no ``load_from``,
+    ``Pretrained`` init, legacy ``pretrained=``, or other source (what DA202 reports)."""
+    from detaudit.facts.pretrained import config_sources
+
+    model = cfg.get("model", None)
+    if not hasattr(model, "keys") or cfg.get("resume", False):
+        return False
+    return not config_sources(cfg) and not other_sources(model, "model")

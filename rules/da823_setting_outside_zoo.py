@@ -1,9 +1,13 @@
 from detaudit.rule import Violation, rule
-from detaudit.rule.training_passes import ANY, augmentation, detector_type, training_passes, zoo_reference
+from detaudit.rule.training_passes import ANY, SCRATCH, augmentation, detector_type, training_passes, zoo_reference
+from detaudit.rule.training_passes import table as passes_table
 from detaudit.rule.zoo_ranges import OPTIMIZER_PATH, setting_stats, settings, table
+
+from ._pretrained import starts_from_random
 
 FACTOR = 10.0     # how far outside the zoo's range: an order of magnitude on either side
 PASSES_FACTOR = 2.0  # training length: more than twice the zoo's longest for that detector and augmentation
+SCRATCH_FACTOR = 0.5  # from random weights: under half the zoo's shortest from-scratch recipe of that detector
 SLACK = 1e-9      # a value on the bound (up to rounding: 1e-6 against 1e-5 / 10) is not outside
 MIN_CONFIGS = 5   # a setting fewer zoo configs write for that type has no range to speak of
 # test-time score thresholds: raising one drops detections before the metric; lowering one only
@@ -114,8 +118,11 @@ def setting_outside_zoo(ctx):
     epochs over a ``RepeatDataset`` of 3), and naming the wrapper's ``times``. Whatever the zoo's
     figures, a ``max_epochs`` rewritten to exactly the passes the base trained (its ``max_epochs``
     times the ``RepeatDataset``'s ``times``) while the base's repeat still applies is reported:
-    the schedule was written in passes over a set that is still repeated. Iteration-based
-    loops are not judged.
+    the schedule was written in passes over a set that is still repeated. A config that trains
+    from random weights (no ``load_from``, pretrained init or other source: what DA202 reports)
+    is compared with the zoo's configs of its detector type that do so too, and reported below
+    half the shortest of them (Faster R-CNN: 73 passes, the GroupNorm 6x recipe; a 1x schedule
+    kept for a from-scratch Faster R-CNN trains 12). Iteration-based loops are not judged.
 
     ## Why is this bad?
     Such a value is almost always a unit or copy mistake that trains or evaluates without an
@@ -208,6 +215,20 @@ def _training_length(cfg, inherited: int | None = None):
     if got is None:
         return
     product = got.passes / got.max_epochs if got.max_epochs else 1
+    scratch = passes_table()["detectors"].get(detector_type(cfg) or "", {}).get(SCRATCH)
+    if scratch and got.passes < scratch["min"] * SCRATCH_FACTOR and starts_from_random(cfg):
+        yield Violation(
+            message=(f"train_cfg.max_epochs = {_n(got.max_epochs)} trains {_n(got.passes)} passes over the data from "
+                     f"random weights (no load_from, no pretrained init): the zoo's {scratch['n']} "
+                     f"{detector_type(cfg)} config(s) that train from random weights train at least "
+                     f"{_n(scratch['min'])} passes ({scratch['min_config']}), a schedule for a pretrained backbone is "
+                     "far too short to converge"),
+            key_path="train_cfg.max_epochs",
+            evidence={"passes": got.passes, "max_epochs": got.max_epochs, "zoo_scratch_min": scratch["min"],
+                      "zoo_scratch_config": scratch["min_config"], "zoo_scratch_configs": scratch["n"]},
+            fix=("give the backbone its pretrained init (or load_from a detector checkpoint), or train from scratch "
+                 "with a from-scratch recipe: several times longer, GroupNorm or SyncBN"))
+        return
     if got.repeats and product > 1 and inherited and got.max_epochs == inherited * product != inherited:
         times = " x ".join(f"{key} = {_n(t)}" for key, t in got.repeats)
         yield Violation(

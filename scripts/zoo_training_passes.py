@@ -8,7 +8,8 @@ a config's training length with).
 Each config is loaded with mmengine's ``Config.fromfile`` (nothing is built). Configs with an
 iteration-based loop, or without a readable ``max_epochs``, are left out. Per detector type
 (``model.type``) and augmentation group (``light``: the training pipeline only resizes and flips;
-``strong``: it crops, mixes, jitters...), and over either of them (``(any)``), the table keeps how
+``strong``: it crops, mixes, jitters...), over either of them (``(any)``), and over the configs that
+train from random weights (``scratch``: no ``load_from``, pretrained init or other source), the table keeps how
 many configs train by epochs, the smallest and largest number of passes with the configs they were
 read from, and every value with how many configs use it.
 """
@@ -47,7 +48,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     from zoo_value_ranges import loaded_zoo
 
-    from detaudit.rule.training_passes import ANY, TABLE, augmentation, detector_type, training_passes
+    from detaudit.rule.training_passes import ANY, SCRATCH, TABLE, augmentation, detector_type, training_passes
+    from rules._pretrained import starts_from_random
 
     detectors: dict[str, dict] = {}
     loaded = 0
@@ -59,6 +61,8 @@ def main(argv=None) -> int:
         group = "strong" if augmentation(cfg) else "light"
         for k, g in ((kind, group), (kind, ANY), (ANY, group), (ANY, ANY)):
             _record(detectors.setdefault(k, {}), g, _shown(got.passes), name)
+        if starts_from_random(cfg):
+            _record(detectors.setdefault(kind, {}), SCRATCH, _shown(got.passes), name)
     for groups in detectors.values():
         for e in groups.values():
             e["values"] = dict(sorted(e["values"].items(), key=lambda kv: float(kv[0])))

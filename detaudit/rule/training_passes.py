@@ -125,6 +125,7 @@ def table() -> dict:
 
 
 ANY = "(any)"
+SCRATCH = "scratch"  # the configs of a detector type that train from random weights
 MIN_CONFIGS = 5  # fewer configs than this are one or two recipes' choice, not a distribution
 
 
