@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from detaudit.rule import Violation, rule
@@ -9,6 +10,7 @@ from ._zoo_tables import learnt_table
 SHAPE_ARGS = ("depth", "arch", "embed_dims", "depths", "num_heads", "widen_factor", "deepen_factor",
               "base_channels", "stem_channels", "groups", "base_width", "patch_size", "pretrain_img_size")
 TABLE = Path(__file__).with_name("zoo_checkpoint_models.json")  # scripts/zoo_checkpoint_models.py
+SCALES_IN_NAME = re.compile(r"(?<![0-9a-z])(\d)[-_]?scales?(?![a-z])", re.IGNORECASE)  # `dino-5scale_...`
 
 
 def published() -> dict[str, dict]:
@@ -30,6 +32,20 @@ def backbone_signature(backbone) -> dict | None:
     return out
 
 
+def feature_levels(model) -> int | None:
+    """The feature-level count a deformable-attention detector's config sets: ``num_feature_levels``,
+    else its encoder's attention ``num_levels`` (DINO, DDQ and Deformable DETR write one of them)."""
+    if not is_mapping(model):
+        return None
+    for path in (("num_feature_levels",), ("encoder", "layer_cfg", "self_attn_cfg", "num_levels")):
+        node = model
+        for part in path:
+            node = node.get(part, None) if is_mapping(node) else None
+        if isinstance(node, int) and not isinstance(node, bool):
+            return node
+    return None
+
+
 @rule(code="DA892", name="load-from-other-backbone", severity="warning", tier="static", needs=())
 def load_from_other_backbone(ctx):
     """``load_from`` is a published detector whose backbone is another architecture than the model's.
@@ -39,7 +55,10 @@ def load_from_other_backbone(ctx):
     ``rules/zoo_checkpoint_models.json``, written by ``scripts/zoo_checkpoint_models.py`` from the
     metafiles and the configs they name) and compares the backbone of the config that trained it
     with the model's: its type, and the arguments that shape its parameters (``depth``, ``arch``,
-    ``embed_dims``, ``depths``, ``num_heads``, ``widen_factor``, ...) that both write.
+    ``embed_dims``, ``depths``, ``num_heads``, ``widen_factor``, ...) that both write. For a
+    deformable-attention detector (DINO, DDQ, Deformable DETR) it also compares the number of
+    feature levels: the published config's, or the count the checkpoint's file name states
+    (``5scale``), against ``num_feature_levels`` or the encoder attention's ``num_levels``.
 
     ## Why is this bad?
     ``load_from`` restores a detector non-strictly: a parameter whose name is missing or whose
@@ -62,8 +81,10 @@ def load_from_other_backbone(ctx):
     value = ctx.cfg.get("load_from", None)
     if not isinstance(value, str) or not value.strip():
         return
-    entry = published().get(value.strip().rsplit("/", 1)[-1])
+    name = value.strip().rsplit("/", 1)[-1]
+    entry = published().get(name)
     model = ctx.cfg.get("model", None)
+    yield from _other_levels(name, entry, feature_levels(model))
     mine = backbone_signature(model.get("backbone", None)) if is_mapping(model) else None
     if entry is None or mine is None or not entry.get("backbone"):
         return
@@ -79,3 +100,23 @@ def load_from_other_backbone(ctx):
         key_path="load_from", evidence={"checkpoint_config": entry["config"], "differs": differ,
                                         "checkpoint_backbone": theirs, "model_backbone": mine},
         fix=f"inherit {entry['config']} (the checkpoint's architecture), or load a checkpoint of this architecture")
+
+
+def _other_levels(name: str, entry: dict | None, mine: int | None):
+    """A checkpoint trained with another number of feature levels than the model's (the published
+    config's ``num_feature_levels``, or the count a file name states: ``5scale``)."""
+    if mine is None:
+        return
+    theirs, source = (entry or {}).get("feature_levels"), f"the published config {(entry or {}).get('config')}"
+    if theirs is None:
+        found = SCALES_IN_NAME.search(name)
+        theirs, source = (int(found.group(1)), f"its file name ({found.group(0)})") if found else (None, "")
+    if theirs is None or theirs == mine:
+        return
+    yield Violation(
+        message=(f"load_from was trained with {theirs} feature levels ({source}) and the model uses "
+                 f"{mine}: the level embeddings, the neck's input projections and every deformable attention's "
+                 "sampling offsets and weights differ in shape and are skipped with a log line, so fine-tuning "
+                 "starts from largely random transformer weights"),
+        key_path="load_from", evidence={"checkpoint_levels": theirs, "model_levels": mine, "from": source},
+        fix=f"load a {mine}-level checkpoint, or inherit the {theirs}-level config the checkpoint was trained with")
