@@ -21,12 +21,12 @@ def other_sources(model, path):
     return found
 
 
-def starts_from_random(cfg) -> bool:
-    """Whether training a config starts from random weights: a model, and no ``load_from``,
-    ``Pretrained`` init, legacy ``pretrained=``, or other source (what DA202 reports)."""
-    from detaudit.facts.pretrained import config_sources
 
+def starts_from_random(cfg, sources) -> bool:
+    """Whether training a config starts from random weights: a model, and none of ``sources`` (the
+    config's ``load_from``, ``Pretrained`` inits and legacy ``pretrained=``: the pretrained_sources
+    fact) nor any other source (what DA202 reports)."""
     model = cfg.get("model", None)
     if not hasattr(model, "keys") or cfg.get("resume", False):
         return False
-    return not config_sources(cfg) and not other_sources(model, "model")
+    return not sources and not other_sources(model, "model")

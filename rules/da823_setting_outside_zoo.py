@@ -72,7 +72,8 @@ def judge(rel: str, v, s: dict):
     return None
 
 
-@rule(code="DA823", name="setting-outside-zoo", severity="warning", tier="static", needs=("key_history",))
+@rule(code="DA823", name="setting-outside-zoo", severity="warning", tier="static",
+      needs=("key_history", "pretrained_sources"))
 def setting_outside_zoo(ctx):
     """A setting of a component lies far outside what every config of mmdet's zoo uses for that component type.
 
@@ -191,7 +192,8 @@ def setting_outside_zoo(ctx):
                       "bound": bound},
             fix=(f"use a value within the zoo's range for {owner}.{rel} ({s['min']} to {s['max']}), on the scale "
                  "the component expects"))
-    yield from _training_length(ctx.cfg, _inherited_epochs(ctx.key_history))
+    yield from _training_length(ctx.cfg, _inherited_epochs(ctx.key_history),
+                                lambda: starts_from_random(ctx.cfg, ctx.pretrained_sources))
 
 
 def _n(v: float):
@@ -207,7 +209,7 @@ def _inherited_epochs(history) -> int | None:
     return earlier[-1].value if earlier and final is not None else None
 
 
-def _training_length(cfg, inherited: int | None = None):
+def _training_length(cfg, inherited: int | None = None, from_random=lambda: False):
     """Passes over the training data (``max_epochs`` times the ``RepeatDataset`` times) far above
     the zoo's longest for that detector type and augmentation, or a ``max_epochs`` rewritten to
     the passes its base trained while the base's ``RepeatDataset`` still repeats the set."""
@@ -216,7 +218,7 @@ def _training_length(cfg, inherited: int | None = None):
         return
     product = got.passes / got.max_epochs if got.max_epochs else 1
     scratch = passes_table()["detectors"].get(detector_type(cfg) or "", {}).get(SCRATCH)
-    if scratch and got.passes < scratch["min"] * SCRATCH_FACTOR and starts_from_random(cfg):
+    if scratch and got.passes < scratch["min"] * SCRATCH_FACTOR and from_random():
         yield Violation(
             message=(f"train_cfg.max_epochs = {_n(got.max_epochs)} trains {_n(got.passes)} passes over the data from "
                      f"random weights (no load_from, no pretrained init): the zoo's {scratch['n']} "

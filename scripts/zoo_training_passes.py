@@ -49,6 +49,7 @@ def main(argv=None) -> int:
     from zoo_value_ranges import loaded_zoo
 
     from detaudit.rule.training_passes import ANY, SCRATCH, TABLE, augmentation, detector_type, training_passes
+    from detaudit.facts.pretrained import config_sources
     from rules._pretrained import starts_from_random
 
     detectors: dict[str, dict] = {}
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
         group = "strong" if augmentation(cfg) else "light"
         for k, g in ((kind, group), (kind, ANY), (ANY, group), (ANY, ANY)):
             _record(detectors.setdefault(k, {}), g, _shown(got.passes), name)
-        if starts_from_random(cfg):
+        if starts_from_random(cfg, config_sources(cfg)):
             _record(detectors.setdefault(kind, {}), SCRATCH, _shown(got.passes), name)
     for groups in detectors.values():
         for e in groups.values():

@@ -158,12 +158,12 @@ def test_forward_tries_larger_inputs_and_reports_the_error_past_the_size_error()
     """SSD300's extra layers need more than 160 px (a kernel larger than the feature map); at
     320 px predict gets past them and meets mmdet 3.3.0's own SSDHead bug (no loss_cls
     attribute, open-mmlab/mmdetection#11780): a true finding, and not a size error, so no
-    larger size is tried."""
+    larger size is tried. (Both sizes keep 300's remainder by 32, 12: SSD300 tests at exactly 300.)"""
     report = detaudit.audit(_zoo("ssd/ssd300_coco.py"), select=["DA402"], tier="forward")
     (f,) = report.findings
     assert "'SSDHead' object has no attribute 'loss_cls'" in f.message and f.module_path == "bbox_head"
-    assert f.evidence["sizes_tried"] == ["160x160", "320x320"]
-    assert f.evidence["input_size"] == [320, 320]
+    assert f.evidence["sizes_tried"] == ["172x172", "332x332"]
+    assert f.evidence["input_size"] == [332, 332]
 
 
 def test_heads_that_read_the_epoch_from_the_message_hub_train():
