@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..rule.config import config_pipelines, node_type
+from ..rule.explain_sizes import STRIDE, exact_step
 
 
 def _pipelines(cfg):
@@ -34,7 +35,7 @@ def test_resize(cfg) -> tuple[int, int, bool]:
     return 1333, 800, True
 
 
-STRIDE = 32  # the largest stride of most detectors' feature pyramids before their own extra levels
+
 
 
 def derive_input_size(cfg, model, long_side: int) -> tuple[int, int]:
@@ -64,20 +65,8 @@ def exact_size(cfg) -> tuple[int, int] | None:
     """(H, W) of every image of the first test/val pipeline when it ends at one exact size: a
     ``Pad`` to a fixed ``size`` or a ``Resize`` without ``keep_ratio`` (mmdet writes (width, height))."""
     for pipeline in _pipelines(cfg):
-        size = None
-        for t in pipeline:
-            if not isinstance(t, dict):
-                continue
-            kind = node_type(t)
-            value = t.get("size") if kind.endswith("Pad") else \
-                t.get("scale") if "Resize" in kind and t.get("keep_ratio", False) is False else None
-            if isinstance(value, int):
-                value = (value, value)
-            if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
-                size = (int(value[1]), int(value[0]))
-            elif "Resize" in kind or kind.endswith("Pad"):
-                size = None  # a later resize or pad by divisor: the size is no longer one
-        return size
+        step = exact_step(list(pipeline))
+        return (step[1][1], step[1][0]) if step else None
     return None
 
 

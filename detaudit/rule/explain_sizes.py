@@ -19,7 +19,7 @@ STRIDE = 32
 MISMATCH = re.compile(r"Sizes of tensors must match|must match the size of tensor|size mismatch", re.IGNORECASE)
 
 
-def _exact_step(pipeline: list, path: str) -> tuple[str, tuple[int, int]] | None:
+def exact_step(pipeline: list, path: str = "") -> tuple[str, tuple[int, int]] | None:
     """(key path, (w, h)) of the last step leaving every image one exact size, if the pipeline ends so."""
     found = None
     for i, t in enumerate(pipeline):
@@ -45,7 +45,7 @@ def uneven_image_size(cfg, err, comps) -> list[Explanation]:
     pad = pad if isinstance(pad, int) and pad > 0 else 1
     out, seen = [], set()
     for _loader, path, _ds, pipeline in dataloader_pipelines(cfg):
-        step = _exact_step(pipeline, path)
+        step = exact_step(pipeline, path)
         if step is None or step[0] in seen:
             continue
         key, (w, h) = step
