@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FactUnavailable
+from ..rule.config import is_mapping
 
 MISSING = object()
 MAX_TRIALS = 24
@@ -100,10 +101,6 @@ def load_recipe(files: list[Path]):
     return merged
 
 
-def _is_map(v) -> bool:
-    return hasattr(v, "keys") and hasattr(v, "items")
-
-
 def _same(a, b) -> bool:
     try:
         return bool(a == b)
@@ -114,7 +111,7 @@ def _same(a, b) -> bool:
 def edits(mine, recipe, path: str = "") -> list[Edit]:
     """The leaves where ``mine`` and ``recipe`` differ; a dict of another ``type`` or a list of
     another length is one edit."""
-    if _is_map(mine) and _is_map(recipe):
+    if is_mapping(mine) and is_mapping(recipe):
         if path and not _same(mine.get("type"), recipe.get("type")):
             return [Edit(path, mine, recipe)]
         out = []
@@ -130,7 +127,7 @@ def edits(mine, recipe, path: str = "") -> list[Edit]:
                 out += edits(mine[key], recipe[key], sub)
         return out
     if isinstance(mine, (list, tuple)) and isinstance(recipe, (list, tuple)) and len(mine) == len(recipe) \
-            and any(_is_map(v) or isinstance(v, (list, tuple)) for v in mine):
+            and any(is_mapping(v) or isinstance(v, (list, tuple)) for v in mine):
         out = []
         for i, (a, b) in enumerate(zip(mine, recipe)):
             out += edits(a, b, f"{path}.{i}")
@@ -148,7 +145,7 @@ def reverted(cfg, chosen: list[Edit]):
             node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
         key = int(last) if isinstance(node, (list, tuple)) else last
         if e.recipe is MISSING:
-            if _is_map(node):
+            if is_mapping(node):
                 node.pop(key, None)
         else:
             node[key] = copy.deepcopy(e.recipe)
